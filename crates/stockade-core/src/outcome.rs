@@ -1,0 +1,137 @@
+//! What a run produced.
+
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// The result of one run. Guest failures live in `status`; the host only
+/// returns an error when it could not run the code at all.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// How the run ended.
+    pub status: Status,
+    /// The guest's exit code: 0 when it finished, 1 for an uncaught error,
+    /// and the codes documented on [`Limit::exit_code`] for limits.
+    pub exit_code: i32,
+    /// Standard output, lossily decoded as UTF-8, at most `limits.stdout_bytes`.
+    pub stdout: String,
+    /// Standard error, lossily decoded as UTF-8, at most `limits.stderr_bytes`.
+    pub stderr: String,
+    /// The stdout cap was reached and later bytes were dropped.
+    pub stdout_truncated: bool,
+    /// The stderr cap was reached and later bytes were dropped.
+    pub stderr_truncated: bool,
+    /// The value of the last expression (or of a top-level `return`), as JSON.
+    pub value: Option<serde_json::Value>,
+    /// What the run consumed.
+    pub usage: Usage,
+}
+
+/// How a run ended.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Status {
+    /// The code ran to the end.
+    #[default]
+    Ok,
+    /// The code raised an error it did not catch.
+    GuestError {
+        /// The error's type (`TypeError`, `RangeError`, ...).
+        #[serde(rename = "type")]
+        kind: String,
+        /// The error's message.
+        message: String,
+        /// The guest's stack trace, when it has one.
+        stack: Option<String>,
+    },
+    /// A budget ran out and the guest was stopped.
+    LimitExceeded {
+        /// Which budget.
+        which: Limit,
+    },
+}
+
+impl Status {
+    /// True when the code ran to the end.
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Status::Ok)
+    }
+}
+
+/// A budget from `[limits]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Limit {
+    /// `limits.wall_ms`.
+    Wall,
+    /// `limits.fuel`.
+    Fuel,
+    /// `limits.memory_bytes`.
+    Memory,
+    /// `limits.stdout_bytes` / `limits.stderr_bytes` with `output_overflow = "kill"`,
+    /// or a result value larger than `limits.stdout_bytes`.
+    Output,
+    /// The guest's stack.
+    Stack,
+}
+
+impl Limit {
+    /// The exit code a run stopped by this limit reports (and the CLI exits with).
+    ///
+    /// | limit | code |
+    /// |---|---|
+    /// | wall | 124 (as `timeout(1)`) |
+    /// | fuel | 125 |
+    /// | memory | 137 (as an OOM kill) |
+    /// | output | 141 (as SIGPIPE) |
+    /// | stack | 134 (as an abort) |
+    pub fn exit_code(self) -> i32 {
+        match self {
+            Limit::Wall => 124,
+            Limit::Fuel => 125,
+            Limit::Memory => 137,
+            Limit::Output => 141,
+            Limit::Stack => 134,
+        }
+    }
+
+    /// The limit's policy key.
+    pub fn key(self) -> &'static str {
+        match self {
+            Limit::Wall => "limits.wall_ms",
+            Limit::Fuel => "limits.fuel",
+            Limit::Memory => "limits.memory_bytes",
+            Limit::Output => "limits.stdout_bytes",
+            Limit::Stack => "guest stack",
+        }
+    }
+}
+
+/// What a run consumed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Wall-clock time from instantiation to the end of the run.
+    #[serde(rename = "wall_us", with = "micros")]
+    pub wall: Duration,
+    /// Fuel consumed, when the policy set a fuel budget.
+    pub fuel: Option<u64>,
+    /// Peak linear memory of the guest, in bytes.
+    pub peak_memory_bytes: u64,
+    /// Bytes the guest wrote to stdout and stderr, including dropped ones.
+    pub output_bytes: u64,
+}
+
+/// Durations as whole microseconds (`wall_us`) in JSON.
+mod micros {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_micros)
+    }
+}

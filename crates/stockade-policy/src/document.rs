@@ -1,0 +1,173 @@
+//! The policy document's types, exactly as they appear in TOML and JSON.
+
+use crate::MIB;
+use crate::constraint::Constraint;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything one sandboxed run (or session) is granted.
+///
+/// Build it with [`Policy::builder`], or parse it with
+/// [`Policy::from_toml_str`] / [`Policy::from_json_str`]. `Policy::default()`
+/// denies everything and keeps the default limits listed in the crate docs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Policy {
+    /// Budgets: wall time, fuel, memory, output, code size.
+    pub limits: Limits,
+    /// Environment variables the guest sees. Nothing from the host leaks in.
+    pub env: BTreeMap<String, String>,
+    /// Host folders the guest may see.
+    pub files: FilesPolicy,
+    /// Network destinations the guest may reach.
+    pub network: NetworkPolicy,
+    /// Host tools the guest may call, keyed by tool name.
+    pub tools: BTreeMap<String, ToolPolicy>,
+    /// Let the guest call registered tools that have no `[tools.NAME]` entry.
+    pub allow_unlisted_tools: bool,
+    /// Secrets: the guest sees a placeholder; the value is added at egress.
+    pub secrets: BTreeMap<String, SecretPolicy>,
+    /// Where decisions are recorded.
+    pub audit: AuditPolicy,
+}
+
+/// Budgets for one run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Wall-clock time in milliseconds. Default 30 000.
+    pub wall_ms: u64,
+    /// Instruction budget (wasm fuel). Default: none.
+    pub fuel: Option<u64>,
+    /// Memory the guest may use, in bytes. Default 256 MiB; at least 1 MiB.
+    pub memory_bytes: u64,
+    /// Bytes of stdout kept. Default 1 MiB.
+    pub stdout_bytes: u64,
+    /// Bytes of stderr kept. Default 1 MiB.
+    pub stderr_bytes: u64,
+    /// What happens past an output cap. Default `truncate`.
+    pub output_overflow: OutputOverflow,
+    /// Largest source code accepted, in bytes. Default 4 MiB.
+    pub code_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall_ms: 30_000,
+            fuel: None,
+            memory_bytes: 256 * MIB,
+            stdout_bytes: MIB,
+            stderr_bytes: MIB,
+            output_overflow: OutputOverflow::Truncate,
+            code_bytes: 4 * MIB,
+        }
+    }
+}
+
+/// What happens when the guest writes past an output cap.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum OutputOverflow {
+    /// Keep the first bytes, drop the rest, flag the stream as truncated.
+    #[default]
+    Truncate,
+    /// Stop the guest with `LimitExceeded { output }`.
+    Kill,
+}
+
+/// Host folders the guest may see.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesPolicy {
+    /// Folders granted to the guest.
+    pub grants: Vec<FileGrant>,
+    /// Size of the scratch `/tmp`, in bytes. 0 (the default) means no `/tmp`.
+    pub tmp_bytes: u64,
+}
+
+/// One host folder made visible to the guest.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileGrant {
+    /// Folder on the host.
+    pub host: String,
+    /// Absolute path the guest sees it at.
+    pub guest: String,
+    /// Read-only or read-write.
+    #[serde(default)]
+    pub mode: FileMode,
+}
+
+/// Access a file grant gives.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FileMode {
+    /// Read-only (the default).
+    #[default]
+    Ro,
+    /// Read and write.
+    Rw,
+}
+
+/// Network destinations the guest may reach.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct NetworkPolicy {
+    /// Host names (optionally `host:port`, or `*.domain`) the guest may reach.
+    pub allow: Vec<String>,
+}
+
+/// Constraints and budgets for one host tool.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct ToolPolicy {
+    /// Calls allowed per run.
+    pub max_calls: Option<u64>,
+    /// Calls allowed per session, over all its runs.
+    pub max_calls_per_session: Option<u64>,
+    /// Rate limit, `"N/s"`, `"N/m"` or `"N/h"`.
+    pub rate: Option<String>,
+    /// Largest accepted argument document, in bytes.
+    pub max_request_bytes: Option<u64>,
+    /// Largest accepted result document, in bytes.
+    pub max_response_bytes: Option<u64>,
+    /// Rules on arguments, keyed by dotted path (`recipient.country`).
+    pub constraints: BTreeMap<String, Constraint>,
+    /// Write arguments in clear to the audit log (default: digests only).
+    pub log_arguments: bool,
+}
+
+/// A secret the guest refers to by a placeholder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretPolicy {
+    /// Host environment variable that holds the real value.
+    pub from_env: String,
+    /// Hosts the real value may be sent to.
+    pub hosts: Vec<String>,
+}
+
+/// Where decisions are recorded.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditPolicy {
+    /// Path of the hash-chained JSONL log. None (the default) means no log.
+    pub path: Option<String>,
+    /// When the log is flushed to disk.
+    pub fsync: Fsync,
+}
+
+/// When the audit log is flushed to disk.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Fsync {
+    /// After every line.
+    Always,
+    /// After each run (the default).
+    #[default]
+    Batch,
+    /// Leave it to the OS.
+    Never,
+}

@@ -1,0 +1,55 @@
+//! The stockade policy: everything a sandboxed run is granted, in one document.
+//!
+//! A [`Policy`] is parsed once at the edge (TOML or JSON), validated into typed
+//! values, and handed to a backend. Backends never see raw TOML.
+//!
+//! An empty policy denies everything and still has safe limits:
+//!
+//! | key | default |
+//! |---|---|
+//! | `limits.wall_ms` | 30 000 (30 s) |
+//! | `limits.fuel` | none (no instruction budget) |
+//! | `limits.memory_bytes` | 256 MiB |
+//! | `limits.stdout_bytes`, `limits.stderr_bytes` | 1 MiB each |
+//! | `limits.output_overflow` | `truncate` (keep the first bytes, flag the rest) |
+//! | `limits.code_bytes` | 4 MiB of source code |
+//! | `env` | empty: the guest sees no environment variables |
+//! | `files` | no grants: the guest sees no host files |
+//! | `network` | no destinations: the guest has no network |
+//! | `tools` | none callable; `allow_unlisted_tools = false` |
+//! | `secrets` | none |
+//! | `audit` | no log |
+//!
+//! ```
+//! use stockade_policy::Policy;
+//!
+//! let policy = Policy::from_toml_str(r#"
+//!     [limits]
+//!     wall_ms = 2000
+//!     memory_bytes = 67108864
+//! "#)?;
+//! assert_eq!(policy.limits.wall_ms, 2000);
+//! assert!(policy.env.is_empty());
+//! # Ok::<(), stockade_policy::PolicyError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod builder;
+mod constraint;
+mod document;
+mod error;
+mod parse;
+mod requirement;
+mod validate;
+
+pub use builder::PolicyBuilder;
+pub use constraint::{Constraint, Rule};
+pub use document::{
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow,
+    Policy, SecretPolicy, ToolPolicy,
+};
+pub use error::PolicyError;
+pub use requirement::Requirement;
+
+/// One mebibyte, the unit most limits are written in.
+pub const MIB: u64 = 1024 * 1024;

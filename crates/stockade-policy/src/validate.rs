@@ -1,0 +1,226 @@
+//! Semantic checks that types alone cannot express.
+
+use crate::{MIB, Policy, PolicyError};
+
+/// Longest wall time a policy may set: one day.
+pub const MAX_WALL_MS: u64 = 24 * 60 * 60 * 1000;
+/// Smallest memory limit: below this no guest starts.
+pub const MIN_MEMORY_BYTES: u64 = MIB;
+/// Largest output cap per stream.
+pub const MAX_OUTPUT_BYTES: u64 = 1024 * MIB;
+/// Largest source code a policy may accept.
+pub const MAX_CODE_BYTES: u64 = 64 * MIB;
+
+impl Policy {
+    /// Checks every value; the error names the first key at fault.
+    ///
+    /// The parsers call this, and so does [`crate::PolicyBuilder::build`].
+    pub fn validate(&self) -> Result<(), PolicyError> {
+        let l = &self.limits;
+        range("limits.wall_ms", l.wall_ms, 1, MAX_WALL_MS)?;
+        if let Some(fuel) = l.fuel {
+            range("limits.fuel", fuel, 1, u64::MAX)?;
+        }
+        range(
+            "limits.memory_bytes",
+            l.memory_bytes,
+            MIN_MEMORY_BYTES,
+            u64::MAX,
+        )
+        .map_err(|_| PolicyError::invalid("limits.memory_bytes", "must be ≥ 1 MiB (1048576)"))?;
+        range("limits.stdout_bytes", l.stdout_bytes, 0, MAX_OUTPUT_BYTES)?;
+        range("limits.stderr_bytes", l.stderr_bytes, 0, MAX_OUTPUT_BYTES)?;
+        range("limits.code_bytes", l.code_bytes, 1, MAX_CODE_BYTES)?;
+
+        for (name, value) in &self.env {
+            let key = format!("env.{name}");
+            if name.is_empty() || name.contains(['=', '\0']) {
+                return Err(PolicyError::invalid(
+                    key,
+                    "a variable name must be non-empty, without `=` or NUL",
+                ));
+            }
+            if value.contains('\0') {
+                return Err(PolicyError::invalid(key, "a value must not contain NUL"));
+            }
+        }
+
+        for (i, grant) in self.files.grants.iter().enumerate() {
+            let key = format!("files.grants[{i}]");
+            if grant.host.is_empty() || grant.host.contains('\0') {
+                return Err(PolicyError::invalid(
+                    format!("{key}.host"),
+                    "must be a non-empty path without NUL",
+                ));
+            }
+            guest_path(&format!("{key}.guest"), &grant.guest)?;
+            if self.files.grants[..i]
+                .iter()
+                .any(|g| g.guest == grant.guest)
+            {
+                return Err(PolicyError::invalid(
+                    format!("{key}.guest"),
+                    "is granted twice",
+                ));
+            }
+        }
+
+        for (i, host) in self.network.allow.iter().enumerate() {
+            host_pattern(host)
+                .map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;
+        }
+
+        for (name, tool) in &self.tools {
+            identifier(&format!("tools.{name}"), name)?;
+            if let Some(rate) = &tool.rate {
+                crate::builder::parse_rate(rate)
+                    .map_err(|r| PolicyError::invalid(format!("tools.{name}.rate"), r))?;
+            }
+            for path in tool.constraints.keys() {
+                if path.is_empty() || path.split('.').any(str::is_empty) {
+                    return Err(PolicyError::invalid(
+                        format!("tools.{name}.constraints.{path}"),
+                        "an argument path is dot-separated names, like `recipient.country`",
+                    ));
+                }
+            }
+        }
+
+        for (name, secret) in &self.secrets {
+            identifier(&format!("secrets.{name}"), name)?;
+            if secret.from_env.is_empty() {
+                return Err(PolicyError::invalid(
+                    format!("secrets.{name}.from_env"),
+                    "must name a variable",
+                ));
+            }
+            if secret.hosts.is_empty() {
+                return Err(PolicyError::invalid(
+                    format!("secrets.{name}.hosts"),
+                    "must list at least one host the secret may be sent to",
+                ));
+            }
+        }
+
+        if self
+            .audit
+            .path
+            .as_deref()
+            .is_some_and(|p| p.is_empty() || p.contains('\0'))
+        {
+            return Err(PolicyError::invalid(
+                "audit.path",
+                "must be a non-empty path without NUL",
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), PolicyError> {
+    if value < min {
+        return Err(PolicyError::invalid(
+            key,
+            format!("must be ≥ {min}, got {value}"),
+        ));
+    }
+    if value > max {
+        return Err(PolicyError::invalid(
+            key,
+            format!("must be ≤ {max}, got {value}"),
+        ));
+    }
+    Ok(())
+}
+
+fn identifier(key: &str, name: &str) -> Result<(), PolicyError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid(
+            key,
+            "a name is 1–64 ASCII letters, digits or `_`, not starting with a digit",
+        ))
+    }
+}
+
+fn guest_path(key: &str, path: &str) -> Result<(), PolicyError> {
+    if !path.starts_with('/') || path == "/" || path.contains('\0') {
+        return Err(PolicyError::invalid(
+            key,
+            "must be an absolute path other than `/`, without NUL",
+        ));
+    }
+    if path.split('/').any(|part| part == ".." || part == ".") {
+        return Err(PolicyError::invalid(
+            key,
+            "must not contain `.` or `..` components",
+        ));
+    }
+    Ok(())
+}
+
+/// `example.com`, `*.example.com`, `example.com:443`, `10.0.0.1:8080`.
+fn host_pattern(pattern: &str) -> Result<(), String> {
+    let (host, port) = match pattern.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (pattern, None),
+    };
+    let refusal = || format!("`{pattern}` is not a host name, `*.domain` or `host:port`");
+    if let Some(port) = port {
+        port.parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0)
+            .ok_or_else(refusal)?;
+    }
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    let label_ok = |l: &str| {
+        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+    };
+    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+        return Err(refusal());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns() {
+        for ok in [
+            "example.com",
+            "*.github.com",
+            "api.openai.com:443",
+            "10.0.0.1:8080",
+            "localhost",
+        ] {
+            assert!(host_pattern(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "*",
+            "a..b",
+            "http://x.com",
+            "x.com:0",
+            "x.com:99999",
+            "*.",
+            "a b.com",
+        ] {
+            assert!(host_pattern(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn guest_paths() {
+        assert!(guest_path("k", "/data").is_ok());
+        for bad in ["data", "/", "/data/../etc", "/./x", "/a\0b"] {
+            assert!(guest_path("k", bad).is_err(), "{bad:?}");
+        }
+    }
+}

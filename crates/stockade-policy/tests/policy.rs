@@ -1,0 +1,210 @@
+//! The policy document from the outside: parsing, defaults, errors, schema.
+
+use stockade_policy::{FileMode, MIB, OutputOverflow, Policy, PolicyError, Requirement, Rule};
+
+fn refused(toml: &str) -> PolicyError {
+    match Policy::from_toml_str(toml) {
+        Ok(policy) => panic!("accepted {toml:?} as {policy:?}"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn empty_policy_denies_everything_with_safe_limits() {
+    let policy = Policy::from_toml_str("").expect("empty policy");
+    assert_eq!(policy, Policy::default());
+    assert_eq!(policy.limits.wall_ms, 30_000);
+    assert_eq!(policy.limits.memory_bytes, 256 * MIB);
+    assert_eq!(policy.limits.stdout_bytes, MIB);
+    assert_eq!(policy.limits.stderr_bytes, MIB);
+    assert_eq!(policy.limits.fuel, None);
+    assert_eq!(policy.limits.output_overflow, OutputOverflow::Truncate);
+    assert!(
+        policy.env.is_empty() && policy.files.grants.is_empty() && policy.network.allow.is_empty()
+    );
+    assert!(policy.tools.is_empty() && !policy.allow_unlisted_tools && policy.secrets.is_empty());
+    assert!(policy.requirements().is_empty());
+}
+
+#[test]
+fn full_document_parses_in_toml_and_json() {
+    let toml = r#"
+        allow_unlisted_tools = false
+        [limits]
+        wall_ms = 1500
+        fuel = 1000000
+        memory_bytes = 67108864
+        stdout_bytes = 4096
+        stderr_bytes = 4096
+        output_overflow = "kill"
+        [env]
+        LANG = "C.UTF-8"
+        [files]
+        grants = [{ host = "./data", guest = "/data", mode = "rw" }]
+        tmp_bytes = 1048576
+        [network]
+        allow = ["api.example.com:443"]
+        [tools.transfer_money]
+        max_calls = 10
+        rate = "5/s"
+        constraints = { amount = "<=1000", currency = ["USD", "EUR"], "recipient.country" = ["DE", "FR"] }
+        [secrets.OPENAI_KEY]
+        from_env = "OPENAI_API_KEY"
+        hosts = ["api.openai.com"]
+        [audit]
+        path = "audit.jsonl"
+        fsync = "always"
+    "#;
+    let policy = Policy::from_toml_str(toml).expect("valid policy");
+    assert_eq!(policy.limits.fuel, Some(1_000_000));
+    assert_eq!(policy.files.grants[0].mode, FileMode::Rw);
+    let tool = &policy.tools["transfer_money"];
+    assert_eq!(tool.constraints["amount"].rules(), &[Rule::Le(1000.0)]);
+    assert!(
+        tool.constraints["recipient.country"]
+            .check(&serde_json::json!("DE"))
+            .is_ok()
+    );
+    assert_eq!(policy.requirements().len(), 7);
+
+    // The JSON form of the same document is the same policy, and so is a round trip.
+    let json = serde_json::to_string(&policy).expect("serialize");
+    assert_eq!(Policy::from_json_str(&json).expect("json policy"), policy);
+    assert_eq!(Policy::from_str_auto(&json).expect("auto json"), policy);
+    assert_eq!(
+        Policy::from_toml_str(&policy.to_toml_string()).expect("toml round trip"),
+        policy
+    );
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        (
+            "[limits]\nmemory_bytes = 1000",
+            "limits.memory_bytes",
+            "≥ 1 MiB",
+        ),
+        ("[limits]\nwall_ms = -5", "limits.wall_ms", "invalid value"),
+        (
+            "[limits]\nwall_ms = \"soon\"",
+            "limits.wall_ms",
+            "invalid type",
+        ),
+        ("[limits]\nwall_ms = 0", "limits.wall_ms", "≥ 1"),
+        (
+            "[limits]\nwalltime = 5",
+            "limits.walltime",
+            "unknown field `walltime`",
+        ),
+        ("surprise = true", "surprise", "unknown field `surprise`"),
+        ("[env]\n\"A=B\" = \"x\"", "env.A=B", "without `=`"),
+        (
+            "[files]\ngrants = [{ host = \"/x\", guest = \"data\" }]",
+            "files.grants[0].guest",
+            "absolute",
+        ),
+        (
+            "[files]\ngrants = [{ host = \"/x\", guest = \"/d/../etc\" }]",
+            "files.grants[0].guest",
+            "..",
+        ),
+        (
+            "[files]\ngrants = [{ host = \"/x\", guest = \"/d\", mode = \"rwx\" }]",
+            "files.grants[0].mode",
+            "unknown variant",
+        ),
+        (
+            "[network]\nallow = [\"http://evil\"]",
+            "network.allow[0]",
+            "not a host",
+        ),
+        ("[tools.pay]\nrate = \"fast\"", "tools.pay.rate", "N/s"),
+        (
+            "[tools.pay]\nconstraints = { amount = \"about 5\" }",
+            "tools.pay.constraints.amount",
+            "not a rule",
+        ),
+        (
+            "[tools.pay]\nconstraints = { name = { matches = \"(\" } }",
+            "tools.pay.constraints.name",
+            "invalid pattern",
+        ),
+        (
+            "[tools.\"bad name\"]\nmax_calls = 1",
+            "tools.bad name",
+            "ASCII",
+        ),
+        (
+            "[secrets.K]\nfrom_env = \"K\"\nhosts = []",
+            "secrets.K.hosts",
+            "at least one",
+        ),
+        (
+            "[audit]\nfsync = \"sometimes\"",
+            "audit.fsync",
+            "unknown variant",
+        ),
+        ("[limits", "<document>", ""),
+    ];
+    for (toml, key, reason) in cases {
+        let err = refused(toml);
+        assert_eq!(err.key(), key, "{toml:?} → {err}");
+        assert!(err.to_string().contains(reason), "{toml:?} → {err}");
+    }
+}
+
+#[test]
+fn json_errors_name_the_key_too() {
+    let err =
+        Policy::from_json_str(r#"{"limits": {"memory_bytes": "lots"}}"#).expect_err("wrong type");
+    assert_eq!(err.key(), "limits.memory_bytes");
+    let err = Policy::from_json_str(r#"{"limits": {}} trailing"#).expect_err("trailing bytes");
+    assert_eq!(err.key(), "<document>");
+}
+
+#[test]
+fn hostile_documents_are_refused_without_panic() {
+    let huge = format!("[env]\nX = \"{}\"", "a".repeat(2 * 1024 * 1024));
+    assert!(refused(&huge).to_string().contains("at most"));
+    let deep = "[".repeat(10_000);
+    let _ = Policy::from_toml_str(&deep);
+    let _ = Policy::from_json_str(&deep);
+    let _ = Policy::from_toml_str("[env]\nX = \"a\\u0000b\"");
+}
+
+#[test]
+fn builder_builds_the_same_document() {
+    let built = Policy::builder()
+        .wall_time(std::time::Duration::from_millis(1500))
+        .memory_bytes(64 * MIB)
+        .env("LANG", "C.UTF-8")
+        .fuel(10)
+        .build()
+        .expect("valid");
+    let parsed = Policy::from_toml_str(
+        "[limits]\nwall_ms = 1500\nmemory_bytes = 67108864\nfuel = 10\n[env]\nLANG = \"C.UTF-8\"",
+    )
+    .expect("valid");
+    assert_eq!(built, parsed);
+    assert_eq!(built.requirements(), vec![Requirement::Fuel]);
+    assert!(Policy::builder().memory_bytes(10).build().is_err());
+}
+
+#[test]
+fn schema_describes_every_section() {
+    let schema = Policy::json_schema();
+    let properties = schema["properties"].as_object().expect("properties");
+    for section in [
+        "limits",
+        "env",
+        "files",
+        "network",
+        "tools",
+        "secrets",
+        "audit",
+        "allow_unlisted_tools",
+    ] {
+        assert!(properties.contains_key(section), "schema lacks {section}");
+    }
+}

@@ -1,0 +1,197 @@
+//! The on-disk cache of compiled modules and guest snapshots.
+//!
+//! Loading a `.cwasm` maps machine code into the process, so only files this
+//! code wrote are ever loaded:
+//! - the cache lives in a private directory (mode 0700, owned by this user),
+//!   `$STOCKADE_CACHE_DIR`, else `$XDG_CACHE_HOME/stockade`, else
+//!   `~/.cache/stockade`; a directory anyone else could write is refused;
+//! - every entry carries a BLAKE3 digest of its payload, checked before use,
+//!   so a truncated or corrupted file is deleted and rebuilt, never loaded;
+//! - entries are written to a temporary file and renamed into place, so two
+//!   processes filling the same entry at once each publish a whole file.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use wasmtime::{Result, bail, format_err};
+
+const MAGIC: &[u8; 12] = b"stockade-v1\n";
+const HEADER: usize = MAGIC.len() + 32;
+
+/// A private directory of verified cache entries.
+#[derive(Clone, Debug)]
+pub struct Cache {
+    dir: PathBuf,
+}
+
+impl Cache {
+    /// Opens (creating if needed) the cache directory for this user.
+    pub fn open() -> Result<Cache> {
+        Cache::open_at(default_dir()?)
+    }
+
+    /// Opens (creating if needed) the cache directory at `dir`.
+    pub fn open_at(dir: PathBuf) -> Result<Cache> {
+        if let Some(parent) = dir.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| format_err!("cannot create {}: {e}", parent.display()))?;
+        }
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => bail!("cannot create the cache directory {}: {e}", dir.display()),
+        }
+        let meta = fs::symlink_metadata(&dir)
+            .map_err(|e| format_err!("cannot inspect {}: {e}", dir.display()))?;
+        if !meta.is_dir() {
+            bail!("the cache path {} is not a directory", dir.display());
+        }
+        if meta.uid() != rustix::process::geteuid().as_raw() {
+            bail!(
+                "the cache directory {} belongs to uid {}, not to this user; \
+                 point STOCKADE_CACHE_DIR at a directory of your own",
+                dir.display(),
+                meta.uid()
+            );
+        }
+        if meta.mode() & 0o077 != 0 {
+            bail!(
+                "the cache directory {} is open to other users (mode {:o}); \
+                 run `chmod 700 {}` or point STOCKADE_CACHE_DIR elsewhere",
+                dir.display(),
+                meta.mode() & 0o777,
+                dir.display()
+            );
+        }
+        Ok(Cache { dir })
+    }
+
+    /// The directory entries live in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The payload stored under `name`, if present and intact. A damaged entry
+    /// is removed so the caller rebuilds it.
+    pub fn load(&self, name: &str) -> Option<Vec<u8>> {
+        let path = self.dir.join(name);
+        let mut bytes = fs::read(&path).ok()?;
+        let intact = bytes.len() >= HEADER
+            && &bytes[..MAGIC.len()] == MAGIC
+            && blake3::hash(&bytes[HEADER..]).as_bytes()[..] == bytes[MAGIC.len()..HEADER];
+        if !intact {
+            tracing::warn!(path = %path.display(), "damaged cache entry removed; it will be rebuilt");
+            let _ = fs::remove_file(&path);
+            return None;
+        }
+        bytes.drain(..HEADER);
+        Some(bytes)
+    }
+
+    /// Stores `payload` under `name`, atomically.
+    pub fn store(&self, name: &str, payload: &[u8]) -> Result<()> {
+        let mut file = tempfile::Builder::new()
+            .prefix(".partial-")
+            .tempfile_in(&self.dir)
+            .map_err(|e| format_err!("cannot write to the cache {}: {e}", self.dir.display()))?;
+        file.as_file()
+            .set_permissions(fs::Permissions::from_mode(0o600))?;
+        file.write_all(MAGIC)?;
+        file.write_all(blake3::hash(payload).as_bytes())?;
+        file.write_all(payload)?;
+        file.as_file().sync_data()?;
+        file.persist(self.dir.join(name))
+            .map_err(|e| format_err!("cannot publish cache entry {name}: {}", e.error))?;
+        Ok(())
+    }
+}
+
+fn default_dir() -> Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("STOCKADE_CACHE_DIR").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return Ok(PathBuf::from(dir).join("stockade"));
+    }
+    match std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        Some(home) => Ok(PathBuf::from(home).join(".cache").join("stockade")),
+        None => bail!("no cache directory: set STOCKADE_CACHE_DIR, XDG_CACHE_HOME or HOME"),
+    }
+}
+
+/// Hex SHA-256 of `parts`, each length-prefixed so boundaries are unambiguous.
+pub fn key(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_le_bytes());
+        hasher.update(part);
+    }
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh() -> (tempfile::TempDir, Cache) {
+        let root = tempfile::tempdir().expect("tempdir");
+        let cache = Cache::open_at(root.path().join("cache")).expect("cache");
+        (root, cache)
+    }
+
+    #[test]
+    fn round_trip_and_private_mode() {
+        let (_root, cache) = fresh();
+        cache.store("a", b"payload").expect("store");
+        assert_eq!(cache.load("a").as_deref(), Some(&b"payload"[..]));
+        assert_eq!(
+            fs::metadata(cache.dir()).expect("meta").mode() & 0o777,
+            0o700
+        );
+        assert_eq!(
+            fs::metadata(cache.dir().join("a")).expect("meta").mode() & 0o777,
+            0o600
+        );
+        assert!(cache.load("missing").is_none());
+    }
+
+    #[test]
+    fn damaged_entries_are_removed_not_loaded() {
+        let (_root, cache) = fresh();
+        cache.store("a", &[7u8; 4096]).expect("store");
+        let path = cache.dir().join("a");
+        let mut bytes = fs::read(&path).expect("read");
+        bytes[HEADER + 100] ^= 1;
+        fs::write(&path, &bytes).expect("corrupt");
+        assert!(cache.load("a").is_none());
+        assert!(!path.exists(), "the damaged entry is removed");
+
+        cache.store("b", b"whole").expect("store");
+        let path = cache.dir().join("b");
+        let bytes = fs::read(&path).expect("read");
+        fs::write(&path, &bytes[..bytes.len() - 1]).expect("truncate");
+        assert!(cache.load("b").is_none());
+    }
+
+    #[test]
+    fn a_directory_open_to_others_is_refused() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let dir = root.path().join("open");
+        fs::create_dir(&dir).expect("mkdir");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod");
+        let err = Cache::open_at(dir).expect_err("world-writable cache");
+        assert!(err.to_string().contains("open to other users"), "{err}");
+    }
+
+    #[test]
+    fn keys_separate_their_parts() {
+        assert_ne!(key(&[b"ab", b"c"]), key(&[b"a", b"bc"]));
+        assert_eq!(key(&[b"x"]).len(), 64);
+    }
+}

@@ -1,0 +1,86 @@
+//! The WebAssembly backend of stockade.
+//!
+//! Guests (QuickJS today) run in wasmtime with:
+//! - one process-wide engine per fuel setting, with epoch interruption, the
+//!   pooling allocator and copy-on-write memory images ([`engine`]);
+//! - modules snapshotted with wasmtime-wizer and compiled once per machine
+//!   into a private, verified on-disk cache ([`cache`]);
+//! - a fresh instance per run, a memory limit, a wall-time deadline, an
+//!   optional fuel budget and capped stdout/stderr;
+//! - a WASI context built from the policy: its environment, and nothing else
+//!   (no files, no sockets, no host environment).
+#![deny(missing_docs)]
+
+pub mod cache;
+mod door;
+pub mod engine;
+mod guest;
+mod limiter;
+mod pipe;
+mod run;
+mod snapshot;
+mod state;
+
+pub use guest::Guest;
+
+use stockade_core::{Backend, Language, Outcome, RunRequest, SandboxError};
+use stockade_policy::Requirement;
+
+/// Runs guests in WebAssembly.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WasmBackend;
+
+impl WasmBackend {
+    /// Snapshots and compiles the guest for `language` now (if the cache does
+    /// not already hold it), so the first run does not pay for it.
+    pub fn prepare(&self, language: Language, fuel: bool) -> Result<(), SandboxError> {
+        let metering = if fuel {
+            engine::Metering::Fuel
+        } else {
+            engine::Metering::Off
+        };
+        guest::compiled(guest_for(language)?, metering)
+            .map(drop)
+            .map_err(prepare_error)
+    }
+}
+
+impl Backend for WasmBackend {
+    fn name(&self) -> &'static str {
+        "wasm"
+    }
+
+    fn languages(&self) -> &'static [Language] {
+        &[Language::JavaScript]
+    }
+
+    fn enforces(&self, requirement: Requirement) -> bool {
+        matches!(requirement, Requirement::Fuel)
+    }
+
+    fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
+        let metering = match request.policy.limits.fuel {
+            Some(_) => engine::Metering::Fuel,
+            None => engine::Metering::Off,
+        };
+        let compiled =
+            guest::compiled(guest_for(request.language)?, metering).map_err(prepare_error)?;
+        run::run(&compiled, request.code, request.policy)
+    }
+}
+
+fn guest_for(language: Language) -> Result<Guest, SandboxError> {
+    match language {
+        Language::JavaScript => Ok(Guest::QuickJs),
+        other => Err(SandboxError::Code(format!(
+            "the wasm backend does not run {other}"
+        ))),
+    }
+}
+
+fn prepare_error(error: wasmtime::Error) -> SandboxError {
+    SandboxError::Artifact {
+        message: format!("{error:#}"),
+        hint: "run `stockade doctor`; removing the cache directory forces a rebuild".into(),
+    }
+}

@@ -1,0 +1,216 @@
+//! One run: a fresh instance, the code in, the outcome out.
+
+use crate::door::{self, FrameError, ResultFrame};
+use crate::guest::Compiled;
+use crate::limiter::MemoryLimiter;
+use crate::pipe::{CappedPipe, OutputCapReached};
+use crate::state::State;
+use std::time::{Duration, Instant};
+use stockade_core::{Limit, Outcome, SandboxError, Status, Usage};
+use stockade_policy::Policy;
+use wasmtime::{Store, Trap};
+use wasmtime_wasi::WasiCtxBuilder;
+
+/// Smallest cap on the result frame, so a small stdout cap still leaves room
+/// for an error message.
+const MIN_FRAME_CAP: u64 = 64 * 1024;
+
+/// How the guest call ended, before it is turned into an [`Outcome`].
+enum Ending {
+    Frame(ResultFrame),
+    Trap(wasmtime::Error),
+    FrameTooLarge,
+}
+
+/// Runs `code` in a fresh instance of `compiled` under `policy`.
+pub fn run(compiled: &Compiled, code: &str, policy: &Policy) -> Result<Outcome, SandboxError> {
+    let limits = &policy.limits;
+    let stdout = CappedPipe::new(limits.stdout_bytes, limits.output_overflow);
+    let stderr = CappedPipe::new(limits.stderr_bytes, limits.output_overflow);
+    let mut wasi = WasiCtxBuilder::new();
+    wasi.stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .args(&["sandbox"])
+        .allow_blocking_current_thread(true);
+    for (name, value) in &policy.env {
+        wasi.env(name, value);
+    }
+    let state = State {
+        wasi: wasi.build_p1(),
+        limiter: MemoryLimiter::new(limits.memory_bytes),
+    };
+    let mut store = Store::new(compiled.engine, state);
+    store.limiter(|state| &mut state.limiter);
+    store.set_epoch_deadline(crate::engine::ticks_for(Duration::from_millis(
+        limits.wall_ms,
+    )));
+    store.epoch_deadline_trap();
+    if let Some(fuel) = limits.fuel {
+        store.set_fuel(fuel).map_err(engine_error)?;
+    }
+
+    let started = Instant::now();
+    let frame_cap = limits.stdout_bytes.max(MIN_FRAME_CAP);
+    let ending = pollster::block_on(call_guest(compiled, &mut store, code, frame_cap))?;
+    let wall = started.elapsed();
+
+    let fuel_used = limits
+        .fuel
+        .map(|budget| budget.saturating_sub(store.get_fuel().unwrap_or(0)));
+    let limiter = &store.data().limiter;
+    let (peak, memory_denied) = (limiter.peak(), limiter.denied());
+    let out = stdout.take();
+    let err = stderr.take();
+    let (status, value) = match ending {
+        Ending::Frame(ResultFrame {
+            ok: true, value, ..
+        }) => (Status::Ok, value),
+        Ending::Frame(ResultFrame { error, .. }) => {
+            let error = error.unwrap_or_default();
+            if memory_denied && error.message.contains("out of memory") {
+                (
+                    Status::LimitExceeded {
+                        which: Limit::Memory,
+                    },
+                    None,
+                )
+            } else {
+                (
+                    Status::GuestError {
+                        kind: error.kind,
+                        message: error.message,
+                        stack: error.stack,
+                    },
+                    None,
+                )
+            }
+        }
+        Ending::FrameTooLarge => (
+            Status::LimitExceeded {
+                which: Limit::Output,
+            },
+            None,
+        ),
+        Ending::Trap(error) => (classify_trap(&error, memory_denied), None),
+    };
+    Ok(Outcome {
+        exit_code: exit_code(&status),
+        value,
+        stdout: String::from_utf8_lossy(&out.bytes).into_owned(),
+        stderr: String::from_utf8_lossy(&err.bytes).into_owned(),
+        stdout_truncated: out.truncated,
+        stderr_truncated: err.truncated,
+        usage: Usage {
+            wall,
+            fuel: fuel_used,
+            peak_memory_bytes: peak,
+            output_bytes: out.written.saturating_add(err.written),
+        },
+        status,
+    })
+}
+
+/// Instantiates, hands over the code, runs it and reads the result frame.
+/// Traps are endings, not errors; only host failures are `Err`.
+async fn call_guest(
+    compiled: &Compiled,
+    store: &mut Store<State>,
+    code: &str,
+    frame_cap: u64,
+) -> Result<Ending, SandboxError> {
+    let len = u32::try_from(code.len())
+        .map_err(|_| SandboxError::Code("the code is larger than 4 GiB".into()))?;
+    let instance = match compiled.pre.instantiate_async(&mut *store).await {
+        Ok(instance) => instance,
+        Err(e) if e.downcast_ref::<Trap>().is_some() => return Ok(Ending::Trap(e)),
+        Err(e) => return Err(engine_error(e)),
+    };
+    let alloc = instance
+        .get_typed_func::<u32, u32>(&mut *store, door::ALLOC)
+        .map_err(engine_error)?;
+    let run = instance
+        .get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN)
+        .map_err(engine_error)?;
+    let memory = instance
+        .get_memory(&mut *store, door::MEMORY)
+        .ok_or_else(|| SandboxError::Engine("the guest exports no memory".into()))?;
+    let ptr = match alloc.call_async(&mut *store, len).await {
+        Ok(ptr) => ptr,
+        Err(e) => return Ok(Ending::Trap(e)),
+    };
+    if memory
+        .write(&mut *store, ptr as usize, code.as_bytes())
+        .is_err()
+    {
+        return Ok(Ending::Trap(wasmtime::format_err!(
+            "the guest gave an invalid code buffer"
+        )));
+    }
+    let packed = match run.call_async(&mut *store, (ptr, len)).await {
+        Ok(packed) => packed,
+        Err(e) => return Ok(Ending::Trap(e)),
+    };
+    match door::read_frame(memory.data(&*store), packed, frame_cap) {
+        Ok(frame) => Ok(Ending::Frame(frame)),
+        Err(FrameError::TooLarge(_)) => Ok(Ending::FrameTooLarge),
+        Err(FrameError::Malformed(why)) => Ok(Ending::Frame(ResultFrame {
+            ok: false,
+            value: None,
+            error: Some(door::GuestErrorFrame {
+                kind: "ProtocolError".into(),
+                message: format!("the guest returned a malformed result: {why}"),
+                stack: None,
+            }),
+        })),
+    }
+}
+
+fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
+    if error.downcast_ref::<OutputCapReached>().is_some() {
+        return Status::LimitExceeded {
+            which: Limit::Output,
+        };
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => Status::LimitExceeded { which: Limit::Wall },
+        Some(Trap::OutOfFuel) => Status::LimitExceeded { which: Limit::Fuel },
+        Some(Trap::StackOverflow) => Status::GuestError {
+            kind: "StackOverflow".into(),
+            message: "the guest exhausted its stack (too much recursion)".into(),
+            stack: None,
+        },
+        _ if memory_denied => Status::LimitExceeded {
+            which: Limit::Memory,
+        },
+        Some(trap) => Status::GuestError {
+            kind: "Trap".into(),
+            message: format!("the guest crashed: {trap}"),
+            stack: None,
+        },
+        None => Status::GuestError {
+            kind: "Trap".into(),
+            message: format!("the guest crashed: {}", root_cause(error)),
+            stack: None,
+        },
+    }
+}
+
+fn root_cause(error: &wasmtime::Error) -> String {
+    error
+        .chain()
+        .last()
+        .map(ToString::to_string)
+        .unwrap_or_else(|| error.to_string())
+}
+
+fn exit_code(status: &Status) -> i32 {
+    match status {
+        Status::Ok => 0,
+        Status::LimitExceeded { which } => which.exit_code(),
+        _ => 1,
+    }
+}
+
+fn engine_error(error: wasmtime::Error) -> SandboxError {
+    SandboxError::Engine(format!("{error:#}"))
+}

@@ -1,0 +1,21 @@
+//! Integration tests of the stockade facade: one binary, one module per area.
+
+mod concurrency;
+mod hostile_input;
+mod isolation;
+mod javascript;
+mod limits;
+mod policy;
+
+use stockade::{Language, Outcome, Policy, Sandbox};
+
+/// Runs JavaScript under `policy`, panicking on host errors.
+pub fn js_with(policy: Policy, code: &str) -> Outcome {
+    let sandbox = Sandbox::new(policy).expect("sandbox");
+    sandbox.run(Language::JavaScript, code).expect("host error")
+}
+
+/// Runs JavaScript under the default policy.
+pub fn js(code: &str) -> Outcome {
+    js_with(Policy::default(), code)
+}

@@ -1,0 +1,274 @@
+//! The JavaScript guest of stockade: QuickJS (through rquickjs) compiled to
+//! `wasm32-wasip1`.
+//!
+//! The host drives it through three exports, the guest half of the "door"
+//! described in `crates/stockade-wasm/src/door.rs`:
+//!
+//! - `wizer-initialize` builds the runtime, the context and the globals. The
+//!   host runs it once and snapshots the result with wasmtime-wizer, so every
+//!   fresh instance starts with an initialised interpreter.
+//! - `stockade_alloc(len) -> ptr` reserves `len` bytes for the source code.
+//! - `stockade_run(ptr, len) -> (ptr << 32 | len)` evaluates the code and
+//!   returns a JSON result frame: `{"ok":true,"value":...}` or
+//!   `{"ok":false,"error":{"type":..,"message":..,"stack":..}}`.
+//!
+//! Every run gets a fresh instance, so this module never has to clean up
+//! after itself: memory handed out here is deliberately leaked.
+
+use rquickjs::context::EvalOptions;
+use rquickjs::promise::PromiseState;
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime, Value,
+};
+use std::cell::RefCell;
+use std::io::Write;
+
+/// QuickJS's own stack guard. It must trip before the 4 MiB shadow stack set
+/// in `.cargo/config.toml` runs out, so deep recursion is a `RangeError` the
+/// script can see instead of memory corruption.
+const MAX_STACK: usize = 3 * 1024 * 1024;
+
+/// Defines `console` on top of the one native function `__stockade_write`.
+const PRELUDE: &str = include_str!("prelude.js");
+
+struct Engine {
+    /// Owns the heap; kept alive for as long as the context.
+    _runtime: Runtime,
+    context: Context,
+}
+
+thread_local! {
+    static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+}
+
+/// Runs once, before the snapshot is taken.
+#[unsafe(export_name = "wizer-initialize")]
+pub extern "C" fn initialize() {
+    let runtime = Runtime::new().expect("QuickJS runtime");
+    runtime.set_max_stack_size(MAX_STACK);
+    let context = Context::full(&runtime).expect("QuickJS context");
+    context.with(|ctx| {
+        install_globals(&ctx).expect("stockade globals");
+    });
+    ENGINE.with(|engine| {
+        *engine.borrow_mut() = Some(Engine {
+            _runtime: runtime,
+            context,
+        })
+    });
+}
+
+fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let write = Function::new(ctx.clone(), |fd: i32, text: String| {
+        // A failed write means the host closed the stream (output cap in
+        // "kill" mode); there is nobody to report it to but the host.
+        let _ = match fd {
+            2 => std::io::stderr().write_all(text.as_bytes()),
+            _ => std::io::stdout().write_all(text.as_bytes()),
+        };
+    })?;
+    ctx.globals().set("__stockade_write", write)?;
+    ctx.eval::<(), _>(PRELUDE)?;
+    Ok(())
+}
+
+/// Reserves `len` bytes for the host to write the source code into.
+#[unsafe(no_mangle)]
+pub extern "C" fn stockade_alloc(len: u32) -> *mut u8 {
+    let mut buffer = Vec::<u8>::with_capacity(len as usize);
+    let ptr = buffer.as_mut_ptr();
+    std::mem::forget(buffer);
+    ptr
+}
+
+/// Evaluates `len` bytes of source at `ptr` and returns the result frame.
+///
+/// # Safety
+/// `ptr` must come from `stockade_alloc(len)` and hold `len` initialised bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn stockade_run(ptr: *mut u8, len: u32) -> u64 {
+    // SAFETY: the host allocated this buffer with `stockade_alloc(len)` and
+    // wrote exactly `len` bytes into it; the buffer is owned by this call.
+    let source = unsafe { Vec::from_raw_parts(ptr, len as usize, len as usize) };
+    let frame = ENGINE.with(|engine| {
+        let engine = engine.borrow();
+        match engine.as_ref() {
+            Some(engine) => evaluate(engine, source),
+            None => error_frame_plain("InternalError", "the guest was not initialised"),
+        }
+    });
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    let frame = frame.into_bytes().into_boxed_slice();
+    let len = frame.len() as u64;
+    let ptr = Box::into_raw(frame) as *mut u8 as usize as u64;
+    (ptr << 32) | len
+}
+
+fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
+    if source.contains(&0) {
+        return error_frame_plain("SyntaxError", "source code contains a NUL byte");
+    }
+    engine.context.with(|ctx| {
+        let mut options = EvalOptions::default();
+        options.strict = false;
+        options.promise = true;
+        options.filename = Some("<sandbox>".into());
+        let first = ctx.eval_with_options::<Promise, _>(source.clone(), options);
+        let (promise, wrapped) = match first.catch(&ctx) {
+            Ok(promise) => (promise, false),
+            // A top-level `return` is a syntax error in a script, and syntax
+            // errors are raised before anything runs, so evaluating again as
+            // the body of an async function cannot run any code twice.
+            Err(CaughtError::Exception(e))
+                if e.message()
+                    .is_some_and(|m| m.contains("return not in a function")) =>
+            {
+                let mut body = b"(async () => {".to_vec();
+                body.extend_from_slice(&source);
+                body.extend_from_slice(b"\n})()");
+                let mut options = EvalOptions::default();
+                options.strict = false;
+                options.filename = Some("<sandbox>".into());
+                match ctx
+                    .eval_with_options::<Promise, _>(body, options)
+                    .catch(&ctx)
+                {
+                    Ok(promise) => (promise, true),
+                    Err(err) => return error_frame(&ctx, err),
+                }
+            }
+            Err(err) => return error_frame(&ctx, err),
+        };
+        settle(&ctx, promise, wrapped)
+    })
+}
+
+/// Runs the job queue until the top-level promise settles.
+fn settle<'js>(ctx: &Ctx<'js>, promise: Promise<'js>, wrapped: bool) -> String {
+    loop {
+        match promise.state() {
+            PromiseState::Pending => {
+                // A job that throws rejects its own promise; the loop picks
+                // that up through `promise.state()`.
+                if !ctx.execute_pending_job() {
+                    return error_frame_plain(
+                        "DeadlockError",
+                        "the top-level promise never settled: nothing is left to run",
+                    );
+                }
+            }
+            PromiseState::Resolved => {
+                let value = match promise.result::<Value>() {
+                    Some(Ok(value)) => value,
+                    Some(Err(err)) => {
+                        return error_frame(ctx, Err::<(), _>(err).catch(ctx).unwrap_err());
+                    }
+                    None => return ok_frame(ctx, Value::new_undefined(ctx.clone())),
+                };
+                // Async script evaluation resolves to `{ value }`; the
+                // wrapped function resolves to the returned value itself.
+                let value = if wrapped {
+                    value
+                } else {
+                    value
+                        .as_object()
+                        .and_then(|o| o.get::<_, Value>("value").ok())
+                        .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
+                };
+                return ok_frame(ctx, value);
+            }
+            PromiseState::Rejected => {
+                let reason = match promise.result::<Value>() {
+                    Some(Err(err)) => Err::<(), _>(err).catch(ctx).unwrap_err(),
+                    Some(Ok(value)) => CaughtError::Value(value),
+                    None => CaughtError::Value(Value::new_undefined(ctx.clone())),
+                };
+                return error_frame(ctx, reason);
+            }
+        }
+    }
+}
+
+fn ok_frame<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> String {
+    let json = if value.is_undefined() {
+        None
+    } else {
+        match ctx.json_stringify(value.clone()).catch(ctx) {
+            Ok(Some(text)) => text.to_string().ok(),
+            Ok(None) => None,
+            // BigInt and other values JSON cannot encode: their string form.
+            Err(_) => Some(json_string(&describe(ctx, &value))),
+        }
+    };
+    match json {
+        Some(json) => format!("{{\"ok\":true,\"value\":{json}}}"),
+        None => "{\"ok\":true}".to_string(),
+    }
+}
+
+fn describe<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String {
+    ctx.globals()
+        .get::<_, Function>("String")
+        .and_then(|f| f.call::<_, String>((value.clone(),)))
+        .unwrap_or_else(|_| "<unprintable value>".to_string())
+}
+
+fn error_frame<'js>(ctx: &Ctx<'js>, err: CaughtError<'js>) -> String {
+    let (kind, message, stack) = match err {
+        CaughtError::Exception(e) => {
+            let kind = e
+                .get::<_, String>("name")
+                .unwrap_or_else(|_| "Error".to_string());
+            (kind, e.message().unwrap_or_default(), e.stack())
+        }
+        CaughtError::Value(value) => {
+            let kind = value
+                .as_object()
+                .and_then(|o| o.get::<_, String>("name").ok())
+                .unwrap_or_else(|| "UncaughtValue".to_string());
+            (kind, describe(ctx, &value), None)
+        }
+        CaughtError::Error(e) => ("InternalError".to_string(), e.to_string(), None),
+    };
+    let build = || -> rquickjs::Result<Option<String>> {
+        let error = Object::new(ctx.clone())?;
+        error.set("type", kind.as_str())?;
+        error.set("message", message.as_str())?;
+        if let Some(stack) = &stack {
+            error.set("stack", stack.as_str())?;
+        }
+        let frame = Object::new(ctx.clone())?;
+        frame.set("ok", false)?;
+        frame.set("error", error)?;
+        Ok(ctx.json_stringify(frame)?.and_then(|s| s.to_string().ok()))
+    };
+    match build() {
+        Ok(Some(frame)) => frame,
+        _ => error_frame_plain(&kind, "the error could not be described (out of memory?)"),
+    }
+}
+
+/// An error frame built without the JS engine, for when it cannot help.
+fn error_frame_plain(kind: &str, message: &str) -> String {
+    format!(
+        "{{\"ok\":false,\"error\":{{\"type\":{},\"message\":{}}}}}",
+        json_string(kind),
+        json_string(message)
+    )
+}
+
+fn json_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}

@@ -1,0 +1,63 @@
+// Evaluated once inside the snapshot. Defines `console` over the single
+// native function the guest exposes, then hides that function.
+(() => {
+  const write = globalThis.__stockade_write;
+  delete globalThis.__stockade_write;
+
+  const MAX_DEPTH = 3;
+
+  const inspect = (value, depth, seen) => {
+    switch (typeof value) {
+      case "string":
+        return depth === 0 ? value : JSON.stringify(value);
+      case "bigint":
+        return `${value}n`;
+      case "symbol":
+        return value.toString();
+      case "function":
+        return `[Function: ${value.name || "(anonymous)"}]`;
+      case "undefined":
+        return "undefined";
+      case "object":
+        break;
+      default:
+        return String(value);
+    }
+    if (value === null) return "null";
+    if (value instanceof Error) {
+      return value.stack ? `${value.name}: ${value.message}\n${value.stack}`.trimEnd()
+                         : `${value.name}: ${value.message}`;
+    }
+    if (seen.includes(value)) return "[Circular]";
+    if (depth >= MAX_DEPTH) return Array.isArray(value) ? "[Array]" : "[Object]";
+    const inner = [...seen, value];
+    if (Array.isArray(value)) {
+      const items = value.map((v) => inspect(v, depth + 1, inner));
+      return items.length ? `[ ${items.join(", ")} ]` : "[]";
+    }
+    if (value instanceof Map) {
+      const items = [...value].map(([k, v]) =>
+        `${inspect(k, depth + 1, inner)} => ${inspect(v, depth + 1, inner)}`);
+      return `Map(${value.size}) { ${items.join(", ")} }`;
+    }
+    if (value instanceof Set) {
+      const items = [...value].map((v) => inspect(v, depth + 1, inner));
+      return `Set(${value.size}) { ${items.join(", ")} }`;
+    }
+    if (value instanceof Date) return value.toISOString();
+    const entries = Object.keys(value).map((k) => {
+      const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k);
+      return `${key}: ${inspect(value[k], depth + 1, inner)}`;
+    });
+    return entries.length ? `{ ${entries.join(", ")} }` : "{}";
+  };
+
+  const format = (args) => args.map((a) => inspect(a, 0, [])).join(" ") + "\n";
+  const out = (...args) => write(1, format(args));
+  const err = (...args) => write(2, format(args));
+
+  globalThis.console = Object.freeze({
+    log: out, info: out, debug: out, trace: out,
+    error: err, warn: err,
+  });
+})();
