@@ -11,8 +11,7 @@ use std::process::Command;
 const TARGET: &str = "wasm32-wasip1";
 
 fn main() {
-    let manifest =
-        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let guest = manifest.join("../../guests/quickjs");
     for watched in ["src", "Cargo.toml", "Cargo.lock", ".cargo/config.toml"] {
@@ -41,9 +40,7 @@ fn build_guest(dir: &Path, target_dir: &Path, artifact: &str) -> PathBuf {
             command.env_remove(key);
         }
     }
-    let status = command
-        .status()
-        .unwrap_or_else(|e| panic!("cannot start cargo for the guest: {e}"));
+    let status = command.status().unwrap_or_else(|e| panic!("cannot start cargo for the guest: {e}"));
     if !status.success() {
         panic!(
             "building the {TARGET} guest in {} failed.\n\
@@ -54,8 +51,5 @@ fn build_guest(dir: &Path, target_dir: &Path, artifact: &str) -> PathBuf {
             dir.display()
         );
     }
-    target_dir
-        .join(TARGET)
-        .join("release")
-        .join(format!("{artifact}.wasm"))
+    target_dir.join(TARGET).join("release").join(format!("{artifact}.wasm"))
 }

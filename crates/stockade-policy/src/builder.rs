@@ -1,8 +1,6 @@
 //! Building a policy in code: the same document the TOML file describes.
 
-use crate::{
-    FileGrant, FileMode, Fsync, OutputOverflow, Policy, PolicyError, SecretPolicy, ToolPolicy,
-};
+use crate::{FileGrant, FileMode, Fsync, OutputOverflow, Policy, PolicyError, SecretPolicy, ToolPolicy};
 use std::time::Duration;
 
 /// Builds a [`Policy`] one grant at a time.
@@ -75,17 +73,8 @@ impl PolicyBuilder {
     }
 
     /// Makes the host folder `host` visible at `guest`.
-    pub fn grant_dir(
-        mut self,
-        host: impl Into<String>,
-        guest: impl Into<String>,
-        mode: FileMode,
-    ) -> Self {
-        self.policy.files.grants.push(FileGrant {
-            host: host.into(),
-            guest: guest.into(),
-            mode,
-        });
+    pub fn grant_dir(mut self, host: impl Into<String>, guest: impl Into<String>, mode: FileMode) -> Self {
+        self.policy.files.grants.push(FileGrant { host: host.into(), guest: guest.into(), mode });
         self
     }
 
@@ -135,13 +124,8 @@ impl PolicyBuilder {
 
 /// `"5/s"`, `"100/m"`, `"1000/h"` → (calls, period).
 pub fn parse_rate(rate: &str) -> Result<(u64, Duration), String> {
-    let (count, unit) = rate
-        .split_once('/')
-        .ok_or("a rate is written `N/s`, `N/m` or `N/h`")?;
-    let count: u64 = count
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{count}` is not a count"))?;
+    let (count, unit) = rate.split_once('/').ok_or("a rate is written `N/s`, `N/m` or `N/h`")?;
+    let count: u64 = count.trim().parse().map_err(|_| format!("`{count}` is not a count"))?;
     if count == 0 {
         return Err("a rate of 0 forbids every call; remove the tool instead".into());
     }

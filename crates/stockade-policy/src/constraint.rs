@@ -77,32 +77,17 @@ fn check_pattern(pattern: &str) -> Result<(), String> {
     if pattern.len() > MAX_PATTERN_BYTES {
         return Err(format!("pattern is longer than {MAX_PATTERN_BYTES} bytes"));
     }
-    regex::RegexBuilder::new(pattern)
-        .size_limit(1 << 20)
-        .build()
-        .map(|_| ())
-        .map_err(|e| {
-            let reason = e.to_string();
-            format!(
-                "invalid pattern: {}",
-                reason.lines().last().unwrap_or_default().trim()
-            )
-        })
+    regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().map(|_| ()).map_err(|e| {
+        let reason = e.to_string();
+        format!("invalid pattern: {}", reason.lines().last().unwrap_or_default().trim())
+    })
 }
 
 impl Rule {
     /// Checks one value against this rule.
     pub fn check(&self, value: &Value) -> Result<(), String> {
-        let number = || {
-            value
-                .as_f64()
-                .ok_or_else(|| format!("must be a number, got {value}"))
-        };
-        let text = || {
-            value
-                .as_str()
-                .ok_or_else(|| format!("must be a string, got {value}"))
-        };
+        let number = || value.as_f64().ok_or_else(|| format!("must be a number, got {value}"));
+        let text = || value.as_str().ok_or_else(|| format!("must be a string, got {value}"));
         let holds = match self {
             Rule::Le(bound) => number()? <= *bound,
             Rule::Lt(bound) => number()? < *bound,
@@ -125,11 +110,7 @@ impl Rule {
                 other => return Err(format!("must be a string or an array, got {other}")),
             },
         };
-        if holds {
-            Ok(())
-        } else {
-            Err(format!("{value} violates `{}`", self.describe()))
-        }
+        if holds { Ok(()) } else { Err(format!("{value} violates `{}`", self.describe())) }
     }
 
     /// The rule in its string form, for error messages and audit records.
@@ -164,10 +145,7 @@ fn same(a: &Value, b: &Value) -> bool {
 pub fn parse_rule(text: &str) -> Result<Rule, String> {
     let text = text.trim();
     let rest = |prefix: &str| text.strip_prefix(prefix).map(str::trim);
-    let bound = |s: &str| {
-        s.parse::<f64>()
-            .map_err(|_| format!("`{s}` is not a number"))
-    };
+    let bound = |s: &str| s.parse::<f64>().map_err(|_| format!("`{s}` is not a number"));
     let list = |s: &str| match serde_json::from_str::<Value>(s) {
         Ok(Value::Array(items)) => Ok(items),
         _ => Err(format!("`{s}` is not a JSON list")),
@@ -175,10 +153,7 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     // Longest operators first, so `<=` is not read as `<`.
     if let Some(s) = rest("len") {
         let s = s.strip_prefix("<=").ok_or("expected `len <= N`")?.trim();
-        return s
-            .parse()
-            .map(Rule::MaxLen)
-            .map_err(|_| format!("`{s}` is not a length"));
+        return s.parse().map(Rule::MaxLen).map_err(|_| format!("`{s}` is not a length"));
     }
     if let Some(s) = rest("not in") {
         return list(s).map(Rule::NotIn);
@@ -195,12 +170,9 @@ pub fn parse_rule(text: &str) -> Result<Rule, String> {
     if let Some(s) = rest("matches") {
         return Ok(Rule::Matches(unquote(s)));
     }
-    for (op, make) in [
-        ("<=", Rule::Le as fn(f64) -> Rule),
-        (">=", Rule::Ge),
-        ("<", Rule::Lt),
-        (">", Rule::Gt),
-    ] {
+    for (op, make) in
+        [("<=", Rule::Le as fn(f64) -> Rule), (">=", Rule::Ge), ("<", Rule::Lt), (">", Rule::Gt)]
+    {
         if let Some(s) = rest(op) {
             return bound(s).map(make);
         }
@@ -300,9 +272,7 @@ impl TryFrom<ConstraintRepr> for Constraint {
                 .flatten()
                 .collect();
                 if rules.is_empty() {
-                    return Err(
-                        "an empty rule table allows everything; remove it or add a rule".into(),
-                    );
+                    return Err("an empty rule table allows everything; remove it or add a rule".into());
                 }
                 rules
             }
@@ -351,16 +321,10 @@ mod tests {
         assert_eq!(parsed("> -2.5"), Rule::Gt(-2.5));
         assert_eq!(parsed("== root"), Rule::Eq(json!("root")));
         assert_eq!(parsed("!= 3"), Rule::Ne(json!(3)));
-        assert_eq!(
-            parsed("in [1, \"a\"]"),
-            Rule::In(vec![json!(1), json!("a")])
-        );
+        assert_eq!(parsed("in [1, \"a\"]"), Rule::In(vec![json!(1), json!("a")]));
         assert_eq!(parsed("not in [\"GBP\"]"), Rule::NotIn(vec![json!("GBP")]));
         assert_eq!(parsed("len <= 64"), Rule::MaxLen(64));
-        assert_eq!(
-            parsed("starts_with /data/"),
-            Rule::StartsWith("/data/".into())
-        );
+        assert_eq!(parsed("starts_with /data/"), Rule::StartsWith("/data/".into()));
         assert_eq!(parsed("ends_with \".csv\""), Rule::EndsWith(".csv".into()));
     }
 
@@ -378,19 +342,12 @@ mod tests {
         let amount = Constraint::new(vec![Rule::Le(1000.0)]).expect("rule");
         assert!(amount.check(&json!(1000)).is_ok());
         assert!(amount.check(&json!(1000.5)).is_err());
-        assert!(
-            amount.check(&json!("5")).is_err(),
-            "strings are not numbers"
-        );
-        let currency =
-            Constraint::new(vec![Rule::In(vec![json!("USD"), json!("EUR")])]).expect("rule");
+        assert!(amount.check(&json!("5")).is_err(), "strings are not numbers");
+        let currency = Constraint::new(vec![Rule::In(vec![json!("USD"), json!("EUR")])]).expect("rule");
         assert!(currency.check(&json!("EUR")).is_ok());
-        let refusal = currency
-            .check(&json!("GBP"))
-            .expect_err("GBP is not listed");
+        let refusal = currency.check(&json!("GBP")).expect_err("GBP is not listed");
         assert!(refusal.contains("GBP"), "{refusal}");
-        let name =
-            Constraint::new(vec![Rule::Matches("^[a-z]+$".into()), Rule::MaxLen(3)]).expect("rule");
+        let name = Constraint::new(vec![Rule::Matches("^[a-z]+$".into()), Rule::MaxLen(3)]).expect("rule");
         assert!(name.check(&json!("abc")).is_ok());
         assert!(name.check(&json!("abcd")).is_err());
         assert!(name.check(&json!("ab1")).is_err());

@@ -38,10 +38,7 @@ fn hint_suffix(hint: &Option<String>) -> String {
 
 impl PolicyError {
     pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        PolicyError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
+        PolicyError::Invalid { key: key.into(), reason: reason.into() }
     }
 
     /// The dotted path of the key at fault.

@@ -45,8 +45,8 @@ mod validate;
 pub use builder::PolicyBuilder;
 pub use constraint::{Constraint, Rule};
 pub use document::{
-    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow,
-    Policy, SecretPolicy, ToolPolicy,
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow, Policy,
+    SecretPolicy, ToolPolicy,
 };
 pub use error::PolicyError;
 pub use requirement::Requirement;

@@ -16,10 +16,7 @@ impl Policy {
         })?;
         let policy: Policy = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let key = key_of(e.path());
-            PolicyError::Parse {
-                key,
-                message: one_line(e.into_inner().message()),
-            }
+            PolicyError::Parse { key, message: one_line(e.into_inner().message()) }
         })?;
         policy.validate()?;
         Ok(policy)
@@ -31,15 +28,11 @@ impl Policy {
         let mut deserializer = serde_json::Deserializer::from_str(text);
         let policy: Policy = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
             let key = key_of(e.path());
-            PolicyError::Parse {
-                key,
-                message: e.into_inner().to_string(),
-            }
+            PolicyError::Parse { key, message: e.into_inner().to_string() }
         })?;
-        deserializer.end().map_err(|e| PolicyError::Parse {
-            key: "<document>".into(),
-            message: e.to_string(),
-        })?;
+        deserializer
+            .end()
+            .map_err(|e| PolicyError::Parse { key: "<document>".into(), message: e.to_string() })?;
         policy.validate()?;
         Ok(policy)
     }
@@ -69,10 +62,7 @@ fn check_size(text: &str) -> Result<(), PolicyError> {
     if text.len() > MAX_POLICY_BYTES {
         return Err(PolicyError::invalid(
             "<document>",
-            format!(
-                "is {} bytes; a policy may be at most {MAX_POLICY_BYTES}",
-                text.len()
-            ),
+            format!("is {} bytes; a policy may be at most {MAX_POLICY_BYTES}", text.len()),
         ));
     }
     Ok(())
@@ -80,19 +70,11 @@ fn check_size(text: &str) -> Result<(), PolicyError> {
 
 fn key_of(path: &serde_path_to_error::Path) -> String {
     let key = path.to_string();
-    if key.is_empty() || key == "." {
-        "<document>".into()
-    } else {
-        key
-    }
+    if key.is_empty() || key == "." { "<document>".into() } else { key }
 }
 
 /// Parser messages may span several lines (with a source excerpt); keep one.
 fn one_line(message: &str) -> String {
-    let lines: Vec<&str> = message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     lines.join(" ")
 }

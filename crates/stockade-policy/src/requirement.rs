@@ -49,17 +49,10 @@ impl Policy {
             (!self.files.grants.is_empty(), Requirement::FileGrants),
             (self.files.tmp_bytes > 0, Requirement::ScratchTmp),
             (!self.network.allow.is_empty(), Requirement::Network),
-            (
-                !self.tools.is_empty() || self.allow_unlisted_tools,
-                Requirement::Tools,
-            ),
+            (!self.tools.is_empty() || self.allow_unlisted_tools, Requirement::Tools),
             (!self.secrets.is_empty(), Requirement::Secrets),
             (self.audit.path.is_some(), Requirement::Audit),
         ];
-        wanted
-            .into_iter()
-            .filter(|(on, _)| *on)
-            .map(|(_, r)| r)
-            .collect()
+        wanted.into_iter().filter(|(on, _)| *on).map(|(_, r)| r).collect()
     }
 }

@@ -21,13 +21,8 @@ impl Policy {
         if let Some(fuel) = l.fuel {
             range("limits.fuel", fuel, 1, u64::MAX)?;
         }
-        range(
-            "limits.memory_bytes",
-            l.memory_bytes,
-            MIN_MEMORY_BYTES,
-            u64::MAX,
-        )
-        .map_err(|_| PolicyError::invalid("limits.memory_bytes", "must be ≥ 1 MiB (1048576)"))?;
+        range("limits.memory_bytes", l.memory_bytes, MIN_MEMORY_BYTES, u64::MAX)
+            .map_err(|_| PolicyError::invalid("limits.memory_bytes", "must be ≥ 1 MiB (1048576)"))?;
         range("limits.stdout_bytes", l.stdout_bytes, 0, MAX_OUTPUT_BYTES)?;
         range("limits.stderr_bytes", l.stderr_bytes, 0, MAX_OUTPUT_BYTES)?;
         range("limits.code_bytes", l.code_bytes, 1, MAX_CODE_BYTES)?;
@@ -54,20 +49,13 @@ impl Policy {
                 ));
             }
             guest_path(&format!("{key}.guest"), &grant.guest)?;
-            if self.files.grants[..i]
-                .iter()
-                .any(|g| g.guest == grant.guest)
-            {
-                return Err(PolicyError::invalid(
-                    format!("{key}.guest"),
-                    "is granted twice",
-                ));
+            if self.files.grants[..i].iter().any(|g| g.guest == grant.guest) {
+                return Err(PolicyError::invalid(format!("{key}.guest"), "is granted twice"));
             }
         }
 
         for (i, host) in self.network.allow.iter().enumerate() {
-            host_pattern(host)
-                .map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;
+            host_pattern(host).map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;
         }
 
         for (name, tool) in &self.tools {
@@ -89,10 +77,7 @@ impl Policy {
         for (name, secret) in &self.secrets {
             identifier(&format!("secrets.{name}"), name)?;
             if secret.from_env.is_empty() {
-                return Err(PolicyError::invalid(
-                    format!("secrets.{name}.from_env"),
-                    "must name a variable",
-                ));
+                return Err(PolicyError::invalid(format!("secrets.{name}.from_env"), "must name a variable"));
             }
             if secret.hosts.is_empty() {
                 return Err(PolicyError::invalid(
@@ -102,16 +87,8 @@ impl Policy {
             }
         }
 
-        if self
-            .audit
-            .path
-            .as_deref()
-            .is_some_and(|p| p.is_empty() || p.contains('\0'))
-        {
-            return Err(PolicyError::invalid(
-                "audit.path",
-                "must be a non-empty path without NUL",
-            ));
+        if self.audit.path.as_deref().is_some_and(|p| p.is_empty() || p.contains('\0')) {
+            return Err(PolicyError::invalid("audit.path", "must be a non-empty path without NUL"));
         }
         Ok(())
     }
@@ -119,16 +96,10 @@ impl Policy {
 
 fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), PolicyError> {
     if value < min {
-        return Err(PolicyError::invalid(
-            key,
-            format!("must be ≥ {min}, got {value}"),
-        ));
+        return Err(PolicyError::invalid(key, format!("must be ≥ {min}, got {value}")));
     }
     if value > max {
-        return Err(PolicyError::invalid(
-            key,
-            format!("must be ≤ {max}, got {value}"),
-        ));
+        return Err(PolicyError::invalid(key, format!("must be ≤ {max}, got {value}")));
     }
     Ok(())
 }
@@ -150,16 +121,10 @@ fn identifier(key: &str, name: &str) -> Result<(), PolicyError> {
 
 fn guest_path(key: &str, path: &str) -> Result<(), PolicyError> {
     if !path.starts_with('/') || path == "/" || path.contains('\0') {
-        return Err(PolicyError::invalid(
-            key,
-            "must be an absolute path other than `/`, without NUL",
-        ));
+        return Err(PolicyError::invalid(key, "must be an absolute path other than `/`, without NUL"));
     }
     if path.split('/').any(|part| part == ".." || part == ".") {
-        return Err(PolicyError::invalid(
-            key,
-            "must not contain `.` or `..` components",
-        ));
+        return Err(PolicyError::invalid(key, "must not contain `.` or `..` components"));
     }
     Ok(())
 }
@@ -172,15 +137,11 @@ fn host_pattern(pattern: &str) -> Result<(), String> {
     };
     let refusal = || format!("`{pattern}` is not a host name, `*.domain` or `host:port`");
     if let Some(port) = port {
-        port.parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0)
-            .ok_or_else(refusal)?;
+        port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(refusal)?;
     }
     let name = host.strip_prefix("*.").unwrap_or(host);
-    let label_ok = |l: &str| {
-        !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-    };
+    let label_ok =
+        |l: &str| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
     if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
         return Err(refusal());
     }
@@ -193,25 +154,10 @@ mod tests {
 
     #[test]
     fn host_patterns() {
-        for ok in [
-            "example.com",
-            "*.github.com",
-            "api.openai.com:443",
-            "10.0.0.1:8080",
-            "localhost",
-        ] {
+        for ok in ["example.com", "*.github.com", "api.openai.com:443", "10.0.0.1:8080", "localhost"] {
             assert!(host_pattern(ok).is_ok(), "{ok}");
         }
-        for bad in [
-            "",
-            "*",
-            "a..b",
-            "http://x.com",
-            "x.com:0",
-            "x.com:99999",
-            "*.",
-            "a b.com",
-        ] {
+        for bad in ["", "*", "a..b", "http://x.com", "x.com:0", "x.com:99999", "*.", "a b.com"] {
             assert!(host_pattern(bad).is_err(), "{bad}");
         }
     }

@@ -19,9 +19,7 @@ fn empty_policy_denies_everything_with_safe_limits() {
     assert_eq!(policy.limits.stderr_bytes, MIB);
     assert_eq!(policy.limits.fuel, None);
     assert_eq!(policy.limits.output_overflow, OutputOverflow::Truncate);
-    assert!(
-        policy.env.is_empty() && policy.files.grants.is_empty() && policy.network.allow.is_empty()
-    );
+    assert!(policy.env.is_empty() && policy.files.grants.is_empty() && policy.network.allow.is_empty());
     assert!(policy.tools.is_empty() && !policy.allow_unlisted_tools && policy.secrets.is_empty());
     assert!(policy.requirements().is_empty());
 }
@@ -60,91 +58,44 @@ fn full_document_parses_in_toml_and_json() {
     assert_eq!(policy.files.grants[0].mode, FileMode::Rw);
     let tool = &policy.tools["transfer_money"];
     assert_eq!(tool.constraints["amount"].rules(), &[Rule::Le(1000.0)]);
-    assert!(
-        tool.constraints["recipient.country"]
-            .check(&serde_json::json!("DE"))
-            .is_ok()
-    );
+    assert!(tool.constraints["recipient.country"].check(&serde_json::json!("DE")).is_ok());
     assert_eq!(policy.requirements().len(), 7);
 
     // The JSON form of the same document is the same policy, and so is a round trip.
     let json = serde_json::to_string(&policy).expect("serialize");
     assert_eq!(Policy::from_json_str(&json).expect("json policy"), policy);
     assert_eq!(Policy::from_str_auto(&json).expect("auto json"), policy);
-    assert_eq!(
-        Policy::from_toml_str(&policy.to_toml_string()).expect("toml round trip"),
-        policy
-    );
+    assert_eq!(Policy::from_toml_str(&policy.to_toml_string()).expect("toml round trip"), policy);
 }
 
 #[test]
 fn errors_name_the_key() {
     let cases = [
-        (
-            "[limits]\nmemory_bytes = 1000",
-            "limits.memory_bytes",
-            "≥ 1 MiB",
-        ),
+        ("[limits]\nmemory_bytes = 1000", "limits.memory_bytes", "≥ 1 MiB"),
         ("[limits]\nwall_ms = -5", "limits.wall_ms", "invalid value"),
-        (
-            "[limits]\nwall_ms = \"soon\"",
-            "limits.wall_ms",
-            "invalid type",
-        ),
+        ("[limits]\nwall_ms = \"soon\"", "limits.wall_ms", "invalid type"),
         ("[limits]\nwall_ms = 0", "limits.wall_ms", "≥ 1"),
-        (
-            "[limits]\nwalltime = 5",
-            "limits.walltime",
-            "unknown field `walltime`",
-        ),
+        ("[limits]\nwalltime = 5", "limits.walltime", "unknown field `walltime`"),
         ("surprise = true", "surprise", "unknown field `surprise`"),
         ("[env]\n\"A=B\" = \"x\"", "env.A=B", "without `=`"),
-        (
-            "[files]\ngrants = [{ host = \"/x\", guest = \"data\" }]",
-            "files.grants[0].guest",
-            "absolute",
-        ),
-        (
-            "[files]\ngrants = [{ host = \"/x\", guest = \"/d/../etc\" }]",
-            "files.grants[0].guest",
-            "..",
-        ),
+        ("[files]\ngrants = [{ host = \"/x\", guest = \"data\" }]", "files.grants[0].guest", "absolute"),
+        ("[files]\ngrants = [{ host = \"/x\", guest = \"/d/../etc\" }]", "files.grants[0].guest", ".."),
         (
             "[files]\ngrants = [{ host = \"/x\", guest = \"/d\", mode = \"rwx\" }]",
             "files.grants[0].mode",
             "unknown variant",
         ),
-        (
-            "[network]\nallow = [\"http://evil\"]",
-            "network.allow[0]",
-            "not a host",
-        ),
+        ("[network]\nallow = [\"http://evil\"]", "network.allow[0]", "not a host"),
         ("[tools.pay]\nrate = \"fast\"", "tools.pay.rate", "N/s"),
-        (
-            "[tools.pay]\nconstraints = { amount = \"about 5\" }",
-            "tools.pay.constraints.amount",
-            "not a rule",
-        ),
+        ("[tools.pay]\nconstraints = { amount = \"about 5\" }", "tools.pay.constraints.amount", "not a rule"),
         (
             "[tools.pay]\nconstraints = { name = { matches = \"(\" } }",
             "tools.pay.constraints.name",
             "invalid pattern",
         ),
-        (
-            "[tools.\"bad name\"]\nmax_calls = 1",
-            "tools.bad name",
-            "ASCII",
-        ),
-        (
-            "[secrets.K]\nfrom_env = \"K\"\nhosts = []",
-            "secrets.K.hosts",
-            "at least one",
-        ),
-        (
-            "[audit]\nfsync = \"sometimes\"",
-            "audit.fsync",
-            "unknown variant",
-        ),
+        ("[tools.\"bad name\"]\nmax_calls = 1", "tools.bad name", "ASCII"),
+        ("[secrets.K]\nfrom_env = \"K\"\nhosts = []", "secrets.K.hosts", "at least one"),
+        ("[audit]\nfsync = \"sometimes\"", "audit.fsync", "unknown variant"),
         ("[limits", "<document>", ""),
     ];
     for (toml, key, reason) in cases {
@@ -156,8 +107,7 @@ fn errors_name_the_key() {
 
 #[test]
 fn json_errors_name_the_key_too() {
-    let err =
-        Policy::from_json_str(r#"{"limits": {"memory_bytes": "lots"}}"#).expect_err("wrong type");
+    let err = Policy::from_json_str(r#"{"limits": {"memory_bytes": "lots"}}"#).expect_err("wrong type");
     assert_eq!(err.key(), "limits.memory_bytes");
     let err = Policy::from_json_str(r#"{"limits": {}} trailing"#).expect_err("trailing bytes");
     assert_eq!(err.key(), "<document>");
@@ -195,16 +145,8 @@ fn builder_builds_the_same_document() {
 fn schema_describes_every_section() {
     let schema = Policy::json_schema();
     let properties = schema["properties"].as_object().expect("properties");
-    for section in [
-        "limits",
-        "env",
-        "files",
-        "network",
-        "tools",
-        "secrets",
-        "audit",
-        "allow_unlisted_tools",
-    ] {
+    for section in ["limits", "env", "files", "network", "tools", "secrets", "audit", "allow_unlisted_tools"]
+    {
         assert!(properties.contains_key(section), "schema lacks {section}");
     }
 }

@@ -34,16 +34,15 @@ impl Cache {
     /// Opens (creating if needed) the cache directory at `dir`.
     pub fn open_at(dir: PathBuf) -> Result<Cache> {
         if let Some(parent) = dir.parent() {
-            fs::create_dir_all(parent)
-                .map_err(|e| format_err!("cannot create {}: {e}", parent.display()))?;
+            fs::create_dir_all(parent).map_err(|e| format_err!("cannot create {}: {e}", parent.display()))?;
         }
         match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
             Err(e) => bail!("cannot create the cache directory {}: {e}", dir.display()),
         }
-        let meta = fs::symlink_metadata(&dir)
-            .map_err(|e| format_err!("cannot inspect {}: {e}", dir.display()))?;
+        let meta =
+            fs::symlink_metadata(&dir).map_err(|e| format_err!("cannot inspect {}: {e}", dir.display()))?;
         if !meta.is_dir() {
             bail!("the cache path {} is not a directory", dir.display());
         }
@@ -95,8 +94,7 @@ impl Cache {
             .prefix(".partial-")
             .tempfile_in(&self.dir)
             .map_err(|e| format_err!("cannot write to the cache {}: {e}", self.dir.display()))?;
-        file.as_file()
-            .set_permissions(fs::Permissions::from_mode(0o600))?;
+        file.as_file().set_permissions(fs::Permissions::from_mode(0o600))?;
         file.write_all(MAGIC)?;
         file.write_all(blake3::hash(payload).as_bytes())?;
         file.write_all(payload)?;
@@ -128,11 +126,7 @@ pub fn key(parts: &[&[u8]]) -> String {
         hasher.update((part.len() as u64).to_le_bytes());
         hasher.update(part);
     }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]
@@ -150,14 +144,8 @@ mod tests {
         let (_root, cache) = fresh();
         cache.store("a", b"payload").expect("store");
         assert_eq!(cache.load("a").as_deref(), Some(&b"payload"[..]));
-        assert_eq!(
-            fs::metadata(cache.dir()).expect("meta").mode() & 0o777,
-            0o700
-        );
-        assert_eq!(
-            fs::metadata(cache.dir().join("a")).expect("meta").mode() & 0o777,
-            0o600
-        );
+        assert_eq!(fs::metadata(cache.dir()).expect("meta").mode() & 0o777, 0o700);
+        assert_eq!(fs::metadata(cache.dir().join("a")).expect("meta").mode() & 0o777, 0o600);
         assert!(cache.load("missing").is_none());
     }
 

@@ -22,6 +22,9 @@ pub const ALLOC: &str = "stockade_alloc";
 pub const RUN: &str = "stockade_run";
 /// The guest's linear memory.
 pub const MEMORY: &str = "memory";
+/// The guest's shadow-stack pointer, exported so a stack overflow can be
+/// told apart from other out-of-bounds accesses.
+pub const STACK_POINTER: &str = "__stack_pointer";
 
 /// A decoded result frame.
 #[derive(Debug, Deserialize, PartialEq)]
@@ -72,16 +75,15 @@ pub fn read_frame(memory: &[u8], packed: u64, cap: u64) -> Result<ResultFrame, F
     if len > cap {
         return Err(FrameError::TooLarge(len));
     }
-    let start =
-        usize::try_from(offset).map_err(|_| FrameError::Malformed("offset overflows".into()))?;
+    let start = usize::try_from(offset).map_err(|_| FrameError::Malformed("offset overflows".into()))?;
     let end = start
         .checked_add(usize::try_from(len).unwrap_or(usize::MAX))
         .ok_or_else(|| FrameError::Malformed("length overflows".into()))?;
-    let bytes = memory.get(start..end).ok_or_else(|| {
-        FrameError::Malformed(format!("frame {start}..{end} is outside guest memory"))
-    })?;
-    let frame: ResultFrame = serde_json::from_slice(bytes)
-        .map_err(|e| FrameError::Malformed(format!("bad frame: {e}")))?;
+    let bytes = memory
+        .get(start..end)
+        .ok_or_else(|| FrameError::Malformed(format!("frame {start}..{end} is outside guest memory")))?;
+    let frame: ResultFrame =
+        serde_json::from_slice(bytes).map_err(|e| FrameError::Malformed(format!("bad frame: {e}")))?;
     if !frame.ok && frame.error.is_none() {
         return Err(FrameError::Malformed("a failed run must say why".into()));
     }
@@ -119,10 +121,7 @@ mod tests {
         for packed in cases {
             assert!(read_frame(memory, packed, u64::MAX).is_err(), "{packed:#x}");
         }
-        assert_eq!(
-            read_frame(memory, at(memory, 0, 11), 4),
-            Err(FrameError::TooLarge(11))
-        );
+        assert_eq!(read_frame(memory, at(memory, 0, 11), 4), Err(FrameError::TooLarge(11)));
         let memory = br#"{"ok":false}"#;
         assert!(read_frame(memory, at(memory, 0, memory.len()), 100).is_err());
         let memory = br#"{"ok":true,"extra":1}"#;

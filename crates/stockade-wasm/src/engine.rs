@@ -50,10 +50,7 @@ pub fn engine(metering: Metering) -> wasmtime::Result<&'static Engine> {
             cell.get_or_init(|| created)
         }
     };
-    TICKER
-        .get_or_init(start_ticker)
-        .clone()
-        .map_err(wasmtime::Error::msg)?;
+    TICKER.get_or_init(start_ticker).clone().map_err(wasmtime::Error::msg)?;
     Ok(engine)
 }
 
@@ -113,7 +110,5 @@ fn start_ticker() -> Result<(), String> {
 /// Epoch ticks that cover at least `wall`.
 pub fn ticks_for(wall: Duration) -> u64 {
     let tick = EPOCH_TICK.as_micros().max(1);
-    u64::try_from(wall.as_micros().div_ceil(tick))
-        .unwrap_or(u64::MAX)
-        .saturating_add(1)
+    u64::try_from(wall.as_micros().div_ceil(tick)).unwrap_or(u64::MAX).saturating_add(1)
 }

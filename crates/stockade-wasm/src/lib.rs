@@ -34,14 +34,8 @@ impl WasmBackend {
     /// Snapshots and compiles the guest for `language` now (if the cache does
     /// not already hold it), so the first run does not pay for it.
     pub fn prepare(&self, language: Language, fuel: bool) -> Result<(), SandboxError> {
-        let metering = if fuel {
-            engine::Metering::Fuel
-        } else {
-            engine::Metering::Off
-        };
-        guest::compiled(guest_for(language)?, metering)
-            .map(drop)
-            .map_err(prepare_error)
+        let metering = if fuel { engine::Metering::Fuel } else { engine::Metering::Off };
+        guest::compiled(guest_for(language)?, metering).map(drop).map_err(prepare_error)
     }
 }
 
@@ -63,8 +57,7 @@ impl Backend for WasmBackend {
             Some(_) => engine::Metering::Fuel,
             None => engine::Metering::Off,
         };
-        let compiled =
-            guest::compiled(guest_for(request.language)?, metering).map_err(prepare_error)?;
+        let compiled = guest::compiled(guest_for(request.language)?, metering).map_err(prepare_error)?;
         run::run(&compiled, request.code, request.policy)
     }
 }
@@ -72,9 +65,7 @@ impl Backend for WasmBackend {
 fn guest_for(language: Language) -> Result<Guest, SandboxError> {
     match language {
         Language::JavaScript => Ok(Guest::QuickJs),
-        other => Err(SandboxError::Code(format!(
-            "the wasm backend does not run {other}"
-        ))),
+        other => Err(SandboxError::Code(format!("the wasm backend does not run {other}"))),
     }
 }
 

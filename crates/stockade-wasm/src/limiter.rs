@@ -19,11 +19,7 @@ pub struct MemoryLimiter {
 impl MemoryLimiter {
     /// A limiter that allows `limit` bytes of linear memory.
     pub fn new(limit: u64) -> Self {
-        MemoryLimiter {
-            limit: usize::try_from(limit).unwrap_or(usize::MAX),
-            peak: 0,
-            denied: false,
-        }
+        MemoryLimiter { limit: usize::try_from(limit).unwrap_or(usize::MAX), peak: 0, denied: false }
     }
 
     /// The largest linear memory granted so far.
@@ -38,12 +34,7 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool> {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
         if desired > self.limit {
             self.denied = true;
             return Ok(false);
@@ -52,12 +43,7 @@ impl ResourceLimiter for MemoryLimiter {
         Ok(true)
     }
 
-    fn table_growing(
-        &mut self,
-        _current: usize,
-        desired: usize,
-        _maximum: Option<usize>,
-    ) -> Result<bool> {
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 

@@ -44,27 +44,15 @@ impl CappedPipe {
     /// A stream that keeps `cap` bytes.
     pub fn new(cap: u64, overflow: OutputOverflow) -> Self {
         let cap = usize::try_from(cap).unwrap_or(usize::MAX);
-        let captured = Captured {
-            cap,
-            ..Captured::default()
-        };
-        CappedPipe {
-            inner: Arc::new(Mutex::new(captured)),
-            overflow,
-        }
+        let captured = Captured { cap, ..Captured::default() };
+        CappedPipe { inner: Arc::new(Mutex::new(captured)), overflow }
     }
 
     /// Takes what the stream captured, leaving it empty.
     pub fn take(&self) -> Captured {
         let mut captured = self.lock();
         let cap = captured.cap;
-        std::mem::replace(
-            &mut *captured,
-            Captured {
-                cap,
-                ..Captured::default()
-            },
-        )
+        std::mem::replace(&mut *captured, Captured { cap, ..Captured::default() })
     }
 
     fn lock(&self) -> MutexGuard<'_, Captured> {
@@ -111,11 +99,7 @@ impl Pollable for CappedPipe {
 }
 
 impl tokio::io::AsyncWrite for CappedPipe {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        _: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
+    fn poll_write(self: Pin<&mut Self>, _: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
         let dropped = self.append(buf);
         if dropped && self.overflow == OutputOverflow::Kill {
             return Poll::Ready(Err(std::io::Error::other(OutputCapReached)));
@@ -156,8 +140,7 @@ mod tests {
     fn keeps_the_cap_and_flags_the_rest() {
         let mut pipe = CappedPipe::new(10, OutputOverflow::Truncate);
         pipe.write(Bytes::from_static(b"hello ")).expect("write");
-        pipe.write(Bytes::from_static(b"world, and more"))
-            .expect("truncating write succeeds");
+        pipe.write(Bytes::from_static(b"world, and more")).expect("truncating write succeeds");
         let captured = pipe.take();
         assert_eq!(captured.bytes, b"hello worl");
         assert_eq!(captured.written, 21);
@@ -167,11 +150,7 @@ mod tests {
     #[test]
     fn kill_mode_traps_past_the_cap() {
         let mut pipe = CappedPipe::new(4, OutputOverflow::Kill);
-        pipe.write(Bytes::from_static(b"1234"))
-            .expect("within the cap");
-        assert!(matches!(
-            pipe.write(Bytes::from_static(b"5")),
-            Err(StreamError::Trap(_))
-        ));
+        pipe.write(Bytes::from_static(b"1234")).expect("within the cap");
+        assert!(matches!(pipe.write(Bytes::from_static(b"5")), Err(StreamError::Trap(_))));
     }
 }

@@ -19,6 +19,7 @@ const MIN_FRAME_CAP: u64 = 64 * 1024;
 enum Ending {
     Frame(ResultFrame),
     Trap(wasmtime::Error),
+    StackExhausted,
     FrameTooLarge,
 }
 
@@ -28,22 +29,14 @@ pub fn run(compiled: &Compiled, code: &str, policy: &Policy) -> Result<Outcome, 
     let stdout = CappedPipe::new(limits.stdout_bytes, limits.output_overflow);
     let stderr = CappedPipe::new(limits.stderr_bytes, limits.output_overflow);
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(stdout.clone())
-        .stderr(stderr.clone())
-        .args(&["sandbox"])
-        .allow_blocking_current_thread(true);
+    wasi.stdout(stdout.clone()).stderr(stderr.clone()).args(&["sandbox"]).allow_blocking_current_thread(true);
     for (name, value) in &policy.env {
         wasi.env(name, value);
     }
-    let state = State {
-        wasi: wasi.build_p1(),
-        limiter: MemoryLimiter::new(limits.memory_bytes),
-    };
+    let state = State { wasi: wasi.build_p1(), limiter: MemoryLimiter::new(limits.memory_bytes) };
     let mut store = Store::new(compiled.engine, state);
     store.limiter(|state| &mut state.limiter);
-    store.set_epoch_deadline(crate::engine::ticks_for(Duration::from_millis(
-        limits.wall_ms,
-    )));
+    store.set_epoch_deadline(crate::engine::ticks_for(Duration::from_millis(limits.wall_ms)));
     store.epoch_deadline_trap();
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel).map_err(engine_error)?;
@@ -54,43 +47,23 @@ pub fn run(compiled: &Compiled, code: &str, policy: &Policy) -> Result<Outcome, 
     let ending = pollster::block_on(call_guest(compiled, &mut store, code, frame_cap))?;
     let wall = started.elapsed();
 
-    let fuel_used = limits
-        .fuel
-        .map(|budget| budget.saturating_sub(store.get_fuel().unwrap_or(0)));
+    let fuel_used = limits.fuel.map(|budget| budget.saturating_sub(store.get_fuel().unwrap_or(0)));
     let limiter = &store.data().limiter;
     let (peak, memory_denied) = (limiter.peak(), limiter.denied());
     let out = stdout.take();
     let err = stderr.take();
     let (status, value) = match ending {
-        Ending::Frame(ResultFrame {
-            ok: true, value, ..
-        }) => (Status::Ok, value),
+        Ending::Frame(ResultFrame { ok: true, value, .. }) => (Status::Ok, value),
         Ending::Frame(ResultFrame { error, .. }) => {
             let error = error.unwrap_or_default();
             if memory_denied && error.message.contains("out of memory") {
-                (
-                    Status::LimitExceeded {
-                        which: Limit::Memory,
-                    },
-                    None,
-                )
+                (Status::LimitExceeded { which: Limit::Memory }, None)
             } else {
-                (
-                    Status::GuestError {
-                        kind: error.kind,
-                        message: error.message,
-                        stack: error.stack,
-                    },
-                    None,
-                )
+                (Status::GuestError { kind: error.kind, message: error.message, stack: error.stack }, None)
             }
         }
-        Ending::FrameTooLarge => (
-            Status::LimitExceeded {
-                which: Limit::Output,
-            },
-            None,
-        ),
+        Ending::StackExhausted => (stack_overflow(), None),
+        Ending::FrameTooLarge => (Status::LimitExceeded { which: Limit::Output }, None),
         Ending::Trap(error) => (classify_trap(&error, memory_denied), None),
     };
     Ok(Outcome {
@@ -118,19 +91,15 @@ async fn call_guest(
     code: &str,
     frame_cap: u64,
 ) -> Result<Ending, SandboxError> {
-    let len = u32::try_from(code.len())
-        .map_err(|_| SandboxError::Code("the code is larger than 4 GiB".into()))?;
+    let len =
+        u32::try_from(code.len()).map_err(|_| SandboxError::Code("the code is larger than 4 GiB".into()))?;
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
         Err(e) if e.downcast_ref::<Trap>().is_some() => return Ok(Ending::Trap(e)),
         Err(e) => return Err(engine_error(e)),
     };
-    let alloc = instance
-        .get_typed_func::<u32, u32>(&mut *store, door::ALLOC)
-        .map_err(engine_error)?;
-    let run = instance
-        .get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN)
-        .map_err(engine_error)?;
+    let alloc = instance.get_typed_func::<u32, u32>(&mut *store, door::ALLOC).map_err(engine_error)?;
+    let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN).map_err(engine_error)?;
     let memory = instance
         .get_memory(&mut *store, door::MEMORY)
         .ok_or_else(|| SandboxError::Engine("the guest exports no memory".into()))?;
@@ -138,16 +107,12 @@ async fn call_guest(
         Ok(ptr) => ptr,
         Err(e) => return Ok(Ending::Trap(e)),
     };
-    if memory
-        .write(&mut *store, ptr as usize, code.as_bytes())
-        .is_err()
-    {
-        return Ok(Ending::Trap(wasmtime::format_err!(
-            "the guest gave an invalid code buffer"
-        )));
+    if memory.write(&mut *store, ptr as usize, code.as_bytes()).is_err() {
+        return Ok(Ending::Trap(wasmtime::format_err!("the guest gave an invalid code buffer")));
     }
     let packed = match run.call_async(&mut *store, (ptr, len)).await {
         Ok(packed) => packed,
+        Err(_) if stack_exhausted(&instance, store) => return Ok(Ending::StackExhausted),
         Err(e) => return Ok(Ending::Trap(e)),
     };
     match door::read_frame(memory.data(&*store), packed, frame_cap) {
@@ -167,21 +132,13 @@ async fn call_guest(
 
 fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
     if error.downcast_ref::<OutputCapReached>().is_some() {
-        return Status::LimitExceeded {
-            which: Limit::Output,
-        };
+        return Status::LimitExceeded { which: Limit::Output };
     }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => Status::LimitExceeded { which: Limit::Wall },
         Some(Trap::OutOfFuel) => Status::LimitExceeded { which: Limit::Fuel },
-        Some(Trap::StackOverflow) => Status::GuestError {
-            kind: "StackOverflow".into(),
-            message: "the guest exhausted its stack (too much recursion)".into(),
-            stack: None,
-        },
-        _ if memory_denied => Status::LimitExceeded {
-            which: Limit::Memory,
-        },
+        Some(Trap::StackOverflow) => stack_overflow(),
+        _ if memory_denied => Status::LimitExceeded { which: Limit::Memory },
         Some(trap) => Status::GuestError {
             kind: "Trap".into(),
             message: format!("the guest crashed: {trap}"),
@@ -195,12 +152,28 @@ fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
     }
 }
 
+fn stack_overflow() -> Status {
+    Status::GuestError {
+        kind: "StackOverflow".into(),
+        message: "the guest exhausted its stack (too much recursion)".into(),
+        stack: None,
+    }
+}
+
+/// Whether the guest's shadow stack ran out. Guests are linked with the
+/// stack first in memory, so an overflow moves `__stack_pointer` below
+/// address 0 (wrapping to the top of the 32-bit space) or into the last
+/// few kilobytes before it, and the next access traps.
+fn stack_exhausted(instance: &wasmtime::Instance, store: &mut Store<State>) -> bool {
+    const RED_ZONE: u32 = 64 * 1024;
+    match instance.get_global(&mut *store, door::STACK_POINTER).map(|g| g.get(&mut *store)) {
+        Some(wasmtime::Val::I32(sp)) => (sp as u32) < RED_ZONE || (sp as u32) > u32::MAX - (16 << 20),
+        _ => false,
+    }
+}
+
 fn root_cause(error: &wasmtime::Error) -> String {
-    error
-        .chain()
-        .last()
-        .map(ToString::to_string)
-        .unwrap_or_else(|| error.to_string())
+    error.chain().last().map(ToString::to_string).unwrap_or_else(|| error.to_string())
 }
 
 fn exit_code(status: &Status) -> i32 {

@@ -30,14 +30,11 @@ fn make(wasm: &[u8]) -> Result<Vec<u8>> {
     let mut linker: Linker<State> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
     // The initialiser sees nothing of the host: no env, no files, no stdio.
-    let state = State {
-        wasi: WasiCtxBuilder::new().build_p1(),
-        limiter: MemoryLimiter::new(INIT_MEMORY),
-    };
+    let state = State { wasi: WasiCtxBuilder::new().build_p1(), limiter: MemoryLimiter::new(INIT_MEMORY) };
     let mut store = Store::new(&engine, state);
     store.limiter(|state| &mut state.limiter);
     let wizer = wasmtime_wizer::Wizer::new();
-    pollster::block_on(wizer.run(&mut store, wasm, async |store, module| {
-        linker.instantiate_async(store, module).await
-    }))
+    pollster::block_on(
+        wizer.run(&mut store, wasm, async |store, module| linker.instantiate_async(store, module).await),
+    )
 }

@@ -26,8 +26,6 @@
 mod sandbox;
 
 pub use sandbox::Sandbox;
-pub use stockade_core::{
-    Backend, Language, Limit, Outcome, RunRequest, SandboxError, Status, Usage,
-};
+pub use stockade_core::{Backend, Language, Limit, Outcome, RunRequest, SandboxError, Status, Usage};
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};

@@ -17,9 +17,7 @@ pub struct Sandbox {
 
 impl std::fmt::Debug for Sandbox {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sandbox")
-            .field("policy", &self.policy)
-            .finish_non_exhaustive()
+        f.debug_struct("Sandbox").field("policy", &self.policy).finish_non_exhaustive()
     }
 }
 
@@ -31,10 +29,7 @@ impl Sandbox {
     /// grant or limit.
     pub fn new(policy: Policy) -> Result<Sandbox, SandboxError> {
         policy.validate()?;
-        let sandbox = Sandbox {
-            policy: Arc::new(policy),
-            wasm: Arc::new(WasmBackend),
-        };
+        let sandbox = Sandbox { policy: Arc::new(policy), wasm: Arc::new(WasmBackend) };
         enforceable(sandbox.wasm.as_ref(), &sandbox.policy)?;
         Ok(sandbox)
     }
@@ -55,18 +50,13 @@ impl Sandbox {
                 code.len()
             )));
         }
-        backend.run(RunRequest {
-            language,
-            code,
-            policy: &self.policy,
-        })
+        backend.run(RunRequest { language, code, policy: &self.policy })
     }
 
     /// Makes the guest for `language` ready (snapshot and compile, cached on
     /// disk), so the first [`Sandbox::run`] does not pay for it.
     pub fn prepare(&self, language: Language) -> Result<(), SandboxError> {
-        self.wasm
-            .prepare(language, self.policy.limits.fuel.is_some())
+        self.wasm.prepare(language, self.policy.limits.fuel.is_some())
     }
 
     fn backend(&self, _language: Language) -> &dyn Backend {
@@ -78,11 +68,7 @@ impl Sandbox {
 
 /// Refuses a policy that asks `backend` for something it cannot enforce.
 fn enforceable(backend: &dyn Backend, policy: &Policy) -> Result<(), SandboxError> {
-    match policy
-        .requirements()
-        .into_iter()
-        .find(|r| !backend.enforces(*r))
-    {
+    match policy.requirements().into_iter().find(|r| !backend.enforces(*r)) {
         None => Ok(()),
         Some(requirement) => Err(PolicyError::Unsupported {
             key: requirement.key().into(),

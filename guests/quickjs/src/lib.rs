@@ -23,11 +23,6 @@ use rquickjs::{
 use std::cell::RefCell;
 use std::io::Write;
 
-/// QuickJS's own stack guard. It must trip before the 4 MiB shadow stack set
-/// in `.cargo/config.toml` runs out, so deep recursion is a `RangeError` the
-/// script can see instead of memory corruption.
-const MAX_STACK: usize = 3 * 1024 * 1024;
-
 /// Defines `console` on top of the one native function `__stockade_write`.
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -45,7 +40,6 @@ thread_local! {
 #[unsafe(export_name = "wizer-initialize")]
 pub extern "C" fn initialize() {
     let runtime = Runtime::new().expect("QuickJS runtime");
-    runtime.set_max_stack_size(MAX_STACK);
     let context = Context::full(&runtime).expect("QuickJS context");
     context.with(|ctx| {
         install_globals(&ctx).expect("stockade globals");
@@ -69,6 +63,26 @@ fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     })?;
     ctx.globals().set("__stockade_write", write)?;
     ctx.eval::<(), _>(PRELUDE)?;
+    Ok(())
+}
+
+/// Defines `process.env` and `process.argv` from this run's WASI view,
+/// which holds exactly what the policy's `[env]` grants. It is read here, at
+/// run time, never at snapshot time.
+fn install_process(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let env = Object::new(ctx.clone())?;
+    for (name, value) in std::env::vars() {
+        env.set(name, value)?;
+    }
+    let argv = rquickjs::Array::new(ctx.clone())?;
+    for (i, arg) in std::env::args().enumerate() {
+        argv.set(i, arg)?;
+    }
+    let process = Object::new(ctx.clone())?;
+    process.set("env", env)?;
+    process.set("argv", argv)?;
+    process.set("platform", "wasi")?;
+    ctx.globals().set("process", process)?;
     Ok(())
 }
 
@@ -110,6 +124,9 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
         return error_frame_plain("SyntaxError", "source code contains a NUL byte");
     }
     engine.context.with(|ctx| {
+        if let Err(err) = install_process(&ctx).catch(&ctx) {
+            return error_frame(&ctx, err);
+        }
         let mut options = EvalOptions::default();
         options.strict = false;
         options.promise = true;

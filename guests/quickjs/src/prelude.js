@@ -52,7 +52,9 @@
     return entries.length ? `{ ${entries.join(", ")} }` : "{}";
   };
 
-  const format = (args) => args.map((a) => inspect(a, 0, [])).join(" ") + "\n";
+  // Lone surrogates cannot cross into UTF-8; print U+FFFD as other engines do.
+  const wellFormed = (s) => (typeof s.toWellFormed === "function" ? s.toWellFormed() : s);
+  const format = (args) => wellFormed(args.map((a) => inspect(a, 0, [])).join(" ")) + "\n";
   const out = (...args) => write(1, format(args));
   const err = (...args) => write(2, format(args));
 

@@ -6,8 +6,7 @@ use stockade::Status;
 
 #[test]
 fn console_goes_to_stdout_and_stderr() {
-    let outcome =
-        js("console.log('hello', 1, {a: [1, 'x']}); console.error('oops'); console.warn('w')");
+    let outcome = js("console.log('hello', 1, {a: [1, 'x']}); console.error('oops'); console.warn('w')");
     assert_eq!(outcome.status, Status::Ok);
     assert_eq!(outcome.stdout, "hello 1 { a: [ 1, \"x\" ] }\n");
     assert_eq!(outcome.stderr, "oops\nw\n");
@@ -17,10 +16,7 @@ fn console_goes_to_stdout_and_stderr() {
 #[test]
 fn last_expression_is_the_value() {
     assert_eq!(js("const x = 20; x * 2 + 2").value, Some(json!(42)));
-    assert_eq!(
-        js("({a: 1, b: [true, null, 'x']})").value,
-        Some(json!({"a": 1, "b": [true, null, "x"]}))
-    );
+    assert_eq!(js("({a: 1, b: [true, null, 'x']})").value, Some(json!({"a": 1, "b": [true, null, "x"]})));
     assert_eq!(js("let y = 1").value, None);
     assert_eq!(js("10n ** 20n").value, Some(json!("100000000000000000000")));
 }
@@ -39,17 +35,10 @@ fn top_level_await_and_return() {
 fn uncaught_errors_are_guest_errors() {
     let outcome = js("function f() { null.x } f()");
     match &outcome.status {
-        Status::GuestError {
-            kind,
-            message,
-            stack,
-        } => {
+        Status::GuestError { kind, message, stack } => {
             assert_eq!(kind, "TypeError");
             assert!(message.contains("null"), "{message}");
-            assert!(
-                stack.as_deref().unwrap_or_default().contains("f"),
-                "{stack:?}"
-            );
+            assert!(stack.as_deref().unwrap_or_default().contains("f"), "{stack:?}");
         }
         other => panic!("expected a guest error, got {other:?}"),
     }
@@ -62,10 +51,7 @@ fn uncaught_errors_are_guest_errors() {
     );
 
     let outcome = js("throw 42");
-    assert!(
-        matches!(&outcome.status, Status::GuestError { message, .. } if message == "42"),
-        "{outcome:?}"
-    );
+    assert!(matches!(&outcome.status, Status::GuestError { message, .. } if message == "42"), "{outcome:?}");
 
     let outcome = js("let = = 1");
     assert!(
