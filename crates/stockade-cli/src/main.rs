@@ -1,1 +1,55 @@
-fn main() {}
+//! The `stockade` command: parse the arguments, dispatch to one subcommand.
+
+mod cmd;
+mod exit;
+mod render;
+
+use clap::{Parser, Subcommand};
+
+/// Run code an LLM wrote, apart from the agent, with nothing it was not granted.
+#[derive(Parser)]
+#[command(name = "stockade", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run code in a fresh sandbox.
+    Run(cmd::run::Args),
+    /// Validate, print or describe policies.
+    #[command(subcommand)]
+    Policy(cmd::policy::Command),
+    /// Snapshot and compile a guest now, so the first run is fast.
+    Precompile(cmd::precompile::Args),
+    /// Check what this machine has and what is missing.
+    Doctor,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("STOCKADE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => cmd::run::run(args),
+        Command::Policy(command) => cmd::policy::run(command),
+        Command::Precompile(args) => cmd::precompile::run(args),
+        Command::Doctor => cmd::doctor::run(),
+    };
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(error) => {
+            eprintln!("stockade: error: {error:#}");
+            if let Some(hint) = exit::hint(&error) {
+                eprintln!("stockade: hint: {hint}");
+            }
+            std::process::exit(exit::for_error(&error));
+        }
+    }
+}

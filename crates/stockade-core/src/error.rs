@@ -8,7 +8,7 @@ use stockade_policy::PolicyError;
 #[non_exhaustive]
 pub enum SandboxError {
     /// The policy is invalid, or asks for something the backend cannot enforce.
-    #[error("policy refused: {0}")]
+    #[error(transparent)]
     Policy(#[from] PolicyError),
     /// The code was refused before it reached the guest.
     #[error("code refused: {0}")]

@@ -72,8 +72,6 @@ pub enum Limit {
     /// `limits.stdout_bytes` / `limits.stderr_bytes` with `output_overflow = "kill"`,
     /// or a result value larger than `limits.stdout_bytes`.
     Output,
-    /// The guest's stack.
-    Stack,
 }
 
 impl Limit {
@@ -85,14 +83,12 @@ impl Limit {
     /// | fuel | 125 |
     /// | memory | 137 (as an OOM kill) |
     /// | output | 141 (as SIGPIPE) |
-    /// | stack | 134 (as an abort) |
     pub fn exit_code(self) -> i32 {
         match self {
             Limit::Wall => 124,
             Limit::Fuel => 125,
             Limit::Memory => 137,
             Limit::Output => 141,
-            Limit::Stack => 134,
         }
     }
 
@@ -103,7 +99,6 @@ impl Limit {
             Limit::Fuel => "limits.fuel",
             Limit::Memory => "limits.memory_bytes",
             Limit::Output => "limits.stdout_bytes",
-            Limit::Stack => "guest stack",
         }
     }
 }

@@ -13,8 +13,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 /// How often the epoch advances. A wall-time limit fires at most this late.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 
-/// Deepest wasm stack a guest may use. QuickJS's own guard (in its shadow
-/// stack) trips long before this in practice.
+/// Deepest native wasm stack a guest may use. The guest's shadow stack (in
+/// its linear memory) normally runs out first; either way the run ends with
+/// a stack-overflow error.
 const MAX_WASM_STACK: usize = 8 << 20;
 
 /// Instances that may exist at once, per engine.

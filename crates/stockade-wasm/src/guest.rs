@@ -61,8 +61,18 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     Ok(compiled)
 }
 
+/// Whether the disk cache holds an intact compiled `guest` for `metering`.
+pub fn is_cached(guest: Guest, metering: Metering) -> Result<bool> {
+    let engine = engine::engine(metering)?;
+    Ok(Cache::open()?.load(&cwasm_entry(guest, engine)).is_some())
+}
+
+fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
+    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, guest.wasm()))
+}
+
 fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Module> {
-    let entry = format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, guest.wasm()));
+    let entry = cwasm_entry(guest, engine);
     if let Some(bytes) = cache.load(&entry) {
         // SAFETY: `Cache::load` only returns entries from this user's private
         // (0700) cache directory whose BLAKE3 digest matches, and every entry

@@ -39,6 +39,19 @@ impl WasmBackend {
     }
 }
 
+impl WasmBackend {
+    /// Whether the guest for `language` is compiled and cached on disk.
+    pub fn is_prepared(&self, language: Language, fuel: bool) -> Result<bool, SandboxError> {
+        let metering = if fuel { engine::Metering::Fuel } else { engine::Metering::Off };
+        guest::is_cached(guest_for(language)?, metering).map_err(prepare_error)
+    }
+
+    /// The directory compiled guests are cached in.
+    pub fn cache_dir(&self) -> Result<std::path::PathBuf, SandboxError> {
+        cache::Cache::open().map(|c| c.dir().to_path_buf()).map_err(prepare_error)
+    }
+}
+
 impl Backend for WasmBackend {
     fn name(&self) -> &'static str {
         "wasm"

@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod diagnostics;
 mod sandbox;
 
 pub use sandbox::Sandbox;

@@ -1,0 +1,111 @@
+//! `stockade doctor`: what this machine has, what is missing, how to fix it.
+
+use std::path::Path;
+use std::process::Command;
+use stockade::{Language, Policy, Sandbox, Status};
+
+struct Check {
+    name: &'static str,
+    ok: bool,
+    detail: String,
+    fix: Option<&'static str>,
+    /// Needed to run guests (not only to build stockade from source).
+    runtime: bool,
+}
+
+/// Prints one line per check; fails if anything needed at run time is missing.
+pub fn run() -> anyhow::Result<i32> {
+    let mut checks = build_checks();
+    checks.extend(runtime_checks());
+    for check in &checks {
+        let mark = if check.ok { "ok  " } else if check.runtime { "FAIL" } else { "miss" };
+        println!("[{mark}] {:<28} {}", check.name, check.detail);
+        if let (false, Some(fix)) = (check.ok, check.fix) {
+            println!("       fix: {fix}");
+        }
+    }
+    let broken = checks.iter().filter(|c| c.runtime && !c.ok).count();
+    if broken == 0 {
+        println!("stockade is ready.");
+        Ok(0)
+    } else {
+        println!("{broken} problem(s) stop stockade from running code.");
+        Ok(crate::exit::ENGINE)
+    }
+}
+
+fn build_checks() -> Vec<Check> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).lines().any(|l| l.trim() == "wasm32-wasip1"))
+        .unwrap_or(false);
+    let has = |program: &str| {
+        Command::new(program).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    };
+    let apt = Some("apt-get install -y clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32 (or scripts/setup.sh)");
+    vec![
+        Check {
+            name: "rust target wasm32-wasip1",
+            ok: installed,
+            detail: "builds the guests (only needed to build stockade)".into(),
+            fix: Some("rustup target add wasm32-wasip1 (or scripts/setup.sh)"),
+            runtime: false,
+        },
+        Check {
+            name: "clang-19 and llvm-ar-19",
+            ok: has("clang-19") && has("llvm-ar-19"),
+            detail: "compile QuickJS for wasm (only needed to build stockade)".into(),
+            fix: apt,
+            runtime: false,
+        },
+        Check {
+            name: "wasi-libc headers",
+            ok: Path::new("/usr/include/wasm32-wasi/stdio.h").exists(),
+            detail: "/usr/include/wasm32-wasi (only needed to build stockade)".into(),
+            fix: apt,
+            runtime: false,
+        },
+    ]
+}
+
+fn runtime_checks() -> Vec<Check> {
+    let mut checks = Vec::new();
+    let cache = stockade::diagnostics::cache_dir();
+    checks.push(Check {
+        name: "module cache",
+        ok: cache.is_ok(),
+        detail: match &cache {
+            Ok(dir) => format!("{} (private, 0700)", dir.display()),
+            Err(e) => e.to_string(),
+        },
+        fix: Some("set STOCKADE_CACHE_DIR to a directory only you can write"),
+        runtime: true,
+    });
+    let prepared = stockade::diagnostics::is_prepared(Language::JavaScript, false).unwrap_or(false);
+    checks.push(Check {
+        name: "JavaScript guest compiled",
+        ok: true,
+        detail: if prepared {
+            "cached: a new process starts it without compiling".into()
+        } else {
+            "not yet: the first run compiles it (or run `stockade precompile js`)".into()
+        },
+        fix: None,
+        runtime: true,
+    });
+    let smoke = Sandbox::new(Policy::default()).and_then(|s| s.run(Language::JavaScript, "6 * 7"));
+    let ok = matches!(&smoke, Ok(o) if o.status == Status::Ok && o.value == Some(serde_json::json!(42)));
+    checks.push(Check {
+        name: "JavaScript smoke run",
+        ok,
+        detail: match smoke {
+            Ok(o) if ok => format!("6 * 7 = 42 in {:.2?}", o.usage.wall),
+            Ok(o) => format!("unexpected outcome: {:?}", o.status),
+            Err(e) => e.to_string(),
+        },
+        fix: Some("remove the cache directory and retry; report a bug if it persists"),
+        runtime: true,
+    });
+    checks
+}

@@ -1,0 +1,61 @@
+//! `stockade run`: one fresh sandbox, one program.
+
+use crate::render;
+use anyhow::{Context, bail};
+use std::io::Read;
+use std::path::PathBuf;
+use stockade::{Language, Sandbox};
+
+/// Arguments of `stockade run`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Language of the code: js.
+    #[arg(long, short, value_parser = parse_language)]
+    lang: Language,
+    /// The code itself, instead of a file.
+    #[arg(short = 'c', long = "code", conflicts_with = "file")]
+    code: Option<String>,
+    /// File holding the code; `-` reads standard input.
+    file: Option<PathBuf>,
+    /// Policy file (TOML or JSON). Without one, everything is denied.
+    #[arg(long, short)]
+    policy: Option<PathBuf>,
+    /// Print the whole outcome as JSON instead of the guest's output.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_language(text: &str) -> Result<Language, String> {
+    text.parse()
+}
+
+/// Runs the code; the exit code is the guest's, or the limit's.
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let policy = super::load_policy(args.policy.as_deref())?;
+    let code = match (args.code, args.file) {
+        (Some(code), _) => code,
+        (None, Some(path)) => read_code(&path)?,
+        (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
+    };
+    let sandbox = Sandbox::new(policy)?;
+    let outcome = sandbox.run(args.lang, &code)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
+    } else {
+        render::human(&outcome, sandbox.policy());
+    }
+    Ok(outcome.exit_code)
+}
+
+fn read_code(path: &std::path::Path) -> anyhow::Result<String> {
+    let mut bytes = Vec::new();
+    if path.as_os_str() == "-" {
+        std::io::stdin().read_to_end(&mut bytes).context("cannot read the code from standard input")?;
+    } else {
+        bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        stockade::SandboxError::Code(format!("the code is not valid UTF-8 (at byte {at})")).into()
+    })
+}

@@ -1,0 +1,49 @@
+//! Human-readable rendering of an outcome.
+
+use stockade::{Limit, Outcome, Status};
+
+/// Writes the guest's output through, then the value, then a status line
+/// on stderr for anything other than success.
+pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(outcome.stdout.as_bytes());
+    if let Some(value) = &outcome.value {
+        let _ = writeln!(stdout, "{value}");
+    }
+    let _ = stdout.flush();
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(outcome.stderr.as_bytes());
+    if outcome.stdout_truncated {
+        let _ = writeln!(stderr, "stockade: stdout truncated at {} bytes", policy.limits.stdout_bytes);
+    }
+    if outcome.stderr_truncated {
+        let _ = writeln!(stderr, "stockade: stderr truncated at {} bytes", policy.limits.stderr_bytes);
+    }
+    match &outcome.status {
+        Status::Ok => {}
+        Status::GuestError { kind, message, stack } => {
+            let _ = writeln!(stderr, "Uncaught {kind}: {message}");
+            if let Some(stack) = stack.as_deref().filter(|s| !s.is_empty()) {
+                let _ = writeln!(stderr, "{}", stack.trim_end());
+            }
+        }
+        Status::LimitExceeded { which } => {
+            let _ = writeln!(stderr, "stockade: stopped: {}", describe(*which, policy));
+        }
+        other => {
+            let _ = writeln!(stderr, "stockade: {other:?}");
+        }
+    }
+}
+
+fn describe(limit: Limit, policy: &stockade::Policy) -> String {
+    let l = &policy.limits;
+    match limit {
+        Limit::Wall => format!("wall time exceeded (limits.wall_ms = {})", l.wall_ms),
+        Limit::Fuel => format!("fuel exhausted (limits.fuel = {})", l.fuel.unwrap_or_default()),
+        Limit::Memory => format!("memory limit exceeded (limits.memory_bytes = {})", l.memory_bytes),
+        Limit::Output => format!("output limit exceeded (limits.stdout_bytes = {})", l.stdout_bytes),
+        other => format!("{} exceeded", other.key()),
+    }
+}

@@ -1,0 +1,131 @@
+//! The `stockade` binary from the outside: exit codes, output, errors.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn stockade(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_stockade")).args(args).output().expect("run stockade")
+}
+
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stockade");
+    child.stdin.take().expect("stdin").write_all(input).expect("write stdin");
+    child.wait_with_output().expect("wait")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn policy_file(toml: &str) -> tempfile::NamedTempFile {
+    let mut file = tempfile::NamedTempFile::new().expect("temp policy");
+    file.write_all(toml.as_bytes()).expect("write policy");
+    file
+}
+
+#[test]
+fn run_prints_output_and_value() {
+    let out = stockade(&["run", "--lang", "js", "-c", "console.log('hi'); 6 * 7"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hi\n42\n");
+}
+
+#[test]
+fn run_reads_files_and_stdin() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp");
+    file.write_all(b"console.log('from a file')").expect("write");
+    let out = stockade(&["run", "--lang", "js", file.path().to_str().expect("path")]);
+    assert_eq!(text(&out.stdout), "from a file\n");
+    let out = with_stdin(&["run", "--lang", "javascript", "-"], b"console.log('from stdin')");
+    assert_eq!(text(&out.stdout), "from stdin\n");
+}
+
+#[test]
+fn json_output_is_the_whole_outcome() {
+    let out = stockade(&["run", "--lang", "js", "--json", "-c", "console.error('e'); [1, 2]"]);
+    let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json outcome");
+    assert_eq!(outcome["status"]["kind"], "ok");
+    assert_eq!(outcome["value"], serde_json::json!([1, 2]));
+    assert_eq!(outcome["stderr"], "e\n");
+    assert!(outcome["usage"]["wall_us"].as_u64().is_some());
+}
+
+#[test]
+fn exit_codes_say_what_happened() {
+    let out = stockade(&["run", "--lang", "js", "-c", "throw new TypeError('bad')"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("Uncaught TypeError: bad"), "{}", text(&out.stderr));
+
+    let policy = policy_file("[limits]\nwall_ms = 100\n");
+    let out = stockade(&["run", "--lang", "js", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"]);
+    assert_eq!(out.status.code(), Some(124));
+    assert!(text(&out.stderr).contains("wall time exceeded"));
+
+    let policy = policy_file("[limits]\nfuel = 100000\n");
+    let out = stockade(&["run", "--lang", "js", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"]);
+    assert_eq!(out.status.code(), Some(125));
+
+    let out = stockade(&["run", "--lang", "js", "-c", "new ArrayBuffer(2 ** 30)"]);
+    assert_eq!(out.status.code(), Some(137));
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let mut file = tempfile::NamedTempFile::new().expect("temp");
+    file.write_all(b"console.log(1)\xff\xfe").expect("write");
+    let out = stockade(&["run", "--lang", "js", file.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not valid UTF-8 (at byte 14)"), "{}", text(&out.stderr));
+
+    let out = stockade(&["run", "--lang", "cobol", "-c", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown language"));
+
+    let out = stockade(&["run", "--lang", "js", "-p", "/nonexistent/policy.toml", "-c", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    let out = stockade(&["run", "--lang", "js"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn policy_check_names_the_key() {
+    let bad = policy_file("[limits]\nmemory_bytes = -1\n");
+    let out = stockade(&["policy", "check", bad.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("limits.memory_bytes"), "{}", text(&out.stderr));
+
+    let good = policy_file("[limits]\nwall_ms = 5000\n[env]\nA = \"b\"\n");
+    let out = stockade(&["policy", "check", good.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("5000 ms"));
+
+    let unenforced = policy_file("[network]\nallow = [\"example.com\"]\n");
+    let out = stockade(&["policy", "check", unenforced.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stdout).contains("not supported by backend wasm"));
+}
+
+#[test]
+fn policy_schema_and_default_are_usable() {
+    let out = stockade(&["policy", "schema"]);
+    let schema: serde_json::Value = serde_json::from_slice(&out.stdout).expect("schema is json");
+    assert!(schema["properties"]["limits"].is_object());
+    let out = stockade(&["policy", "default"]);
+    let default = policy_file(&text(&out.stdout));
+    let out = stockade(&["policy", "check", default.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn doctor_reports_a_ready_machine() {
+    let out = stockade(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains("JavaScript smoke run"));
+}
