@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what building stockade needs and is missing on a Debian 12 machine:
+# Debian's clang 19 toolchain for wasm32 and wasi-libc (to compile QuickJS),
+# and the wasm32-wasip1 Rust target. Safe to run again: it only installs
+# what is absent. Sourced by setup.sh and test.sh.
+set -euo pipefail
+
+APT_PACKAGES=(clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        echo "error: '$*' needs root and sudo is missing" >&2; return 1
+    fi
+}
+
+install_apt_packages() {
+    local missing=()
+    for package in "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "==> installing Debian packages: ${missing[*]}"
+        as_root apt-get update -q
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+    fi
+}
+
+install_build_deps() {
+    if ! command -v cargo >/dev/null; then
+        echo "error: cargo is missing; install Rust with rustup (https://rustup.rs), then run this again" >&2
+        exit 1
+    fi
+    install_apt_packages "${APT_PACKAGES[@]}"
+    if ! rustup target list --installed | grep -qx wasm32-wasip1; then
+        echo "==> adding the wasm32-wasip1 Rust target"
+        rustup target add wasm32-wasip1
+    fi
+}

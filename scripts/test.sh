@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs every check and test stockade has. Works on a fresh Debian 12
+# machine: it installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/deps.sh
+install_build_deps
+
+echo "==> formatting"
+cargo fmt --all --check
+(cd guests/quickjs && cargo fmt --check)
+
+echo "==> clippy (warnings are errors)"
+cargo clippy --release --locked --workspace --all-targets -- -D warnings
+
+echo "==> tests"
+# A private cache per test run: the tests also cover the first compile.
+export STOCKADE_CACHE_DIR="${STOCKADE_TEST_CACHE_DIR:-$(mktemp -d)/stockade-cache}"
+cargo test --release --locked --workspace
+
+echo "==> all checks passed"
