@@ -1,1 +1,69 @@
-fn main() {}
+//! Measures stockade beside its peers, in the same run on the same machine,
+//! and rewrites BENCHMARKS.md.
+//!
+//! `cargo run --release -p stockade-bench [-- --quick] [-- --out FILE]`.
+//! Peers are installed on first use (amla-sandbox from PyPI into a private
+//! virtualenv); a peer that cannot be measured is reported as such, never
+//! silently left out.
+
+mod javascript;
+mod peers;
+mod report;
+mod row;
+mod stats;
+
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut quick = false;
+    let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--quick" => quick = true,
+            "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
+            other => anyhow::bail!("unknown argument {other:?} (expected --quick or --out FILE)"),
+        }
+    }
+    let iterations = if quick {
+        javascript::Iterations { in_process: 50, peer: 5, process: 5, compute: 2, cold: 1 }
+    } else {
+        javascript::Iterations { in_process: 2000, peer: 40, process: 60, compute: 10, cold: 3 }
+    };
+
+    let cli = build_cli()?;
+    let mut machine = report::Machine::read();
+    eprintln!("==> JavaScript (load {})", machine.load_before);
+    let sections = vec![report::Section {
+        title: "JavaScript (QuickJS in WebAssembly)",
+        notes: JS_NOTES,
+        rows: javascript::all(&cli, iterations)?,
+    }];
+    machine.load_after = report::load();
+    let text = report::render(&machine, &sections);
+    std::fs::write(&out, &text).with_context(|| format!("cannot write {}", out.display()))?;
+    print!("{text}");
+    eprintln!("==> wrote {}", out.display());
+    Ok(())
+}
+
+const JS_NOTES: &str = "\
+- P1 builds a new `Sandbox` and runs in a fresh instance each time; amla builds a new `Sandbox()` each time, \
+after one warm-up sandbox has loaded its module.
+- P3 reuses one `Sandbox`; stockade still gives every run a fresh instance from the snapshot, \
+amla reuses its runtime.
+- P6 times whole processes from spawn to exit, the guest cache warm.
+- P7 times stockade's whole `Sandbox::run` (instantiate, parse, run), but node only the computation, \
+timed with `performance.now()` inside node, so its start-up is left out.
+- P9 runs `stockade run` with an empty `STOCKADE_CACHE_DIR`: snapshot with wizer, compile with cranelift, \
+write the cache, run. The peer column is the same command with the cache warm.";
+
+/// Builds the `stockade` binary beside this one and returns its path.
+fn build_cli() -> anyhow::Result<PathBuf> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    peers::run(Command::new(cargo).args(["build", "--release", "--locked", "-p", "stockade-cli"]))?;
+    let exe = std::env::current_exe()?;
+    Ok(exe.with_file_name("stockade"))
+}

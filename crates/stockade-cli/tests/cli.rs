@@ -63,12 +63,14 @@ fn exit_codes_say_what_happened() {
     assert!(text(&out.stderr).contains("Uncaught TypeError: bad"), "{}", text(&out.stderr));
 
     let policy = policy_file("[limits]\nwall_ms = 100\n");
-    let out = stockade(&["run", "--lang", "js", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"]);
+    let out =
+        stockade(&["run", "--lang", "js", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"]);
     assert_eq!(out.status.code(), Some(124));
     assert!(text(&out.stderr).contains("wall time exceeded"));
 
     let policy = policy_file("[limits]\nfuel = 100000\n");
-    let out = stockade(&["run", "--lang", "js", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"]);
+    let out =
+        stockade(&["run", "--lang", "js", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"]);
     assert_eq!(out.status.code(), Some(125));
 
     let out = stockade(&["run", "--lang", "js", "-c", "new ArrayBuffer(2 ** 30)"]);

@@ -213,7 +213,7 @@ enum ConstraintRepr {
     /// One of these values.
     List(Vec<Value>),
     /// Rules that must all hold, keyed by operator.
-    Table(RuleTable),
+    Table(Box<RuleTable>),
 }
 
 /// A table of rules; every present rule must hold.
@@ -300,7 +300,7 @@ impl From<Constraint> for ConstraintRepr {
                 Rule::MaxLen(n) => t.max_len = Some(n),
             }
         }
-        ConstraintRepr::Table(t)
+        ConstraintRepr::Table(Box::new(t))
     }
 }
 

@@ -38,6 +38,8 @@ mod builder;
 mod constraint;
 mod document;
 mod error;
+#[doc(hidden)]
+pub mod oracle;
 mod parse;
 mod requirement;
 mod validate;

@@ -150,3 +150,50 @@ fn schema_describes_every_section() {
         assert!(properties.contains_key(section), "schema lacks {section}");
     }
 }
+
+/// The fuzz target's oracle on stable: known documents, then thousands of
+/// deterministic mutations of them (byte flips, cuts, splices).
+#[test]
+fn fuzz_oracle_holds_for_seeds_and_their_mutations() {
+    let seeds: Vec<Vec<u8>> = vec![
+        include_bytes!("../../../examples/policy.toml").to_vec(),
+        include_bytes!("../../../examples/short-wall.toml").to_vec(),
+        b"[tools.pay]\nmax_calls = 3\nrate = \"5/s\"\nconstraints = { amount = \"<=1000\", c = [\"USD\"] }"
+            .to_vec(),
+        br#"{"limits":{"wall_ms":10,"fuel":5},"env":{"A":"b"},"network":{"allow":["a.example:443"]}}"#
+            .to_vec(),
+        b"[files]\ngrants = [{ host = \"./d\", guest = \"/d\", mode = \"ro\" }]\n[audit]\nfsync = \"never\""
+            .to_vec(),
+        Policy::default().to_toml_string().into_bytes(),
+    ];
+    for seed in &seeds {
+        stockade_policy::oracle::policy_document(seed);
+    }
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    const INTERESTING: &[u8] = b"[]{}=\"'.,\n0123456789-+eE_#\\u\0\xff<>!";
+    for _ in 0..5000 {
+        let mut bytes = seeds[(next() % seeds.len() as u64) as usize].clone();
+        for _ in 0..=(next() % 4) {
+            let at = (next() % (bytes.len() as u64 + 1)) as usize;
+            match next() % 4 {
+                0 if at < bytes.len() => {
+                    bytes[at] = INTERESTING[(next() % INTERESTING.len() as u64) as usize]
+                }
+                1 => bytes.truncate(at),
+                2 => bytes.insert(at, INTERESTING[(next() % INTERESTING.len() as u64) as usize]),
+                _ => {
+                    let other = &seeds[(next() % seeds.len() as u64) as usize];
+                    let from = (next() % (other.len() as u64 + 1)) as usize;
+                    bytes.splice(at..at, other[from..].iter().take(40).copied());
+                }
+            }
+        }
+        stockade_policy::oracle::policy_document(&bytes);
+    }
+}

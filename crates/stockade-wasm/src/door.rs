@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn reads_good_frames() {
         let memory = b"xx{\"ok\":true,\"value\":[1,2]}yy";
-        let frame = read_frame(memory, at(memory, 2, 26), 1024).expect("frame");
+        let frame = read_frame(memory, at(memory, 2, 25), 1024).expect("frame");
         assert_eq!(frame.value, Some(serde_json::json!([1, 2])));
         let memory = br#"{"ok":false,"error":{"type":"TypeError","message":"m"}}"#;
         let frame = read_frame(memory, at(memory, 0, memory.len()), 1024).expect("frame");

@@ -17,9 +17,7 @@
 
 use rquickjs::context::EvalOptions;
 use rquickjs::promise::PromiseState;
-use rquickjs::{
-    CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime, Value,
-};
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime, Value};
 use std::cell::RefCell;
 use std::io::Write;
 
@@ -44,12 +42,7 @@ pub extern "C" fn initialize() {
     context.with(|ctx| {
         install_globals(&ctx).expect("stockade globals");
     });
-    ENGINE.with(|engine| {
-        *engine.borrow_mut() = Some(Engine {
-            _runtime: runtime,
-            context,
-        })
-    });
+    ENGINE.with(|engine| *engine.borrow_mut() = Some(Engine { _runtime: runtime, context }));
 }
 
 fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
@@ -138,8 +131,7 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
             // errors are raised before anything runs, so evaluating again as
             // the body of an async function cannot run any code twice.
             Err(CaughtError::Exception(e))
-                if e.message()
-                    .is_some_and(|m| m.contains("return not in a function")) =>
+                if e.message().is_some_and(|m| m.contains("return not in a function")) =>
             {
                 let mut body = b"(async () => {".to_vec();
                 body.extend_from_slice(&source);
@@ -147,10 +139,7 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
                 let mut options = EvalOptions::default();
                 options.strict = false;
                 options.filename = Some("<sandbox>".into());
-                match ctx
-                    .eval_with_options::<Promise, _>(body, options)
-                    .catch(&ctx)
-                {
+                match ctx.eval_with_options::<Promise, _>(body, options).catch(&ctx) {
                     Ok(promise) => (promise, true),
                     Err(err) => return error_frame(&ctx, err),
                 }
@@ -234,9 +223,7 @@ fn describe<'js>(ctx: &Ctx<'js>, value: &Value<'js>) -> String {
 fn error_frame<'js>(ctx: &Ctx<'js>, err: CaughtError<'js>) -> String {
     let (kind, message, stack) = match err {
         CaughtError::Exception(e) => {
-            let kind = e
-                .get::<_, String>("name")
-                .unwrap_or_else(|_| "Error".to_string());
+            let kind = e.get::<_, String>("name").unwrap_or_else(|_| "Error".to_string());
             (kind, e.message().unwrap_or_default(), e.stack())
         }
         CaughtError::Value(value) => {

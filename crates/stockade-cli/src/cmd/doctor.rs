@@ -18,7 +18,13 @@ pub fn run() -> anyhow::Result<i32> {
     let mut checks = build_checks();
     checks.extend(runtime_checks());
     for check in &checks {
-        let mark = if check.ok { "ok  " } else if check.runtime { "FAIL" } else { "miss" };
+        let mark = if check.ok {
+            "ok  "
+        } else if check.runtime {
+            "FAIL"
+        } else {
+            "miss"
+        };
         println!("[{mark}] {:<28} {}", check.name, check.detail);
         if let (false, Some(fix)) = (check.ok, check.fix) {
             println!("       fix: {fix}");
@@ -43,7 +49,9 @@ fn build_checks() -> Vec<Check> {
     let has = |program: &str| {
         Command::new(program).arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
     };
-    let apt = Some("apt-get install -y clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32 (or scripts/setup.sh)");
+    let apt = Some(
+        "apt-get install -y clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32 (or scripts/setup.sh)",
+    );
     vec![
         Check {
             name: "rust target wasm32-wasip1",

@@ -13,7 +13,8 @@ use stockade::Policy;
 /// or the deny-all default when there is none.
 pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
     let Some(path) = path else { return Ok(Policy::default()) };
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read policy {}", path.display()))?;
     Policy::from_str_auto(&text)
         .map_err(stockade::SandboxError::from)
         .with_context(|| format!("in policy {}", path.display()))

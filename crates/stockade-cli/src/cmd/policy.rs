@@ -47,9 +47,15 @@ fn summarise(policy: &Policy) {
     println!("  wall time     {} ms", l.wall_ms);
     println!("  fuel          {}", l.fuel.map_or("unlimited".to_string(), |f| f.to_string()));
     println!("  memory        {} bytes", l.memory_bytes);
-    println!("  output        {} / {} bytes (stdout / stderr), {:?} past it", l.stdout_bytes, l.stderr_bytes, l.output_overflow);
+    println!(
+        "  output        {} / {} bytes (stdout / stderr), {:?} past it",
+        l.stdout_bytes, l.stderr_bytes, l.output_overflow
+    );
     println!("  env           {}", list(policy.env.keys()));
-    println!("  files         {}", list(policy.files.grants.iter().map(|g| format!("{} → {} ({:?})", g.host, g.guest, g.mode))));
+    println!(
+        "  files         {}",
+        list(policy.files.grants.iter().map(|g| format!("{} → {} ({:?})", g.host, g.guest, g.mode)))
+    );
     println!("  network       {}", list(policy.network.allow.iter()));
     println!("  tools         {}", list(policy.tools.keys()));
     println!("  secrets       {}", list(policy.secrets.keys()));

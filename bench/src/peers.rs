@@ -1,0 +1,121 @@
+//! The peers stockade is measured against, installed on first use:
+//! amla-sandbox (PyPI) in a private virtualenv, and the machine's node.
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+/// The amla-sandbox release the issues name.
+pub const AMLA: &str = "amla-sandbox==0.2.8";
+
+/// Where the bench keeps its virtualenv: `$STOCKADE_BENCH_HOME`, else
+/// `~/.cache/stockade-bench`.
+fn home() -> anyhow::Result<PathBuf> {
+    if let Some(dir) = std::env::var_os("STOCKADE_BENCH_HOME") {
+        return Ok(dir.into());
+    }
+    let home = std::env::var_os("HOME").context("HOME is not set")?;
+    Ok(Path::new(&home).join(".cache/stockade-bench"))
+}
+
+/// A Python with amla-sandbox installed, making the virtualenv if needed.
+pub fn amla_python() -> anyhow::Result<PathBuf> {
+    let venv = home()?.join("venv");
+    let python = venv.join("bin/python");
+    let ready = |python: &Path| {
+        python.exists()
+            && Command::new(python)
+                .args(["-c", "import amla_sandbox"])
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+    };
+    if ready(&python) {
+        return Ok(python);
+    }
+    eprintln!("==> installing {AMLA} into {}", venv.display());
+    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+    run(Command::new(&python).args(["-m", "pip", "install", "-q", AMLA]))?;
+    if !ready(&python) {
+        bail!("{AMLA} installed, but `import amla_sandbox` fails");
+    }
+    Ok(python)
+}
+
+/// amla's samples for the JavaScript benchmarks.
+#[derive(Deserialize)]
+pub struct AmlaJs {
+    /// A new `Sandbox()` and `console.log('hello')`, per sample.
+    pub fresh_hello: Vec<f64>,
+    /// One `Sandbox`, `const x = 1 + 1`, per sample.
+    pub warm_expression: Vec<f64>,
+}
+
+/// Runs `peers/amla_js.py` and reads its samples.
+pub fn amla_js(fresh: usize, warm: usize) -> anyhow::Result<AmlaJs> {
+    let python = amla_python()?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/amla_js.py");
+    let output = Command::new(python)
+        .arg(script)
+        .arg(fresh.to_string())
+        .arg(warm.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot start the amla benchmark")?;
+    if !output.status.success() {
+        bail!("the amla benchmark failed ({})", output.status);
+    }
+    serde_json::from_slice(&output.stdout).context("the amla benchmark printed no samples")
+}
+
+/// The machine's `node`, with its version.
+pub fn node() -> anyhow::Result<(PathBuf, String)> {
+    let output = Command::new("node").arg("--version").output().context("node is not installed")?;
+    let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
+    Ok((PathBuf::from("node"), version))
+}
+
+/// A `node` command with the variables that distort its start-up removed
+/// (`NODE_EXTRA_CA_CERTS` adds about 70 ms).
+pub fn node_command(node: &Path) -> Command {
+    let mut command = Command::new(node);
+    command.env_remove("NODE_EXTRA_CA_CERTS").env_remove("NODE_OPTIONS");
+    command
+}
+
+/// Asks node to time `body` itself with `performance.now()`, so its
+/// start-up is left out; returns the samples.
+pub fn node_timed(
+    node: &Path,
+    flags: &[&str],
+    setup: &str,
+    body: &str,
+    iterations: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let script = format!(
+        "{setup}\nconst samples = [];\n{body};\nfor (let i = 0; i < {iterations}; i++) {{\n  const t = performance.now();\n  {body};\n  samples.push(performance.now() - t);\n}}\nconsole.log(JSON.stringify(samples));"
+    );
+    let output =
+        node_command(node).args(flags).arg("-e").arg(script).output().context("cannot start node")?;
+    if !output.status.success() {
+        bail!("node failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let millis: Vec<f64> = serde_json::from_slice(&output.stdout).context("node printed no samples")?;
+    Ok(crate::stats::from_millis(&millis))
+}
+
+/// Runs `command` to completion, failing on a non-zero exit.
+pub fn run(command: &mut Command) -> anyhow::Result<()> {
+    let status = command.status().with_context(|| format!("cannot start {command:?}"))?;
+    if !status.success() {
+        bail!("{command:?} failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs `command` with its output discarded, failing on a non-zero exit.
+pub fn run_quiet(command: &mut Command) -> anyhow::Result<()> {
+    run(command.stdout(Stdio::null()).stderr(Stdio::null()))
+}

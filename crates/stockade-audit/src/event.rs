@@ -1,0 +1,86 @@
+//! What gets recorded.
+
+use serde::{Deserialize, Serialize};
+
+/// Whether a tool call went ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// The handler ran.
+    Allowed,
+    /// The call was refused before the handler ran.
+    Denied,
+}
+
+/// One audited event. Serialised with its variant name in `kind`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A writer opened the log. `dropped_bytes` is the size of a partial
+    /// last line (a crash mid-write) it removed first, if there was one.
+    LogOpened {
+        /// Bytes of the partial last line removed, 0 if none.
+        dropped_bytes: u64,
+    },
+    /// A run started.
+    RunStart {
+        /// The run's id, unique within the log.
+        run: String,
+        /// The guest language.
+        language: String,
+        /// SHA-256 of the source code.
+        code_sha256: String,
+        /// SHA-256 of the policy (its canonical JSON form).
+        policy_sha256: String,
+        /// Who asked for the run (an API token's id), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        principal: Option<String>,
+    },
+    /// A run ended.
+    RunEnd {
+        /// The run's id.
+        run: String,
+        /// `ok`, `guest_error`, `limit_exceeded`.
+        status: String,
+        /// The exit code reported to the caller.
+        exit_code: i32,
+        /// Wall time, in microseconds.
+        wall_us: u64,
+        /// Tool calls attempted, allowed or not.
+        tool_calls: u64,
+    },
+    /// The guest called a host tool.
+    ToolCall {
+        /// The run's id.
+        run: String,
+        /// The tool's name, as the guest gave it.
+        tool: String,
+        /// Whether the handler ran.
+        decision: Decision,
+        /// What decided: `allowed`, or the rule that refused the call
+        /// (`constraints.amount: <= 1000`, `max_calls`).
+        rule: String,
+        /// SHA-256 of the argument document.
+        args_sha256: String,
+        /// The arguments in clear, only if the policy says `log_arguments`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        args: Option<serde_json::Value>,
+    },
+    /// A run hit a limit and was stopped or truncated.
+    LimitHit {
+        /// The run's id.
+        run: String,
+        /// `wall`, `fuel`, `memory` or `output`.
+        limit: String,
+    },
+    /// A file or network grant was used.
+    GrantUsed {
+        /// The run's id.
+        run: String,
+        /// The grant (`files.grants[0]`, `network.allow[1]`).
+        grant: String,
+        /// What was done with it (a path, a host).
+        detail: String,
+    },
+}

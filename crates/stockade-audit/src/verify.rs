@@ -1,0 +1,96 @@
+//! Checking a log: every hash, every link, every sequence number.
+
+use crate::record::{GENESIS, sha256_hex, unseal};
+use std::io::{BufRead, BufReader, Read};
+
+/// What [`verify`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Report {
+    /// Complete records read and found intact, up to the first broken one.
+    pub records: u64,
+    /// The hash of the last intact record ([`GENESIS`] for an empty log).
+    pub last_hash: String,
+    /// The first line that breaks the chain, if one does.
+    pub broken: Option<Broken>,
+    /// Bytes after the last newline: a line cut short by a crash mid-write.
+    /// Everything before it is checked; the partial line itself is not.
+    pub partial_tail_bytes: u64,
+}
+
+/// The first line that breaks the chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Broken {
+    /// 1-based line number.
+    pub line: u64,
+    /// What is wrong with it.
+    pub why: String,
+}
+
+impl std::fmt::Display for Broken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.why)
+    }
+}
+
+/// Reads a whole log and checks it: each line's hash against its content,
+/// each `prev` against the line before, and `seq` counting up from 0. An
+/// edited line fails its hash; a deleted, inserted or moved line breaks a
+/// `prev` link or the sequence.
+pub fn verify(reader: impl Read) -> std::io::Result<Report> {
+    let mut reader = BufReader::new(reader);
+    let mut report = Report { records: 0, last_hash: GENESIS.into(), broken: None, partial_tail_bytes: 0 };
+    let mut buf = Vec::new();
+    loop {
+        buf.clear();
+        if reader.read_until(b'\n', &mut buf)? == 0 {
+            return Ok(report);
+        }
+        if buf.last() != Some(&b'\n') {
+            report.partial_tail_bytes = buf.len() as u64;
+            return Ok(report);
+        }
+        buf.pop();
+        match check_line(&buf, report.records, &report.last_hash) {
+            Ok(hash) => {
+                report.records += 1;
+                report.last_hash = hash;
+            }
+            Err(why) => {
+                report.broken = Some(Broken { line: report.records + 1, why });
+                return Ok(report);
+            }
+        }
+    }
+}
+
+/// Checks one line against the position and hash it must follow, and
+/// returns its hash.
+pub(crate) fn check_line(bytes: &[u8], seq: u64, prev: &str) -> Result<String, String> {
+    let line = std::str::from_utf8(bytes).map_err(|_| "the line is not UTF-8".to_string())?;
+    let (body, claimed) = unseal(line)?;
+    let actual = sha256_hex(body.as_bytes());
+    if actual != claimed {
+        return Err("its hash does not match its content (the line was edited)".into());
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("the record is not JSON ({e})"))?;
+    let got_seq = value.get("seq").and_then(serde_json::Value::as_u64).ok_or("the record has no seq")?;
+    if got_seq != seq {
+        return Err(format!(
+            "seq is {got_seq} where {seq} was expected (lines were deleted, inserted or moved)"
+        ));
+    }
+    let got_prev = value.get("prev").and_then(serde_json::Value::as_str).ok_or("the record has no prev")?;
+    if got_prev != prev {
+        return Err(
+            "prev does not match the hash of the line before (lines were deleted, inserted or moved)".into(),
+        );
+    }
+    if !value.get("event").and_then(|e| e.get("kind")).is_some_and(serde_json::Value::is_string) {
+        return Err("the record has no event kind".into());
+    }
+    if !value.get("time").is_some_and(serde_json::Value::is_string) {
+        return Err("the record has no time".into());
+    }
+    Ok(actual)
+}

@@ -1,0 +1,170 @@
+//! Appending to a log: one writer per file, one `write` per line.
+
+use crate::record::{GENESIS, Record, now, sha256_hex, unseal};
+use crate::{AuditError, Event};
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use stockade_policy::Fsync;
+
+/// Lines written between two syncs under [`Fsync::Batch`], at most.
+const BATCH_LINES: u32 = 256;
+
+/// An open audit log. `Send + Sync`: threads share one and their lines are
+/// chained in the order they are appended.
+///
+/// The file is locked (`flock`) while it is open, because two writers would
+/// each continue the chain from the same line and fork it.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    fsync: Fsync,
+    inner: Mutex<Tail>,
+}
+
+#[derive(Debug)]
+struct Tail {
+    file: File,
+    /// Length of the file: where the next line starts.
+    len: u64,
+    seq: u64,
+    prev: String,
+    unsynced: u32,
+}
+
+impl AuditLog {
+    /// Opens the log at `path` (creating it, mode 0600), continues its chain,
+    /// and records that it did.
+    ///
+    /// A partial last line (left by a crash mid-write) is removed first and
+    /// its size recorded in the `log_opened` event. A log whose last complete
+    /// line is not an intact record is refused: the chain cannot continue
+    /// from a line that was tampered with.
+    pub fn open(path: impl AsRef<Path>, fsync: Fsync) -> Result<AuditLog, AuditError> {
+        let path = path.as_ref().to_path_buf();
+        let io = |source| AuditError::Io { path: path.clone(), source };
+        let mut file =
+            OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(&path).map_err(io)?;
+        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(rustix::io::Errno::WOULDBLOCK) => return Err(AuditError::Busy { path }),
+            Err(e) => return Err(io(e.into())),
+        }
+        let (complete, last_line) = read_tail(&mut file).map_err(io)?;
+        let total = file.metadata().map_err(io)?.len();
+        if complete < total {
+            file.set_len(complete).map_err(io)?;
+        }
+        let (seq, prev) = match last_line {
+            None => (0, GENESIS.to_string()),
+            Some(line) => {
+                resume_from(&line).map_err(|why| AuditError::Corrupt { path: path.clone(), why })?
+            }
+        };
+        let tail = Tail { file, len: complete, seq, prev, unsynced: 0 };
+        let log = AuditLog { path, fsync, inner: Mutex::new(tail) };
+        log.append(&Event::LogOpened { dropped_bytes: total - complete })?;
+        Ok(log)
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends `event` and returns its sequence number. Under
+    /// [`Fsync::Always`] the line is on disk when this returns.
+    pub fn append(&self, event: &Event) -> Result<u64, AuditError> {
+        let mut tail = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let seq = tail.seq;
+        let (line, hash) = Record { seq, time: now(), prev: &tail.prev, event }.seal();
+        if let Err(source) = tail.file.write_all(line.as_bytes()) {
+            // Take back a partial line so the chain stays continuable.
+            let _ = tail.file.set_len(tail.len);
+            return Err(AuditError::Io { path: self.path.clone(), source });
+        }
+        tail.len += line.len() as u64;
+        tail.seq += 1;
+        tail.prev = hash;
+        tail.unsynced += 1;
+        let due = match self.fsync {
+            Fsync::Always => true,
+            Fsync::Batch => tail.unsynced >= BATCH_LINES,
+            Fsync::Never => false,
+        };
+        if due {
+            self.sync_tail(&mut tail)?;
+        }
+        Ok(seq)
+    }
+
+    /// Ends a batch: under [`Fsync::Batch`], puts every line written so far
+    /// on disk. Called at the end of each run.
+    pub fn end_batch(&self) -> Result<(), AuditError> {
+        if self.fsync == Fsync::Never {
+            return Ok(());
+        }
+        let mut tail = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.sync_tail(&mut tail)
+    }
+
+    /// The sequence number the next line will get.
+    pub fn next_seq(&self) -> u64 {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).seq
+    }
+
+    fn sync_tail(&self, tail: &mut Tail) -> Result<(), AuditError> {
+        if tail.unsynced > 0 {
+            tail.file.sync_data().map_err(|source| AuditError::Io { path: self.path.clone(), source })?;
+            tail.unsynced = 0;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for AuditLog {
+    fn drop(&mut self) {
+        let _ = self.end_batch();
+    }
+}
+
+/// Finds the end of the last complete line and that line's text, reading
+/// backwards from the end in growing chunks.
+fn read_tail(file: &mut File) -> std::io::Result<(u64, Option<Vec<u8>>)> {
+    let len = file.metadata()?.len();
+    let mut chunk = 64 * 1024u64;
+    loop {
+        let start = len.saturating_sub(chunk);
+        file.seek(SeekFrom::Start(start))?;
+        let mut bytes = Vec::with_capacity((len - start) as usize);
+        Read::by_ref(file).take(len - start).read_to_end(&mut bytes)?;
+        let Some(last_newline) = bytes.iter().rposition(|&b| b == b'\n') else {
+            if start == 0 {
+                return Ok((0, None)); // no complete line at all
+            }
+            chunk *= 2;
+            continue;
+        };
+        let complete = start + last_newline as u64 + 1;
+        match bytes[..last_newline].iter().rposition(|&b| b == b'\n') {
+            Some(before) => return Ok((complete, Some(bytes[before + 1..last_newline].to_vec()))),
+            None if start == 0 => return Ok((complete, Some(bytes[..last_newline].to_vec()))),
+            None => chunk *= 2,
+        }
+    }
+}
+
+/// The sequence number and hash that follow `line`, if it is intact.
+fn resume_from(line: &[u8]) -> Result<(u64, String), String> {
+    let line = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
+    let (body, claimed) = unseal(line)?;
+    let hash = sha256_hex(body.as_bytes());
+    if hash != claimed {
+        return Err("its hash does not match its content".into());
+    }
+    let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("not JSON: {e}"))?;
+    let seq = value.get("seq").and_then(serde_json::Value::as_u64).ok_or("it has no seq")?;
+    Ok((seq + 1, hash))
+}

@@ -1,0 +1,162 @@
+//! The audit log from the outside: write, verify, tamper, crash, resume.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use stockade_audit::{AuditError, AuditLog, Decision, Event, GENESIS, Report, verify};
+use stockade_policy::Fsync;
+
+fn event(i: u64) -> Event {
+    Event::ToolCall {
+        run: format!("run-{i}"),
+        tool: "transfer_money".into(),
+        decision: if i.is_multiple_of(2) { Decision::Allowed } else { Decision::Denied },
+        rule: "allowed".into(),
+        args_sha256: stockade_audit::sha256_hex(&i.to_le_bytes()),
+        args: None,
+    }
+}
+
+/// A log with a `log_opened` line and `n` events: `n + 1` lines.
+fn written(n: u64) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path, Fsync::Batch).expect("open");
+    for i in 0..n {
+        assert_eq!(log.append(&event(i)).expect("append"), i + 1);
+    }
+    (dir, path)
+}
+
+fn check(path: &Path) -> Report {
+    verify(fs::File::open(path).expect("open")).expect("read")
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    fs::read_to_string(path).expect("read").lines().map(str::to_string).collect()
+}
+
+fn rewrite(path: &Path, lines: &[String]) {
+    fs::write(path, lines.iter().map(|l| format!("{l}\n")).collect::<String>()).expect("write");
+}
+
+#[test]
+fn an_untouched_log_verifies() {
+    let (_dir, path) = written(10);
+    let report = check(&path);
+    assert_eq!((report.records, report.broken, report.partial_tail_bytes), (11, None, 0));
+    assert_ne!(report.last_hash, GENESIS);
+    let empty = tempfile::NamedTempFile::new().expect("tmp");
+    assert_eq!(check(empty.path()).records, 0);
+}
+
+#[test]
+fn every_kind_of_tampering_is_found_at_its_line() {
+    let (_dir, path) = written(6);
+    let original = lines(&path);
+    let edited = |i: usize, from: &str, to: &str| {
+        let mut l = original.clone();
+        assert!(l[i].contains(from), "{}", l[i]);
+        l[i] = l[i].replacen(from, to, 1);
+        l
+    };
+    let mut deleted = original.clone();
+    deleted.remove(3);
+    let mut inserted = original.clone();
+    inserted.insert(2, original[5].clone());
+    let mut swapped = original.clone();
+    swapped.swap(2, 4);
+    let mut renumbered = deleted.clone();
+    for (i, l) in renumbered.iter_mut().enumerate() {
+        // Fixing the sequence numbers without the hashes is an edit too.
+        *l = l.replacen(&format!("\"seq\":{}", i + 1), &format!("\"seq\":{i}"), 1);
+    }
+    let cases = [
+        ("an edited value", edited(3, "run-2", "run-9"), 4),
+        ("an edited hash", edited(2, "\"hash\":\"", "\"hash\":\"0"), 3),
+        ("a deleted line", deleted, 4),
+        ("an inserted line", inserted, 3),
+        ("swapped lines", swapped, 3),
+        ("renumbered lines", renumbered, 4),
+        ("a deleted first line", original[1..].to_vec(), 1),
+    ];
+    for (what, tampered, line) in cases {
+        rewrite(&path, &tampered);
+        let broken = check(&path).broken.unwrap_or_else(|| panic!("{what} was not found"));
+        assert_eq!(broken.line, line, "{what}: {broken}");
+    }
+    let mut garbage = original.clone();
+    garbage[1] = "\u{0}\u{ff} not a record".into();
+    rewrite(&path, &garbage);
+    assert_eq!(check(&path).broken.expect("garbage").line, 2);
+}
+
+#[test]
+fn a_log_cut_mid_line_verifies_up_to_the_cut_and_resumes() {
+    let (_dir, path) = written(5);
+    let full = fs::read(&path).expect("read");
+    fs::write(&path, &full[..full.len() - 20]).expect("cut");
+    let report = check(&path);
+    assert_eq!((report.records, report.broken.as_ref()), (5, None));
+    let partial = report.partial_tail_bytes;
+    assert!(partial > 0);
+
+    // The next writer drops the partial line, says so, and continues the chain.
+    let log = AuditLog::open(&path, Fsync::Always).expect("reopen");
+    assert_eq!(log.next_seq(), 6);
+    log.append(&event(99)).expect("append");
+    drop(log);
+    let report = check(&path);
+    assert_eq!((report.records, report.broken, report.partial_tail_bytes), (7, None, 0));
+    let opened: serde_json::Value = serde_json::from_str(&lines(&path)[5]).expect("json");
+    assert_eq!(opened["event"]["kind"], "log_opened");
+    assert_eq!(opened["event"]["dropped_bytes"].as_u64(), Some(partial));
+}
+
+#[test]
+fn a_tampered_tail_is_not_continued() {
+    let (_dir, path) = written(3);
+    let mut l = lines(&path);
+    let last = l.len() - 1;
+    l[last] = l[last].replacen("run-2", "run-X", 1);
+    rewrite(&path, &l);
+    match AuditLog::open(&path, Fsync::Batch) {
+        Err(AuditError::Corrupt { why, .. }) => assert!(why.contains("hash"), "{why}"),
+        other => panic!("expected Corrupt, got {other:?}"),
+    }
+}
+
+#[test]
+fn one_writer_per_log() {
+    let (_dir, path) = written(0);
+    let first = AuditLog::open(&path, Fsync::Never).expect("first");
+    assert!(matches!(AuditLog::open(&path, Fsync::Never), Err(AuditError::Busy { .. })));
+    drop(first);
+    AuditLog::open(&path, Fsync::Never).expect("free again");
+}
+
+#[test]
+fn threads_share_one_chain() {
+    let (_dir, path) = written(0);
+    let log = AuditLog::open(&path, Fsync::Batch).expect("open");
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let log = &log;
+            s.spawn(move || {
+                for i in 0..250 {
+                    log.append(&event(t * 1000 + i)).expect("append");
+                }
+            });
+        }
+    });
+    log.end_batch().expect("sync");
+    drop(log);
+    let report = check(&path);
+    assert_eq!((report.records, report.broken), (2 + 1000, None));
+}
+
+#[test]
+fn the_log_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path) = written(1);
+    assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
+}

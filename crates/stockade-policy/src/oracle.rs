@@ -1,0 +1,27 @@
+//! Properties every policy document must satisfy, whatever its bytes.
+//!
+//! The fuzz target `policy` (in `fuzz/`) feeds these random input; the
+//! crate's tests feed them seeds and mutations of them on stable Rust.
+
+use crate::Policy;
+
+/// Parses `bytes` as a policy the way the CLI does and checks that:
+/// - nothing panics, whatever the input;
+/// - a document that parses is valid, and survives a round trip through
+///   both TOML and JSON unchanged (what `stockade policy default` prints
+///   can be read back as the same policy).
+pub fn policy_document(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else { return };
+    let Ok(policy) = Policy::from_str_auto(text) else { return };
+    assert!(policy.validate().is_ok(), "a parsed policy must be valid: {policy:?}");
+
+    let toml = policy.to_toml_string();
+    let again =
+        Policy::from_toml_str(&toml).unwrap_or_else(|e| panic!("TOML round trip failed: {e}\n{toml}"));
+    assert_eq!(again, policy, "the TOML round trip changed the policy:\n{toml}");
+
+    let json = serde_json::to_string(&policy).expect("a policy serialises to JSON");
+    let again =
+        Policy::from_json_str(&json).unwrap_or_else(|e| panic!("JSON round trip failed: {e}\n{json}"));
+    assert_eq!(again, policy, "the JSON round trip changed the policy:\n{json}");
+}
