@@ -115,7 +115,12 @@ pub fn run(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs `command` with its output discarded, failing on a non-zero exit.
+/// Runs `command` with its output discarded, failing on a non-zero exit
+/// with what it printed on stderr.
 pub fn run_quiet(command: &mut Command) -> anyhow::Result<()> {
-    run(command.stdout(Stdio::null()).stderr(Stdio::null()))
+    let output = command.stdout(Stdio::null()).stderr(Stdio::piped()).output()?;
+    if !output.status.success() {
+        bail!("{command:?} failed ({}): {}", output.status, String::from_utf8_lossy(&output.stderr).trim());
+    }
+    Ok(())
 }

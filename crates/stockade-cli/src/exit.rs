@@ -5,7 +5,7 @@
 //! | 0 | the code ran to the end |
 //! | 1 | the code raised an uncaught error |
 //! | 2 | bad invocation, policy or code (nothing ran) |
-//! | 3 | engine or guest artifact failure (nothing ran) |
+//! | 3 | engine, guest artifact or audit log failure |
 //! | 124 | wall time exceeded |
 //! | 125 | fuel exhausted |
 //! | 137 | memory limit exceeded |
@@ -15,13 +15,13 @@ use stockade::SandboxError;
 
 /// Bad invocation, policy or code.
 pub const USAGE: i32 = 2;
-/// Engine or artifact failure.
+/// Engine, artifact or audit log failure.
 pub const ENGINE: i32 = 3;
 
 /// The exit code for a host error.
 pub fn for_error(error: &anyhow::Error) -> i32 {
     match error.downcast_ref::<SandboxError>() {
-        Some(SandboxError::Engine(_) | SandboxError::Artifact { .. }) => ENGINE,
+        Some(SandboxError::Engine(_) | SandboxError::Artifact { .. } | SandboxError::Audit(_)) => ENGINE,
         _ => USAGE,
     }
 }

@@ -25,6 +25,9 @@ enum Command {
     Precompile(cmd::precompile::Args),
     /// Check what this machine has and what is missing.
     Doctor,
+    /// Verify or show a hash-chained audit log.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
 }
 
 fn main() {
@@ -41,6 +44,7 @@ fn main() {
         Command::Policy(command) => cmd::policy::run(command),
         Command::Precompile(args) => cmd::precompile::run(args),
         Command::Doctor => cmd::doctor::run(),
+        Command::Audit(command) => cmd::audit::run(command),
     };
     match result {
         Ok(code) => std::process::exit(code),

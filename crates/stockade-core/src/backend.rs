@@ -1,10 +1,12 @@
-//! The one trait every backend implements.
+//! The one trait every backend implements, and what it is handed.
 
+use crate::protocol::{self, ErrorKind};
 use crate::{Language, Outcome, SandboxError};
+use std::sync::Arc;
 use stockade_policy::{Policy, Requirement};
 
 /// One run: what to execute and under which policy.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub struct RunRequest<'a> {
     /// The language, and so the guest.
     pub language: Language,
@@ -12,6 +14,34 @@ pub struct RunRequest<'a> {
     pub code: &'a str,
     /// The policy, validated.
     pub policy: &'a Policy,
+    /// Who answers the guest's tool calls; `None` when the run has no tools
+    /// (the door then tells the guest there is no host).
+    pub tools: Option<&'a Arc<dyn ToolHost>>,
+}
+
+impl std::fmt::Debug for RunRequest<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunRequest")
+            .field("language", &self.language)
+            .field("code_bytes", &self.code.len())
+            .field("tools", &self.tools.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Answers a guest's tool-protocol frames ([`crate::protocol`]) for one run.
+///
+/// The interface is bytes in, bytes out, so that it can cross a process
+/// boundary when backends move into worker processes.
+pub trait ToolHost: Send + Sync {
+    /// The answer to one request frame (hostile bytes from the guest).
+    fn answer(&self, frame: &[u8]) -> Vec<u8>;
+
+    /// The answer to a frame the backend refused without reading it (one
+    /// over [`protocol::MAX_REQUEST_BYTES`]).
+    fn refuse(&self, kind: ErrorKind, message: &str) -> Vec<u8> {
+        protocol::answer_error(None, kind, message)
+    }
 }
 
 /// A way to run guests: WebAssembly today, a process jail and others later.

@@ -24,4 +24,8 @@ pub enum SandboxError {
     /// The engine failed (compile, instantiate, cache I/O).
     #[error("engine failure: {0}")]
     Engine(String),
+    /// The audit log could not record the run, so it did not go ahead (or
+    /// its end could not be recorded).
+    #[error("audit log failure: {0}")]
+    Audit(String),
 }

@@ -10,8 +10,9 @@ mod backend;
 mod error;
 mod language;
 mod outcome;
+pub mod protocol;
 
-pub use backend::{Backend, RunRequest};
+pub use backend::{Backend, RunRequest, ToolHost};
 pub use error::SandboxError;
 pub use language::Language;
-pub use outcome::{Limit, Outcome, Status, Usage};
+pub use outcome::{AuditRange, Limit, Outcome, Status, Usage};

@@ -24,6 +24,18 @@ pub struct Outcome {
     pub value: Option<serde_json::Value>,
     /// What the run consumed.
     pub usage: Usage,
+    /// The run's records in the audit log, when the policy keeps one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditRange>,
+}
+
+/// The sequence numbers of a run's first and last audit records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRange {
+    /// The `run_start` record.
+    pub first: u64,
+    /// The `run_end` record.
+    pub last: u64,
 }
 
 /// How a run ended.
@@ -115,6 +127,9 @@ pub struct Usage {
     pub peak_memory_bytes: u64,
     /// Bytes the guest wrote to stdout and stderr, including dropped ones.
     pub output_bytes: u64,
+    /// Host tool calls the guest attempted, allowed or refused.
+    #[serde(default)]
+    pub tool_calls: u64,
 }
 
 /// Durations as whole microseconds (`wall_us`) in JSON.

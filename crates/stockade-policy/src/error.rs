@@ -37,7 +37,8 @@ fn hint_suffix(hint: &Option<String>) -> String {
 }
 
 impl PolicyError {
-    pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
+    /// An invalid value at `key`, and why.
+    pub fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
         PolicyError::Invalid { key: key.into(), reason: reason.into() }
     }
 

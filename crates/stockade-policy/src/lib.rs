@@ -44,7 +44,7 @@ mod parse;
 mod requirement;
 mod validate;
 
-pub use builder::PolicyBuilder;
+pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
     AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow, Policy,
@@ -52,6 +52,7 @@ pub use document::{
 };
 pub use error::PolicyError;
 pub use requirement::Requirement;
+pub use validate::check_identifier;
 
 /// One mebibyte, the unit most limits are written in.
 pub const MIB: u64 = 1024 * 1024;

@@ -59,7 +59,7 @@ impl Policy {
         }
 
         for (name, tool) in &self.tools {
-            identifier(&format!("tools.{name}"), name)?;
+            check_identifier(&format!("tools.{name}"), name)?;
             if let Some(rate) = &tool.rate {
                 crate::builder::parse_rate(rate)
                     .map_err(|r| PolicyError::invalid(format!("tools.{name}.rate"), r))?;
@@ -75,7 +75,7 @@ impl Policy {
         }
 
         for (name, secret) in &self.secrets {
-            identifier(&format!("secrets.{name}"), name)?;
+            check_identifier(&format!("secrets.{name}"), name)?;
             if secret.from_env.is_empty() {
                 return Err(PolicyError::invalid(format!("secrets.{name}.from_env"), "must name a variable"));
             }
@@ -104,7 +104,9 @@ fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), PolicyError> {
     Ok(())
 }
 
-fn identifier(key: &str, name: &str) -> Result<(), PolicyError> {
+/// Checks that `name` is a valid tool, secret or variable name (1–64 ASCII
+/// letters, digits or `_`, not starting with a digit); errors name `key`.
+pub fn check_identifier(key: &str, name: &str) -> Result<(), PolicyError> {
     let ok = !name.is_empty()
         && name.len() <= 64
         && !name.starts_with(|c: char| c.is_ascii_digit())

@@ -55,6 +55,7 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     let module = load_or_compile(&Cache::open()?, guest, engine)?;
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
+    crate::host_call::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&module)?;
     let compiled = Arc::new(Compiled { engine, pre });
     memo.insert((guest, metering), compiled.clone());

@@ -8,13 +8,15 @@
 //! - a fresh instance per run, a memory limit, a wall-time deadline, an
 //!   optional fuel budget and capped stdout/stderr;
 //! - a WASI context built from the policy: its environment, and nothing else
-//!   (no files, no sockets, no host environment).
+//!   (no files, no sockets, no host environment);
+//! - one import beyond WASI, `host::call`, the door for host tools ([`host_call`]).
 #![deny(missing_docs)]
 
 pub mod cache;
 mod door;
 pub mod engine;
 mod guest;
+pub mod host_call;
 mod limiter;
 mod pipe;
 mod run;
@@ -62,7 +64,7 @@ impl Backend for WasmBackend {
     }
 
     fn enforces(&self, requirement: Requirement) -> bool {
-        matches!(requirement, Requirement::Fuel)
+        matches!(requirement, Requirement::Fuel | Requirement::Tools)
     }
 
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
@@ -71,7 +73,7 @@ impl Backend for WasmBackend {
             None => engine::Metering::Off,
         };
         let compiled = guest::compiled(guest_for(request.language)?, metering).map_err(prepare_error)?;
-        run::run(&compiled, request.code, request.policy)
+        run::run(&compiled, request)
     }
 }
 

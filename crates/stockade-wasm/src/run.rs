@@ -6,8 +6,7 @@ use crate::limiter::MemoryLimiter;
 use crate::pipe::{CappedPipe, OutputCapReached};
 use crate::state::State;
 use std::time::{Duration, Instant};
-use stockade_core::{Limit, Outcome, SandboxError, Status, Usage};
-use stockade_policy::Policy;
+use stockade_core::{Limit, Outcome, RunRequest, SandboxError, Status, Usage};
 use wasmtime::{Store, Trap};
 use wasmtime_wasi::WasiCtxBuilder;
 
@@ -24,7 +23,8 @@ enum Ending {
 }
 
 /// Runs `code` in a fresh instance of `compiled` under `policy`.
-pub fn run(compiled: &Compiled, code: &str, policy: &Policy) -> Result<Outcome, SandboxError> {
+pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
+    let (code, policy) = (request.code, request.policy);
     let limits = &policy.limits;
     let stdout = CappedPipe::new(limits.stdout_bytes, limits.output_overflow);
     let stderr = CappedPipe::new(limits.stderr_bytes, limits.output_overflow);
@@ -33,7 +33,11 @@ pub fn run(compiled: &Compiled, code: &str, policy: &Policy) -> Result<Outcome, 
     for (name, value) in &policy.env {
         wasi.env(name, value);
     }
-    let state = State { wasi: wasi.build_p1(), limiter: MemoryLimiter::new(limits.memory_bytes) };
+    let state = State {
+        wasi: wasi.build_p1(),
+        limiter: MemoryLimiter::new(limits.memory_bytes),
+        tools: request.tools.cloned(),
+    };
     let mut store = Store::new(compiled.engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(crate::engine::ticks_for(Duration::from_millis(limits.wall_ms)));
@@ -78,8 +82,10 @@ pub fn run(compiled: &Compiled, code: &str, policy: &Policy) -> Result<Outcome, 
             fuel: fuel_used,
             peak_memory_bytes: peak,
             output_bytes: out.written.saturating_add(err.written),
+            tool_calls: 0,
         },
         status,
+        audit: None,
     })
 }
 

@@ -9,7 +9,7 @@ use wasmtime::{Linker, Result, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// Version of the snapshot pipeline; bump it to invalidate old snapshots.
-pub(crate) const PIPELINE: &[u8] = b"wizer-48.0.8/stockade-1";
+pub(crate) const PIPELINE: &[u8] = b"wizer-48.0.8/stockade-2";
 
 /// Memory the initialisation run may use.
 const INIT_MEMORY: u64 = 512 << 20;
@@ -29,8 +29,13 @@ fn make(wasm: &[u8]) -> Result<Vec<u8>> {
     let engine = crate::engine::scratch_engine()?;
     let mut linker: Linker<State> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
-    // The initialiser sees nothing of the host: no env, no files, no stdio.
-    let state = State { wasi: WasiCtxBuilder::new().build_p1(), limiter: MemoryLimiter::new(INIT_MEMORY) };
+    crate::host_call::add_to_linker(&mut linker)?;
+    // The initialiser sees nothing of the host: no env, no files, no stdio, no tools.
+    let state = State {
+        wasi: WasiCtxBuilder::new().build_p1(),
+        limiter: MemoryLimiter::new(INIT_MEMORY),
+        tools: None,
+    };
     let mut store = Store::new(&engine, state);
     store.limiter(|state| &mut state.limiter);
     let wizer = wasmtime_wizer::Wizer::new();

@@ -1,6 +1,8 @@
 //! What each store carries.
 
 use crate::limiter::MemoryLimiter;
+use std::sync::Arc;
+use stockade_core::ToolHost;
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// The host state of one guest instance.
@@ -9,4 +11,6 @@ pub struct State {
     pub wasi: WasiP1Ctx,
     /// Memory accounting.
     pub limiter: MemoryLimiter,
+    /// Who answers `host::call`; `None` when the run has no tools.
+    pub tools: Option<Arc<dyn ToolHost>>,
 }

@@ -23,10 +23,17 @@
 //! ```
 #![deny(missing_docs)]
 
+mod audit;
 pub mod diagnostics;
 mod sandbox;
+pub mod tools;
 
-pub use sandbox::Sandbox;
-pub use stockade_core::{Backend, Language, Limit, Outcome, RunRequest, SandboxError, Status, Usage};
+pub use sandbox::{Sandbox, SandboxBuilder};
+pub use stockade_audit as audit_log;
+pub use stockade_core::{
+    AuditRange, Backend, Language, Limit, Outcome, RunRequest, SandboxError, Status, ToolHost, Usage,
+    protocol,
+};
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};
+pub use tools::{Tool, ToolError};

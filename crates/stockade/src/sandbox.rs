@@ -1,8 +1,14 @@
-//! The sandbox facade: one policy, a backend per language, fresh runs.
+//! The sandbox facade: one policy, its tools and audit log, a backend per
+//! language, fresh runs.
 
+use crate::audit::RunRecord;
+use crate::tools::Tool;
+use crate::tools::gate::Gate;
+use crate::tools::registry::Registry;
 use std::sync::Arc;
-use stockade_core::{Backend, Language, Outcome, RunRequest, SandboxError};
-use stockade_policy::{Policy, PolicyError};
+use stockade_audit::AuditLog;
+use stockade_core::{Backend, Language, Outcome, RunRequest, SandboxError, ToolHost};
+use stockade_policy::{Policy, PolicyError, Requirement};
 use stockade_wasm::WasmBackend;
 
 /// Runs untrusted code under one policy.
@@ -13,6 +19,9 @@ use stockade_wasm::WasmBackend;
 pub struct Sandbox {
     policy: Arc<Policy>,
     wasm: Arc<WasmBackend>,
+    tools: Arc<Registry>,
+    audit: Option<Arc<AuditLog>>,
+    policy_sha256: Arc<str>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -21,17 +30,62 @@ impl std::fmt::Debug for Sandbox {
     }
 }
 
-impl Sandbox {
-    /// A sandbox for `policy`.
+/// Builds a [`Sandbox`]: a policy and the host tools the guest may call.
+///
+/// Defaults: the deny-all [`Policy::default`] and no tools.
+#[derive(Debug, Default)]
+pub struct SandboxBuilder {
+    policy: Policy,
+    tools: Vec<Tool>,
+}
+
+impl SandboxBuilder {
+    /// The policy to enforce.
+    pub fn policy(mut self, policy: Policy) -> SandboxBuilder {
+        self.policy = policy;
+        self
+    }
+
+    /// Registers a host tool. Registering does not make it callable: the
+    /// policy must list it (`[tools.NAME]`) or set `allow_unlisted_tools`.
+    pub fn tool(mut self, tool: Tool) -> SandboxBuilder {
+        self.tools.push(tool);
+        self
+    }
+
+    /// Checks everything and opens the audit log, if the policy keeps one.
     ///
     /// Fails if the policy is invalid, or grants or limits anything the
-    /// backends cannot enforce: a sandbox never runs with a silently ignored
-    /// grant or limit.
-    pub fn new(policy: Policy) -> Result<Sandbox, SandboxError> {
+    /// backends cannot enforce (a sandbox never runs with a silently ignored
+    /// grant or limit), if a tool's name or schema is invalid, or if the
+    /// audit log cannot be opened.
+    pub fn build(self) -> Result<Sandbox, SandboxError> {
+        let policy = self.policy;
         policy.validate()?;
-        let sandbox = Sandbox { policy: Arc::new(policy), wasm: Arc::new(WasmBackend) };
-        enforceable(sandbox.wasm.as_ref(), &sandbox.policy)?;
-        Ok(sandbox)
+        let wasm = Arc::new(WasmBackend);
+        enforceable(wasm.as_ref(), &policy)?;
+        let tools = Arc::new(Registry::new(self.tools, &policy)?);
+        let audit = match &policy.audit.path {
+            Some(path) => Some(Arc::new(
+                AuditLog::open(path, policy.audit.fsync).map_err(|e| SandboxError::Audit(e.to_string()))?,
+            )),
+            None => None,
+        };
+        let canonical = serde_json::to_vec(&policy).unwrap_or_default();
+        let policy_sha256 = stockade_audit::sha256_hex(&canonical).into();
+        Ok(Sandbox { policy: Arc::new(policy), wasm, tools, audit, policy_sha256 })
+    }
+}
+
+impl Sandbox {
+    /// A sandbox for `policy`, without tools: `Sandbox::builder().policy(policy).build()`.
+    pub fn new(policy: Policy) -> Result<Sandbox, SandboxError> {
+        Sandbox::builder().policy(policy).build()
+    }
+
+    /// A builder, to add tools.
+    pub fn builder() -> SandboxBuilder {
+        SandboxBuilder::default()
     }
 
     /// The policy this sandbox enforces.
@@ -40,6 +94,10 @@ impl Sandbox {
     }
 
     /// Runs `code` in a fresh guest for `language`.
+    ///
+    /// With an audit log, the run's start is recorded before the guest
+    /// starts and its end before this returns; a run that cannot be recorded
+    /// does not start.
     pub fn run(&self, language: Language, code: &str) -> Result<Outcome, SandboxError> {
         let backend = self.backend(language);
         enforceable(backend, &self.policy)?;
@@ -50,7 +108,14 @@ impl Sandbox {
                 code.len()
             )));
         }
-        backend.run(RunRequest { language, code, policy: &self.policy })
+        let record = RunRecord::start(self.audit.as_ref(), language, code, &self.policy_sha256)?;
+        let gate = (!self.tools.is_empty()).then(|| {
+            Arc::new(Gate::new(self.tools.clone(), self.audit.clone(), record.run_id().to_string()))
+        });
+        let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
+        let result = backend.run(RunRequest { language, code, policy: &self.policy, tools: host.as_ref() });
+        let tool_calls = gate.as_ref().map_or(0, |gate| gate.calls());
+        record.finish(result, tool_calls)
     }
 
     /// Makes the guest for `language` ready (snapshot and compile, cached on
@@ -67,8 +132,10 @@ impl Sandbox {
 }
 
 /// Refuses a policy that asks `backend` for something it cannot enforce.
+/// The audit log is kept by the facade itself, for every backend.
 fn enforceable(backend: &dyn Backend, policy: &Policy) -> Result<(), SandboxError> {
-    match policy.requirements().into_iter().find(|r| !backend.enforces(*r)) {
+    let unmet = policy.requirements().into_iter().find(|r| *r != Requirement::Audit && !backend.enforces(*r));
+    match unmet {
         None => Ok(()),
         Some(requirement) => Err(PolicyError::Unsupported {
             key: requirement.key().into(),

@@ -55,6 +55,8 @@ fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
         };
     })?;
     ctx.globals().set("__stockade_write", write)?;
+    let host = Function::new(ctx.clone(), |frame: String| host_call(frame.as_bytes()))?;
+    ctx.globals().set("__stockade_host", host)?;
     ctx.eval::<(), _>(PRELUDE)?;
     Ok(())
 }
@@ -77,6 +79,46 @@ fn install_process(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     process.set("platform", "wasi")?;
     ctx.globals().set("process", process)?;
     Ok(())
+}
+
+#[link(wasm_import_module = "host")]
+unsafe extern "C" {
+    /// The door for host tools: see `crates/stockade-wasm/src/host_call.rs`.
+    #[link_name = "call"]
+    fn host_door(ptr: *const u8, len: usize, out_ptr: *mut *mut u8, out_len: *mut usize) -> i32;
+}
+
+/// Sends one tool-protocol frame to the host and returns its answer, or
+/// `None` when the run has no tools (or the host could not answer).
+fn host_call(frame: &[u8]) -> Option<String> {
+    let mut out_ptr: *mut u8 = std::ptr::null_mut();
+    let mut out_len: usize = 0;
+    // SAFETY: `frame` is a live buffer of `frame.len()` bytes for the whole
+    // call, and the two out-pointers point at locals of the right types.
+    let status = unsafe { host_door(frame.as_ptr(), frame.len(), &mut out_ptr, &mut out_len) };
+    if status != 0 || out_ptr.is_null() {
+        return None;
+    }
+    // SAFETY: on success the host wrote `out_len` bytes into a buffer it
+    // reserved with `host_alloc(out_len)`, which is a `Vec` of that capacity
+    // handed over to us.
+    let answer = unsafe { Vec::from_raw_parts(out_ptr, out_len, out_len) };
+    String::from_utf8(answer).ok()
+}
+
+/// Defines `tools` and one global function per host tool, from the host's
+/// list for this run (none when the run has no tools).
+fn install_tools(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
+    let install: Function = ctx.globals().get("__stockade_install_tools")?;
+    install.call::<_, ()>(())?;
+    ctx.globals().remove("__stockade_install_tools")?;
+    Ok(())
+}
+
+/// Reserves `len` bytes for the host to write an answer frame into.
+#[unsafe(no_mangle)]
+pub extern "C" fn host_alloc(len: u32) -> *mut u8 {
+    stockade_alloc(len)
 }
 
 /// Reserves `len` bytes for the host to write the source code into.
@@ -118,6 +160,9 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
     }
     engine.context.with(|ctx| {
         if let Err(err) = install_process(&ctx).catch(&ctx) {
+            return error_frame(&ctx, err);
+        }
+        if let Err(err) = install_tools(&ctx).catch(&ctx) {
             return error_frame(&ctx, err);
         }
         let mut options = EvalOptions::default();

@@ -63,3 +63,64 @@
     error: err, warn: err,
   });
 })();
+
+// Host tools. The snapshot holds only the machinery; which tools exist is
+// asked of the host at the start of every run (`__stockade_install_tools`,
+// called and then removed by the runner), so nothing about one run's tools
+// is baked into the snapshot.
+(() => {
+  const host = globalThis.__stockade_host;
+  delete globalThis.__stockade_host;
+  let nextId = 1;
+
+  class ToolDenied extends Error {
+    constructor(message, kind) {
+      super(message);
+      this.name = "ToolDenied";
+      this.kind = kind;
+    }
+  }
+  class ToolError extends Error {
+    constructor(message, kind) {
+      super(message);
+      this.name = "ToolError";
+      this.kind = kind;
+    }
+  }
+
+  const request = (frame) => {
+    const answer = host(JSON.stringify({ v: 1, id: nextId++, ...frame }));
+    if (answer === undefined || answer === null) {
+      throw new ToolError("this sandbox has no host tools", "unavailable");
+    }
+    return JSON.parse(answer);
+  };
+
+  // Everything the host refused before the tool ran is a ToolDenied; a
+  // failure of the tool itself (or of the protocol) is a ToolError.
+  const call = (name, args) => {
+    const answer = request({ op: "call", tool: name, args: args === undefined ? {} : args });
+    if (answer.ok) return answer.value;
+    const { kind, message } = answer.error;
+    if (kind === "tool_error" || kind === "protocol") throw new ToolError(message, kind);
+    throw new ToolDenied(message, kind);
+  };
+
+  globalThis.ToolDenied = ToolDenied;
+  globalThis.ToolError = ToolError;
+  globalThis.__stockade_install_tools = () => {
+    const tools = {};
+    const listing = host(JSON.stringify({ v: 1, id: 0, op: "list" }));
+    if (listing) {
+      for (const d of JSON.parse(listing).tools) {
+        const fn = async (args) => call(d.name, args);
+        Object.defineProperty(fn, "name", { value: d.name });
+        fn.description = d.description;
+        fn.schema = d.inputSchema;
+        tools[d.name] = Object.freeze(fn);
+        if (!(d.name in globalThis)) globalThis[d.name] = tools[d.name];
+      }
+    }
+    globalThis.tools = Object.freeze(tools);
+  };
+})();

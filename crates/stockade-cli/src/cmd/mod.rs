@@ -1,9 +1,11 @@
 //! One module per subcommand.
 
+pub mod audit;
 pub mod doctor;
 pub mod policy;
 pub mod precompile;
 pub mod run;
+pub mod tool;
 
 use anyhow::Context;
 use std::path::Path;

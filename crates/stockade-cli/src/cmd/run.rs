@@ -23,6 +23,11 @@ pub struct Args {
     /// Print the whole outcome as JSON instead of the guest's output.
     #[arg(long)]
     json: bool,
+    /// A host tool backed by a command: `NAME=COMMAND` (repeatable). The
+    /// command gets the arguments as JSON on stdin and answers on stdout.
+    /// The policy must still allow the tool (`[tools.NAME]`).
+    #[arg(long = "tool", value_name = "NAME=COMMAND")]
+    tools: Vec<String>,
 }
 
 fn parse_language(text: &str) -> Result<Language, String> {
@@ -37,7 +42,12 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         (None, Some(path)) => read_code(&path)?,
         (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
     };
-    let sandbox = Sandbox::new(policy)?;
+    let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
+    let mut builder = Sandbox::builder().policy(policy);
+    for tool in super::tool::parse_all(&args.tools, timeout)? {
+        builder = builder.tool(tool);
+    }
+    let sandbox = builder.build()?;
     let outcome = sandbox.run(args.lang, &code)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);

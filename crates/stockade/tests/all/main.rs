@@ -1,11 +1,13 @@
 //! Integration tests of the stockade facade: one binary, one module per area.
 
+mod audit;
 mod concurrency;
 mod hostile_input;
 mod isolation;
 mod javascript;
 mod limits;
 mod policy;
+mod tools;
 
 use stockade::{Language, Outcome, Policy, Sandbox};
 

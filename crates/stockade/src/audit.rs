@@ -1,0 +1,97 @@
+//! What the facade writes to the audit log around each run.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use stockade_audit::{AuditLog, Event};
+use stockade_core::{AuditRange, Language, Outcome, SandboxError, Status};
+
+/// A run's audit records, from `run_start` to `run_end`.
+pub(crate) struct RunRecord<'a> {
+    log: Option<&'a Arc<AuditLog>>,
+    run: String,
+    first: Option<u64>,
+}
+
+impl<'a> RunRecord<'a> {
+    /// Records the start of a run (when there is a log) and names the run.
+    pub fn start(
+        log: Option<&'a Arc<AuditLog>>,
+        language: Language,
+        code: &str,
+        policy_sha256: &str,
+    ) -> Result<RunRecord<'a>, SandboxError> {
+        let run = new_run_id();
+        let first = match log {
+            Some(log) => Some(
+                log.append(&Event::RunStart {
+                    run: run.clone(),
+                    language: language.to_string(),
+                    code_sha256: stockade_audit::sha256_hex(code.as_bytes()),
+                    policy_sha256: policy_sha256.to_string(),
+                    principal: None,
+                })
+                .map_err(audit_error)?,
+            ),
+            None => None,
+        };
+        Ok(RunRecord { log, run, first })
+    }
+
+    /// The run's id in the log.
+    pub fn run_id(&self) -> &str {
+        &self.run
+    }
+
+    /// Records how the run ended, flushes the batch, and puts the run's
+    /// sequence numbers into the outcome.
+    pub fn finish(
+        self,
+        result: Result<Outcome, SandboxError>,
+        tool_calls: u64,
+    ) -> Result<Outcome, SandboxError> {
+        let (Some(log), Some(first)) = (self.log, self.first) else {
+            return result.map(|mut outcome| {
+                outcome.usage.tool_calls = tool_calls;
+                outcome
+            });
+        };
+        let (status, exit_code, wall_us) = match &result {
+            Ok(outcome) => {
+                if let Status::LimitExceeded { which } = &outcome.status {
+                    let limit = serde_json::to_value(which).ok().and_then(|v| v.as_str().map(String::from));
+                    let limit = limit.unwrap_or_default();
+                    log.append(&Event::LimitHit { run: self.run.clone(), limit }).map_err(audit_error)?;
+                }
+                let wall = u64::try_from(outcome.usage.wall.as_micros()).unwrap_or(u64::MAX);
+                (status_name(&outcome.status), outcome.exit_code, wall)
+            }
+            Err(_) => ("host_error".to_string(), -1, 0),
+        };
+        let end = Event::RunEnd { run: self.run.clone(), status, exit_code, wall_us, tool_calls };
+        let last = log.append(&end).map_err(audit_error)?;
+        log.end_batch().map_err(audit_error)?;
+        let mut outcome = result?;
+        outcome.usage.tool_calls = tool_calls;
+        outcome.audit = Some(AuditRange { first, last });
+        Ok(outcome)
+    }
+}
+
+fn status_name(status: &Status) -> String {
+    let value = serde_json::to_value(status).unwrap_or_default();
+    value["kind"].as_str().unwrap_or("unknown").to_string()
+}
+
+/// A run id unique within a log: the process, the time and a counter.
+fn new_run_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let seed = format!("{}-{nanos}-{count}", std::process::id());
+    stockade_audit::sha256_hex(seed.as_bytes())[..16].to_string()
+}
+
+fn audit_error(error: stockade_audit::AuditError) -> SandboxError {
+    SandboxError::Audit(error.to_string())
+}

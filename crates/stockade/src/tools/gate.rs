@@ -1,0 +1,257 @@
+//! The gate of one run: every tool call the guest makes is decided here,
+//! recorded, and only then (if allowed) handed to the tool.
+//!
+//! The checks run in a fixed order, cheapest and most general first, and
+//! the first that fails decides: the tool exists → the policy lists it →
+//! the request size → the tool's JSON Schema → the policy's constraints →
+//! the per-run call budget → the rate. A refused call never reaches the
+//! handler. An allowed call is written to the audit log *before* the
+//! handler runs; if it cannot be written, the call is refused.
+
+use super::registry::{DEFAULT_MAX_CALLS, Entry, Registry};
+use super::tool::{Handler, ToolError};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use stockade_audit::{AuditLog, Decision, Event};
+use stockade_core::ToolHost;
+use stockade_core::protocol::{self, ErrorKind, Op};
+
+/// Frames one run may send. Past this the gate answers without deciding or
+/// recording anything more, so a guest spinning on the door costs the host
+/// a bounded amount of log and work; the run's wall time stops it.
+pub const MAX_FRAMES_PER_RUN: u64 = 100_000;
+
+/// A refusal: what the guest is told, and what the log records as the rule.
+struct Refused {
+    kind: ErrorKind,
+    rule: String,
+    message: String,
+}
+
+impl Refused {
+    fn new(kind: ErrorKind, rule: impl Into<String>, message: impl Into<String>) -> Refused {
+        Refused { kind, rule: rule.into(), message: message.into() }
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    frames: u64,
+    calls: u64,
+    allowed: HashMap<String, u64>,
+}
+
+/// Decides the tool calls of one run.
+pub(crate) struct Gate {
+    registry: Arc<Registry>,
+    audit: Option<Arc<AuditLog>>,
+    run: String,
+    counts: Mutex<Counts>,
+}
+
+impl Gate {
+    /// A gate for run `run`, with fresh per-run budgets.
+    pub fn new(registry: Arc<Registry>, audit: Option<Arc<AuditLog>>, run: String) -> Gate {
+        Gate { registry, audit, run, counts: Mutex::default() }
+    }
+
+    /// Tool calls the guest attempted, allowed or not.
+    pub fn calls(&self) -> u64 {
+        self.lock().calls
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Counts> {
+        self.counts.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn call(&self, id: Option<u64>, name: &str, args: Value, frame_len: usize) -> Vec<u8> {
+        self.lock().calls += 1;
+        let entry = match self.decide(name, &args, frame_len) {
+            Ok(entry) => entry,
+            Err(refused) => {
+                let log_arguments = self.log_arguments(name);
+                // The guest is refused either way; a failed record changes nothing for it.
+                let _ = self.record(name, Decision::Denied, &refused.rule, &args, log_arguments);
+                return protocol::answer_error(id, refused.kind, &refused.message);
+            }
+        };
+        let rules = entry.rules.as_ref();
+        if let Err(e) =
+            self.record(name, Decision::Allowed, "allowed", &args, rules.is_some_and(|r| r.log_arguments))
+        {
+            let message =
+                format!("{name}: the call was not made because the audit log cannot record it ({e})");
+            return protocol::answer_error(id, ErrorKind::Denied, &message);
+        }
+        let value = match invoke(&entry.tool.handler, args) {
+            Ok(value) => value,
+            Err(e) => return protocol::answer_error(id, ErrorKind::ToolError, &format!("{name}: {e}")),
+        };
+        let answer = protocol::answer_value(id, &value);
+        let cap = rules
+            .and_then(|r| r.max_response_bytes)
+            .unwrap_or(u64::MAX)
+            .min(protocol::MAX_ANSWER_BYTES as u64);
+        if answer.len() as u64 > cap {
+            let message =
+                format!("{name}: the result is {} bytes; at most {cap} may reach the guest", answer.len());
+            return protocol::answer_error(id, ErrorKind::TooLarge, &message);
+        }
+        answer
+    }
+
+    fn decide(&self, name: &str, args: &Value, frame_len: usize) -> Result<&Entry, Refused> {
+        let Some(entry) = self.registry.get(name) else {
+            let offered: Vec<String> = self
+                .registry
+                .descriptors()
+                .iter()
+                .filter_map(|d| d["name"].as_str().map(String::from))
+                .collect();
+            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
+            return Err(Refused::new(
+                ErrorKind::UnknownTool,
+                "unknown_tool",
+                format!("no tool named {name:?}; this sandbox offers: {offered}"),
+            ));
+        };
+        let Some(rules) = &entry.rules else {
+            return Err(Refused::new(
+                ErrorKind::Denied,
+                "policy",
+                format!("{name}: the policy does not allow this tool (it has no [tools.{name}])"),
+            ));
+        };
+        if let Some(max) = rules.max_request_bytes.filter(|max| frame_len as u64 > *max) {
+            return Err(Refused::new(
+                ErrorKind::TooLarge,
+                "max_request_bytes",
+                format!("{name}: the request is {frame_len} bytes; the policy allows {max}"),
+            ));
+        }
+        if let Err(e) = entry.validator.validate(args) {
+            let at = e.instance_path().to_string();
+            let at = if at.is_empty() { String::new() } else { format!(" at {at}") };
+            return Err(Refused::new(ErrorKind::InvalidArguments, "schema", format!("{name}: {e}{at}")));
+        }
+        for (path, constraint) in &rules.constraints {
+            let rule = format!("constraints.{path}");
+            let Some(value) = lookup(args, path) else {
+                let message = format!("{name}: the argument {path} is missing, and the policy constrains it");
+                return Err(Refused::new(ErrorKind::Denied, rule, message));
+            };
+            if let Err(why) = constraint.check(value) {
+                return Err(Refused::new(ErrorKind::Denied, rule, format!("{name}: {path}: {why}")));
+            }
+        }
+        let max =
+            rules.max_calls.unwrap_or(DEFAULT_MAX_CALLS).min(rules.max_calls_per_session.unwrap_or(u64::MAX));
+        let mut counts = self.lock();
+        let used = counts.allowed.get(name).copied().unwrap_or(0);
+        if used >= max {
+            return Err(Refused::new(
+                ErrorKind::BudgetExceeded,
+                "max_calls",
+                format!("{name}: all {max} calls this run may make are spent"),
+            ));
+        }
+        if let Some(bucket) = &entry.bucket {
+            if !bucket.lock().unwrap_or_else(|p| p.into_inner()).take(Instant::now()) {
+                let rate = rules.rate.as_deref().unwrap_or("?");
+                return Err(Refused::new(
+                    ErrorKind::BudgetExceeded,
+                    "rate",
+                    format!("{name}: over the rate of {rate}"),
+                ));
+            }
+        }
+        counts.allowed.insert(name.to_string(), used + 1);
+        Ok(entry)
+    }
+
+    fn log_arguments(&self, name: &str) -> bool {
+        self.registry.get(name).and_then(|e| e.rules.as_ref()).is_some_and(|r| r.log_arguments)
+    }
+
+    fn record(
+        &self,
+        tool: &str,
+        decision: Decision,
+        rule: &str,
+        args: &Value,
+        log_arguments: bool,
+    ) -> Result<(), stockade_audit::AuditError> {
+        let Some(log) = &self.audit else { return Ok(()) };
+        let bytes = serde_json::to_vec(args).unwrap_or_default();
+        log.append(&Event::ToolCall {
+            run: self.run.clone(),
+            tool: protocol::clip(tool),
+            decision,
+            rule: rule.to_string(),
+            args_sha256: stockade_audit::sha256_hex(&bytes),
+            args: log_arguments.then(|| args.clone()),
+        })
+        .map(drop)
+    }
+}
+
+impl ToolHost for Gate {
+    fn answer(&self, frame: &[u8]) -> Vec<u8> {
+        let frames = {
+            let mut counts = self.lock();
+            counts.frames += 1;
+            counts.frames
+        };
+        if frames > MAX_FRAMES_PER_RUN {
+            if frames == MAX_FRAMES_PER_RUN + 1 {
+                if let Some(log) = &self.audit {
+                    let _ =
+                        log.append(&Event::LimitHit { run: self.run.clone(), limit: "tool_frames".into() });
+                }
+            }
+            let message = format!("this run has sent {MAX_FRAMES_PER_RUN} tool frames, all it may");
+            return protocol::answer_error(None, ErrorKind::BudgetExceeded, &message);
+        }
+        match protocol::decode(frame) {
+            Ok(request) => match request.op {
+                Op::List => protocol::answer_list(request.id, &self.registry.descriptors()),
+                Op::Call { tool, args } => self.call(request.id, &tool, Value::Object(args), frame.len()),
+            },
+            Err(refusal) => {
+                self.lock().calls += 1;
+                let digest_of = Value::String(stockade_audit::sha256_hex(frame));
+                let _ = self.record(
+                    "",
+                    Decision::Denied,
+                    &format!("protocol: {}", refusal.message),
+                    &digest_of,
+                    false,
+                );
+                protocol::answer_error(refusal.id, refusal.kind, &refusal.message)
+            }
+        }
+    }
+}
+
+/// The value at a dotted path (`recipient.country`) in the arguments.
+fn lookup<'a>(args: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(args, |value, key| value.as_object()?.get(key))
+}
+
+/// Runs a handler, turning a panic into an error the guest can read.
+fn invoke(handler: &Handler, args: Value) -> Result<Value, ToolError> {
+    let run = std::panic::AssertUnwindSafe(|| match handler {
+        Handler::Sync(f) => f(args),
+        Handler::Async(f) => pollster::block_on(f(args)),
+    });
+    std::panic::catch_unwind(run).unwrap_or_else(|payload| {
+        let what = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "no message".into());
+        Err(ToolError::new(format!("the tool panicked: {what}")))
+    })
+}

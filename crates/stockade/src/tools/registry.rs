@@ -1,0 +1,77 @@
+//! The tools a sandbox offers, each with its compiled schema and the policy
+//! rules that govern it.
+
+use super::budget::Bucket;
+use super::tool::Tool;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use stockade_core::SandboxError;
+use stockade_policy::{Policy, PolicyError, ToolPolicy};
+
+/// Calls per run per tool when the policy lists the tool without `max_calls`.
+pub const DEFAULT_MAX_CALLS: u64 = 100;
+
+/// One registered tool, ready to be checked and called.
+pub(crate) struct Entry {
+    pub tool: Tool,
+    pub validator: jsonschema::Validator,
+    /// The policy's rules for it; `None` if the policy does not allow it.
+    pub rules: Option<ToolPolicy>,
+    /// Shared by every run of the sandbox, from the policy's `rate`.
+    pub bucket: Option<Mutex<Bucket>>,
+}
+
+/// Every tool of one sandbox.
+#[derive(Default)]
+pub(crate) struct Registry {
+    entries: BTreeMap<String, Entry>,
+}
+
+impl Registry {
+    /// Checks names and schemas and binds each tool to its policy rules.
+    pub fn new(tools: Vec<Tool>, policy: &Policy) -> Result<Registry, SandboxError> {
+        let mut entries = BTreeMap::new();
+        for tool in tools {
+            let key = format!("tool {:?}", tool.name);
+            stockade_policy::check_identifier(&key, &tool.name)?;
+            let validator = jsonschema::validator_for(&tool.schema).map_err(|e| {
+                PolicyError::invalid(format!("{key}: schema"), format!("is not a valid JSON Schema: {e}"))
+            })?;
+            let rules = match policy.tools.get(&tool.name) {
+                Some(rules) => Some(rules.clone()),
+                None if policy.allow_unlisted_tools => Some(ToolPolicy::default()),
+                None => None,
+            };
+            let bucket = match rules.as_ref().and_then(|r| r.rate.as_deref()) {
+                Some(rate) => {
+                    let (count, period) = stockade_policy::parse_rate(rate)
+                        .map_err(|why| PolicyError::invalid(format!("tools.{}.rate", tool.name), why))?;
+                    Some(Mutex::new(Bucket::new(count, period)))
+                }
+                None => None,
+            };
+            let name = tool.name.clone();
+            let entry = Entry { tool, validator, rules, bucket };
+            if entries.insert(name.clone(), entry).is_some() {
+                return Err(PolicyError::invalid(format!("tool {name:?}"), "is registered twice").into());
+            }
+        }
+        Ok(Registry { entries })
+    }
+
+    /// The tool called `name`, if registered.
+    pub fn get(&self, name: &str) -> Option<&Entry> {
+        self.entries.get(name)
+    }
+
+    /// Whether any tool is registered.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Descriptors of the tools the guest may call; the others stay hidden.
+    pub fn descriptors(&self) -> Vec<Value> {
+        self.entries.values().filter(|e| e.rules.is_some()).map(|e| e.tool.descriptor()).collect()
+    }
+}

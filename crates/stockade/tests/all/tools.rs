@@ -1,0 +1,295 @@
+//! Host tools from the guest's side: the Amla examples, every check of the
+//! gate, and handlers that fail. Each refusal is checked twice: the guest
+//! gets a typed exception, and the handler never ran.
+
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use stockade::policy::{Constraint, Rule, ToolPolicy};
+use stockade::{Language, Outcome, Policy, Sandbox, Status, Tool, ToolError};
+
+/// A tool that counts its calls and echoes its arguments.
+fn counted(name: &str) -> (Tool, Arc<AtomicU64>) {
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    let tool = Tool::new(name).handler(move |args| {
+        seen.fetch_add(1, Ordering::SeqCst);
+        Ok(json!({"ok": true, "args": args}))
+    });
+    (tool, calls)
+}
+
+fn run(policy: Policy, tools: Vec<Tool>, code: &str) -> Outcome {
+    let mut builder = Sandbox::builder().policy(policy);
+    for tool in tools {
+        builder = builder.tool(tool);
+    }
+    let outcome = builder.build().expect("sandbox").run(Language::JavaScript, code).expect("run");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    outcome
+}
+
+/// Guest code that calls `call` and returns the value or the error's shape.
+fn attempt(call: &str) -> String {
+    format!(
+        "try {{ return {{ value: await {call} }} }} catch (e) {{ return {{ error: e.name, kind: e.kind, message: e.message }} }}"
+    )
+}
+
+fn transfer_policy() -> ToolPolicy {
+    ToolPolicy {
+        max_calls: Some(10),
+        constraints: [
+            ("amount".to_string(), Constraint::new(vec![Rule::Le(1000.0)]).expect("rule")),
+            (
+                "currency".to_string(),
+                Constraint::new(vec![Rule::In(vec![json!("USD"), json!("EUR")])]).expect("rule"),
+            ),
+        ]
+        .into(),
+        ..ToolPolicy::default()
+    }
+}
+
+#[test]
+fn amla_transfer_money_example_end_to_end() {
+    let (tool, calls) = counted("transfer_money");
+    let policy = Policy::builder().tool("transfer_money", transfer_policy()).build().expect("policy");
+    let code = r#"
+        const attempt = async (args) => {
+            try { await transfer_money(args); return "ok" }
+            catch (e) { return `${e.name}/${e.kind}: ${e.message}` }
+        };
+        const results = [
+            await attempt({ amount: 5000, currency: "USD" }),
+            await attempt({ amount: 10, currency: "GBP" }),
+        ];
+        for (let i = 0; i < 11; i++) results.push(await attempt({ amount: 10, currency: "EUR" }));
+        return results;
+    "#;
+    let outcome = run(policy, vec![tool], code);
+    let results: Vec<String> = serde_json::from_value(outcome.value.expect("value")).expect("strings");
+    assert!(results[0].starts_with("ToolDenied/denied") && results[0].contains("<= 1000"), "{}", results[0]);
+    assert!(results[1].starts_with("ToolDenied/denied") && results[1].contains("currency"), "{}", results[1]);
+    assert!(results[2..12].iter().all(|r| r == "ok"), "{results:?}");
+    assert!(results[12].starts_with("ToolDenied/budget_exceeded"), "{}", results[12]);
+    assert_eq!(calls.load(Ordering::SeqCst), 10, "the handler runs exactly the allowed number of times");
+    assert_eq!(outcome.usage.tool_calls, 13);
+}
+
+#[test]
+fn amla_get_weather_example_returns_the_tool_value() {
+    let tool = Tool::new("get_weather")
+        .description("Current weather for a city.")
+        .schema(json!({"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}))
+        .handler(|args| Ok(json!({"city": args["city"], "temp": 72})));
+    let policy = Policy::builder().tool("get_weather", ToolPolicy::default()).build().expect("policy");
+    let outcome = run(policy, vec![tool], "const w = await get_weather({city: 'SF'}); return w;");
+    assert_eq!(outcome.value, Some(json!({"city": "SF", "temp": 72})));
+}
+
+#[test]
+fn tools_are_listed_and_described() {
+    let (tool, _) = counted("lookup");
+    let tool = tool.description("Looks things up.");
+    let (hidden, _) = counted("hidden");
+    let policy = Policy::builder().tool("lookup", ToolPolicy::default()).build().expect("policy");
+    let code = "[Object.keys(tools), tools.lookup.description, typeof lookup, typeof hidden, tools.lookup === lookup]";
+    let outcome = run(policy, vec![tool, hidden], code);
+    assert_eq!(outcome.value, Some(json!([["lookup"], "Looks things up.", "function", "undefined", true])));
+}
+
+#[test]
+fn a_run_without_tools_has_none() {
+    let outcome = crate::js("[typeof tools, Object.keys(tools).length, typeof ToolDenied]");
+    assert_eq!(outcome.value, Some(json!(["object", 0, "function"])));
+}
+
+#[test]
+fn unlisted_tools_are_refused_unless_the_policy_allows_them() {
+    let (tool, calls) = counted("delete_everything");
+    let outcome = run(Policy::default(), vec![tool.clone()], &attempt("tools.delete_everything?.({})"));
+    // Not even visible to the guest.
+    assert_eq!(outcome.value, Some(json!({})));
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+
+    let open = Policy::builder().allow_unlisted_tools(true).build().expect("policy");
+    let outcome = run(open, vec![tool], &attempt("delete_everything({})"));
+    assert_eq!(outcome.value.expect("value")["value"]["ok"], json!(true));
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn off_schema_arguments_are_refused_before_the_constraints() {
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    let tool = Tool::new("transfer_money")
+        .schema(json!({
+            "type": "object",
+            "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}},
+            "required": ["amount", "currency"],
+            "additionalProperties": false,
+        }))
+        .handler(move |_| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            Ok(json!("sent"))
+        });
+    let policy = Policy::builder().tool("transfer_money", transfer_policy()).build().expect("policy");
+    for args in [
+        r#"{amount: "5", currency: "USD"}"#,
+        r#"{amount: 5}"#,
+        r#"{amount: 5, currency: "USD", sneaky: true}"#,
+        r#"{amount: 5000, currency: 7}"#,
+    ] {
+        let outcome = run(policy.clone(), vec![tool.clone()], &attempt(&format!("transfer_money({args})")));
+        let value = outcome.value.expect("value");
+        assert_eq!(
+            (value["error"].as_str(), value["kind"].as_str()),
+            (Some("ToolDenied"), Some("invalid_arguments")),
+            "{args}: {value}"
+        );
+    }
+    for args in ["5", "[1, 2]", "'text'"] {
+        let outcome = run(policy.clone(), vec![tool.clone()], &attempt(&format!("transfer_money({args})")));
+        assert_eq!(outcome.value.expect("value")["error"], json!("ToolError"), "{args}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 0);
+}
+
+#[test]
+fn constraints_reach_nested_arguments_and_missing_ones_are_refused() {
+    let (tool, calls) = counted("pay");
+    let rules = ToolPolicy {
+        constraints: [(
+            "recipient.country".to_string(),
+            Constraint::new(vec![Rule::In(vec![json!("DE"), json!("FR")])]).expect("rule"),
+        )]
+        .into(),
+        ..ToolPolicy::default()
+    };
+    let policy = Policy::builder().tool("pay", rules).build().expect("policy");
+    let cases = [
+        (r#"{recipient: {country: "DE"}}"#, None),
+        (r#"{recipient: {country: "US"}}"#, Some("recipient.country")),
+        (r#"{recipient: {}}"#, Some("missing")),
+        (r#"{recipient: "DE"}"#, Some("missing")),
+        (r#"{}"#, Some("missing")),
+    ];
+    for (args, refused) in cases {
+        let outcome = run(policy.clone(), vec![tool.clone()], &attempt(&format!("pay({args})")));
+        let value = outcome.value.expect("value");
+        match refused {
+            None => assert_eq!(value["value"]["ok"], json!(true), "{args}: {value}"),
+            Some(why) => {
+                assert_eq!(value["error"], json!("ToolDenied"), "{args}: {value}");
+                assert!(value["message"].as_str().expect("message").contains(why), "{args}: {value}");
+            }
+        }
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+#[test]
+fn the_rate_limit_holds_under_a_tight_loop() {
+    let (tool, calls) = counted("ping");
+    let rules = ToolPolicy { max_calls: Some(1000), rate: Some("5/s".into()), ..ToolPolicy::default() };
+    let policy = Policy::builder().tool("ping", rules).build().expect("policy");
+    let code = r#"
+        let allowed = 0, limited = 0;
+        for (let i = 0; i < 200; i++) {
+            try { await ping({}); allowed++ } catch (e) { if (e.kind === "budget_exceeded") limited++ }
+        }
+        return [allowed, limited];
+    "#;
+    let started = std::time::Instant::now();
+    let outcome = run(policy, vec![tool], code);
+    let elapsed = started.elapsed().as_secs_f64();
+    let [allowed, limited]: [u64; 2] = serde_json::from_value(outcome.value.expect("value")).expect("counts");
+    // A burst of 5, then 5 more per second that the loop took.
+    let most = 5 + (elapsed * 5.0).ceil() as u64;
+    assert!(allowed >= 5 && allowed <= most, "allowed {allowed} in {elapsed:.3}s");
+    assert_eq!(allowed + limited, 200);
+    assert_eq!(calls.load(Ordering::SeqCst), allowed);
+}
+
+#[test]
+fn max_calls_defaults_to_100_per_run_and_resets_each_run() {
+    let (tool, calls) = counted("tick");
+    let policy = Policy::builder().tool("tick", ToolPolicy::default()).build().expect("policy");
+    let sandbox = Sandbox::builder().policy(policy).tool(tool).build().expect("sandbox");
+    let code = "let n = 0; for (let i = 0; i < 150; i++) { try { await tick({}); n++ } catch {} } n";
+    for _ in 0..2 {
+        let outcome = sandbox.run(Language::JavaScript, code).expect("run");
+        assert_eq!(outcome.value, Some(json!(100)));
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 200);
+}
+
+#[test]
+fn handler_errors_and_panics_reach_the_guest_and_the_host_survives() {
+    let failing = Tool::new("failing").handler(|_| Err(ToolError::new("the bank is closed")));
+    let panicking = Tool::new("panicking").handler(|_| panic!("handler bug"));
+    let asynchronous = Tool::new("later").async_handler(|args| async move { Ok(json!({"echo": args})) });
+    let policy = Policy::builder().allow_unlisted_tools(true).build().expect("policy");
+    let sandbox = Sandbox::builder()
+        .policy(policy)
+        .tool(failing)
+        .tool(panicking)
+        .tool(asynchronous)
+        .build()
+        .expect("sandbox");
+    let code = format!(
+        "return [await (async () => {{ {} }})(), await (async () => {{ {} }})(), await later({{x: 1}})]",
+        attempt("failing({})"),
+        attempt("panicking({})")
+    );
+    for _ in 0..3 {
+        let outcome = sandbox.run(Language::JavaScript, &code).expect("run");
+        let value = outcome.value.expect("value");
+        assert_eq!(value[0]["error"], json!("ToolError"));
+        assert!(value[0]["message"].as_str().expect("message").contains("the bank is closed"));
+        assert_eq!(value[1]["error"], json!("ToolError"));
+        assert!(value[1]["message"].as_str().expect("message").contains("panicked: handler bug"));
+        assert_eq!(value[2], json!({"echo": {"x": 1}}));
+    }
+}
+
+#[test]
+fn request_and_response_sizes_are_capped() {
+    let big = Tool::new("big")
+        .handler(|args| Ok(Value::String("x".repeat(args["n"].as_u64().unwrap_or(0) as usize))));
+    let rules = ToolPolicy {
+        max_request_bytes: Some(1000),
+        max_response_bytes: Some(10_000),
+        ..ToolPolicy::default()
+    };
+    let policy = Policy::builder().tool("big", rules).build().expect("policy");
+    let code = format!(
+        "return [await (async () => {{ {} }})(), await (async () => {{ {} }})(), await (async () => {{ {} }})()]",
+        attempt("big({n: 10})"),
+        attempt("big({n: 1, pad: 'p'.repeat(5000)})"),
+        attempt("big({n: 100000})"),
+    );
+    let outcome = run(policy, vec![big], &code);
+    let value = outcome.value.expect("value");
+    assert_eq!(value[0]["value"], json!("x".repeat(10)));
+    assert_eq!(
+        (value[1]["error"].as_str(), value[1]["kind"].as_str()),
+        (Some("ToolDenied"), Some("too_large"))
+    );
+    assert_eq!(
+        (value[2]["error"].as_str(), value[2]["kind"].as_str()),
+        (Some("ToolDenied"), Some("too_large"))
+    );
+}
+
+#[test]
+fn invalid_tools_are_refused_when_the_sandbox_is_built() {
+    for tool in
+        [Tool::new("bad name"), Tool::new("1st"), Tool::new("schema").schema(json!({"type": "no-such-type"}))]
+    {
+        assert!(Sandbox::builder().tool(tool.clone()).build().is_err(), "{tool:?}");
+    }
+    let twice = Sandbox::builder().tool(Tool::new("same")).tool(Tool::new("same")).build();
+    assert!(twice.is_err());
+}
