@@ -86,3 +86,143 @@ async fn door(
     data[out_len_ptr as usize..out_len_ptr as usize + 4].copy_from_slice(&answer_len.to_le_bytes());
     Ok(0)
 }
+
+#[cfg(test)]
+mod tests {
+    //! The door against a hand-written hostile guest: every address and
+    //! length it passes is wrong in some way.
+
+    use super::*;
+    use crate::engine::{Metering, engine};
+    use crate::limiter::MemoryLimiter;
+    use std::sync::{Arc, Mutex};
+    use stockade_core::ToolHost;
+    use wasmtime::{Module, Store};
+
+    const GUEST: &str = r#"
+        (module
+          (import "host" "call" (func $call (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (global $next (mut i32) (i32.const 32768))
+          ;; A bump allocator in the second half of the one page: a large
+          ;; answer gets an address that runs past the end of memory.
+          (func (export "host_alloc") (param $len i32) (result i32)
+            (local $at i32)
+            (local.set $at (global.get $next))
+            (global.set $next (i32.add (global.get $next) (local.get $len)))
+            (local.get $at))
+          (func (export "door") (param i32 i32 i32 i32) (result i32)
+            (call $call (local.get 0) (local.get 1) (local.get 2) (local.get 3))))
+    "#;
+
+    /// Records the frames it is given and answers with `answer`.
+    struct Recorder {
+        frames: Mutex<Vec<Vec<u8>>>,
+        refusals: Mutex<Vec<ErrorKind>>,
+        answer: Vec<u8>,
+    }
+
+    impl ToolHost for Recorder {
+        fn answer(&self, frame: &[u8]) -> Vec<u8> {
+            self.frames.lock().expect("lock").push(frame.to_vec());
+            self.answer.clone()
+        }
+        fn refuse(&self, kind: ErrorKind, message: &str) -> Vec<u8> {
+            self.refusals.lock().expect("lock").push(kind);
+            protocol::answer_error(None, kind, message)
+        }
+    }
+
+    struct Guest {
+        store: Store<State>,
+        door: wasmtime::TypedFunc<(u32, u32, u32, u32), i32>,
+        memory: wasmtime::Memory,
+    }
+
+    fn guest(tools: Option<Arc<dyn ToolHost>>) -> Guest {
+        let engine = engine(Metering::Off).expect("engine");
+        let module = Module::new(engine, wat::parse_str(GUEST).expect("wat")).expect("module");
+        let mut linker = Linker::new(engine);
+        add_to_linker(&mut linker).expect("linker");
+        let state = State {
+            wasi: wasmtime_wasi::WasiCtxBuilder::new().build_p1(),
+            limiter: MemoryLimiter::new(1 << 20),
+            tools,
+        };
+        let mut store = Store::new(engine, state);
+        store.set_epoch_deadline(u64::MAX / 2);
+        let instance = pollster::block_on(linker.instantiate_async(&mut store, &module)).expect("instance");
+        let door = instance.get_typed_func(&mut store, "door").expect("door");
+        let memory = instance.get_memory(&mut store, "memory").expect("memory");
+        Guest { store, door, memory }
+    }
+
+    impl Guest {
+        fn call(&mut self, args: (u32, u32, u32, u32)) -> i32 {
+            pollster::block_on(self.door.call_async(&mut self.store, args)).expect("no trap")
+        }
+        fn read_u32(&self, at: usize) -> u32 {
+            let bytes = &self.memory.data(&self.store)[at..at + 4];
+            u32::from_le_bytes(bytes.try_into().expect("4 bytes"))
+        }
+    }
+
+    fn recorder(answer: &[u8]) -> Arc<Recorder> {
+        Arc::new(Recorder { frames: Mutex::default(), refusals: Mutex::default(), answer: answer.to_vec() })
+    }
+
+    #[test]
+    fn a_good_frame_is_answered_in_guest_memory() {
+        let host = recorder(br#"{"v":1,"id":1,"ok":true,"value":3}"#);
+        let mut g = guest(Some(host.clone()));
+        let frame = br#"{"v":1,"id":1,"op":"call","tool":"add","args":{}}"#;
+        g.memory.write(&mut g.store, 0, frame).expect("write");
+        assert_eq!(g.call((0, frame.len() as u32, 100, 104)), 0);
+        let (at, len) = (g.read_u32(100) as usize, g.read_u32(104) as usize);
+        assert_eq!(&g.memory.data(&g.store)[at..at + len], host.answer.as_slice());
+        assert_eq!(host.frames.lock().expect("lock").as_slice(), [frame.to_vec()]);
+    }
+
+    #[test]
+    fn hostile_addresses_are_refused_without_reading() {
+        let host = recorder(b"{}");
+        let mut g = guest(Some(host.clone()));
+        let page = 65536u32;
+        for args in [
+            (page - 10, 100, 100, 104),  // the frame runs past memory
+            (u32::MAX, 2, 100, 104),     // the frame starts past memory
+            (0, 10, page - 2, 104),      // the answer's address does not fit
+            (0, 10, 100, u32::MAX - 1),  // nor does its length
+            (0, 10, u32::MAX, u32::MAX), // both wrap around
+        ] {
+            assert_eq!(g.call(args), HOST_FAULT, "{args:?}");
+        }
+        assert!(host.frames.lock().expect("lock").is_empty());
+    }
+
+    #[test]
+    fn an_oversized_frame_is_refused_unread_with_an_answer() {
+        let host = recorder(b"{}");
+        let mut g = guest(Some(host.clone()));
+        assert_eq!(g.call((0, u32::MAX, 100, 104)), 0);
+        assert_eq!(host.refusals.lock().expect("lock").as_slice(), [ErrorKind::TooLarge]);
+        let (at, len) = (g.read_u32(100) as usize, g.read_u32(104) as usize);
+        let answer: serde_json::Value =
+            serde_json::from_slice(&g.memory.data(&g.store)[at..at + len]).expect("json answer");
+        assert_eq!(answer["error"]["kind"], "too_large");
+        assert!(host.frames.lock().expect("lock").is_empty());
+    }
+
+    #[test]
+    fn an_answer_the_guest_cannot_hold_is_a_fault() {
+        let host = recorder(&vec![b' '; 40_000]);
+        let mut g = guest(Some(host));
+        assert_eq!(g.call((0, 2, 100, 104)), HOST_FAULT);
+    }
+
+    #[test]
+    fn without_tools_there_is_no_host() {
+        let mut g = guest(None);
+        assert_eq!(g.call((0, 2, 100, 104)), NO_HOST);
+    }
+}

@@ -157,15 +157,15 @@ impl Gate {
                 format!("{name}: all {max} calls this run may make are spent"),
             ));
         }
-        if let Some(bucket) = &entry.bucket {
-            if !bucket.lock().unwrap_or_else(|p| p.into_inner()).take(Instant::now()) {
-                let rate = rules.rate.as_deref().unwrap_or("?");
-                return Err(Refused::new(
-                    ErrorKind::BudgetExceeded,
-                    "rate",
-                    format!("{name}: over the rate of {rate}"),
-                ));
-            }
+        if let Some(bucket) = &entry.bucket
+            && !bucket.lock().unwrap_or_else(|p| p.into_inner()).take(Instant::now())
+        {
+            let rate = rules.rate.as_deref().unwrap_or("?");
+            return Err(Refused::new(
+                ErrorKind::BudgetExceeded,
+                "rate",
+                format!("{name}: over the rate of {rate}"),
+            ));
         }
         counts.allowed.insert(name.to_string(), used + 1);
         Ok(entry)
@@ -205,11 +205,10 @@ impl ToolHost for Gate {
             counts.frames
         };
         if frames > MAX_FRAMES_PER_RUN {
-            if frames == MAX_FRAMES_PER_RUN + 1 {
-                if let Some(log) = &self.audit {
-                    let _ =
-                        log.append(&Event::LimitHit { run: self.run.clone(), limit: "tool_frames".into() });
-                }
+            if frames == MAX_FRAMES_PER_RUN + 1
+                && let Some(log) = &self.audit
+            {
+                let _ = log.append(&Event::LimitHit { run: self.run.clone(), limit: "tool_frames".into() });
             }
             let message = format!("this run has sent {MAX_FRAMES_PER_RUN} tool frames, all it may");
             return protocol::answer_error(None, ErrorKind::BudgetExceeded, &message);
@@ -254,4 +253,66 @@ fn invoke(handler: &Handler, args: Value) -> Result<Value, ToolError> {
             .unwrap_or_else(|| "no message".into());
         Err(ToolError::new(format!("the tool panicked: {what}")))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::Tool;
+    use stockade_policy::{Fsync, Policy, ToolPolicy};
+
+    fn gate_with_log(dir: &std::path::Path) -> (Gate, std::path::PathBuf) {
+        let policy = Policy::builder().tool("add", ToolPolicy::default()).build().expect("policy");
+        let tool =
+            Tool::new("add").handler(|args| Ok(serde_json::json!(args["a"].as_i64().unwrap_or(0) + 1)));
+        let registry = Arc::new(Registry::new(vec![tool], &policy).expect("registry"));
+        let path = dir.join("audit.jsonl");
+        let log = Arc::new(AuditLog::open(&path, Fsync::Never).expect("log"));
+        (Gate::new(registry, Some(log), "run-1".into()), path)
+    }
+
+    fn kind_of(answer: &[u8]) -> String {
+        let answer: Value = serde_json::from_slice(answer).expect("answers are JSON");
+        answer["error"]["kind"].as_str().unwrap_or("none").to_string()
+    }
+
+    #[test]
+    fn malformed_frames_are_refused_and_audited() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (gate, path) = gate_with_log(dir.path());
+        let frames: [&[u8]; 6] = [
+            b"",
+            b"\xff\xfe\xfd",
+            br#"{"v":1,"op":"call","tool":"add","args":{"a":1}"#,
+            br#"{"v":1,"op":"call","tool":"add","args":{"a":1,"a":2}}"#,
+            b"null",
+            br#"{"v":1,"op":"call"}"#,
+        ];
+        for frame in frames {
+            assert_eq!(kind_of(&gate.answer(frame)), "protocol", "{frame:?}");
+        }
+        let good = gate.answer(br#"{"v":1,"id":5,"op":"call","tool":"add","args":{"a":41}}"#);
+        assert_eq!(serde_json::from_slice::<Value>(&good).expect("json")["value"], 42);
+        drop(gate);
+        let text = std::fs::read_to_string(&path).expect("log");
+        assert_eq!(text.matches("\"rule\":\"protocol: ").count(), frames.len());
+        let report = stockade_audit::verify(std::fs::File::open(&path).expect("open")).expect("verify");
+        assert_eq!((report.records, report.broken), (1 + frames.len() as u64 + 1, None));
+    }
+
+    #[test]
+    fn a_guest_spinning_on_the_door_is_cut_off() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (gate, path) = gate_with_log(dir.path());
+        for _ in 0..MAX_FRAMES_PER_RUN + 10 {
+            gate.answer(b"garbage");
+        }
+        let last = gate.answer(br#"{"v":1,"op":"call","tool":"add","args":{}}"#);
+        assert_eq!(kind_of(&last), "budget_exceeded");
+        drop(gate);
+        let text = std::fs::read_to_string(&path).expect("log");
+        // One record per frame up to the cap, one limit_hit, nothing after.
+        assert_eq!(text.lines().count() as u64, 1 + MAX_FRAMES_PER_RUN + 1);
+        assert_eq!(text.matches("tool_frames").count(), 1);
+    }
 }

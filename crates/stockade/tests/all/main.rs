@@ -2,6 +2,7 @@
 
 mod audit;
 mod concurrency;
+mod host_memory;
 mod hostile_input;
 mod isolation;
 mod javascript;
