@@ -31,7 +31,7 @@ pub struct Iterations {
 pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
     let amla = peers::amla_js(n.peer, n.peer).map_err(|e| format!("{e:#}"));
     let node = peers::node().map_err(|e| format!("{e:#}"));
-    let amla_name = peers::AMLA.replace("==", " ");
+    let amla_name = peers::AMLA_PEER.label();
     let amla_median = |pick: fn(&AmlaJs) -> &Vec<f64>| -> Result<Duration, String> {
         amla.as_ref().map(|a| median(&stats::from_millis(pick(a)))).map_err(Clone::clone)
     };

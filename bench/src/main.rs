@@ -11,6 +11,7 @@ mod peers;
 mod report;
 mod row;
 mod stats;
+mod tools;
 
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -36,11 +37,13 @@ fn main() -> anyhow::Result<()> {
     let cli = build_cli()?;
     let mut machine = report::Machine::read();
     eprintln!("==> JavaScript (load {})", machine.load_before);
-    let sections = vec![report::Section {
-        title: "JavaScript (QuickJS in WebAssembly)",
-        notes: JS_NOTES,
-        rows: javascript::all(&cli, iterations)?,
-    }];
+    let js = javascript::all(&cli, iterations)?;
+    eprintln!("==> host tools (load {})", report::load());
+    let tool_rows = tools::all(if quick { 3 } else { 20 })?;
+    let sections = vec![
+        report::Section { title: "JavaScript (QuickJS in WebAssembly)", notes: JS_NOTES, rows: js },
+        report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
+    ];
     machine.load_after = report::load();
     let text = report::render(&machine, &sections);
     std::fs::write(&out, &text).with_context(|| format!("cannot write {}", out.display()))?;
@@ -59,6 +62,14 @@ amla reuses its runtime.
 timed with `performance.now()` inside node, so its start-up is left out.
 - P9 runs `stockade run` with an empty `STOCKADE_CACHE_DIR`: snapshot with wizer, compile with cranelift, \
 write the cache, run. The peer column is the same command with the cache warm.";
+
+const TOOLS_NOTES: &str = "\
+- P4 runs a guest loop of 1000 `await add({a, b})` calls to a host tool, and the same loop calling a \
+guest-local async function; the difference over 1000 is the cost of one round trip: frame out, policy \
+checks, handler, answer in. Each peer is measured the same way in its own guest language, in one process \
+after a warm-up (peers/*_tools.py).
+- P4b adds two argument constraints and an audit log (`fsync = \"batch\"`, one line per call) to the same \
+loop; the peer column is stockade without them.";
 
 /// Builds the `stockade` binary beside this one and returns its path.
 fn build_cli() -> anyhow::Result<PathBuf> {

@@ -20,28 +20,66 @@ fn home() -> anyhow::Result<PathBuf> {
     Ok(Path::new(&home).join(".cache/stockade-bench"))
 }
 
-/// A Python with amla-sandbox installed, making the virtualenv if needed.
-pub fn amla_python() -> anyhow::Result<PathBuf> {
-    let venv = home()?.join("venv");
-    let python = venv.join("bin/python");
-    let ready = |python: &Path| {
-        python.exists()
-            && Command::new(python)
-                .args(["-c", "import amla_sandbox"])
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success())
-    };
-    if ready(&python) {
-        return Ok(python);
+/// A Python peer from PyPI: its pip requirement, the module it imports, and
+/// the virtualenv (under the bench's home) it is installed into.
+pub struct PyPeer {
+    /// The pip requirement, pinned (`amla-sandbox==0.2.8`).
+    pub requirement: &'static str,
+    /// The module that proves it is installed.
+    pub module: &'static str,
+    /// The virtualenv's directory name.
+    pub venv: &'static str,
+}
+
+/// amla-sandbox: QuickJS in WebAssembly, from Python.
+pub const AMLA_PEER: PyPeer = PyPeer { requirement: AMLA, module: "amla_sandbox", venv: "amla" };
+
+impl PyPeer {
+    /// `amla-sandbox 0.2.8`.
+    pub fn label(&self) -> String {
+        self.requirement.replace("==", " ")
     }
-    eprintln!("==> installing {AMLA} into {}", venv.display());
-    run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
-    run(Command::new(&python).args(["-m", "pip", "install", "-q", AMLA]))?;
-    if !ready(&python) {
-        bail!("{AMLA} installed, but `import amla_sandbox` fails");
+
+    /// A Python with the peer installed, making the virtualenv if needed.
+    pub fn python(&self) -> anyhow::Result<PathBuf> {
+        let venv = home()?.join(self.venv);
+        let python = venv.join("bin/python");
+        let ready = |python: &Path| {
+            python.exists()
+                && Command::new(python)
+                    .args(["-c", &format!("import {}", self.module)])
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+        };
+        if ready(&python) {
+            return Ok(python);
+        }
+        eprintln!("==> installing {} into {}", self.requirement, venv.display());
+        run(Command::new("python3").arg("-m").arg("venv").arg(&venv))?;
+        run(Command::new(&python).args(["-m", "pip", "install", "-q", self.requirement]))?;
+        if !ready(&python) {
+            bail!("{} installed, but `import {}` fails", self.requirement, self.module);
+        }
+        Ok(python)
     }
-    Ok(python)
+
+    /// Runs `peers/SCRIPT ARGS...` with the peer's Python and parses the JSON
+    /// it prints.
+    pub fn script<T: serde::de::DeserializeOwned>(&self, script: &str, args: &[String]) -> anyhow::Result<T> {
+        let python = self.python()?;
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers").join(script);
+        let output = Command::new(python)
+            .arg(&path)
+            .args(args)
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("cannot start {script}"))?;
+        if !output.status.success() {
+            bail!("{script} failed ({})", output.status);
+        }
+        serde_json::from_slice(&output.stdout).with_context(|| format!("{script} printed no samples"))
+    }
 }
 
 /// amla's samples for the JavaScript benchmarks.
@@ -55,19 +93,7 @@ pub struct AmlaJs {
 
 /// Runs `peers/amla_js.py` and reads its samples.
 pub fn amla_js(fresh: usize, warm: usize) -> anyhow::Result<AmlaJs> {
-    let python = amla_python()?;
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("peers/amla_js.py");
-    let output = Command::new(python)
-        .arg(script)
-        .arg(fresh.to_string())
-        .arg(warm.to_string())
-        .stderr(Stdio::inherit())
-        .output()
-        .context("cannot start the amla benchmark")?;
-    if !output.status.success() {
-        bail!("the amla benchmark failed ({})", output.status);
-    }
-    serde_json::from_slice(&output.stdout).context("the amla benchmark printed no samples")
+    AMLA_PEER.script("amla_js.py", &[fresh.to_string(), warm.to_string()])
 }
 
 /// The machine's `node`, with its version.

@@ -131,3 +131,67 @@ fn doctor_reports_a_ready_machine() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("JavaScript smoke run"));
 }
+
+#[test]
+fn a_command_tool_is_called_within_the_policy_and_audited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let counter = dir.path().join("calls");
+    let policy = policy_file(&format!(
+        "[tools.transfer_money]\nmax_calls = 2\nconstraints = {{ amount = \"<=1000\", currency = [\"USD\", \"EUR\"] }}\n\
+         [audit]\npath = {log:?}\nfsync = \"always\"\n"
+    ));
+    // The command appends its input to a file, so the test sees every call that ran.
+    let tool = format!("transfer_money=tee -a {} >/dev/null; echo '{{\"sent\": true}}'", counter.display());
+    let code = r#"
+        const r = [];
+        for (const args of [{amount: 5, currency: "USD"}, {amount: 5000, currency: "USD"},
+                            {amount: 5, currency: "GBP"}, {amount: 7, currency: "EUR"}, {amount: 8, currency: "EUR"}]) {
+            try { r.push((await transfer_money(args)).sent) } catch (e) { r.push(e.kind) }
+        }
+        r
+    "#;
+    let policy_path = policy.path().to_str().expect("utf-8 path");
+    let out = stockade(&["run", "--lang", "js", "--policy", policy_path, "--tool", &tool, "-c", code]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), r#"[true,"denied","denied",true,"budget_exceeded"]"#);
+    let ran = std::fs::read_to_string(&counter).expect("the tool ran");
+    assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
+
+    let verified = stockade(&["audit", "verify", log.to_str().expect("utf-8 path")]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stdout));
+    assert!(text(&verified.stdout).starts_with("ok: 8 records intact"), "{}", text(&verified.stdout));
+    let shown = text(&stockade(&["audit", "show", log.to_str().expect("utf-8 path")]).stdout);
+    assert!(shown.contains("tool_call") && shown.contains("rule=constraints.amount"), "{shown}");
+
+    // Any edit is found, and named by line.
+    let tampered = std::fs::read_to_string(&log).expect("log").replacen("\"amount\"", "\"Amount\"", 1);
+    let tampered = tampered.replacen("constraints.amount", "allowed", 1);
+    std::fs::write(&log, tampered).expect("tamper");
+    let broken = stockade(&["audit", "verify", log.to_str().expect("utf-8 path")]);
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(text(&broken.stdout).starts_with("BROKEN at line 4"), "{}", text(&broken.stdout));
+}
+
+#[test]
+fn a_failing_tool_command_is_an_error_in_the_guest() {
+    let policy = policy_file("allow_unlisted_tools = true\n");
+    let policy_path = policy.path().to_str().expect("utf-8 path");
+    let code = "try { await broken({}) } catch (e) { `${e.name}: ${e.message}` }";
+    let out = stockade(&[
+        "run",
+        "--lang",
+        "js",
+        "--policy",
+        policy_path,
+        "--tool",
+        "broken=echo nope >&2; exit 3",
+        "-c",
+        code,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("ToolError") && shown.contains("nope"), "{shown}");
+    let bad = stockade(&["run", "--lang", "js", "--tool", "no-equals-sign", "-c", "1"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
