@@ -294,6 +294,39 @@ impl<'de> serde::de::Visitor<'de> for UniqueVisitor {
     }
 }
 
+/// Properties of the decoder for the fuzz target `tool_frame` and the
+/// seeded tests: whatever the bytes, decoding never panics, a refusal has a
+/// reason and can be answered, and a decoded request encodes back to a frame
+/// that decodes to the same request.
+#[doc(hidden)]
+pub fn oracle(frame: &[u8]) {
+    match decode(frame) {
+        Err(refusal) => {
+            assert!(!refusal.message.is_empty(), "a refusal says why");
+            let answer = answer_error(refusal.id, refusal.kind, &refusal.message);
+            serde_json::from_slice::<Value>(&answer).expect("an answer is JSON");
+        }
+        Ok(request) => {
+            let mut again = serde_json::json!({"v": VERSION, "id": request.id});
+            match &request.op {
+                Op::List => again["op"] = "list".into(),
+                Op::Call { tool, args } => {
+                    again["op"] = "call".into();
+                    again["tool"] = tool.clone().into();
+                    again["args"] = Value::Object(args.clone());
+                }
+            }
+            let bytes = serde_json::to_vec(&again).expect("a request serialises");
+            assert_eq!(
+                decode(&bytes).as_ref(),
+                Ok(&request),
+                "re-encoded as {}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,6 +365,40 @@ mod tests {
             assert!(refusal.message.contains(why), "{why}: {}", refusal.message);
         }
         assert_eq!(decode(br#"{"v":9,"id":12,"op":"list"}"#).expect_err("v").id, Some(12));
+    }
+
+    #[test]
+    fn oracle_holds_for_seeds_and_their_mutations() {
+        let seeds: [&[u8]; 4] = [
+            br#"{"v":1,"id":3,"op":"list"}"#,
+            br#"{"v":1,"id":4,"op":"call","tool":"add","args":{"a":1,"b":[1,{"c":"\u00e9"}]}}"#,
+            br#"{"v":1,"op":"call","tool":"t","args":{"x":-1.5e3,"y":null,"z":true}}"#,
+            br#"{"v":1,"id":9007199254740991,"op":"call","tool":"","args":{}}"#,
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        const BYTES: &[u8] = b"{}[]\",:01-e.\\u\xff\x00 truenull";
+        for seed in seeds {
+            oracle(seed);
+        }
+        for _ in 0..20_000 {
+            let mut frame = seeds[(next() % 4) as usize].to_vec();
+            for _ in 0..=(next() % 3) {
+                let at = (next() % (frame.len() as u64 + 1)) as usize;
+                let byte = BYTES[(next() % BYTES.len() as u64) as usize];
+                match next() % 3 {
+                    0 if at < frame.len() => frame[at] = byte,
+                    1 => frame.truncate(at),
+                    _ => frame.insert(at, byte),
+                }
+            }
+            oracle(&frame);
+        }
     }
 
     #[test]

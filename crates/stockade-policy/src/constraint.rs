@@ -145,7 +145,10 @@ fn same(a: &Value, b: &Value) -> bool {
 pub fn parse_rule(text: &str) -> Result<Rule, String> {
     let text = text.trim();
     let rest = |prefix: &str| text.strip_prefix(prefix).map(str::trim);
-    let bound = |s: &str| s.parse::<f64>().map_err(|_| format!("`{s}` is not a number"));
+    let bound = |s: &str| match s.parse::<f64>() {
+        Ok(n) if n.is_finite() => Ok(n),
+        _ => Err(format!("`{s}` is not a finite number")),
+    };
     let list = |s: &str| match serde_json::from_str::<Value>(s) {
         Ok(Value::Array(items)) => Ok(items),
         _ => Err(format!("`{s}` is not a JSON list")),

@@ -3,7 +3,8 @@
 //! The fuzz target `policy` (in `fuzz/`) feeds these random input; the
 //! crate's tests feed them seeds and mutations of them on stable Rust.
 
-use crate::Policy;
+use crate::{Constraint, Policy, constraint::parse_rule};
+use serde_json::Value;
 
 /// Parses `bytes` as a policy the way the CLI does and checks that:
 /// - nothing panics, whatever the input;
@@ -24,4 +25,22 @@ pub fn policy_document(bytes: &[u8]) {
     let again =
         Policy::from_json_str(&json).unwrap_or_else(|e| panic!("JSON round trip failed: {e}\n{json}"));
     assert_eq!(again, policy, "the JSON round trip changed the policy:\n{json}");
+}
+
+/// Reads `bytes` as a rule in its string form (first line) and a value to
+/// check (the rest, as JSON, else as a string), and checks that:
+/// - parsing and checking never panic, whatever the rule and the value;
+/// - a rule that parses survives a round trip through the policy's JSON.
+pub fn constraint(bytes: &[u8]) {
+    let Ok(text) = std::str::from_utf8(bytes) else { return };
+    let (rule, value) = text.split_once('\n').unwrap_or((text, "null"));
+    let value = serde_json::from_str::<Value>(value).unwrap_or_else(|_| Value::String(value.to_string()));
+    let Ok(rule) = parse_rule(rule) else { return };
+    let _ = rule.check(&value);
+    let Ok(constraint) = Constraint::new(vec![rule]) else { return };
+    let _ = constraint.check(&value);
+    let json = serde_json::to_string(&constraint).expect("a constraint serialises");
+    let again: Constraint =
+        serde_json::from_str(&json).unwrap_or_else(|e| panic!("constraint round trip failed: {e}\n{json}"));
+    assert_eq!(again, constraint, "the round trip changed the constraint: {json}");
 }

@@ -197,3 +197,37 @@ fn fuzz_oracle_holds_for_seeds_and_their_mutations() {
         stockade_policy::oracle::policy_document(&bytes);
     }
 }
+
+/// The `constraint` fuzz target's oracle on stable, over every rule form.
+#[test]
+fn constraint_oracle_holds_for_rules_and_values() {
+    let rules = [
+        "<=1000",
+        "< 5",
+        ">= -2.5",
+        "> 1e3",
+        "== USD",
+        "!= \"root\"",
+        "in [1, 2, \"x\"]",
+        "not in [\"GBP\"]",
+        "starts_with /data/",
+        "ends_with \".csv\"",
+        "matches ^[a-z]{1,8}$",
+        "len <= 3",
+        "<= NaN",
+        "<= inf",
+        "matches (",
+        "in nope",
+        "len <= -1",
+        "",
+        "≤ 5",
+    ];
+    let values =
+        ["null", "5", "1000.5", "-3", "\"USD\"", "\"/data/x.csv\"", "[1, 2, 3, 4]", "{\"a\": 1}", "not json"];
+    for rule in rules {
+        for value in values {
+            stockade_policy::oracle::constraint(format!("{rule}\n{value}").as_bytes());
+        }
+    }
+    assert!(Policy::from_toml_str("[tools.t]\nconstraints = { a = \"<= NaN\" }").is_err());
+}
