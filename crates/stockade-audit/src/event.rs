@@ -74,6 +74,17 @@ pub enum Event {
         /// `wall`, `fuel`, `memory` or `output`.
         limit: String,
     },
+    /// A signature over the chain up to the record before this one.
+    Checkpoint {
+        /// The `seq` of the record signed (the one before this).
+        upto_seq: u64,
+        /// Its hash.
+        upto_hash: String,
+        /// The writer's Ed25519 public key, hex.
+        public_key: String,
+        /// The signature, hex (see `Signer::sign`).
+        signature: String,
+    },
     /// A file or network grant was used.
     GrantUsed {
         /// The run's id.

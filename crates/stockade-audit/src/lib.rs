@@ -19,7 +19,11 @@
 //! What a chain cannot show is the loss of its newest lines: cutting a log
 //! after any complete line leaves a valid, shorter log. Keep the reported
 //! `last_hash` elsewhere (the run's outcome carries its sequence numbers) to
-//! detect that.
+//! detect that. Nor can it show a log rewritten whole, with fresh hashes, by
+//! someone who can write the file: for that, give the writer a [`Signer`].
+//! At the end of each batch it appends a `checkpoint` record with an Ed25519
+//! signature over the hash before it, and [`verify_with`] checks those
+//! signatures against a public key kept elsewhere.
 //!
 //! ```
 //! use stockade_audit::{AuditLog, Event, verify};
@@ -41,11 +45,13 @@
 mod error;
 mod event;
 mod record;
+mod sign;
 mod verify;
 mod writer;
 
 pub use error::AuditError;
 pub use event::{Decision, Event};
 pub use record::{GENESIS, Record, sha256_hex};
-pub use verify::{Broken, Report, verify};
+pub use sign::Signer;
+pub use verify::{Broken, Report, verify, verify_with};
 pub use writer::AuditLog;

@@ -40,7 +40,8 @@ impl Signer {
     /// Reads a key file: the seed as 64 hex digits (surrounding whitespace
     /// ignored). The file should be readable by its owner only.
     pub fn from_file(path: &std::path::Path) -> Result<Signer, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let seed = decode_hex::<32>(text.trim())
             .ok_or_else(|| format!("{} does not hold a key (64 hex digits)", path.display()))?;
         Ok(Signer::from_seed(seed))
@@ -106,6 +107,9 @@ mod tests {
         assert!(check(&signer.public_key_hex(), 5, &"cd".repeat(32), &signature).is_err());
         assert!(check(&other.public_key_hex(), 5, &hash, &signature).is_err());
         assert!(check("zz", 5, &hash, &signature).is_err());
-        assert_eq!(Signer::from_seed(decode_hex::<32>(&signer.seed_hex()).expect("hex")).public_key_hex(), signer.public_key_hex());
+        assert_eq!(
+            Signer::from_seed(decode_hex::<32>(&signer.seed_hex()).expect("hex")).public_key_hex(),
+            signer.public_key_hex()
+        );
     }
 }

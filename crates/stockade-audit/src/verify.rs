@@ -15,6 +15,11 @@ pub struct Report {
     /// Bytes after the last newline: a line cut short by a crash mid-write.
     /// Everything before it is checked; the partial line itself is not.
     pub partial_tail_bytes: u64,
+    /// Checkpoints found, each with a valid signature.
+    pub checkpoints: u64,
+    /// The last `seq` a valid checkpoint signs, if any: with a trusted key,
+    /// the records up to it are proven to be the writer's.
+    pub signed_through: Option<u64>,
 }
 
 /// The first line that breaks the chain.
@@ -37,8 +42,21 @@ impl std::fmt::Display for Broken {
 /// edited line fails its hash; a deleted, inserted or moved line breaks a
 /// `prev` link or the sequence.
 pub fn verify(reader: impl Read) -> std::io::Result<Report> {
+    verify_with(reader, None)
+}
+
+/// [`verify`], and every `checkpoint` record's signature: against its own
+/// public key, and, when `trusted` (hex) is given, that key must be it.
+pub fn verify_with(reader: impl Read, trusted: Option<&str>) -> std::io::Result<Report> {
     let mut reader = BufReader::new(reader);
-    let mut report = Report { records: 0, last_hash: GENESIS.into(), broken: None, partial_tail_bytes: 0 };
+    let mut report = Report {
+        records: 0,
+        last_hash: GENESIS.into(),
+        broken: None,
+        partial_tail_bytes: 0,
+        checkpoints: 0,
+        signed_through: None,
+    };
     let mut buf = Vec::new();
     loop {
         buf.clear();
@@ -50,8 +68,16 @@ pub fn verify(reader: impl Read) -> std::io::Result<Report> {
             return Ok(report);
         }
         buf.pop();
-        match check_line(&buf, report.records, &report.last_hash) {
-            Ok(hash) => {
+        let checked = check_line(&buf, report.records, &report.last_hash).and_then(|(hash, record)| {
+            let signed = check_checkpoint(&record["event"], report.records, &report.last_hash, trusted)?;
+            Ok((hash, signed))
+        });
+        match checked {
+            Ok((hash, signed)) => {
+                if let Some(upto) = signed {
+                    report.checkpoints += 1;
+                    report.signed_through = Some(upto);
+                }
                 report.records += 1;
                 report.last_hash = hash;
             }
@@ -63,9 +89,34 @@ pub fn verify(reader: impl Read) -> std::io::Result<Report> {
     }
 }
 
+/// For a `checkpoint` event at `seq` following `prev`: checks that it signs
+/// exactly the record before it, with a valid signature (by `trusted`, if
+/// given), and returns the `seq` it signs. `None` for other events.
+fn check_checkpoint(
+    event: &serde_json::Value,
+    seq: u64,
+    prev: &str,
+    trusted: Option<&str>,
+) -> Result<Option<u64>, String> {
+    if event["kind"] != "checkpoint" {
+        return Ok(None);
+    }
+    let text = |key: &str| event[key].as_str().ok_or(format!("the checkpoint has no {key}"));
+    let upto = event["upto_seq"].as_u64().ok_or("the checkpoint has no upto_seq")?;
+    if Some(upto) != seq.checked_sub(1) || text("upto_hash")? != prev {
+        return Err("the checkpoint does not sign the record before it".into());
+    }
+    let key = text("public_key")?;
+    if trusted.is_some_and(|trusted| !trusted.eq_ignore_ascii_case(key)) {
+        return Err("the checkpoint is signed by another key than the trusted one".into());
+    }
+    crate::sign::check(key, upto, prev, text("signature")?).map_err(|why| format!("checkpoint: {why}"))?;
+    Ok(Some(upto))
+}
+
 /// Checks one line against the position and hash it must follow, and
-/// returns its hash.
-pub(crate) fn check_line(bytes: &[u8], seq: u64, prev: &str) -> Result<String, String> {
+/// returns its hash and the parsed record.
+pub(crate) fn check_line(bytes: &[u8], seq: u64, prev: &str) -> Result<(String, serde_json::Value), String> {
     let line = std::str::from_utf8(bytes).map_err(|_| "the line is not UTF-8".to_string())?;
     let (body, claimed) = unseal(line)?;
     let actual = sha256_hex(body.as_bytes());
@@ -92,5 +143,5 @@ pub(crate) fn check_line(bytes: &[u8], seq: u64, prev: &str) -> Result<String, S
     if !value.get("time").is_some_and(serde_json::Value::is_string) {
         return Err("the record has no time".into());
     }
-    Ok(actual)
+    Ok((actual, value))
 }

@@ -1,7 +1,7 @@
 //! Appending to a log: one writer per file, one `write` per line.
 
 use crate::record::{GENESIS, Record, now, sha256_hex, unseal};
-use crate::{AuditError, Event};
+use crate::{AuditError, Event, Signer};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -21,6 +21,7 @@ const BATCH_LINES: u32 = 256;
 pub struct AuditLog {
     path: PathBuf,
     fsync: Fsync,
+    signer: Option<Signer>,
     inner: Mutex<Tail>,
 }
 
@@ -32,6 +33,8 @@ struct Tail {
     seq: u64,
     prev: String,
     unsynced: u32,
+    /// Records since the last checkpoint.
+    unsigned: u64,
 }
 
 impl AuditLog {
@@ -43,6 +46,17 @@ impl AuditLog {
     /// line is not an intact record is refused: the chain cannot continue
     /// from a line that was tampered with.
     pub fn open(path: impl AsRef<Path>, fsync: Fsync) -> Result<AuditLog, AuditError> {
+        AuditLog::open_signed(path, fsync, None)
+    }
+
+    /// [`AuditLog::open`], with signed checkpoints when `signer` is given:
+    /// each [`AuditLog::end_batch`] (and closing the log) first appends a
+    /// `checkpoint` record signing the chain so far.
+    pub fn open_signed(
+        path: impl AsRef<Path>,
+        fsync: Fsync,
+        signer: Option<Signer>,
+    ) -> Result<AuditLog, AuditError> {
         let path = path.as_ref().to_path_buf();
         let io = |source| AuditError::Io { path: path.clone(), source };
         let mut file =
@@ -63,8 +77,8 @@ impl AuditLog {
                 resume_from(&line).map_err(|why| AuditError::Corrupt { path: path.clone(), why })?
             }
         };
-        let tail = Tail { file, len: complete, seq, prev, unsynced: 0 };
-        let log = AuditLog { path, fsync, inner: Mutex::new(tail) };
+        let tail = Tail { file, len: complete, seq, prev, unsynced: 0, unsigned: 0 };
+        let log = AuditLog { path, fsync, signer, inner: Mutex::new(tail) };
         log.append(&Event::LogOpened { dropped_bytes: total - complete })?;
         Ok(log)
     }
@@ -78,6 +92,10 @@ impl AuditLog {
     /// [`Fsync::Always`] the line is on disk when this returns.
     pub fn append(&self, event: &Event) -> Result<u64, AuditError> {
         let mut tail = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.append_to(&mut tail, event)
+    }
+
+    fn append_to(&self, tail: &mut Tail, event: &Event) -> Result<u64, AuditError> {
         let seq = tail.seq;
         let (line, hash) = Record { seq, time: now(), prev: &tail.prev, event }.seal();
         if let Err(source) = tail.file.write_all(line.as_bytes()) {
@@ -89,24 +107,39 @@ impl AuditLog {
         tail.seq += 1;
         tail.prev = hash;
         tail.unsynced += 1;
+        tail.unsigned += 1;
         let due = match self.fsync {
             Fsync::Always => true,
             Fsync::Batch => tail.unsynced >= BATCH_LINES,
             Fsync::Never => false,
         };
         if due {
-            self.sync_tail(&mut tail)?;
+            self.sync_tail(tail)?;
         }
         Ok(seq)
     }
 
-    /// Ends a batch: under [`Fsync::Batch`], puts every line written so far
-    /// on disk. Called at the end of each run.
+    /// Ends a batch: signs a checkpoint if the log has a signer and lines
+    /// since the last one, and (unless [`Fsync::Never`]) puts every line
+    /// written so far on disk. Called at the end of each run.
     pub fn end_batch(&self) -> Result<(), AuditError> {
+        let mut tail = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(signer) = &self.signer
+            && tail.unsigned > 0
+        {
+            let upto_seq = tail.seq - 1;
+            let checkpoint = Event::Checkpoint {
+                upto_seq,
+                upto_hash: tail.prev.clone(),
+                public_key: signer.public_key_hex(),
+                signature: signer.sign(upto_seq, &tail.prev),
+            };
+            self.append_to(&mut tail, &checkpoint)?;
+            tail.unsigned = 0;
+        }
         if self.fsync == Fsync::Never {
             return Ok(());
         }
-        let mut tail = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.sync_tail(&mut tail)
     }
 

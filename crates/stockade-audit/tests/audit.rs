@@ -160,3 +160,45 @@ fn the_log_is_private() {
     let (_dir, path) = written(1);
     assert_eq!(fs::metadata(&path).expect("meta").permissions().mode() & 0o777, 0o600);
 }
+
+#[test]
+fn signed_checkpoints_prove_the_chain_to_a_trusted_key() {
+    use stockade_audit::{Signer, verify_with};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let signer = Signer::from_seed([42; 32]);
+    let key = signer.public_key_hex();
+    let log = AuditLog::open_signed(&path, Fsync::Batch, Some(signer)).expect("open");
+    for i in 0..3 {
+        log.append(&event(i)).expect("append");
+    }
+    log.end_batch().expect("checkpoint");
+    log.end_batch().expect("nothing new: no second checkpoint");
+    log.append(&event(3)).expect("append");
+    drop(log); // closing signs the rest
+
+    let report = verify_with(fs::File::open(&path).expect("open"), Some(&key)).expect("read");
+    assert_eq!((report.records, report.checkpoints, report.broken), (7, 2, None));
+    assert_eq!(report.signed_through, Some(5));
+
+    // Another key is refused; so is a log rewritten whole with fresh hashes
+    // by someone without the key (the old checkpoint no longer matches).
+    let other = Signer::from_seed([1; 32]).public_key_hex();
+    let report = verify_with(fs::File::open(&path).expect("open"), Some(&other)).expect("read");
+    assert_eq!(report.broken.expect("wrong key").line, 5);
+
+    let forged_path = dir.path().join("forged.jsonl");
+    let forger = AuditLog::open(&forged_path, Fsync::Never).expect("forger");
+    for line in lines(&path).iter().skip(1) {
+        let record: serde_json::Value = serde_json::from_str(line).expect("json");
+        let mut event: Event = serde_json::from_value(record["event"].clone()).expect("event");
+        if let Event::ToolCall { decision, .. } = &mut event {
+            *decision = Decision::Allowed;
+        }
+        forger.append(&event).expect("append");
+    }
+    drop(forger);
+    let report = verify_with(fs::File::open(&forged_path).expect("open"), Some(&key)).expect("read");
+    let broken = report.broken.expect("the forged checkpoint fails");
+    assert!(broken.why.contains("checkpoint"), "{broken}");
+}

@@ -195,3 +195,33 @@ fn a_failing_tool_command_is_an_error_in_the_guest() {
     let bad = stockade(&["run", "--lang", "js", "--tool", "no-equals-sign", "-c", "1"]);
     assert_eq!(bad.status.code(), Some(2));
 }
+
+#[test]
+fn signed_audit_logs_verify_against_the_public_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let key = dir.path().join("audit.key");
+    let log = dir.path().join("audit.jsonl");
+    let made = stockade(&["audit", "keygen", key.to_str().expect("utf-8 path")]);
+    assert_eq!(made.status.code(), Some(0), "{}", text(&made.stderr));
+    let public_key = text(&made.stdout).trim().to_string();
+    assert_eq!(public_key.len(), 64);
+    let again = stockade(&["audit", "keygen", key.to_str().expect("utf-8 path")]);
+    assert_ne!(again.status.code(), Some(0), "an existing key is never overwritten");
+
+    let policy = policy_file(&format!("[audit]\npath = {log:?}\nsigning_key = {key:?}\n"));
+    let policy_path = policy.path().to_str().expect("utf-8 path");
+    for _ in 0..2 {
+        let out = stockade(&["run", "--lang", "js", "--policy", policy_path, "-c", "1"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let log = log.to_str().expect("utf-8 path");
+    let good = stockade(&["audit", "verify", log, "--public-key", &public_key]);
+    assert_eq!(good.status.code(), Some(0), "{}", text(&good.stdout));
+    assert!(
+        text(&good.stdout).contains("signed through record 6 (2 checkpoints); 0 records after it"),
+        "{}",
+        text(&good.stdout)
+    );
+    let wrong = stockade(&["audit", "verify", log, "--public-key", &"ab".repeat(32)]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stdout));
+}

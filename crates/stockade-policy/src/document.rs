@@ -157,6 +157,11 @@ pub struct AuditPolicy {
     pub path: Option<String>,
     /// When the log is flushed to disk.
     pub fsync: Fsync,
+    /// File holding an Ed25519 secret seed (64 hex digits, `stockade audit
+    /// keygen` makes one). With it, the end of every run appends a signed
+    /// checkpoint. None (the default) means no signatures.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signing_key: Option<String>,
 }
 
 /// When the audit log is flushed to disk.

@@ -90,6 +90,20 @@ impl Policy {
         if self.audit.path.as_deref().is_some_and(|p| p.is_empty() || p.contains('\0')) {
             return Err(PolicyError::invalid("audit.path", "must be a non-empty path without NUL"));
         }
+        if let Some(key) = &self.audit.signing_key {
+            if key.is_empty() || key.contains('\0') {
+                return Err(PolicyError::invalid(
+                    "audit.signing_key",
+                    "must be a non-empty path without NUL",
+                ));
+            }
+            if self.audit.path.is_none() {
+                return Err(PolicyError::invalid(
+                    "audit.signing_key",
+                    "signs a log, so audit.path must be set too",
+                ));
+            }
+        }
         Ok(())
     }
 }

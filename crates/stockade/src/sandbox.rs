@@ -66,9 +66,18 @@ impl SandboxBuilder {
         enforceable(wasm.as_ref(), &policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {
-            Some(path) => Some(Arc::new(
-                AuditLog::open(path, policy.audit.fsync).map_err(|e| SandboxError::Audit(e.to_string()))?,
-            )),
+            Some(path) => {
+                let signer = match &policy.audit.signing_key {
+                    Some(key) => Some(
+                        stockade_audit::Signer::from_file(std::path::Path::new(key))
+                            .map_err(|why| SandboxError::Audit(format!("audit.signing_key: {why}")))?,
+                    ),
+                    None => None,
+                };
+                let log = AuditLog::open_signed(path, policy.audit.fsync, signer)
+                    .map_err(|e| SandboxError::Audit(e.to_string()))?;
+                Some(Arc::new(log))
+            }
             None => None,
         };
         let canonical = serde_json::to_vec(&policy).unwrap_or_default();

@@ -11,10 +11,19 @@ pub enum Command {
     Verify {
         /// The log (JSON lines).
         file: PathBuf,
+        /// The writer's Ed25519 public key (64 hex digits): checkpoints must
+        /// be signed by it, and the report says how far the log is signed.
+        #[arg(long, value_name = "HEX")]
+        public_key: Option<String>,
     },
     /// Print the log, one readable line per record.
     Show {
         /// The log (JSON lines).
+        file: PathBuf,
+    },
+    /// Make an Ed25519 key for signed checkpoints (`audit.signing_key`).
+    Keygen {
+        /// Where to write the secret key (created with mode 0600; never overwritten).
         file: PathBuf,
     },
 }
@@ -22,22 +31,53 @@ pub enum Command {
 /// Runs the subcommand. `verify` exits 0 for an intact log, 1 for a broken one.
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Verify { file } => verify(file),
+        Command::Verify { file, public_key } => verify(file, public_key.as_deref()),
         Command::Show { file } => show(file),
+        Command::Keygen { file } => keygen(file),
     }
 }
 
-fn verify(path: PathBuf) -> anyhow::Result<i32> {
+fn keygen(path: PathBuf) -> anyhow::Result<i32> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let signer = stockade::audit_log::Signer::generate().context("cannot get random bytes")?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&path)
+        .with_context(|| format!("cannot create {} (it must not exist yet)", path.display()))?;
+    writeln!(file, "{}", signer.seed_hex()).with_context(|| format!("cannot write {}", path.display()))?;
+    println!("{}", signer.public_key_hex());
+    eprintln!(
+        "secret key written to {}; the line above is its public key, for `audit verify --public-key`",
+        path.display()
+    );
+    Ok(0)
+}
+
+fn verify(path: PathBuf, public_key: Option<&str>) -> anyhow::Result<i32> {
     let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-    let report =
-        stockade::audit_log::verify(file).with_context(|| format!("cannot read {}", path.display()))?;
+    let report = stockade::audit_log::verify_with(file, public_key)
+        .with_context(|| format!("cannot read {}", path.display()))?;
     let partial = match report.partial_tail_bytes {
         0 => String::new(),
         n => format!("; the last line is cut short ({n} bytes, a crash mid-write) and was not checked"),
     };
     match report.broken {
+        None if public_key.is_some() && report.signed_through.is_none() => {
+            println!("UNSIGNED: {} records intact, but no checkpoint is signed by that key", report.records);
+            Ok(1)
+        }
         None => {
             println!("ok: {} records intact, last hash {}{partial}", report.records, report.last_hash);
+            if let Some(upto) = report.signed_through {
+                let after = report.records.saturating_sub(upto + 2);
+                println!(
+                    "signed through record {upto} ({} checkpoints); {after} records after it",
+                    report.checkpoints
+                );
+            }
             Ok(0)
         }
         Some(broken) => {
