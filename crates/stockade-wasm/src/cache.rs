@@ -11,7 +11,7 @@
 //!   processes filling the same entry at once each publish a whole file.
 
 use std::fs;
-use std::io::Write;
+use std::io::{Seek, Write};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wasmtime::{Result, bail, format_err};
@@ -90,19 +90,57 @@ impl Cache {
 
     /// Stores `payload` under `name`, atomically.
     pub fn store(&self, name: &str, payload: &[u8]) -> Result<()> {
+        self.publish(name, &[MAGIC, blake3::hash(payload).as_bytes(), payload])
+    }
+
+    /// Stores `payload` as the plain file `name`, so that it can be mapped
+    /// in place, with its digest in the file `name.b3`.
+    pub fn store_raw(&self, name: &str, payload: &[u8]) -> Result<()> {
+        self.publish(name, &[payload])?;
+        self.publish(&sidecar(name), &[MAGIC, blake3::hash(payload).as_bytes()])
+    }
+
+    /// The plain entry `name`, opened, if its content matches the digest
+    /// beside it. The check streams the file through a small buffer: the
+    /// caller maps the same open file, so nothing can change between the
+    /// check and the use. A damaged or half-written entry is removed.
+    pub fn open_raw(&self, name: &str) -> Option<fs::File> {
+        let path = self.dir.join(name);
+        let digest = fs::read(self.dir.join(sidecar(name))).ok()?;
+        let mut file = fs::File::open(&path).ok()?;
+        let mut hasher = blake3::Hasher::new();
+        let hashed = std::io::copy(&mut file, &mut hasher).is_ok() && file.rewind().is_ok();
+        if !hashed
+            || digest.len() != HEADER
+            || &digest[..MAGIC.len()] != MAGIC
+            || hasher.finalize().as_bytes()[..] != digest[MAGIC.len()..]
+        {
+            tracing::warn!(path = %path.display(), "damaged cache entry removed; it will be rebuilt");
+            let _ = fs::remove_file(&path);
+            let _ = fs::remove_file(self.dir.join(sidecar(name)));
+            return None;
+        }
+        Some(file)
+    }
+
+    fn publish(&self, name: &str, parts: &[&[u8]]) -> Result<()> {
         let mut file = tempfile::Builder::new()
             .prefix(".partial-")
             .tempfile_in(&self.dir)
             .map_err(|e| format_err!("cannot write to the cache {}: {e}", self.dir.display()))?;
         file.as_file().set_permissions(fs::Permissions::from_mode(0o600))?;
-        file.write_all(MAGIC)?;
-        file.write_all(blake3::hash(payload).as_bytes())?;
-        file.write_all(payload)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
         file.as_file().sync_data()?;
         file.persist(self.dir.join(name))
             .map_err(|e| format_err!("cannot publish cache entry {name}: {}", e.error))?;
         Ok(())
     }
+}
+
+fn sidecar(name: &str) -> String {
+    format!("{name}.b3")
 }
 
 fn default_dir() -> Result<PathBuf> {
@@ -165,6 +203,23 @@ mod tests {
         let bytes = fs::read(&path).expect("read");
         fs::write(&path, &bytes[..bytes.len() - 1]).expect("truncate");
         assert!(cache.load("b").is_none());
+    }
+
+    #[test]
+    fn raw_entries_are_checked_against_their_digest() {
+        use std::io::Read;
+        let (_root, cache) = fresh();
+        cache.store_raw("m.cwasm", b"machine code").expect("store");
+        let mut text = String::new();
+        cache.open_raw("m.cwasm").expect("intact").read_to_string(&mut text).expect("read");
+        assert_eq!(text, "machine code");
+        let path = cache.dir().join("m.cwasm");
+        fs::write(&path, b"machine cod3").expect("corrupt");
+        assert!(cache.open_raw("m.cwasm").is_none(), "a changed byte is refused");
+        assert!(!path.exists() && !cache.dir().join("m.cwasm.b3").exists(), "and removed");
+        cache.store_raw("m.cwasm", b"machine code").expect("store");
+        fs::remove_file(cache.dir().join("m.cwasm.b3")).expect("remove digest");
+        assert!(cache.open_raw("m.cwasm").is_none(), "no digest, no load");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! allocator and copy-on-write memory images, so a fresh instance costs tens
 //! of microseconds.
 
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
@@ -18,8 +18,15 @@ pub const EPOCH_TICK: Duration = Duration::from_millis(5);
 /// a stack-overflow error.
 const MAX_WASM_STACK: usize = 8 << 20;
 
-/// Instances that may exist at once, per engine.
-const POOL_SLOTS: u32 = 512;
+/// Instances that may exist at once, per engine, unless
+/// `STOCKADE_MAX_INSTANCES` says otherwise. Each slot costs the engine's
+/// creation a guard-page `mprotect` and address space, so a short-lived
+/// process pays for every slot; runs beyond the limit wait for a free slot
+/// ([`Slot::acquire`]) rather than fail.
+const DEFAULT_POOL_SLOTS: u32 = 64;
+
+/// Bytes of a slot's linear memory kept resident between instances.
+const KEEP_RESIDENT: usize = 16 << 20;
 
 /// Largest linear memory the pool reserves per slot (wasm32's whole space).
 const MAX_MEMORY_BYTES: usize = 4 << 30;
@@ -31,6 +38,44 @@ pub enum Metering {
     Off,
     /// Fuel consumed per instruction; used only when the policy sets `limits.fuel`.
     Fuel,
+}
+
+/// The pool size: `STOCKADE_MAX_INSTANCES` (1 to 4096), else the default.
+fn pool_slots() -> u32 {
+    static SLOTS: OnceLock<u32> = OnceLock::new();
+    *SLOTS.get_or_init(|| {
+        std::env::var("STOCKADE_MAX_INSTANCES")
+            .ok()
+            .and_then(|v| v.trim().parse::<u32>().ok())
+            .map_or(DEFAULT_POOL_SLOTS, |n| n.clamp(1, 4096))
+    })
+}
+
+/// A claim on one instance slot of an engine's pool, held for a run's
+/// lifetime. Both engines share one count, bounded by the smaller pool.
+pub struct Slot(());
+
+static IN_USE: Mutex<u32> = Mutex::new(0);
+static FREED: Condvar = Condvar::new();
+
+impl Slot {
+    /// Waits until a slot is free and takes it.
+    pub fn acquire() -> Slot {
+        let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
+        while *in_use >= pool_slots() {
+            in_use = FREED.wait(in_use).unwrap_or_else(|p| p.into_inner());
+        }
+        *in_use += 1;
+        Slot(())
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
+        *in_use = in_use.saturating_sub(1);
+        FREED.notify_one();
+    }
 }
 
 static PLAIN: OnceLock<Engine> = OnceLock::new();
@@ -68,16 +113,22 @@ pub fn scratch_engine() -> wasmtime::Result<Engine> {
 
 fn config(metering: Metering) -> Config {
     let mut pool = PoolingAllocationConfig::new();
-    pool.total_core_instances(POOL_SLOTS)
-        .total_memories(POOL_SLOTS)
-        .total_tables(POOL_SLOTS)
-        .total_stacks(POOL_SLOTS)
+    let slots = pool_slots();
+    pool.total_core_instances(slots)
+        .total_memories(slots)
+        .total_tables(slots)
+        .total_stacks(slots)
         .total_component_instances(0)
         .max_memory_size(MAX_MEMORY_BYTES)
         .max_core_instance_size(4 << 20)
         // Keep the pages a guest touched mapped, so the next instance in the
-        // slot does not fault them in again; the pool resets their contents.
-        .linear_memory_keep_resident(1 << 20)
+        // slot does not fault them in again: page faults, not instructions,
+        // are most of a fresh run's cost. With PAGEMAP_SCAN (Linux 6.7+) the
+        // pool finds the pages a run dirtied and resets only those, so a
+        // large budget costs nothing for pages never touched.
+        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .table_keep_resident(64 << 10)
+        .pagemap_scan(wasmtime::Enabled::Auto)
         .async_stack_keep_resident(64 << 10);
 
     let mut config = Config::new();

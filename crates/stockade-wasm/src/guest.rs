@@ -65,7 +65,7 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
 /// Whether the disk cache holds an intact compiled `guest` for `metering`.
 pub fn is_cached(guest: Guest, metering: Metering) -> Result<bool> {
     let engine = engine::engine(metering)?;
-    Ok(Cache::open()?.load(&cwasm_entry(guest, engine)).is_some())
+    Ok(Cache::open()?.open_raw(&cwasm_entry(guest, engine)).is_some())
 }
 
 fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
@@ -74,19 +74,21 @@ fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
 
 fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Module> {
     let entry = cwasm_entry(guest, engine);
-    if let Some(bytes) = cache.load(&entry) {
-        // SAFETY: `Cache::load` only returns entries from this user's private
-        // (0700) cache directory whose BLAKE3 digest matches, and every entry
-        // under a `.cwasm` name was written by `Module::serialize` below for
-        // an engine with this exact configuration (it is part of the key).
-        match unsafe { Module::deserialize(engine, &bytes) } {
+    if let Some(file) = cache.open_raw(&entry) {
+        // SAFETY: `open_raw` only returns entries from this user's private
+        // (0700) cache directory whose BLAKE3 digest matches, checked on this
+        // same open file, and every `.cwasm` entry was written by
+        // `Module::serialize` below for an engine with this exact
+        // configuration (it is part of the name). Mapping the file in place
+        // spares copying (and faulting in) megabytes of code per process.
+        match unsafe { Module::deserialize_open_file(engine, file) } {
             Ok(module) => return Ok(module),
             Err(e) => tracing::warn!(%entry, "cached module refused ({e}); recompiling"),
         }
     }
     let snapshot = crate::snapshot::snapshot(cache, guest.name(), guest.wasm())?;
     let module = Module::new(engine, &snapshot)?;
-    cache.store(&entry, &module.serialize()?)?;
+    cache.store_raw(&entry, &module.serialize()?)?;
     Ok(module)
 }
 

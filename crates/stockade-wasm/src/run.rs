@@ -38,6 +38,9 @@ pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, Sand
         limiter: MemoryLimiter::new(limits.memory_bytes),
         tools: request.tools.cloned(),
     };
+    // Declared before the store, so dropped after it: the slot is free
+    // again only once the instance is gone.
+    let _slot = crate::engine::Slot::acquire();
     let mut store = Store::new(compiled.engine, state);
     store.limiter(|state| &mut state.limiter);
     store.set_epoch_deadline(crate::engine::ticks_for(Duration::from_millis(limits.wall_ms)));

@@ -35,3 +35,22 @@ fn sandbox_is_send_and_sync() {
     fn shareable<T: Send + Sync + Clone>() {}
     shareable::<Sandbox>();
 }
+
+#[test]
+fn more_concurrent_runs_than_instance_slots_wait_instead_of_failing() {
+    // The pool has 64 slots by default; 100 runs at once must all finish.
+    let sandbox = Arc::new(Sandbox::new(Policy::default()).expect("sandbox"));
+    let threads: Vec<_> = (0..100)
+        .map(|i| {
+            let sandbox = sandbox.clone();
+            std::thread::spawn(move || {
+                let code = format!("const end = Date.now() + 20; while (Date.now() < end) {{}} {i}");
+                sandbox.run(Language::JavaScript, &code).expect("no host error")
+            })
+        })
+        .collect();
+    for (i, thread) in threads.into_iter().enumerate() {
+        let outcome = thread.join().expect("thread");
+        assert_eq!(outcome.value, Some(serde_json::json!(i)), "{outcome:?}");
+    }
+}
