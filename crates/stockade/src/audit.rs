@@ -20,7 +20,8 @@ impl<'a> RunRecord<'a> {
         code: &str,
         policy_sha256: &str,
     ) -> Result<RunRecord<'a>, SandboxError> {
-        let run = new_run_id();
+        // Only a log (and the tool gate, which records into it) needs the id.
+        let run = if log.is_some() { new_run_id() } else { String::new() };
         let first = match log {
             Some(log) => Some(
                 log.append(&Event::RunStart {
