@@ -18,7 +18,13 @@ fn main() {
         println!("cargo:rerun-if-changed={}", guest.join(watched).display());
     }
     let wasm = build_guest(&guest, &out.join("guest-target"), "stockade_guest_quickjs");
-    std::fs::copy(&wasm, out.join("quickjs.wasm")).expect("copy quickjs.wasm into OUT_DIR");
+    let bytes = std::fs::read(&wasm).expect("read the built guest");
+    std::fs::write(out.join("quickjs.wasm"), &bytes).expect("write quickjs.wasm into OUT_DIR");
+    // The digest is a cache key at run time; computing it here spares every
+    // process hashing a megabyte at start-up.
+    let digest: String =
+        <sha2::Sha256 as sha2::Digest>::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    std::fs::write(out.join("quickjs.sha256"), digest).expect("write quickjs.sha256 into OUT_DIR");
 }
 
 fn build_guest(dir: &Path, target_dir: &Path, artifact: &str) -> PathBuf {

@@ -10,3 +10,6 @@
 /// Its exports are `wizer-initialize`, `stockade_alloc` and `stockade_run`;
 /// see `guests/quickjs/src/lib.rs` for the calling convention.
 pub static QUICKJS: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/quickjs.wasm"));
+
+/// The SHA-256 of [`QUICKJS`], hex, computed when it was built.
+pub static QUICKJS_SHA256: &str = include_str!(concat!(env!("OUT_DIR"), "/quickjs.sha256"));

@@ -108,13 +108,11 @@ impl Cache {
         let path = self.dir.join(name);
         let digest = fs::read(self.dir.join(sidecar(name))).ok()?;
         let mut file = fs::File::open(&path).ok()?;
-        let mut hasher = blake3::Hasher::new();
-        let hashed = std::io::copy(&mut file, &mut hasher).is_ok() && file.rewind().is_ok();
-        if !hashed
-            || digest.len() != HEADER
-            || &digest[..MAGIC.len()] != MAGIC
-            || hasher.finalize().as_bytes()[..] != digest[MAGIC.len()..]
-        {
+        let intact = digest.len() == HEADER
+            && &digest[..MAGIC.len()] == MAGIC
+            && digest_of(&mut file).is_some_and(|d| d[..] == digest[MAGIC.len()..])
+            && file.rewind().is_ok();
+        if !intact {
             tracing::warn!(path = %path.display(), "damaged cache entry removed; it will be rebuilt");
             let _ = fs::remove_file(&path);
             let _ = fs::remove_file(self.dir.join(sidecar(name)));
@@ -137,6 +135,29 @@ impl Cache {
             .map_err(|e| format_err!("cannot publish cache entry {name}: {}", e.error))?;
         Ok(())
     }
+}
+
+/// BLAKE3 of a file, hashed through a read-only mapping: a module is
+/// megabytes, and reading it would copy every byte once more.
+fn digest_of(file: &mut fs::File) -> Option<[u8; 32]> {
+    use rustix::mm::{MapFlags, ProtFlags, mmap, munmap};
+    let len = usize::try_from(file.metadata().ok()?.len()).ok()?;
+    if len == 0 {
+        return Some(*blake3::hash(&[]).as_bytes());
+    }
+    // SAFETY: a fresh private, read-only mapping of a file we hold open, at
+    // an address the kernel picks; it aliases no Rust object. Cache files
+    // are replaced by rename, never truncated in place, so the mapping stays
+    // backed for as long as it lives (until the munmap below).
+    let at =
+        unsafe { mmap(std::ptr::null_mut(), len, ProtFlags::READ, MapFlags::PRIVATE, &*file, 0) }.ok()?;
+    // SAFETY: the mapping is `len` readable bytes and lives until the munmap.
+    let bytes = unsafe { std::slice::from_raw_parts(at.cast::<u8>(), len) };
+    let digest = *blake3::hash(bytes).as_bytes();
+    // SAFETY: `at` and `len` are exactly the mapping made above, and `bytes`
+    // is not used after this.
+    let _ = unsafe { munmap(at, len) };
+    Some(digest)
 }
 
 fn sidecar(name: &str) -> String {

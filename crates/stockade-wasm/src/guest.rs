@@ -22,6 +22,13 @@ impl Guest {
         }
     }
 
+    /// The SHA-256 (hex) of [`Guest::wasm`], computed at build time.
+    pub fn digest(self) -> &'static str {
+        match self {
+            Guest::QuickJs => stockade_guests::QUICKJS_SHA256,
+        }
+    }
+
     /// The guest's wasm before its snapshot.
     pub fn wasm(self) -> &'static [u8] {
         match self {
@@ -69,7 +76,7 @@ pub fn is_cached(guest: Guest, metering: Metering) -> Result<bool> {
 }
 
 fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
-    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, guest.wasm()))
+    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, guest.digest()))
 }
 
 fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Module> {
@@ -94,7 +101,7 @@ fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Modul
 
 /// The cache key of a module compiled by `engine`: wasmtime's own
 /// compatibility hash of the engine configuration plus the module's digest.
-fn cwasm_key(engine: &Engine, wasm: &[u8]) -> String {
+fn cwasm_key(engine: &Engine, wasm_digest: &str) -> String {
     use std::hash::{Hash, Hasher};
     struct Sha(sha2::Sha256);
     impl Hasher for Sha {
@@ -108,5 +115,5 @@ fn cwasm_key(engine: &Engine, wasm: &[u8]) -> String {
     let mut config = Sha(<sha2::Sha256 as sha2::Digest>::new());
     engine.precompile_compatibility_hash().hash(&mut config);
     let config = sha2::Digest::finalize(config.0);
-    cache::key(&[b"wasmtime-48.0.8", crate::snapshot::PIPELINE, &config, wasm])
+    cache::key(&[b"wasmtime-48.0.8", crate::snapshot::PIPELINE, &config, wasm_digest.as_bytes()])
 }
