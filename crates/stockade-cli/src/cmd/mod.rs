@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod doctor;
+pub mod fetch;
 pub mod policy;
 pub mod precompile;
 pub mod run;
