@@ -232,3 +232,35 @@ fn fetch_names_what_it_can_fetch() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("possible values: python"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn a_corrupted_compiled_guest_is_rebuilt_not_loaded() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let dir = cache.path().join("cache");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_stockade"))
+            .args(["run", "--lang", "js", "-c", "6 * 7"])
+            .env("STOCKADE_CACHE_DIR", &dir)
+            .output()
+            .expect("run stockade")
+    };
+    assert_eq!(text(&run().stdout), "42\n");
+    let cwasm = std::fs::read_dir(&dir)
+        .expect("cache dir")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .expect("a compiled guest");
+    let mut bytes = std::fs::read(&cwasm).expect("read");
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&cwasm, &bytes).expect("corrupt one byte");
+    let out = run();
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "42\n".to_string()),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(text(&out.stderr).contains("damaged cache entry removed"), "{}", text(&out.stderr));
+    assert_ne!(std::fs::read(&cwasm).expect("rebuilt")[middle], bytes[middle], "the entry was rebuilt");
+}

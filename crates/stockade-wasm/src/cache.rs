@@ -130,7 +130,9 @@ impl Cache {
         for part in parts {
             file.write_all(part)?;
         }
-        file.as_file().sync_data()?;
+        // No fsync: a cache entry lost or cut short by a crash fails its
+        // digest check and is rebuilt, so durability would buy nothing but
+        // a stall (seconds, on a busy disk) on a machine's first run.
         file.persist(self.dir.join(name))
             .map_err(|e| format_err!("cannot publish cache entry {name}: {}", e.error))?;
         Ok(())
