@@ -231,3 +231,18 @@ fn constraint_oracle_holds_for_rules_and_values() {
     }
     assert!(Policy::from_toml_str("[tools.t]\nconstraints = { a = \"<= NaN\" }").is_err());
 }
+
+#[test]
+fn every_example_policy_is_valid() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("examples/") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let text = std::fs::read_to_string(&path).expect("read");
+            Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            seen += 1;
+        }
+    }
+    assert!(seen >= 3, "found {seen} example policies");
+}

@@ -33,6 +33,27 @@ impl std::fmt::Debug for Sandbox {
 /// Builds a [`Sandbox`]: a policy and the host tools the guest may call.
 ///
 /// Defaults: the deny-all [`Policy::default`] and no tools.
+///
+/// ```
+/// use stockade::{Language, Policy, Sandbox, Tool};
+/// use serde_json::json;
+///
+/// let policy = Policy::from_toml_str(r#"
+///     [tools.transfer_money]
+///     max_calls = 10
+///     constraints = { amount = "<=1000", currency = ["USD", "EUR"] }
+/// "#)?;
+/// let transfer = Tool::new("transfer_money").handler(|_args| Ok(json!({"sent": true})));
+/// let sandbox = Sandbox::builder().policy(policy).tool(transfer).build()?;
+/// let outcome = sandbox.run(Language::JavaScript, r#"
+///     const sent = await transfer_money({amount: 10, currency: "EUR"});
+///     let refused;
+///     try { await transfer_money({amount: 5000, currency: "USD"}) } catch (e) { refused = e.name }
+///     [sent, refused]
+/// "#)?;
+/// assert_eq!(outcome.value, Some(json!([{"sent": true}, "ToolDenied"])));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Default)]
 pub struct SandboxBuilder {
     policy: Policy,
