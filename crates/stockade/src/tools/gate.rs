@@ -175,6 +175,8 @@ impl Gate {
         self.registry.get(name).and_then(|e| e.rules.as_ref()).is_some_and(|r| r.log_arguments)
     }
 
+    /// Records a decided call: the arguments' digest (of their JSON), and
+    /// the arguments themselves when the policy says `log_arguments`.
     fn record(
         &self,
         tool: &str,
@@ -183,17 +185,28 @@ impl Gate {
         args: &Value,
         log_arguments: bool,
     ) -> Result<(), stockade_audit::AuditError> {
+        let digest = stockade_audit::sha256_hex(&serde_json::to_vec(args).unwrap_or_default());
+        self.record_digest(tool, decision, rule, digest, log_arguments.then(|| args.clone()))
+    }
+
+    fn record_digest(
+        &self,
+        tool: &str,
+        decision: Decision,
+        rule: &str,
+        args_sha256: String,
+        args: Option<Value>,
+    ) -> Result<(), stockade_audit::AuditError> {
         let Some(log) = &self.audit else { return Ok(()) };
-        let bytes = serde_json::to_vec(args).unwrap_or_default();
-        log.append(&Event::ToolCall {
+        let event = Event::ToolCall {
             run: self.run.clone(),
             tool: protocol::clip(tool),
             decision,
             rule: rule.to_string(),
-            args_sha256: stockade_audit::sha256_hex(&bytes),
-            args: log_arguments.then(|| args.clone()),
-        })
-        .map(drop)
+            args_sha256,
+            args,
+        };
+        log.append(&event).map(drop)
     }
 }
 
@@ -220,14 +233,10 @@ impl ToolHost for Gate {
             },
             Err(refusal) => {
                 self.lock().calls += 1;
-                let digest_of = Value::String(stockade_audit::sha256_hex(frame));
-                let _ = self.record(
-                    "",
-                    Decision::Denied,
-                    &format!("protocol: {}", refusal.message),
-                    &digest_of,
-                    false,
-                );
+                // An unreadable frame has no arguments; its digest is of the raw bytes.
+                let rule = format!("protocol: {}", refusal.message);
+                let _ =
+                    self.record_digest("", Decision::Denied, &rule, stockade_audit::sha256_hex(frame), None);
                 protocol::answer_error(refusal.id, refusal.kind, &refusal.message)
             }
         }
