@@ -26,9 +26,9 @@ const MAX_WASM_STACK: usize = 8 << 20;
 const DEFAULT_POOL_SLOTS: u32 = 64;
 
 /// Bytes of a slot's linear memory kept resident between instances. The
-/// reset scans this whole range on every run: 8 MiB saved about 2 µs on a
-/// trivial run but cost about 1.5 µs per tool call in the P4 loop, whose
-/// heap grows past it, so 16 MiB it is.
+/// reset scans this whole range on every run; 8 MiB saved about 2 µs on a
+/// trivial run, but a heavier run's heap grows past it and then faults its
+/// pages in again on every run, so the budget leaves room for one.
 const KEEP_RESIDENT: usize = 16 << 20;
 
 /// Largest linear memory the pool reserves per slot (wasm32's whole space).
