@@ -66,7 +66,8 @@ pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, Sand
             if memory_denied && error.message.contains("out of memory") {
                 (Status::LimitExceeded { which: Limit::Memory }, None)
             } else {
-                (Status::GuestError { kind: error.kind, message: error.message, stack: error.stack }, None)
+                let stack = error.stack.map(|stack| without_prelude_frames(&stack));
+                (Status::GuestError { kind: error.kind, message: error.message, stack }, None)
             }
         }
         Ending::StackExhausted => (stack_overflow(), None),
@@ -159,6 +160,13 @@ fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
             stack: None,
         },
     }
+}
+
+/// The guest's stack trace without the frames of stockade's own prelude
+/// (`console`, the tool wrappers), which QuickJS names `eval_script`: the
+/// reader of an error (often a model) should see only its own code.
+fn without_prelude_frames(stack: &str) -> String {
+    stack.lines().filter(|line| !line.contains("(eval_script:")).collect::<Vec<_>>().join("\n")
 }
 
 fn stack_overflow() -> Status {

@@ -293,3 +293,20 @@ fn invalid_tools_are_refused_when_the_sandbox_is_built() {
     let twice = Sandbox::builder().tool(Tool::new("same")).tool(Tool::new("same")).build();
     assert!(twice.is_err());
 }
+
+#[test]
+fn a_refused_call_s_stack_shows_only_the_guest_s_frames() {
+    let policy = Policy::builder().tool("pay", ToolPolicy { max_calls: Some(0), ..ToolPolicy::default() });
+    let sandbox = Sandbox::builder()
+        .policy(policy.build().expect("policy"))
+        .tool(Tool::new("pay"))
+        .build()
+        .expect("sandbox");
+    let outcome = sandbox
+        .run(Language::JavaScript, "async function checkout() { await pay({}) }\nawait checkout()")
+        .expect("run");
+    let Status::GuestError { kind, stack, .. } = &outcome.status else { panic!("{outcome:?}") };
+    assert_eq!(kind, "ToolDenied");
+    let stack = stack.as_deref().unwrap_or_default();
+    assert!(stack.contains("checkout") && !stack.contains("eval_script"), "{stack}");
+}
