@@ -5,8 +5,10 @@
 //! - the cache lives in a private directory (mode 0700, owned by this user),
 //!   `$STOCKADE_CACHE_DIR`, else `$XDG_CACHE_HOME/stockade`, else
 //!   `~/.cache/stockade`; a directory anyone else could write is refused;
-//! - every entry carries a BLAKE3 digest of its payload, checked before use,
-//!   so a truncated or corrupted file is deleted and rebuilt, never loaded;
+//! - every entry `NAME` has its BLAKE3 digest beside it in `NAME.b3`,
+//!   checked on the open file before use, so a truncated or corrupted entry
+//!   is deleted and rebuilt, never loaded; the entry itself is the plain
+//!   payload, so a compiled module can be mapped in place;
 //! - entries are written to a temporary file and renamed into place, so two
 //!   processes filling the same entry at once each publish a whole file.
 
@@ -16,7 +18,8 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wasmtime::{Result, bail, format_err};
 
-const MAGIC: &[u8; 12] = b"stockade-v1\n";
+/// The first line of every digest file; the 32 digest bytes follow.
+const MAGIC: &[u8; 12] = b"stockade-v2\n";
 const HEADER: usize = MAGIC.len() + 32;
 
 /// A private directory of verified cache entries.
@@ -71,43 +74,30 @@ impl Cache {
         &self.dir
     }
 
-    /// The payload stored under `name`, if present and intact. A damaged entry
-    /// is removed so the caller rebuilds it.
+    /// The payload stored under `name`, read whole, if present and intact.
     pub fn load(&self, name: &str) -> Option<Vec<u8>> {
-        let path = self.dir.join(name);
-        let mut bytes = fs::read(&path).ok()?;
-        let intact = bytes.len() >= HEADER
-            && &bytes[..MAGIC.len()] == MAGIC
-            && blake3::hash(&bytes[HEADER..]).as_bytes()[..] == bytes[MAGIC.len()..HEADER];
-        if !intact {
-            tracing::warn!(path = %path.display(), "damaged cache entry removed; it will be rebuilt");
-            let _ = fs::remove_file(&path);
-            return None;
-        }
-        bytes.drain(..HEADER);
+        use std::io::Read;
+        let mut bytes = Vec::new();
+        self.open_entry(name)?.read_to_end(&mut bytes).ok()?;
         Some(bytes)
     }
 
-    /// Stores `payload` under `name`, atomically.
+    /// Stores `payload` under `name` and its digest under `name.b3`, each
+    /// written whole and renamed into place.
     pub fn store(&self, name: &str, payload: &[u8]) -> Result<()> {
-        self.publish(name, &[MAGIC, blake3::hash(payload).as_bytes(), payload])
-    }
-
-    /// Stores `payload` as the plain file `name`, so that it can be mapped
-    /// in place, with its digest in the file `name.b3`.
-    pub fn store_raw(&self, name: &str, payload: &[u8]) -> Result<()> {
         self.publish(name, &[payload])?;
         self.publish(&sidecar(name), &[MAGIC, blake3::hash(payload).as_bytes()])
     }
 
-    /// The plain entry `name`, opened, if its content matches the digest
-    /// beside it. The check streams the file through a small buffer: the
-    /// caller maps the same open file, so nothing can change between the
-    /// check and the use. A damaged or half-written entry is removed.
-    pub fn open_raw(&self, name: &str) -> Option<fs::File> {
+    /// The entry `name`, opened at its start, if its content matches the
+    /// digest beside it. The caller uses (or maps) this same open file, so
+    /// nothing can change between the check and the use. A damaged or
+    /// half-written entry is removed.
+    pub fn open_entry(&self, name: &str) -> Option<fs::File> {
         let path = self.dir.join(name);
-        let digest = fs::read(self.dir.join(sidecar(name))).ok()?;
         let mut file = fs::File::open(&path).ok()?;
+        // A payload without its digest is half a store: damaged like any other.
+        let digest = fs::read(self.dir.join(sidecar(name))).unwrap_or_default();
         let intact = digest.len() == HEADER
             && &digest[..MAGIC.len()] == MAGIC
             && digest_of(&mut file).is_some_and(|d| d[..] == digest[MAGIC.len()..])
@@ -206,43 +196,54 @@ mod tests {
         cache.store("a", b"payload").expect("store");
         assert_eq!(cache.load("a").as_deref(), Some(&b"payload"[..]));
         assert_eq!(fs::metadata(cache.dir()).expect("meta").mode() & 0o777, 0o700);
-        assert_eq!(fs::metadata(cache.dir().join("a")).expect("meta").mode() & 0o777, 0o600);
+        for file in ["a", "a.b3"] {
+            assert_eq!(fs::metadata(cache.dir().join(file)).expect("meta").mode() & 0o777, 0o600);
+        }
         assert!(cache.load("missing").is_none());
     }
 
     #[test]
     fn damaged_entries_are_removed_not_loaded() {
         let (_root, cache) = fresh();
-        cache.store("a", &[7u8; 4096]).expect("store");
-        let path = cache.dir().join("a");
-        let mut bytes = fs::read(&path).expect("read");
-        bytes[HEADER + 100] ^= 1;
-        fs::write(&path, &bytes).expect("corrupt");
-        assert!(cache.load("a").is_none());
-        assert!(!path.exists(), "the damaged entry is removed");
-
-        cache.store("b", b"whole").expect("store");
-        let path = cache.dir().join("b");
-        let bytes = fs::read(&path).expect("read");
-        fs::write(&path, &bytes[..bytes.len() - 1]).expect("truncate");
-        assert!(cache.load("b").is_none());
+        type Damage = (&'static str, fn(&Path));
+        let damages: [Damage; 5] = [
+            ("a changed byte", |p| {
+                let mut bytes = fs::read(p).expect("read");
+                bytes[100] ^= 1;
+                fs::write(p, bytes).expect("corrupt");
+            }),
+            ("a cut payload", |p| {
+                let bytes = fs::read(p).expect("read");
+                fs::write(p, &bytes[..bytes.len() - 1]).expect("truncate");
+            }),
+            ("no digest", |p| fs::remove_file(p.with_extension("b3")).expect("remove")),
+            ("a garbage digest", |p| {
+                fs::write(p.with_extension("b3"), b"stockade-v2\nshort").expect("write")
+            }),
+            ("another format's digest", |p| {
+                let mut digest = fs::read(p.with_extension("b3")).expect("read");
+                digest[9] = b'1';
+                fs::write(p.with_extension("b3"), digest).expect("write");
+            }),
+        ];
+        for (what, damage) in damages {
+            // Named without an extension, so `with_extension` finds its digest file.
+            cache.store("m", &[7u8; 4096]).expect("store");
+            let path = cache.dir().join("m");
+            damage(&path);
+            assert!(cache.open_entry("m").is_none(), "{what} was loaded");
+            assert!(!path.exists(), "{what}: the damaged entry is removed");
+        }
     }
 
     #[test]
-    fn raw_entries_are_checked_against_their_digest() {
+    fn an_opened_entry_reads_from_its_start() {
         use std::io::Read;
         let (_root, cache) = fresh();
-        cache.store_raw("m.cwasm", b"machine code").expect("store");
+        cache.store("m.cwasm", b"machine code").expect("store");
         let mut text = String::new();
-        cache.open_raw("m.cwasm").expect("intact").read_to_string(&mut text).expect("read");
+        cache.open_entry("m.cwasm").expect("intact").read_to_string(&mut text).expect("read");
         assert_eq!(text, "machine code");
-        let path = cache.dir().join("m.cwasm");
-        fs::write(&path, b"machine cod3").expect("corrupt");
-        assert!(cache.open_raw("m.cwasm").is_none(), "a changed byte is refused");
-        assert!(!path.exists() && !cache.dir().join("m.cwasm.b3").exists(), "and removed");
-        cache.store_raw("m.cwasm", b"machine code").expect("store");
-        fs::remove_file(cache.dir().join("m.cwasm.b3")).expect("remove digest");
-        assert!(cache.open_raw("m.cwasm").is_none(), "no digest, no load");
     }
 
     #[test]

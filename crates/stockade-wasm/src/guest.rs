@@ -72,7 +72,7 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
 /// Whether the disk cache holds an intact compiled `guest` for `metering`.
 pub fn is_cached(guest: Guest, metering: Metering) -> Result<bool> {
     let engine = engine::engine(metering)?;
-    Ok(Cache::open()?.open_raw(&cwasm_entry(guest, engine)).is_some())
+    Ok(Cache::open()?.open_entry(&cwasm_entry(guest, engine)).is_some())
 }
 
 fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
@@ -81,8 +81,8 @@ fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
 
 fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Module> {
     let entry = cwasm_entry(guest, engine);
-    if let Some(file) = cache.open_raw(&entry) {
-        // SAFETY: `open_raw` only returns entries from this user's private
+    if let Some(file) = cache.open_entry(&entry) {
+        // SAFETY: `Cache::open_entry` only returns entries from this user's private
         // (0700) cache directory whose BLAKE3 digest matches, checked on this
         // same open file, and every `.cwasm` entry was written by
         // `Module::serialize` below for an engine with this exact
@@ -95,7 +95,7 @@ fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Modul
     }
     let snapshot = crate::snapshot::snapshot(cache, guest.name(), guest.wasm())?;
     let module = Module::new(engine, &snapshot)?;
-    cache.store_raw(&entry, &module.serialize()?)?;
+    cache.store(&entry, &module.serialize()?)?;
     Ok(module)
 }
 

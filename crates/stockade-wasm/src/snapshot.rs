@@ -9,7 +9,7 @@ use wasmtime::{Linker, Result, Store};
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// Version of the snapshot pipeline; bump it to invalidate old snapshots.
-pub(crate) const PIPELINE: &[u8] = b"wizer-48.0.8/stockade-2";
+pub(crate) const PIPELINE: &[u8] = b"wizer-48.0.8/stockade-3";
 
 /// Memory the initialisation run may use.
 const INIT_MEMORY: u64 = 512 << 20;
