@@ -104,13 +104,7 @@ impl Gate {
 
     fn decide(&self, name: &str, args: &Value, frame_len: usize) -> Result<&Entry, Refused> {
         let Some(entry) = self.registry.get(name) else {
-            let offered: Vec<String> = self
-                .registry
-                .descriptors()
-                .iter()
-                .filter_map(|d| d["name"].as_str().map(String::from))
-                .collect();
-            let offered = if offered.is_empty() { "none".to_string() } else { offered.join(", ") };
+            let offered = self.registry.offered();
             return Err(Refused::new(
                 ErrorKind::UnknownTool,
                 "unknown_tool",
@@ -185,6 +179,9 @@ impl Gate {
         args: &Value,
         log_arguments: bool,
     ) -> Result<(), stockade_audit::AuditError> {
+        if self.audit.is_none() {
+            return Ok(()); // nothing to record, so no digest to compute
+        }
         let digest = stockade_audit::sha256_hex(&serde_json::to_vec(args).unwrap_or_default());
         self.record_digest(tool, decision, rule, digest, log_arguments.then(|| args.clone()))
     }
@@ -228,7 +225,7 @@ impl ToolHost for Gate {
         }
         match protocol::decode(frame) {
             Ok(request) => match request.op {
-                Op::List => protocol::answer_list(request.id, &self.registry.descriptors()),
+                Op::List => protocol::answer_list(request.id, self.registry.descriptors()),
                 Op::Call { tool, args } => self.call(request.id, &tool, Value::Object(args), frame.len()),
             },
             Err(refusal) => {

@@ -26,6 +26,10 @@ pub(crate) struct Entry {
 #[derive(Default)]
 pub(crate) struct Registry {
     entries: BTreeMap<String, Entry>,
+    /// What `list` answers: the callable tools' descriptors, built once.
+    descriptors: Vec<Value>,
+    /// Their names, comma-separated (or `none`), for refusals.
+    offered: String,
 }
 
 impl Registry {
@@ -57,7 +61,11 @@ impl Registry {
                 return Err(PolicyError::invalid(format!("tool {name:?}"), "is registered twice").into());
             }
         }
-        Ok(Registry { entries })
+        let callable: Vec<&Entry> = entries.values().filter(|e| e.rules.is_some()).collect();
+        let descriptors = callable.iter().map(|e| e.tool.descriptor()).collect();
+        let names: Vec<&str> = callable.iter().map(|e| e.tool.name.as_str()).collect();
+        let offered = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        Ok(Registry { entries, descriptors, offered })
     }
 
     /// The tool called `name`, if registered.
@@ -71,7 +79,12 @@ impl Registry {
     }
 
     /// Descriptors of the tools the guest may call; the others stay hidden.
-    pub fn descriptors(&self) -> Vec<Value> {
-        self.entries.values().filter(|e| e.rules.is_some()).map(|e| e.tool.descriptor()).collect()
+    pub fn descriptors(&self) -> &[Value] {
+        &self.descriptors
+    }
+
+    /// The names of the tools the guest may call, for a refusal's message.
+    pub fn offered(&self) -> &str {
+        &self.offered
     }
 }
