@@ -44,22 +44,33 @@ pub enum Rule {
 }
 
 /// All rules on one argument path; every rule must hold.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Serialize, Deserialize, JsonSchema)]
 #[serde(try_from = "ConstraintRepr", into = "ConstraintRepr")]
 #[schemars(with = "ConstraintRepr")]
 pub struct Constraint {
     rules: Vec<Rule>,
+    /// The `matches` rules' patterns, compiled once here rather than on
+    /// every tool call; one slot per rule, `None` for other rules.
+    compiled: Vec<Option<regex::Regex>>,
+}
+
+impl PartialEq for Constraint {
+    fn eq(&self, other: &Constraint) -> bool {
+        self.rules == other.rules
+    }
 }
 
 impl Constraint {
     /// A constraint made of these rules.
     pub fn new(rules: Vec<Rule>) -> Result<Self, String> {
-        for rule in &rules {
-            if let Rule::Matches(pattern) = rule {
-                check_pattern(pattern)?;
-            }
-        }
-        Ok(Constraint { rules })
+        let compiled = rules
+            .iter()
+            .map(|rule| match rule {
+                Rule::Matches(pattern) => compile(pattern).map(Some),
+                _ => Ok(None),
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Constraint { rules, compiled })
     }
 
     /// The rules, in the order they are checked.
@@ -69,23 +80,36 @@ impl Constraint {
 
     /// Checks `value`; the error names the first rule that failed.
     pub fn check(&self, value: &Value) -> Result<(), String> {
-        self.rules.iter().try_for_each(|rule| rule.check(value))
+        self.rules.iter().zip(&self.compiled).try_for_each(|(rule, compiled)| match compiled {
+            Some(regex) => rule.check_with(value, regex),
+            None => rule.check(value),
+        })
     }
 }
 
-fn check_pattern(pattern: &str) -> Result<(), String> {
+/// Compiles a `matches` pattern under the size limits.
+fn compile(pattern: &str) -> Result<regex::Regex, String> {
     if pattern.len() > MAX_PATTERN_BYTES {
         return Err(format!("pattern is longer than {MAX_PATTERN_BYTES} bytes"));
     }
-    regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().map(|_| ()).map_err(|e| {
+    regex::RegexBuilder::new(pattern).size_limit(1 << 20).build().map_err(|e| {
         let reason = e.to_string();
         format!("invalid pattern: {}", reason.lines().last().unwrap_or_default().trim())
     })
 }
 
 impl Rule {
-    /// Checks one value against this rule.
+    /// Checks one value against this rule. A `matches` rule compiles its
+    /// pattern each time; [`Constraint::check`] uses the one it compiled.
     pub fn check(&self, value: &Value) -> Result<(), String> {
+        self.evaluate(value, None)
+    }
+
+    fn check_with(&self, value: &Value, regex: &regex::Regex) -> Result<(), String> {
+        self.evaluate(value, Some(regex))
+    }
+
+    fn evaluate(&self, value: &Value, compiled: Option<&regex::Regex>) -> Result<(), String> {
         let number = || value.as_f64().ok_or_else(|| format!("must be a number, got {value}"));
         let text = || value.as_str().ok_or_else(|| format!("must be a string, got {value}"));
         let holds = match self {
@@ -99,11 +123,10 @@ impl Rule {
             Rule::NotIn(options) => !options.iter().any(|o| same(value, o)),
             Rule::StartsWith(prefix) => text()?.starts_with(prefix.as_str()),
             Rule::EndsWith(suffix) => text()?.ends_with(suffix.as_str()),
-            Rule::Matches(pattern) => regex::RegexBuilder::new(pattern)
-                .size_limit(1 << 20)
-                .build()
-                .map_err(|e| e.to_string())?
-                .is_match(text()?),
+            Rule::Matches(pattern) => match compiled {
+                Some(regex) => regex.is_match(text()?),
+                None => compile(pattern)?.is_match(text()?),
+            },
             Rule::MaxLen(max) => match value {
                 Value::String(s) => s.chars().count() as u64 <= *max,
                 Value::Array(items) => items.len() as u64 <= *max,
