@@ -54,6 +54,22 @@ pub(crate) fn unseal(line: &str) -> Result<(String, &str), String> {
     Ok((format!("{rest}}}"), hash))
 }
 
+/// A line (without its newline) whose hash matches its content: its hash,
+/// its parsed record and the record's `seq`. What a line *means* (its place
+/// in the chain) is the caller's to check.
+pub(crate) fn open_sealed(bytes: &[u8]) -> Result<(String, serde_json::Value, u64), String> {
+    let line = std::str::from_utf8(bytes).map_err(|_| "the line is not UTF-8".to_string())?;
+    let (body, claimed) = unseal(line)?;
+    let actual = sha256_hex(body.as_bytes());
+    if actual != claimed {
+        return Err("its hash does not match its content (the line was edited)".into());
+    }
+    let value: serde_json::Value =
+        serde_json::from_str(&body).map_err(|e| format!("the record is not JSON ({e})"))?;
+    let seq = value.get("seq").and_then(serde_json::Value::as_u64).ok_or("the record has no seq")?;
+    Ok((actual, value, seq))
+}
+
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()

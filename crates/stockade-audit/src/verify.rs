@@ -1,6 +1,6 @@
 //! Checking a log: every hash, every link, every sequence number.
 
-use crate::record::{GENESIS, sha256_hex, unseal};
+use crate::record::{GENESIS, open_sealed};
 use std::io::{BufRead, BufReader, Read};
 
 /// What [`verify`] found.
@@ -117,15 +117,7 @@ fn check_checkpoint(
 /// Checks one line against the position and hash it must follow, and
 /// returns its hash and the parsed record.
 pub(crate) fn check_line(bytes: &[u8], seq: u64, prev: &str) -> Result<(String, serde_json::Value), String> {
-    let line = std::str::from_utf8(bytes).map_err(|_| "the line is not UTF-8".to_string())?;
-    let (body, claimed) = unseal(line)?;
-    let actual = sha256_hex(body.as_bytes());
-    if actual != claimed {
-        return Err("its hash does not match its content (the line was edited)".into());
-    }
-    let value: serde_json::Value =
-        serde_json::from_str(&body).map_err(|e| format!("the record is not JSON ({e})"))?;
-    let got_seq = value.get("seq").and_then(serde_json::Value::as_u64).ok_or("the record has no seq")?;
+    let (actual, value, got_seq) = open_sealed(bytes)?;
     if got_seq != seq {
         return Err(format!(
             "seq is {got_seq} where {seq} was expected (lines were deleted, inserted or moved)"

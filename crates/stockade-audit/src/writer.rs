@@ -1,6 +1,6 @@
 //! Appending to a log: one writer per file, one `write` per line.
 
-use crate::record::{GENESIS, Record, now, sha256_hex, unseal};
+use crate::record::{GENESIS, Record, now, open_sealed};
 use crate::{AuditError, Event, Signer};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -191,13 +191,6 @@ fn read_tail(file: &mut File) -> std::io::Result<(u64, Option<Vec<u8>>)> {
 
 /// The sequence number and hash that follow `line`, if it is intact.
 fn resume_from(line: &[u8]) -> Result<(u64, String), String> {
-    let line = std::str::from_utf8(line).map_err(|_| "not UTF-8".to_string())?;
-    let (body, claimed) = unseal(line)?;
-    let hash = sha256_hex(body.as_bytes());
-    if hash != claimed {
-        return Err("its hash does not match its content".into());
-    }
-    let value: serde_json::Value = serde_json::from_str(&body).map_err(|e| format!("not JSON: {e}"))?;
-    let seq = value.get("seq").and_then(serde_json::Value::as_u64).ok_or("it has no seq")?;
+    let (hash, _, seq) = open_sealed(line)?;
     Ok((seq + 1, hash))
 }
