@@ -2,6 +2,7 @@
 
 mod cmd;
 mod exit;
+mod progress;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -41,6 +42,7 @@ fn main() {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
+    progress::install();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Policy(command) => cmd::policy::run(command),

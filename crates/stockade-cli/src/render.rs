@@ -23,11 +23,21 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
     match &outcome.status {
         Status::Ok => {}
         Status::GuestError { kind, message, stack } => {
-            let _ = writeln!(stderr, "Uncaught {kind}: {message}");
-            if let Some(stack) = stack.as_deref().filter(|s| !s.is_empty()) {
-                let _ = writeln!(stderr, "{}", stack.trim_end());
+            let stack = stack.as_deref().map(str::trim_end).filter(|s| !s.is_empty());
+            match stack {
+                // A Python traceback already ends with `Kind: message`.
+                Some(stack) if stack.starts_with("Traceback") => {
+                    let _ = writeln!(stderr, "{stack}");
+                }
+                _ => {
+                    let _ = writeln!(stderr, "Uncaught {kind}: {message}");
+                    if let Some(stack) = stack {
+                        let _ = writeln!(stderr, "{stack}");
+                    }
+                }
             }
         }
+        Status::Exited { .. } => {}
         Status::LimitExceeded { which } => {
             let _ = writeln!(stderr, "stockade: stopped: {}", describe(*which, policy));
         }

@@ -11,16 +11,19 @@ use std::str::FromStr;
 pub enum Language {
     /// JavaScript (ES2023) on QuickJS, in WebAssembly.
     JavaScript,
+    /// Python 3.15 on CPython, in WebAssembly, with numpy and pandas.
+    Python,
 }
 
 impl Language {
     /// Every language this build knows.
-    pub const ALL: &'static [Language] = &[Language::JavaScript];
+    pub const ALL: &'static [Language] = &[Language::JavaScript, Language::Python];
 
     /// The canonical short name (`js`).
     pub fn name(self) -> &'static str {
         match self {
             Language::JavaScript => "js",
+            Language::Python => "python",
         }
     }
 }
@@ -37,7 +40,8 @@ impl FromStr for Language {
     fn from_str(s: &str) -> Result<Self, String> {
         match s.to_ascii_lowercase().as_str() {
             "js" | "javascript" | "node" | "ecmascript" => Ok(Language::JavaScript),
-            other => Err(format!("unknown language `{other}`: expected one of js")),
+            "python" | "py" | "python3" => Ok(Language::Python),
+            other => Err(format!("unknown language `{other}`: expected one of js, python")),
         }
     }
 }

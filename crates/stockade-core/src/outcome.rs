@@ -56,6 +56,11 @@ pub enum Status {
         /// The guest's stack trace, when it has one.
         stack: Option<String>,
     },
+    /// The code asked to exit with a non-zero status (`sys.exit(3)`).
+    Exited {
+        /// The status, 1 to 255.
+        code: i32,
+    },
     /// A budget ran out and the guest was stopped.
     LimitExceeded {
         /// Which budget.

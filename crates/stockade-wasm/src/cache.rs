@@ -14,7 +14,7 @@
 
 use std::fs;
 use std::io::{Seek, Write};
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use wasmtime::{Result, bail, format_err};
 
@@ -109,6 +109,24 @@ impl Cache {
             return None;
         }
         Some(file)
+    }
+
+    /// Takes the lock of entry `name`, waiting while another process holds
+    /// it: whoever fills an expensive entry holds it, so processes that
+    /// start at once compile once. The lock ends when the file is dropped
+    /// (or its process dies).
+    pub fn lock(&self, name: &str) -> Result<fs::File> {
+        let path = self.dir.join(format!("{name}.lock"));
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|e| format_err!("cannot open the lock {}: {e}", path.display()))?;
+        rustix::fs::flock(&file, rustix::fs::FlockOperation::LockExclusive)
+            .map_err(|e| format_err!("cannot lock {}: {e}", path.display()))?;
+        Ok(file)
     }
 
     fn publish(&self, name: &str, parts: &[&[u8]]) -> Result<()> {

@@ -1,10 +1,10 @@
 //! The process-wide wasmtime engines and the epoch ticker.
 //!
-//! There are two engines because fuel metering changes the compiled code:
-//! one meters fuel, one does not, and each has its own `.cwasm` files. Both
-//! use epoch interruption (driven by one ticker thread), the pooling
-//! allocator and copy-on-write memory images, so a fresh instance costs tens
-//! of microseconds.
+//! An engine is made per [`Profile`] (what the guest's module needs) and per
+//! [`Metering`] (fuel changes the compiled code), each with its own `.cwasm`
+//! files, and only when first used. All use epoch interruption (driven by
+//! one ticker thread), the pooling allocator and copy-on-write memory
+//! images, so a fresh instance costs tens of microseconds.
 
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
@@ -25,14 +25,37 @@ const MAX_WASM_STACK: usize = 8 << 20;
 /// ([`Slot::acquire`]) rather than fail.
 const DEFAULT_POOL_SLOTS: u32 = 64;
 
-/// Bytes of a slot's linear memory kept resident between instances. The
-/// reset scans this whole range on every run; 8 MiB saved about 2 µs on a
-/// trivial run, but a heavier run's heap grows past it and then faults its
-/// pages in again on every run, so the budget leaves room for one.
-const KEEP_RESIDENT: usize = 16 << 20;
+/// Largest funcref table of the large profile: CPython's has 47 157 entries.
+const LARGE_TABLE_ELEMENTS: usize = 50_000;
 
 /// Largest linear memory the pool reserves per slot (wasm32's whole space).
 const MAX_MEMORY_BYTES: usize = 4 << 30;
+
+/// What a guest's module needs from its engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// QuickJS: a small module, a small table, plain wasm.
+    Small,
+    /// CPython: wasm exception handling (which needs GC heaps), a 47 157
+    /// entry table, a 1.5 MB instance context, and a 100 MB module whose
+    /// compile reports its progress ([`crate::progress`]).
+    Large,
+}
+
+impl Profile {
+    /// Bytes of a slot's linear memory kept resident between instances.
+    /// The reset scans this whole range on every run. For QuickJS, 8 MiB
+    /// saved about 2 µs on a trivial run, but a heavier run's heap grows
+    /// past it and then faults its pages in again on every run, so the
+    /// budget leaves room for one. CPython's fresh interpreter alone
+    /// dirties several MiB.
+    fn keep_resident(self) -> usize {
+        match self {
+            Profile::Small => 16 << 20,
+            Profile::Large => 64 << 20,
+        }
+    }
+}
 
 /// Whether an engine meters fuel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -81,21 +104,28 @@ impl Drop for Slot {
     }
 }
 
-static PLAIN: OnceLock<Engine> = OnceLock::new();
-static METERED: OnceLock<Engine> = OnceLock::new();
+/// One cell per (profile, metering) pair; see [`cell`].
+static ENGINES: [OnceLock<Engine>; 4] = [const { OnceLock::new() }; 4];
 static TICKER: OnceLock<Result<(), String>> = OnceLock::new();
 
-/// The shared engine for `metering`, created on first use, with the ticker
-/// that drives its wall-time deadlines.
-pub fn engine(metering: Metering) -> wasmtime::Result<&'static Engine> {
-    let cell = match metering {
-        Metering::Off => &PLAIN,
-        Metering::Fuel => &METERED,
+fn cell(profile: Profile, metering: Metering) -> &'static OnceLock<Engine> {
+    let index = match (profile, metering) {
+        (Profile::Small, Metering::Off) => 0,
+        (Profile::Small, Metering::Fuel) => 1,
+        (Profile::Large, Metering::Off) => 2,
+        (Profile::Large, Metering::Fuel) => 3,
     };
+    &ENGINES[index]
+}
+
+/// The shared engine for `profile` and `metering`, created on first use,
+/// with the ticker that drives its wall-time deadlines.
+pub fn engine(profile: Profile, metering: Metering) -> wasmtime::Result<&'static Engine> {
+    let cell = cell(profile, metering);
     let engine = match cell.get() {
         Some(engine) => engine,
         None => {
-            let created = Engine::new(&config(metering))?;
+            let created = Engine::new(&config(profile, metering)?)?;
             cell.get_or_init(|| created)
         }
     };
@@ -114,11 +144,10 @@ pub fn scratch_engine() -> wasmtime::Result<Engine> {
     Engine::new(&config)
 }
 
-fn config(metering: Metering) -> Config {
+fn config(profile: Profile, metering: Metering) -> wasmtime::Result<Config> {
     let mut pool = PoolingAllocationConfig::new();
     let slots = pool_slots();
     pool.total_core_instances(slots)
-        .total_memories(slots)
         .total_tables(slots)
         .total_stacks(slots)
         .total_component_instances(0)
@@ -129,7 +158,7 @@ fn config(metering: Metering) -> Config {
         // are most of a fresh run's cost. With PAGEMAP_SCAN (Linux 6.7+) the
         // pool finds the pages a run dirtied and resets only those; pages
         // past the budget are dropped and fault in again when used.
-        .linear_memory_keep_resident(KEEP_RESIDENT)
+        .linear_memory_keep_resident(profile.keep_resident())
         .table_keep_resident(64 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto)
         .async_stack_keep_resident(64 << 10);
@@ -141,8 +170,24 @@ fn config(metering: Metering) -> Config {
         .memory_init_cow(true)
         .max_wasm_stack(MAX_WASM_STACK)
         .async_stack_size(MAX_WASM_STACK + (1 << 20))
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    config
+        .wasm_gc(false);
+    match profile {
+        Profile::Small => {
+            pool.total_memories(slots).total_gc_heaps(0);
+            config.wasm_exceptions(false);
+        }
+        Profile::Large => {
+            // Exception objects live in a GC heap, and the pool gives each
+            // instance's GC heap a memory slot of its own.
+            pool.total_memories(2 * slots).total_gc_heaps(slots).table_elements(LARGE_TABLE_ELEMENTS);
+            config.wasm_exceptions(true);
+            // Cranelift hands each compiled function to this store: the only
+            // place a long compile can be watched from, for its progress bar.
+            config.enable_incremental_compilation(crate::progress::store())?;
+        }
+    }
+    config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(config)
 }
 
 /// Without the ticker no wall-time limit could fire, so failing to start it
@@ -153,7 +198,7 @@ fn start_ticker() -> Result<(), String> {
         .spawn(|| {
             loop {
                 std::thread::sleep(EPOCH_TICK);
-                for engine in [PLAIN.get(), METERED.get()].into_iter().flatten() {
+                for engine in ENGINES.iter().filter_map(OnceLock::get) {
                     engine.increment_epoch();
                 }
             }

@@ -1,17 +1,22 @@
 //! Guests ready to instantiate: snapshotted, compiled for an engine, linked.
 
 use crate::cache::{self, Cache};
-use crate::engine::{self, Metering};
+use crate::engine::{self, Metering, Profile};
 use crate::state::State;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use wasmtime::{Engine, InstancePre, Linker, Module, Result};
+use stockade_artifacts::PythonArtifacts;
+use wasmtime::{Engine, InstancePre, Linker, Module, Result, format_err};
 
-/// A guest program embedded in this build.
+/// A guest program: QuickJS is embedded in this build, CPython is fetched
+/// from PyPI ([`stockade_artifacts`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Guest {
     /// QuickJS, for JavaScript.
     QuickJs,
+    /// CPython 3.15 with numpy and pandas (`python-snapshot.wasm`).
+    Python,
 }
 
 impl Guest {
@@ -19,30 +24,87 @@ impl Guest {
     pub fn name(self) -> &'static str {
         match self {
             Guest::QuickJs => "quickjs",
+            Guest::Python => "python",
         }
     }
 
-    /// The SHA-256 (hex) of [`Guest::wasm`], computed at build time.
-    pub fn digest(self) -> &'static str {
+    /// What the guest's module needs from its engine.
+    pub fn profile(self) -> Profile {
         match self {
-            Guest::QuickJs => stockade_guests::QUICKJS_SHA256,
+            Guest::QuickJs => Profile::Small,
+            Guest::Python => Profile::Large,
+        }
+    }
+}
+
+/// Where a guest's module comes from, found once per compile.
+enum Source {
+    /// Embedded; snapshotted with wizer before it is compiled.
+    Embedded { wasm: &'static [u8], sha256: &'static str },
+    /// Fetched and verified on this machine, already snapshotted.
+    Fetched(PythonArtifacts),
+}
+
+impl Source {
+    fn find(guest: Guest, cache: &Cache) -> Result<Source> {
+        match guest {
+            Guest::QuickJs => Ok(Source::Embedded {
+                wasm: stockade_guests::QUICKJS,
+                sha256: stockade_guests::QUICKJS_SHA256,
+            }),
+            Guest::Python => {
+                stockade_artifacts::locate(cache.dir()).map(Source::Fetched).map_err(|e| format_err!("{e}"))
+            }
         }
     }
 
-    /// The guest's wasm before its snapshot.
-    pub fn wasm(self) -> &'static [u8] {
+    fn sha256(&self) -> &str {
         match self {
-            Guest::QuickJs => stockade_guests::QUICKJS,
+            Source::Embedded { sha256, .. } => sha256,
+            Source::Fetched(artifacts) => &artifacts.module_sha256,
+        }
+    }
+
+    /// The module's bytes, ready to compile.
+    fn module_wasm(&self, guest: Guest, cache: &Cache) -> Result<Vec<u8>> {
+        match self {
+            Source::Embedded { wasm, .. } => crate::snapshot::snapshot(cache, guest.name(), wasm),
+            Source::Fetched(artifacts) => {
+                let wasm = std::fs::read(&artifacts.module)
+                    .map_err(|e| format_err!("cannot read {}: {e}", artifacts.module.display()))?;
+                // Only the file's size was checked when it was located; its
+                // bytes are about to become machine code, so check them all.
+                let actual = format!("{:x}", <sha2::Sha256 as sha2::Digest>::digest(&wasm));
+                if actual != artifacts.module_sha256 {
+                    return Err(format_err!(
+                        "{} does not match the digest recorded when it was fetched; \
+                         run `stockade fetch python` to fetch it again",
+                        artifacts.module.display()
+                    ));
+                }
+                Ok(wasm)
+            }
+        }
+    }
+
+    fn lib_dir(&self) -> Option<PathBuf> {
+        match self {
+            Source::Embedded { .. } => None,
+            Source::Fetched(artifacts) => Some(artifacts.lib_dir.clone()),
         }
     }
 }
 
 /// A guest compiled for one engine and linked to WASI.
 pub struct Compiled {
+    /// Which guest this is.
+    pub guest: Guest,
     /// The engine it was compiled for.
     pub engine: &'static Engine,
     /// Linked and ready: instantiating costs tens of microseconds.
     pub pre: InstancePre<State>,
+    /// The host folder the guest's standard library is read from (CPython).
+    pub lib_dir: Option<PathBuf>,
 }
 
 type Memo = Mutex<HashMap<(Guest, Metering), Arc<Compiled>>>;
@@ -58,45 +120,67 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     if let Some(found) = memo.get(&(guest, metering)) {
         return Ok(found.clone());
     }
-    let engine = engine::engine(metering)?;
-    let module = load_or_compile(&Cache::open()?, guest, engine)?;
+    let engine = engine::engine(guest.profile(), metering)?;
+    let cache = Cache::open()?;
+    let source = Source::find(guest, &cache)?;
+    let module = load_or_compile(&cache, guest, &source, engine)?;
     let mut linker: Linker<State> = Linker::new(engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
     crate::host_call::add_to_linker(&mut linker)?;
+    crate::clock::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&module)?;
-    let compiled = Arc::new(Compiled { engine, pre });
+    let compiled = Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir() });
     memo.insert((guest, metering), compiled.clone());
     Ok(compiled)
 }
 
 /// Whether the disk cache holds an intact compiled `guest` for `metering`.
 pub fn is_cached(guest: Guest, metering: Metering) -> Result<bool> {
-    let engine = engine::engine(metering)?;
-    Ok(Cache::open()?.open_entry(&cwasm_entry(guest, engine)).is_some())
+    let engine = engine::engine(guest.profile(), metering)?;
+    let cache = Cache::open()?;
+    let source = Source::find(guest, &cache)?;
+    Ok(cache.open_entry(&cwasm_entry(guest, &source, engine)).is_some())
 }
 
-fn cwasm_entry(guest: Guest, engine: &Engine) -> String {
-    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, guest.digest()))
+fn cwasm_entry(guest: Guest, source: &Source, engine: &Engine) -> String {
+    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, source.sha256()))
 }
 
-fn load_or_compile(cache: &Cache, guest: Guest, engine: &Engine) -> Result<Module> {
-    let entry = cwasm_entry(guest, engine);
-    if let Some(file) = cache.open_entry(&entry) {
-        // SAFETY: `Cache::open_entry` only returns entries from this user's private
-        // (0700) cache directory whose BLAKE3 digest matches, checked on this
-        // same open file, and every `.cwasm` entry was written by
-        // `Module::serialize` below for an engine with this exact
-        // configuration (it is part of the name). Mapping the file in place
-        // spares copying (and faulting in) megabytes of code per process.
-        match unsafe { Module::deserialize_open_file(engine, file) } {
-            Ok(module) => return Ok(module),
-            Err(e) => tracing::warn!(%entry, "cached module refused ({e}); recompiling"),
-        }
+fn load_or_compile(cache: &Cache, guest: Guest, source: &Source, engine: &Engine) -> Result<Module> {
+    let entry = cwasm_entry(guest, source, engine);
+    if let Some(module) = load(cache, &entry, engine) {
+        return Ok(module);
     }
-    let snapshot = crate::snapshot::snapshot(cache, guest.name(), guest.wasm())?;
-    let module = Module::new(engine, &snapshot)?;
+    // Another process may be compiling the same entry: wait for it, then
+    // use its work rather than compile again.
+    let _lock = cache.lock(&entry)?;
+    if let Some(module) = load(cache, &entry, engine) {
+        return Ok(module);
+    }
+    let wasm = source.module_wasm(guest, cache)?;
+    let module = {
+        let _report = crate::progress::compiling(guest.name(), &wasm);
+        Module::new(engine, &wasm)?
+    };
     cache.store(&entry, &module.serialize()?)?;
     Ok(module)
+}
+
+fn load(cache: &Cache, entry: &str, engine: &Engine) -> Option<Module> {
+    let file = cache.open_entry(entry)?;
+    // SAFETY: `Cache::open_entry` only returns entries from this user's private
+    // (0700) cache directory whose BLAKE3 digest matches, checked on this
+    // same open file, and every `.cwasm` entry was written by
+    // `Module::serialize` in `load_or_compile` for an engine with this exact
+    // configuration (it is part of the name). Mapping the file in place
+    // spares copying (and faulting in) megabytes of code per process.
+    match unsafe { Module::deserialize_open_file(engine, file) } {
+        Ok(module) => Some(module),
+        Err(e) => {
+            tracing::warn!(%entry, "cached module refused ({e}); recompiling");
+            None
+        }
+    }
 }
 
 /// The cache key of a module compiled by `engine`: wasmtime's own

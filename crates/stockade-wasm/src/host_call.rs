@@ -10,6 +10,10 @@
 //! - it returns 0, or [`NO_HOST`] when the run has no tools, or
 //!   [`HOST_FAULT`] when the guest's addresses are bad.
 //!
+//! A frame that starts with [`REPORT_PREFIX`] is no tool call but the run's
+//! result frame; it is kept for the run (capped like the JavaScript
+//! guest's) and answered with `{}`.
+//!
 //! Every address comes from the guest and is checked against its memory
 //! before it is used. A frame longer than the protocol's cap is refused
 //! without being read.
@@ -24,6 +28,11 @@ pub const MODULE: &str = "host";
 pub const NAME: &str = "call";
 /// The export the host allocates answers with.
 pub const ALLOC: &str = "host_alloc";
+/// How a result frame begins (see [`crate::door`]). A tool request never
+/// does (`ok` is no field of a request), so the door tells the two apart by
+/// this prefix: the guest's runtime reports its result this way when it
+/// cannot return it (CPython's `turn` returns only a status).
+pub const REPORT_PREFIX: &[u8] = b"{\"ok\":";
 /// Returned when the run has no host tools.
 pub const NO_HOST: i32 = -1;
 /// Returned when the guest's addresses are out of bounds or it cannot
@@ -49,12 +58,20 @@ async fn door(
     out_ptr_ptr: u32,
     out_len_ptr: u32,
 ) -> Result<i32> {
-    let Some(host) = caller.data().tools.clone() else { return Ok(NO_HOST) };
     let Some(Extern::Memory(memory)) = caller.get_export(crate::door::MEMORY) else { return Ok(HOST_FAULT) };
-    let Some(Extern::Func(alloc)) = caller.get_export(ALLOC) else { return Ok(HOST_FAULT) };
-    let Ok(alloc) = alloc.typed::<u32, u32>(&*caller) else { return Ok(HOST_FAULT) };
     let size = memory.data_size(&*caller) as u64;
     let fits = |at: u32, n: u64| u64::from(at) + n <= size;
+    if len as usize >= REPORT_PREFIX.len()
+        && fits(ptr, REPORT_PREFIX.len() as u64)
+        && memory.data(&*caller)[ptr as usize..].starts_with(REPORT_PREFIX)
+    {
+        let cap = caller.data().report_cap;
+        let report =
+            crate::door::read_frame(memory.data(&*caller), (u64::from(ptr) << 32) | u64::from(len), cap);
+        caller.data_mut().report = Some(report);
+        return answer_with(caller, b"{}", out_ptr_ptr, out_len_ptr).await;
+    }
+    let Some(host) = caller.data().tools.clone() else { return Ok(NO_HOST) };
     if !fits(out_ptr_ptr, 4) || !fits(out_len_ptr, 4) {
         return Ok(HOST_FAULT);
     }
@@ -69,6 +86,25 @@ async fn door(
         // nothing can change its memory under the borrow.
         host.answer(&memory.data(&*caller)[start..start + len as usize])
     };
+    answer_with(caller, &answer, out_ptr_ptr, out_len_ptr).await
+}
+
+/// Hands `answer` to the guest: room from its `host_alloc`, then the
+/// answer's address and length at the addresses it gave.
+async fn answer_with(
+    caller: &mut Caller<'_, State>,
+    answer: &[u8],
+    out_ptr_ptr: u32,
+    out_len_ptr: u32,
+) -> Result<i32> {
+    let Some(Extern::Memory(memory)) = caller.get_export(crate::door::MEMORY) else { return Ok(HOST_FAULT) };
+    let Some(Extern::Func(alloc)) = caller.get_export(ALLOC) else { return Ok(HOST_FAULT) };
+    let Ok(alloc) = alloc.typed::<u32, u32>(&*caller) else { return Ok(HOST_FAULT) };
+    let size = memory.data_size(&*caller) as u64;
+    let fits = |at: u32, n: u64| u64::from(at) + n <= size;
+    if !fits(out_ptr_ptr, 4) || !fits(out_len_ptr, 4) {
+        return Ok(HOST_FAULT);
+    }
     let Ok(answer_len) = u32::try_from(answer.len()) else { return Ok(HOST_FAULT) };
     let at = alloc.call_async(&mut *caller, answer_len).await?;
     if at == 0 || !fits(at, u64::from(answer_len)) {
@@ -81,7 +117,7 @@ async fn door(
     if u64::from(at) + u64::from(answer_len) > size {
         return Ok(HOST_FAULT);
     }
-    data[at as usize..at as usize + answer.len()].copy_from_slice(&answer);
+    data[at as usize..at as usize + answer.len()].copy_from_slice(answer);
     data[out_ptr_ptr as usize..out_ptr_ptr as usize + 4].copy_from_slice(&at.to_le_bytes());
     data[out_len_ptr as usize..out_len_ptr as usize + 4].copy_from_slice(&answer_len.to_le_bytes());
     Ok(0)
@@ -144,11 +180,10 @@ mod tests {
         let module = Module::new(engine, wat::parse_str(GUEST).expect("wat")).expect("module");
         let mut linker = Linker::new(engine);
         add_to_linker(&mut linker).expect("linker");
-        let state = State {
-            wasi: wasmtime_wasi::WasiCtxBuilder::new().build_p1(),
-            limiter: MemoryLimiter::new(1 << 20),
-            tools,
-        };
+        let clock = crate::clock::RunClock { zero: std::time::Instant::now() };
+        let mut state =
+            State::new(wasmtime_wasi::WasiCtxBuilder::new().build_p1(), MemoryLimiter::new(1 << 20), clock);
+        state.tools = tools;
         let mut store = Store::new(engine, state);
         store.set_epoch_deadline(u64::MAX / 2);
         let instance = pollster::block_on(linker.instantiate_async(&mut store, &module)).expect("instance");

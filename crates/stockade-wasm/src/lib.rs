@@ -1,6 +1,6 @@
 //! The WebAssembly backend of stockade.
 //!
-//! Guests (QuickJS today) run in wasmtime with:
+//! Guests (QuickJS for JavaScript, CPython for Python) run in wasmtime with:
 //! - one process-wide engine per fuel setting, with epoch interruption, the
 //!   pooling allocator and copy-on-write memory images ([`engine`]);
 //! - modules snapshotted with wasmtime-wizer and compiled once per machine
@@ -13,12 +13,15 @@
 #![deny(missing_docs)]
 
 pub mod cache;
+mod clock;
 mod door;
 pub mod engine;
 mod guest;
 pub mod host_call;
 mod limiter;
 mod pipe;
+pub mod progress;
+mod python;
 mod run;
 mod snapshot;
 mod state;
@@ -60,7 +63,7 @@ impl Backend for WasmBackend {
     }
 
     fn languages(&self) -> &'static [Language] {
-        &[Language::JavaScript]
+        &[Language::JavaScript, Language::Python]
     }
 
     fn enforces(&self, requirement: Requirement) -> bool {
@@ -80,6 +83,7 @@ impl Backend for WasmBackend {
 fn guest_for(language: Language) -> Result<Guest, SandboxError> {
     match language {
         Language::JavaScript => Ok(Guest::QuickJs),
+        Language::Python => Ok(Guest::Python),
         other => Err(SandboxError::Code(format!("the wasm backend does not run {other}"))),
     }
 }

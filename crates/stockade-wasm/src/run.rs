@@ -1,7 +1,8 @@
 //! One run: a fresh instance, the code in, the outcome out.
 
+use crate::clock::RunClock;
 use crate::door::{self, FrameError, ResultFrame};
-use crate::guest::Compiled;
+use crate::guest::{Compiled, Guest};
 use crate::limiter::MemoryLimiter;
 use crate::pipe::{CappedPipe, OutputCapReached};
 use crate::state::State;
@@ -15,11 +16,13 @@ use wasmtime_wasi::WasiCtxBuilder;
 const MIN_FRAME_CAP: u64 = 64 * 1024;
 
 /// How the guest call ended, before it is turned into an [`Outcome`].
-enum Ending {
+pub(crate) enum Ending {
     Frame(ResultFrame),
     Trap(wasmtime::Error),
     StackExhausted,
     FrameTooLarge,
+    /// The guest asked to exit with this non-zero status (`sys.exit(n)`).
+    Exit(i32),
 }
 
 /// Runs `code` in a fresh instance of `compiled` under `policy`.
@@ -28,30 +31,43 @@ pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, Sand
     let limits = &policy.limits;
     let stdout = CappedPipe::new(limits.stdout_bytes, limits.output_overflow);
     let stderr = CappedPipe::new(limits.stderr_bytes, limits.output_overflow);
+    let clock = RunClock { zero: Instant::now() };
     let mut wasi = WasiCtxBuilder::new();
-    wasi.stdout(stdout.clone()).stderr(stderr.clone()).args(&["sandbox"]).allow_blocking_current_thread(true);
+    wasi.stdout(stdout.clone())
+        .stderr(stderr.clone())
+        .monotonic_clock(clock)
+        .allow_blocking_current_thread(true);
+    match compiled.guest {
+        Guest::QuickJs => {
+            wasi.args(&["sandbox"]);
+        }
+        Guest::Python => crate::python::configure(&mut wasi, compiled)?,
+    }
     for (name, value) in &policy.env {
         wasi.env(name, value);
     }
-    let state = State {
-        wasi: wasi.build_p1(),
-        limiter: MemoryLimiter::new(limits.memory_bytes),
-        tools: request.tools.cloned(),
-    };
+    let frame_cap = limits.stdout_bytes.max(MIN_FRAME_CAP);
+    let mut state = State::new(wasi.build_p1(), MemoryLimiter::new(limits.memory_bytes), clock);
+    state.tools = request.tools.cloned();
+    state.report_cap = frame_cap;
     // Declared before the store, so dropped after it: the slot is free
     // again only once the instance is gone.
     let _slot = crate::engine::Slot::acquire();
     let mut store = Store::new(compiled.engine, state);
     store.limiter(|state| &mut state.limiter);
-    store.set_epoch_deadline(crate::engine::ticks_for(Duration::from_millis(limits.wall_ms)));
+    let wall = Duration::from_millis(limits.wall_ms);
+    store.set_epoch_deadline(crate::engine::ticks_for(wall));
     store.epoch_deadline_trap();
     if let Some(fuel) = limits.fuel {
         store.set_fuel(fuel).map_err(engine_error)?;
     }
 
     let started = Instant::now();
-    let frame_cap = limits.stdout_bytes.max(MIN_FRAME_CAP);
-    let ending = pollster::block_on(call_guest(compiled, &mut store, code, frame_cap))?;
+    store.data_mut().deadline = started.checked_add(wall);
+    let ending = match compiled.guest {
+        Guest::QuickJs => pollster::block_on(call_guest(compiled, &mut store, code, frame_cap))?,
+        Guest::Python => pollster::block_on(crate::python::call(compiled, &mut store, code))?,
+    };
     let wall = started.elapsed();
 
     let fuel_used = limits.fuel.map(|budget| budget.saturating_sub(store.get_fuel().unwrap_or(0)));
@@ -63,7 +79,8 @@ pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, Sand
         Ending::Frame(ResultFrame { ok: true, value, .. }) => (Status::Ok, value),
         Ending::Frame(ResultFrame { error, .. }) => {
             let error = error.unwrap_or_default();
-            if memory_denied && error.message.contains("out of memory") {
+            let out_of_memory = error.message.contains("out of memory") || error.kind == "MemoryError";
+            if memory_denied && out_of_memory {
                 (Status::LimitExceeded { which: Limit::Memory }, None)
             } else {
                 let stack = error.stack.map(|stack| without_prelude_frames(&stack));
@@ -73,6 +90,8 @@ pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, Sand
         Ending::StackExhausted => (stack_overflow(), None),
         Ending::FrameTooLarge => (Status::LimitExceeded { which: Limit::Output }, None),
         Ending::Trap(error) => (classify_trap(&error, memory_denied), None),
+        Ending::Exit(_) if memory_denied => (Status::LimitExceeded { which: Limit::Memory }, None),
+        Ending::Exit(code) => (Status::Exited { code }, None),
     };
     Ok(Outcome {
         exit_code: exit_code(&status),
@@ -140,7 +159,7 @@ async fn call_guest(
     }
 }
 
-fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
+pub(crate) fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
     if error.downcast_ref::<OutputCapReached>().is_some() {
         return Status::LimitExceeded { which: Limit::Output };
     }
@@ -196,11 +215,12 @@ fn root_cause(error: &wasmtime::Error) -> String {
 fn exit_code(status: &Status) -> i32 {
     match status {
         Status::Ok => 0,
+        Status::Exited { code } => *code,
         Status::LimitExceeded { which } => which.exit_code(),
         _ => 1,
     }
 }
 
-fn engine_error(error: wasmtime::Error) -> SandboxError {
+pub(crate) fn engine_error(error: wasmtime::Error) -> SandboxError {
     SandboxError::Engine(format!("{error:#}"))
 }

@@ -31,11 +31,8 @@ fn make(wasm: &[u8]) -> Result<Vec<u8>> {
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
     crate::host_call::add_to_linker(&mut linker)?;
     // The initialiser sees nothing of the host: no env, no files, no stdio, no tools.
-    let state = State {
-        wasi: WasiCtxBuilder::new().build_p1(),
-        limiter: MemoryLimiter::new(INIT_MEMORY),
-        tools: None,
-    };
+    let clock = crate::clock::RunClock { zero: std::time::Instant::now() };
+    let state = State::new(WasiCtxBuilder::new().build_p1(), MemoryLimiter::new(INIT_MEMORY), clock);
     let mut store = Store::new(&engine, state);
     store.limiter(|state| &mut state.limiter);
     let wizer = wasmtime_wizer::Wizer::new();

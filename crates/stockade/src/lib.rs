@@ -36,4 +36,5 @@ pub use stockade_core::{
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};
+pub use stockade_wasm::progress;
 pub use tools::{Tool, ToolError};

@@ -6,7 +6,7 @@ use stockade::{Language, Policy, Sandbox};
 /// Arguments of `stockade precompile`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The guest's language: js.
+    /// The guest's language: js or python.
     #[arg(value_parser = |s: &str| s.parse::<Language>())]
     lang: Language,
     /// Also build the fuel-metered variant (used when a policy sets `limits.fuel`).

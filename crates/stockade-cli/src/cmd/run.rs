@@ -9,7 +9,7 @@ use stockade::{Language, Sandbox};
 /// Arguments of `stockade run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Language of the code: js.
+    /// Language of the code: js or python.
     #[arg(long, short, value_parser = parse_language)]
     lang: Language,
     /// The code itself, instead of a file.
