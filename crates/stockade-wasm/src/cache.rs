@@ -9,6 +9,13 @@
 //!   checked on the open file before use, so a truncated or corrupted entry
 //!   is deleted and rebuilt, never loaded; the entry itself is the plain
 //!   payload, so a compiled module can be mapped in place;
+//! - hashing CPython's 290 MB module would cost every process about 70 ms,
+//!   so once an entry has been hashed and found intact its inode, size and
+//!   change times are recorded beside the digest ([`Stamp`]), and a later
+//!   open whose `fstat` matches them skips the hash. Any write to the file
+//!   moves its ctime, which no unprivileged process can set back; a stamp
+//!   is only recorded for a file changed more than [`SETTLED`] ago, so even
+//!   a filesystem with coarse timestamps gives a later write a new ctime;
 //! - entries are written to a temporary file and renamed into place, so two
 //!   processes filling the same entry at once each publish a whole file.
 
@@ -18,9 +25,54 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsE
 use std::path::{Path, PathBuf};
 use wasmtime::{Result, bail, format_err};
 
-/// The first line of every digest file; the 32 digest bytes follow.
+/// The first line of every digest file; the 32 digest bytes follow, then
+/// optionally a [`Stamp`].
 const MAGIC: &[u8; 12] = b"stockade-v2\n";
 const HEADER: usize = MAGIC.len() + 32;
+
+/// How long ago a file must have last changed for its stamp to be trusted.
+const SETTLED: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What `fstat` said of an entry when its digest last matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Stamp([i64; 6]);
+
+impl Stamp {
+    const BYTES: usize = 6 * 8;
+
+    fn of(meta: &fs::Metadata) -> Stamp {
+        Stamp([
+            meta.dev() as i64,
+            meta.ino() as i64,
+            meta.size() as i64,
+            meta.mtime().wrapping_mul(1_000_000_000).wrapping_add(meta.mtime_nsec()),
+            meta.ctime(),
+            meta.ctime_nsec(),
+        ])
+    }
+
+    fn encode(self) -> Vec<u8> {
+        self.0.iter().flat_map(|v| v.to_le_bytes()).collect()
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Stamp> {
+        if bytes.len() != Stamp::BYTES {
+            return None;
+        }
+        let mut fields = [0i64; 6];
+        for (field, chunk) in fields.iter_mut().zip(bytes.chunks_exact(8)) {
+            *field = i64::from_le_bytes(chunk.try_into().ok()?);
+        }
+        Some(Stamp(fields))
+    }
+
+    /// Whether the file last changed long enough ago to be stamped.
+    fn settled(meta: &fs::Metadata) -> bool {
+        let changed = std::time::UNIX_EPOCH
+            + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec().clamp(0, 999_999_999) as u32);
+        changed.elapsed().is_ok_and(|age| age > SETTLED)
+    }
+}
 
 /// A private directory of verified cache entries.
 #[derive(Clone, Debug)]
@@ -96,12 +148,21 @@ impl Cache {
     pub fn open_entry(&self, name: &str) -> Option<fs::File> {
         let path = self.dir.join(name);
         let mut file = fs::File::open(&path).ok()?;
+        let meta = file.metadata().ok()?;
         // A payload without its digest is half a store: damaged like any other.
-        let digest = fs::read(self.dir.join(sidecar(name))).unwrap_or_default();
-        let intact = digest.len() == HEADER
-            && &digest[..MAGIC.len()] == MAGIC
-            && digest_of(&mut file).is_some_and(|d| d[..] == digest[MAGIC.len()..])
+        let sidecar_bytes = fs::read(self.dir.join(sidecar(name))).unwrap_or_default();
+        let well_formed = (sidecar_bytes.len() == HEADER || sidecar_bytes.len() == HEADER + Stamp::BYTES)
+            && &sidecar_bytes[..MAGIC.len()] == MAGIC;
+        if well_formed && Stamp::decode(&sidecar_bytes[HEADER..]) == Some(Stamp::of(&meta)) {
+            return Some(file);
+        }
+        let intact = well_formed
+            && digest_of(&mut file).is_some_and(|d| d[..] == sidecar_bytes[MAGIC.len()..HEADER])
             && file.rewind().is_ok();
+        if intact && Stamp::settled(&meta) {
+            // Best effort: without the stamp the next open hashes again.
+            let _ = self.publish(&sidecar(name), &[&sidecar_bytes[..HEADER], &Stamp::of(&meta).encode()]);
+        }
         if !intact {
             tracing::warn!(path = %path.display(), "damaged cache entry removed; it will be rebuilt");
             let _ = fs::remove_file(&path);
@@ -252,6 +313,26 @@ mod tests {
             assert!(cache.open_entry("m").is_none(), "{what} was loaded");
             assert!(!path.exists(), "{what}: the damaged entry is removed");
         }
+    }
+
+    #[test]
+    fn a_stamped_entry_is_still_checked_after_a_write() {
+        let (_root, cache) = fresh();
+        cache.store("m", &[7u8; 4096]).expect("store");
+        let path = cache.dir().join("m");
+        let sidecar = path.with_extension("b3");
+        assert!(cache.open_entry("m").is_some());
+        assert_eq!(fs::metadata(&sidecar).expect("meta").len(), HEADER as u64, "too fresh to stamp");
+        std::thread::sleep(SETTLED + std::time::Duration::from_millis(100));
+        assert!(cache.open_entry("m").is_some());
+        assert_eq!(fs::metadata(&sidecar).expect("meta").len(), (HEADER + Stamp::BYTES) as u64, "stamped");
+        assert!(cache.open_entry("m").is_some(), "the stamp lets an intact entry through");
+        // Same size, one byte changed in place: the stamp no longer matches.
+        let mut file = fs::OpenOptions::new().write(true).open(&path).expect("open");
+        file.write_all(&[8]).expect("write");
+        drop(file);
+        assert!(cache.open_entry("m").is_none(), "a changed entry was loaded on its stamp");
+        assert!(!path.exists());
     }
 
     #[test]

@@ -129,7 +129,7 @@ mod tests {
     //! length it passes is wrong in some way.
 
     use super::*;
-    use crate::engine::{Metering, engine};
+    use crate::engine::{Metering, Profile, engine};
     use crate::limiter::MemoryLimiter;
     use std::sync::{Arc, Mutex};
     use stockade_core::ToolHost;
@@ -176,7 +176,7 @@ mod tests {
     }
 
     fn guest(tools: Option<Arc<dyn ToolHost>>) -> Guest {
-        let engine = engine(Metering::Off).expect("engine");
+        let engine = engine(Profile::Small, Metering::Off).expect("engine");
         let module = Module::new(engine, wat::parse_str(GUEST).expect("wat")).expect("module");
         let mut linker = Linker::new(engine);
         add_to_linker(&mut linker).expect("linker");
