@@ -107,17 +107,22 @@ pub struct Compiled {
     pub lib_dir: Option<PathBuf>,
 }
 
-type Memo = Mutex<HashMap<(Guest, Metering), Arc<Compiled>>>;
-static COMPILED: std::sync::OnceLock<Memo> = std::sync::OnceLock::new();
+/// One slot per (guest, metering): its own lock, so compiling one guest
+/// (a minute, for CPython) never holds up runs of another.
+type Slot = Arc<Mutex<Option<Arc<Compiled>>>>;
+static COMPILED: std::sync::OnceLock<Mutex<HashMap<(Guest, Metering), Slot>>> = std::sync::OnceLock::new();
 
 /// The compiled `guest` for `metering`: from memory, else from the disk
 /// cache, else snapshotted and compiled now (and cached).
 pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
-    let memo = COMPILED.get_or_init(Memo::default);
-    // Holding the lock while compiling makes concurrent first runs wait for
-    // one compile instead of each doing their own.
-    let mut memo = memo.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(found) = memo.get(&(guest, metering)) {
+    let slot = {
+        let mut memo = COMPILED.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+        memo.entry((guest, metering)).or_default().clone()
+    };
+    // Holding the slot's lock while compiling makes concurrent first runs
+    // wait for one compile instead of each doing their own.
+    let mut slot = slot.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = slot.as_ref() {
         return Ok(found.clone());
     }
     let engine = engine::engine(guest.profile(), metering)?;
@@ -130,7 +135,7 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     crate::clock::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&module)?;
     let compiled = Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir() });
-    memo.insert((guest, metering), compiled.clone());
+    *slot = Some(compiled.clone());
     Ok(compiled)
 }
 

@@ -8,6 +8,7 @@ mod isolation;
 mod javascript;
 mod limits;
 mod policy;
+mod python;
 mod tools;
 
 use stockade::{Language, Outcome, Policy, Sandbox};

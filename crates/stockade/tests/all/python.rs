@@ -1,0 +1,213 @@
+//! The CPython guest: results, errors, limits and isolation.
+//!
+//! The guest comes from PyPI; the first test to need it fetches it into the
+//! test cache (and the first run compiles it, about a minute).
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use stockade::policy::{MIB, OutputOverflow};
+use stockade::{Language, Limit, Outcome, Policy, Sandbox, SandboxError, Status};
+
+/// Fetches the CPython guest once per test process if the cache lacks it.
+fn ensure_fetched() {
+    static FETCHED: Mutex<bool> = Mutex::new(false);
+    let mut fetched = FETCHED.lock().unwrap_or_else(|p| p.into_inner());
+    if !*fetched {
+        if stockade::diagnostics::python_artifacts().is_err() {
+            stockade::diagnostics::fetch_python(&|_| {}).expect("fetch the CPython guest");
+        }
+        *fetched = true;
+    }
+}
+
+fn py_result(policy: Policy, code: &str) -> Result<Outcome, SandboxError> {
+    ensure_fetched();
+    Sandbox::new(policy).expect("sandbox").run(Language::Python, code)
+}
+
+fn py_with(policy: Policy, code: &str) -> Outcome {
+    py_result(policy, code).expect("host error")
+}
+
+fn py(code: &str) -> Outcome {
+    py_with(Policy::default(), code)
+}
+
+fn guest_error(outcome: &Outcome) -> (&str, &str, &str) {
+    match &outcome.status {
+        Status::GuestError { kind, message, stack } => (kind, message, stack.as_deref().unwrap_or("")),
+        other => panic!("expected a guest error, got {other:?}: {outcome:?}"),
+    }
+}
+
+fn limit_hit(outcome: &Outcome) -> Option<Limit> {
+    match outcome.status {
+        Status::LimitExceeded { which } => Some(which),
+        _ => None,
+    }
+}
+
+#[test]
+fn prints_and_returns_the_trailing_expression() {
+    let outcome = py("print('hello')\n{'a': [1, 2.5, None], 'b': 'x'}");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert_eq!(outcome.stdout, "hello\n");
+    assert_eq!(outcome.value, Some(serde_json::json!({"a": [1, 2.5, null], "b": "x"})));
+    // Not JSON: its repr.
+    assert_eq!(py("{1}").value, Some(serde_json::json!("{1}")));
+    assert_eq!(py("float('nan')").value, Some(serde_json::json!("nan")));
+    // No trailing expression, or one that is None: no value.
+    assert_eq!(py("x = 1").value, None);
+    assert_eq!(py("None").value, None);
+}
+
+#[test]
+fn numpy_and_pandas_compute() {
+    let outcome = py("import numpy as np\nfloat(np.linalg.det(np.array([[2.0, 1.0], [1.0, 3.0]])))");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    let det = outcome.value.and_then(|v| v.as_f64()).expect("a number");
+    assert!((det - 5.0).abs() < 1e-9, "{det}");
+
+    let outcome = py("import pandas as pd\n\
+         df = pd.DataFrame({'city': ['a', 'b', 'a'], 'sales': [1, 2, 3]})\n\
+         print(df.groupby('city').sales.sum().to_dict())\n\
+         df.sales.sum().item()");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert_eq!(outcome.stdout, "{'a': 4, 'b': 2}\n");
+    assert_eq!(outcome.value, Some(serde_json::json!(6)));
+}
+
+#[test]
+fn an_uncaught_exception_is_a_guest_error_with_its_traceback() {
+    let outcome = py("def f():\n    return 1 / 0\nf()");
+    let (kind, message, stack) = guest_error(&outcome);
+    assert_eq!((kind, message), ("ZeroDivisionError", "division by zero"));
+    assert!(stack.starts_with("Traceback (most recent call last):"), "{stack}");
+    assert!(stack.contains("in f") && stack.trim_end().ends_with("ZeroDivisionError: division by zero"));
+    assert_eq!(outcome.exit_code, 1);
+
+    assert_eq!(guest_error(&py("def broken(:")).0, "SyntaxError");
+    assert_eq!(guest_error(&py("x = 1\0")).0, "SyntaxError", "a NUL byte is refused by the compiler");
+}
+
+#[test]
+fn sys_exit_sets_the_exit_code() {
+    let outcome = py("import sys\nprint('bye')\nsys.exit(3)");
+    assert_eq!(outcome.status, Status::Exited { code: 3 }, "{outcome:?}");
+    assert_eq!((outcome.exit_code, outcome.stdout.as_str()), (3, "bye\n"));
+    assert_eq!(py("import sys; sys.exit(0)").status, Status::Ok);
+    assert_eq!(py("import sys; sys.exit(1)").exit_code, 1);
+    assert_eq!(py("exit(7)").status, Status::Exited { code: 7 });
+}
+
+#[test]
+fn deep_recursion_is_a_recursion_error() {
+    let outcome = py("def f(n):\n    return f(n + 1)\nf(0)");
+    assert_eq!(guest_error(&outcome).0, "RecursionError");
+    // The interpreter is intact after it: the same run goes on.
+    let outcome = py("import sys\ndef f(n):\n    return f(n + 1)\ntry:\n    f(0)\nexcept RecursionError:\n    r = 'caught'\nr");
+    assert_eq!(outcome.value, Some(serde_json::json!("caught")));
+}
+
+#[test]
+fn a_loop_and_a_sleep_stop_at_the_wall_time() {
+    let wall = Duration::from_millis(300);
+    let policy = Policy::builder().wall_time(wall).build().expect("policy");
+    ensure_fetched();
+    Sandbox::new(policy.clone()).expect("sandbox").prepare(Language::Python).expect("compiled");
+    for code in ["while True:\n    pass", "import time\ntime.sleep(3600)", "import time\nwhile True:\n    time.sleep(0.01)"] {
+        let started = Instant::now();
+        let outcome = py_with(policy.clone(), code);
+        let elapsed = started.elapsed();
+        assert_eq!(limit_hit(&outcome), Some(Limit::Wall), "{code}: {outcome:?}");
+        assert_eq!(outcome.exit_code, 124);
+        assert!(elapsed < wall + Duration::from_secs(10), "{code}: not stopped: {elapsed:?}");
+    }
+    // A short sleep ends by itself, and takes at least its time.
+    let outcome = py("import time\nt = time.monotonic()\ntime.sleep(0.05)\ntime.monotonic() - t");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert!(outcome.value.and_then(|v| v.as_f64()).is_some_and(|slept| slept >= 0.05));
+}
+
+#[test]
+fn fuel_runs_out() {
+    let policy = Policy::builder().fuel(50_000_000).build().expect("policy");
+    let outcome = py_with(policy.clone(), "i = 0\nwhile True:\n    i += 1");
+    assert_eq!(limit_hit(&outcome), Some(Limit::Fuel), "{outcome:?}");
+    assert_eq!(outcome.exit_code, 125);
+    let outcome = py_with(policy, "sum(range(100))");
+    assert_eq!(outcome.value, Some(serde_json::json!(4950)), "{outcome:?}");
+    assert!(outcome.usage.fuel.is_some_and(|used| used > 0 && used < 50_000_000));
+}
+
+#[test]
+fn a_1gib_bytearray_is_a_memory_error() {
+    let outcome = py("b = bytearray(1 << 30)");
+    assert_eq!(limit_hit(&outcome), Some(Limit::Memory), "{outcome:?}");
+    assert_eq!(outcome.exit_code, 137);
+    assert!(outcome.usage.peak_memory_bytes <= 256 * MIB);
+    // The guest sees a MemoryError it can catch, and goes on.
+    let outcome = py("try:\n    b = bytearray(1 << 30)\nexcept MemoryError:\n    r = 'caught'\nr");
+    assert_eq!(outcome.value, Some(serde_json::json!("caught")), "{outcome:?}");
+}
+
+#[test]
+fn too_little_memory_to_start_is_a_clear_error() {
+    let policy = Policy::builder().memory_bytes(16 * MIB).build().expect("policy");
+    let error = py_result(policy, "1").expect_err("cannot start");
+    assert!(error.to_string().contains("memory_bytes"), "{error}");
+}
+
+#[test]
+fn huge_output_is_capped() {
+    let policy = Policy::builder().stdout_bytes(MIB).build().expect("policy");
+    let outcome = py_with(policy.clone(), "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert!(outcome.stdout_truncated);
+    assert_eq!(outcome.stdout.len() as u64, MIB);
+    assert_eq!(outcome.usage.output_bytes, 100 * MIB);
+
+    let kill = Policy::builder().stdout_bytes(MIB).output_overflow(OutputOverflow::Kill).build().expect("policy");
+    let outcome = py_with(kill, "print('x' * (2 << 20))");
+    assert_eq!(limit_hit(&outcome), Some(Limit::Output), "{outcome:?}");
+    // A value larger than the cap is refused too.
+    let outcome = py_with(policy, "'x' * (2 << 20)");
+    assert_eq!(limit_hit(&outcome), Some(Limit::Output), "{outcome:?}");
+}
+
+#[test]
+fn the_guest_sees_no_host_environment_files_or_sockets() {
+    // SAFETY: no other thread of this test reads or writes the environment.
+    unsafe { std::env::set_var("STOCKADE_TEST_SECRET", "hunter2") };
+    let outcome = py("import os\nsorted(os.environ)");
+    assert_eq!(outcome.value, Some(serde_json::json!(["HOME", "PYTHONTZPATH", "TMPDIR"])), "{outcome:?}");
+    let policy = Policy::builder().env("MODE", "test").build().expect("policy");
+    assert_eq!(py_with(policy, "import os\nos.environ['MODE']").value, Some(serde_json::json!("test")));
+
+    for (code, kind) in [
+        ("open('/etc/passwd').read()", "FileNotFoundError"),
+        ("open('/usr/local/lib/../../../etc/passwd').read()", "OSError"),
+        ("open('/proc/self/environ').read()", "FileNotFoundError"),
+        ("open('/usr/local/lib/evil.py', 'w').write('x')", "PermissionError"),
+        ("open('/tmp/x', 'w').write('x')", "FileNotFoundError"),
+        ("import os\nos.listdir('/root')", "FileNotFoundError"),
+        ("import socket\nsocket.socket()", "OSError"),
+        ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('169.254.169.254', 80))", "OSError"),
+        ("import subprocess\nsubprocess.run(['ls'])", "OSError"),
+    ] {
+        let outcome = py(code);
+        let (actual, message, _) = guest_error(&outcome);
+        let is_os_error = ["OSError", "FileNotFoundError", "PermissionError", "NotImplementedError"].contains(&actual);
+        assert!(actual == kind || kind == "OSError" && is_os_error, "{code}: {actual}: {message}");
+    }
+}
+
+#[test]
+fn each_run_starts_from_a_fresh_interpreter() {
+    let sandbox = Sandbox::new(Policy::default()).expect("sandbox");
+    ensure_fetched();
+    let outcome = sandbox.run(Language::Python, "import sys\nleak = 1\nsys.modules['json'].polluted = 1").expect("run");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    let outcome = sandbox.run(Language::Python, "import json\n[hasattr(json, 'polluted'), 'leak' in globals()]").expect("run");
+    assert_eq!(outcome.value, Some(serde_json::json!([false, false])), "{outcome:?}");
+}
