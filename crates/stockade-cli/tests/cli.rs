@@ -284,5 +284,9 @@ fn run_python_with_pandas() {
     let out = stockade(&["run", "--lang", "python", "-c", "int('x')"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.starts_with("Traceback") && stderr.trim_end().ends_with("ValueError: invalid literal for int() with base 10: 'x'"), "{stderr}");
+    assert!(
+        stderr.starts_with("Traceback")
+            && stderr.trim_end().ends_with("ValueError: invalid literal for int() with base 10: 'x'"),
+        "{stderr}"
+    );
 }

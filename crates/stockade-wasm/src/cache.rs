@@ -69,7 +69,10 @@ impl Stamp {
     /// Whether the file last changed long enough ago to be stamped.
     fn settled(meta: &fs::Metadata) -> bool {
         let changed = std::time::UNIX_EPOCH
-            + std::time::Duration::new(meta.ctime().max(0) as u64, meta.ctime_nsec().clamp(0, 999_999_999) as u32);
+            + std::time::Duration::new(
+                meta.ctime().max(0) as u64,
+                meta.ctime_nsec().clamp(0, 999_999_999) as u32,
+            );
         changed.elapsed().is_ok_and(|age| age > SETTLED)
     }
 }

@@ -105,7 +105,9 @@ fn deep_recursion_is_a_recursion_error() {
     let outcome = py("def f(n):\n    return f(n + 1)\nf(0)");
     assert_eq!(guest_error(&outcome).0, "RecursionError");
     // The interpreter is intact after it: the same run goes on.
-    let outcome = py("import sys\ndef f(n):\n    return f(n + 1)\ntry:\n    f(0)\nexcept RecursionError:\n    r = 'caught'\nr");
+    let outcome = py(
+        "import sys\ndef f(n):\n    return f(n + 1)\ntry:\n    f(0)\nexcept RecursionError:\n    r = 'caught'\nr",
+    );
     assert_eq!(outcome.value, Some(serde_json::json!("caught")));
 }
 
@@ -115,7 +117,11 @@ fn a_loop_and_a_sleep_stop_at_the_wall_time() {
     let policy = Policy::builder().wall_time(wall).build().expect("policy");
     ensure_fetched();
     Sandbox::new(policy.clone()).expect("sandbox").prepare(Language::Python).expect("compiled");
-    for code in ["while True:\n    pass", "import time\ntime.sleep(3600)", "import time\nwhile True:\n    time.sleep(0.01)"] {
+    for code in [
+        "while True:\n    pass",
+        "import time\ntime.sleep(3600)",
+        "import time\nwhile True:\n    time.sleep(0.01)",
+    ] {
         let started = Instant::now();
         let outcome = py_with(policy.clone(), code);
         let elapsed = started.elapsed();
@@ -161,13 +167,17 @@ fn too_little_memory_to_start_is_a_clear_error() {
 #[test]
 fn huge_output_is_capped() {
     let policy = Policy::builder().stdout_bytes(MIB).build().expect("policy");
-    let outcome = py_with(policy.clone(), "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)");
+    let outcome = py_with(
+        policy.clone(),
+        "import sys\nline = 'x' * 1023 + '\\n'\nfor _ in range(100 * 1024):\n    sys.stdout.write(line)",
+    );
     assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
     assert!(outcome.stdout_truncated);
     assert_eq!(outcome.stdout.len() as u64, MIB);
     assert_eq!(outcome.usage.output_bytes, 100 * MIB);
 
-    let kill = Policy::builder().stdout_bytes(MIB).output_overflow(OutputOverflow::Kill).build().expect("policy");
+    let kill =
+        Policy::builder().stdout_bytes(MIB).output_overflow(OutputOverflow::Kill).build().expect("policy");
     let outcome = py_with(kill, "print('x' * (2 << 20))");
     assert_eq!(limit_hit(&outcome), Some(Limit::Output), "{outcome:?}");
     // A value larger than the cap is refused too.
@@ -192,12 +202,16 @@ fn the_guest_sees_no_host_environment_files_or_sockets() {
         ("open('/tmp/x', 'w').write('x')", "FileNotFoundError"),
         ("import os\nos.listdir('/root')", "FileNotFoundError"),
         ("import socket\nsocket.socket()", "OSError"),
-        ("import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('169.254.169.254', 80))", "OSError"),
+        (
+            "import socket\ns = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\ns.sendto(b'x', ('169.254.169.254', 80))",
+            "OSError",
+        ),
         ("import subprocess\nsubprocess.run(['ls'])", "OSError"),
     ] {
         let outcome = py(code);
         let (actual, message, _) = guest_error(&outcome);
-        let is_os_error = ["OSError", "FileNotFoundError", "PermissionError", "NotImplementedError"].contains(&actual);
+        let is_os_error =
+            ["OSError", "FileNotFoundError", "PermissionError", "NotImplementedError"].contains(&actual);
         assert!(actual == kind || kind == "OSError" && is_os_error, "{code}: {actual}: {message}");
     }
 }
@@ -206,8 +220,11 @@ fn the_guest_sees_no_host_environment_files_or_sockets() {
 fn each_run_starts_from_a_fresh_interpreter() {
     let sandbox = Sandbox::new(Policy::default()).expect("sandbox");
     ensure_fetched();
-    let outcome = sandbox.run(Language::Python, "import sys\nleak = 1\nsys.modules['json'].polluted = 1").expect("run");
+    let outcome =
+        sandbox.run(Language::Python, "import sys\nleak = 1\nsys.modules['json'].polluted = 1").expect("run");
     assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
-    let outcome = sandbox.run(Language::Python, "import json\n[hasattr(json, 'polluted'), 'leak' in globals()]").expect("run");
+    let outcome = sandbox
+        .run(Language::Python, "import json\n[hasattr(json, 'polluted'), 'leak' in globals()]")
+        .expect("run");
     assert_eq!(outcome.value, Some(serde_json::json!([false, false])), "{outcome:?}");
 }
