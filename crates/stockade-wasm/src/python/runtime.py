@@ -1,12 +1,20 @@
 # stockade's runtime in the CPython guest, run as the first turn of every
-# instance. It reports the run's result to the host through the door
-# (`_host.call`) as a result frame: the value of a trailing expression
-# (JSON where it can be, else its repr) or the uncaught exception, with its
-# traceback. Frames start with {"ok": so the host tells them from tool calls.
+# instance. It
+# - reports the run's result to the host through the door (`_host.call`) as
+#   a result frame: the value of a trailing expression (JSON where it can be,
+#   else its repr) or the uncaught exception, with its traceback. Result
+#   frames start with {"ok": so the host tells them from tool calls;
+# - offers the run's host tools as functions: `add(a=1, b=2)` in the code's
+#   globals, and `from stockade import tools; tools.add(1, 2)`. A call the
+#   host refuses raises `ToolDenied` (a `PermissionError`), and a tool that
+#   failed raises `ToolError`; both carry the reason's `kind`.
 def _stockade_install():
     import sys
     import _host
     import json
+    import types
+    import builtins
+    import __main__
 
     def send(frame):
         _host.call(json.dumps(frame, separators=(",", ":"), allow_nan=False).encode())
@@ -34,6 +42,71 @@ def _stockade_install():
 
     sys.displayhook = displayhook
     sys.excepthook = excepthook
+
+    class ToolError(Exception):
+        """A host tool ran and failed, or the exchange with the host broke."""
+
+        def __init__(self, message, kind="tool_error"):
+            super().__init__(message)
+            self.kind = kind
+
+    class ToolDenied(PermissionError):
+        """The host refused the call before the tool ran (policy, schema, budget)."""
+
+        def __init__(self, message, kind="denied"):
+            super().__init__(message)
+            self.kind = kind
+
+    ids = iter(range(1, 1 << 53))
+
+    def request(frame):
+        frame = dict(frame, v=1, id=next(ids))
+        try:
+            answer = _host.call(json.dumps(frame, separators=(",", ":")).encode())
+        except ConnectionRefusedError:
+            raise ToolError("this sandbox has no host tools", "unavailable") from None
+        return json.loads(answer)
+
+    def make_tool(name, description, schema):
+        params = list((schema or {}).get("properties", {}))
+
+        def tool(*args, **kwargs):
+            if len(args) > len(params):
+                raise TypeError("%s() takes at most %d positional arguments" % (name, len(params)))
+            for param, value in zip(params, args):
+                if param in kwargs:
+                    raise TypeError("%s() got multiple values for argument %r" % (name, param))
+                kwargs[param] = value
+            answer = request({"op": "call", "tool": name, "args": kwargs})
+            if answer.get("ok"):
+                return answer.get("value")
+            error = answer.get("error") or {}
+            kind, message = error.get("kind", "protocol"), error.get("message", "")
+            if kind in ("tool_error", "protocol"):
+                raise ToolError(message, kind)
+            raise ToolDenied(message, kind)
+
+        tool.__name__ = tool.__qualname__ = name
+        tool.__doc__ = description
+        tool.schema = schema
+        return tool
+
+    tools = types.SimpleNamespace()
+    try:
+        listing = request({"op": "list"}).get("tools", [])
+    except ToolError:
+        listing = []
+    for described in listing:
+        name = described["name"]
+        fn = make_tool(name, described.get("description", ""), described.get("inputSchema"))
+        setattr(tools, name, fn)
+        if not hasattr(builtins, name):
+            setattr(__main__, name, fn)
+
+    module = types.ModuleType("stockade", "stockade's guest API: the run's host tools and their errors.")
+    module.tools, module.ToolError, module.ToolDenied = tools, ToolError, ToolDenied
+    sys.modules["stockade"] = module
+    builtins.ToolError, builtins.ToolDenied = ToolError, ToolDenied
 
 
 _stockade_install()

@@ -228,3 +228,87 @@ fn each_run_starts_from_a_fresh_interpreter() {
         .expect("run");
     assert_eq!(outcome.value, Some(serde_json::json!([false, false])), "{outcome:?}");
 }
+
+#[test]
+fn host_tools_are_python_functions_and_refusals_are_permission_errors() {
+    use serde_json::json;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use stockade::policy::{Constraint, Rule, ToolPolicy};
+    use stockade::{Tool, ToolError};
+
+    let calls = Arc::new(AtomicU64::new(0));
+    let seen = calls.clone();
+    let transfer = Tool::new("transfer_money")
+        .description("Moves money.")
+        .schema(json!({"type": "object", "properties": {"amount": {"type": "number"}, "currency": {"type": "string"}}}))
+        .handler(move |args| {
+            seen.fetch_add(1, Ordering::SeqCst);
+            Ok(json!({"sent": args["amount"]}))
+        });
+    let failing = Tool::new("failing").handler(|_| Err(ToolError::new("the bank is closed")));
+    let rules = ToolPolicy {
+        max_calls: Some(3),
+        constraints: [
+            ("amount".to_string(), Constraint::new(vec![Rule::Le(1000.0)]).expect("rule")),
+            (
+                "currency".to_string(),
+                Constraint::new(vec![Rule::In(vec![json!("USD"), json!("EUR")])]).expect("rule"),
+            ),
+        ]
+        .into(),
+        ..ToolPolicy::default()
+    };
+    let policy = Policy::builder()
+        .tool("transfer_money", rules)
+        .tool("failing", ToolPolicy::default())
+        .build()
+        .expect("policy");
+    let sandbox = Sandbox::builder().policy(policy).tool(transfer).tool(failing).build().expect("sandbox");
+    ensure_fetched();
+    let code = r#"
+from stockade import tools, ToolDenied, ToolError
+def attempt(call):
+    try:
+        return call()
+    except (ToolDenied, ToolError) as e:
+        return [type(e).__name__, e.kind, isinstance(e, PermissionError), str(e)]
+[
+    attempt(lambda: transfer_money(amount=5000, currency="USD")),
+    attempt(lambda: tools.transfer_money(10, "GBP")),
+    attempt(lambda: transfer_money(10, currency="EUR")),
+    attempt(lambda: tools.transfer_money(amount=20, currency="USD")),
+    attempt(lambda: transfer_money(amount=30, currency="USD")),
+    attempt(lambda: transfer_money(amount=40, currency="USD")),
+    attempt(lambda: failing()),
+    transfer_money.__doc__,
+]
+"#;
+    let outcome = sandbox.run(Language::Python, code).expect("run");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    let results = outcome.value.expect("value");
+    let results = results.as_array().expect("list");
+    let denied = |i: usize, kind: &str, needle: &str| {
+        let r = &results[i];
+        assert_eq!(
+            (r[0].as_str(), r[1].as_str(), r[2].as_bool()),
+            (Some("ToolDenied"), Some(kind), Some(true)),
+            "{r}"
+        );
+        assert!(r[3].as_str().is_some_and(|m| m.contains(needle)), "{r}");
+    };
+    denied(0, "denied", "<= 1000");
+    denied(1, "denied", "currency");
+    assert_eq!(results[2], json!({"sent": 10}));
+    assert_eq!(results[3], json!({"sent": 20}));
+    assert_eq!(results[4], json!({"sent": 30}));
+    denied(5, "budget_exceeded", "");
+    assert_eq!(results[6][0], "ToolError", "{}", results[6]);
+    assert!(results[6][3].as_str().is_some_and(|m| m.contains("the bank is closed")));
+    assert_eq!(results[7], "Moves money.");
+    assert_eq!(calls.load(Ordering::SeqCst), 3, "the handler runs only for allowed calls");
+
+    // Without tools, the module is there and calling out is a ToolError.
+    let outcome = py("from stockade import tools\nvars(tools)");
+    assert_eq!(outcome.value, Some(json!({})), "{outcome:?}");
+}
