@@ -5,7 +5,6 @@ use crate::row::{Peer, Row};
 use crate::stats::{self, median};
 use anyhow::ensure;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 use stockade::{Language, Policy, Sandbox, Status};
 
@@ -134,12 +133,6 @@ fn compute(code: &str, iterations: usize) -> anyhow::Result<Vec<Duration>> {
     })
 }
 
-/// One `stockade run` process; `cache` replaces the shared guest cache.
 fn process(cli: &Path, cache: Option<&Path>) -> anyhow::Result<()> {
-    let mut command = Command::new(cli);
-    command.args(["run", "--lang", "js", "-c", "console.log(1)"]);
-    if let Some(cache) = cache {
-        command.env("STOCKADE_CACHE_DIR", cache);
-    }
-    peers::run_quiet(&mut command)
+    peers::stockade_process(cli, "js", "console.log(1)", cache)
 }

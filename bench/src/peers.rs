@@ -140,6 +140,17 @@ pub fn node_timed(
     Ok(crate::stats::from_millis(&millis))
 }
 
+/// One whole `stockade run --lang LANG -c CODE` process, its output
+/// discarded; `cache` replaces the shared guest cache.
+pub fn stockade_process(cli: &Path, lang: &str, code: &str, cache: Option<&Path>) -> anyhow::Result<()> {
+    let mut command = Command::new(cli);
+    command.args(["run", "--lang", lang, "-c", code]);
+    if let Some(cache) = cache {
+        command.env("STOCKADE_CACHE_DIR", cache);
+    }
+    run_quiet(&mut command)
+}
+
 /// Runs `command` to completion, failing on a non-zero exit.
 pub fn run(command: &mut Command) -> anyhow::Result<()> {
     let status = command.status().with_context(|| format!("cannot start {command:?}"))?;

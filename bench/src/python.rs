@@ -137,14 +137,8 @@ fn indent(code: &str) -> String {
     code.lines().map(|line| format!("    {line}\n")).collect()
 }
 
-/// One `stockade run` process; `cache` replaces the shared guest cache.
 fn process(cli: &Path, cache: Option<&Path>) -> anyhow::Result<()> {
-    let mut command = Command::new(cli);
-    command.args(["run", "--lang", "python", "-c", "print(1)"]);
-    if let Some(cache) = cache {
-        command.env("STOCKADE_CACHE_DIR", cache);
-    }
-    peers::run_quiet(&mut command)
+    peers::stockade_process(cli, "python", "print(1)", cache)
 }
 
 /// `stockade precompile python` into an empty cache that shares only the

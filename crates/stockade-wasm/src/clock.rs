@@ -14,7 +14,7 @@
 
 use crate::state::State;
 use std::time::{Duration, Instant, SystemTime};
-use wasmtime::{Caller, Extern, Linker, Result, Trap};
+use wasmtime::{Caller, Linker, Result, Trap};
 use wasmtime_wasi::HostMonotonicClock;
 
 const SUBSCRIPTION_BYTES: usize = 48;
@@ -77,7 +77,7 @@ fn poll_oneoff(
     if count == 0 || count > MAX_SUBSCRIPTIONS {
         return Ok(ERRNO_INVAL);
     }
-    let Some(Extern::Memory(memory)) = caller.get_export(crate::door::MEMORY) else { return Ok(ERRNO_FAULT) };
+    let Some(memory) = crate::door::guest_memory(caller) else { return Ok(ERRNO_FAULT) };
     let zero = caller.data().clock.zero;
     let deadline = caller.data().deadline;
     let n = count as usize;

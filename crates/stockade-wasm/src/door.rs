@@ -63,6 +63,14 @@ pub enum FrameError {
     Malformed(String),
 }
 
+/// The calling guest's exported linear memory, if it has one.
+pub fn guest_memory<T>(caller: &mut wasmtime::Caller<'_, T>) -> Option<wasmtime::Memory> {
+    match caller.get_export(MEMORY) {
+        Some(wasmtime::Extern::Memory(memory)) => Some(memory),
+        _ => None,
+    }
+}
+
 /// Splits `stockade_run`'s return value into (offset, length).
 pub fn unpack(packed: u64) -> (u64, u64) {
     (packed >> 32, packed & 0xffff_ffff)

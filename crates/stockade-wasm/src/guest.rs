@@ -174,8 +174,9 @@ fn load_or_compile(cache: &Cache, guest: Guest, source: &Source, engine: &Engine
 fn load(cache: &Cache, entry: &str, engine: &Engine) -> Option<Module> {
     let file = cache.open_entry(entry)?;
     // SAFETY: `Cache::open_entry` only returns entries from this user's private
-    // (0700) cache directory whose BLAKE3 digest matches, checked on this
-    // same open file, and every `.cwasm` entry was written by
+    // (0700) cache directory whose BLAKE3 digest matched on this same open
+    // file (or matched before and its inode, size and change times have not
+    // moved since, which any write would do), and every `.cwasm` entry was written by
     // `Module::serialize` in `load_or_compile` for an engine with this exact
     // configuration (it is part of the name). Mapping the file in place
     // spares copying (and faulting in) megabytes of code per process.

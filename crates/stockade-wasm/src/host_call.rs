@@ -58,7 +58,7 @@ async fn door(
     out_ptr_ptr: u32,
     out_len_ptr: u32,
 ) -> Result<i32> {
-    let Some(Extern::Memory(memory)) = caller.get_export(crate::door::MEMORY) else { return Ok(HOST_FAULT) };
+    let Some(memory) = crate::door::guest_memory(caller) else { return Ok(HOST_FAULT) };
     let size = memory.data_size(&*caller) as u64;
     let fits = |at: u32, n: u64| u64::from(at) + n <= size;
     if len as usize >= REPORT_PREFIX.len()
@@ -97,7 +97,7 @@ async fn answer_with(
     out_ptr_ptr: u32,
     out_len_ptr: u32,
 ) -> Result<i32> {
-    let Some(Extern::Memory(memory)) = caller.get_export(crate::door::MEMORY) else { return Ok(HOST_FAULT) };
+    let Some(memory) = crate::door::guest_memory(caller) else { return Ok(HOST_FAULT) };
     let Some(Extern::Func(alloc)) = caller.get_export(ALLOC) else { return Ok(HOST_FAULT) };
     let Ok(alloc) = alloc.typed::<u32, u32>(&*caller) else { return Ok(HOST_FAULT) };
     let size = memory.data_size(&*caller) as u64;

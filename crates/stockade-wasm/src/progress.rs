@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, RwLock};
 use wasmtime::CacheStore;
 
 /// Told about long compiles as they happen. Called from compiler threads.
@@ -34,18 +34,26 @@ fn observer() -> Option<Arc<dyn Observer>> {
     OBSERVER.read().unwrap_or_else(|p| p.into_inner()).clone()
 }
 
-/// Reports a compile of `wasm` (named `what`) for as long as the returned
-/// guard lives.
+/// Held by the one compile that may run at a time in this process: a
+/// CPython compile takes 2.2 GB and every core, so a second one (its fuel
+/// variant, say) waits rather than double both; and the count above then
+/// belongs to one compile.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Waits for any other compile to end, then reports a compile of `wasm`
+/// (named `what`) for as long as the returned guard lives.
 pub(crate) fn compiling(what: &str, wasm: &[u8]) -> Compiling {
+    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     DONE.store(0, Ordering::Relaxed);
     if let Some(observer) = observer() {
         observer.started(what, function_count(wasm));
     }
-    Compiling(())
+    Compiling(turn)
 }
 
-/// Ends the report when dropped, on success or failure alike.
-pub(crate) struct Compiling(());
+/// Ends the report when dropped, on success or failure alike, and lets the
+/// next compile start.
+pub(crate) struct Compiling(#[expect(dead_code, reason = "held, not read")] MutexGuard<'static, ()>);
 
 impl Drop for Compiling {
     fn drop(&mut self) {

@@ -90,7 +90,9 @@ pub fn run(compiled: &Compiled, request: RunRequest<'_>) -> Result<Outcome, Sand
         Ending::StackExhausted => (stack_overflow(), None),
         Ending::FrameTooLarge => (Status::LimitExceeded { which: Limit::Output }, None),
         Ending::Trap(error) => (classify_trap(&error, memory_denied), None),
-        Ending::Exit(_) if memory_denied => (Status::LimitExceeded { which: Limit::Memory }, None),
+        // Status 1 without a report: the exception hook itself failed,
+        // which after a refused growth means it ran out of memory too.
+        Ending::Exit(1) if memory_denied => (Status::LimitExceeded { which: Limit::Memory }, None),
         Ending::Exit(code) => (Status::Exited { code }, None),
     };
     Ok(Outcome {
@@ -159,7 +161,7 @@ async fn call_guest(
     }
 }
 
-pub(crate) fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
+fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
     if error.downcast_ref::<OutputCapReached>().is_some() {
         return Status::LimitExceeded { which: Limit::Output };
     }

@@ -155,6 +155,9 @@ fn a_1gib_bytearray_is_a_memory_error() {
     // The guest sees a MemoryError it can catch, and goes on.
     let outcome = py("try:\n    b = bytearray(1 << 30)\nexcept MemoryError:\n    r = 'caught'\nr");
     assert_eq!(outcome.value, Some(serde_json::json!("caught")), "{outcome:?}");
+    // A deliberate exit after a caught MemoryError keeps its own code.
+    let outcome = py("import sys\ntry:\n    b = bytearray(1 << 30)\nexcept MemoryError:\n    sys.exit(3)");
+    assert_eq!(outcome.status, Status::Exited { code: 3 }, "{outcome:?}");
 }
 
 #[test]
@@ -234,7 +237,7 @@ fn host_tools_are_python_functions_and_refusals_are_permission_errors() {
     use serde_json::json;
     use std::sync::Arc;
     use std::sync::atomic::{AtomicU64, Ordering};
-    use stockade::policy::{Constraint, Rule, ToolPolicy};
+    use stockade::policy::ToolPolicy;
     use stockade::{Tool, ToolError};
 
     let calls = Arc::new(AtomicU64::new(0));
@@ -247,18 +250,7 @@ fn host_tools_are_python_functions_and_refusals_are_permission_errors() {
             Ok(json!({"sent": args["amount"]}))
         });
     let failing = Tool::new("failing").handler(|_| Err(ToolError::new("the bank is closed")));
-    let rules = ToolPolicy {
-        max_calls: Some(3),
-        constraints: [
-            ("amount".to_string(), Constraint::new(vec![Rule::Le(1000.0)]).expect("rule")),
-            (
-                "currency".to_string(),
-                Constraint::new(vec![Rule::In(vec![json!("USD"), json!("EUR")])]).expect("rule"),
-            ),
-        ]
-        .into(),
-        ..ToolPolicy::default()
-    };
+    let rules = ToolPolicy { max_calls: Some(3), ..crate::tools::transfer_policy() };
     let policy = Policy::builder()
         .tool("transfer_money", rules)
         .tool("failing", ToolPolicy::default())

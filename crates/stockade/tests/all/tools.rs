@@ -36,7 +36,8 @@ fn attempt(call: &str) -> String {
     )
 }
 
-fn transfer_policy() -> ToolPolicy {
+/// Amla's `transfer_money` rules: `amount <= 1000`, `currency in [USD, EUR]`, 10 calls.
+pub fn transfer_policy() -> ToolPolicy {
     ToolPolicy {
         max_calls: Some(10),
         constraints: [
