@@ -105,6 +105,9 @@ pub struct Compiled {
     pub pre: InstancePre<State>,
     /// The host folder the guest's standard library is read from (CPython).
     pub lib_dir: Option<PathBuf>,
+    /// CPython: stockade's runtime turn as a precompiled code object, once
+    /// made ([`crate::python::prepare`]); until then runs use its source.
+    pub prelude: std::sync::OnceLock<String>,
 }
 
 /// One slot per (guest, metering): its own lock, so compiling one guest
@@ -134,7 +137,11 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     crate::host_call::add_to_linker(&mut linker)?;
     crate::clock::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&module)?;
-    let compiled = Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir() });
+    let compiled =
+        Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir(), prelude: Default::default() });
+    if guest == Guest::Python {
+        crate::python::prepare(&compiled, &cache, source.sha256());
+    }
     *slot = Some(compiled.clone());
     Ok(compiled)
 }

@@ -304,3 +304,24 @@ def attempt(call):
     let outcome = py("from stockade import tools\nvars(tools)");
     assert_eq!(outcome.value, Some(json!({})), "{outcome:?}");
 }
+
+#[test]
+fn the_runtime_turn_is_precompiled_once_and_cached() {
+    assert_eq!(py("1 + 1").value, Some(serde_json::json!(2)));
+    let dir = stockade::diagnostics::cache_dir().expect("cache dir");
+    let prelude = std::fs::read_dir(&dir)
+        .expect("cache")
+        .map(|e| e.expect("entry").path())
+        .find(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("python-runtime-") && n.ends_with(".py"))
+        })
+        .expect("a precompiled runtime in the cache");
+    let text = std::fs::read_to_string(prelude).expect("read");
+    assert!(
+        text.starts_with("exec(__import__('marshal').loads(bytes.fromhex('"),
+        "{}",
+        &text[..60.min(text.len())]
+    );
+}
