@@ -36,6 +36,28 @@ pub enum Event {
         /// Who asked for the run (an API token's id), when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         principal: Option<String>,
+        /// The session the run belongs to, if any.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+    },
+    /// A session (runs that share one guest) opened.
+    SessionOpen {
+        /// The session's id, unique within the log.
+        session: String,
+        /// The guest language.
+        language: String,
+        /// SHA-256 of the policy (its canonical JSON form).
+        policy_sha256: String,
+    },
+    /// A session closed; its guest is gone.
+    SessionClose {
+        /// The session's id.
+        session: String,
+        /// Why: `closed`, `idle`, `lifetime`, a spent budget, or a run that
+        /// stopped the guest.
+        reason: String,
+        /// Runs the session took.
+        runs: u64,
     },
     /// A run ended.
     RunEnd {

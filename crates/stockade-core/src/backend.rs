@@ -3,6 +3,7 @@
 use crate::protocol::{self, ErrorKind};
 use crate::{Language, Outcome, SandboxError};
 use std::sync::Arc;
+use std::time::Duration;
 use stockade_policy::{Policy, Requirement};
 
 /// One run: what to execute and under which policy.
@@ -57,4 +58,49 @@ pub trait Backend: Send + Sync {
 
     /// Runs `request` in a fresh guest; nothing is shared with other runs.
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError>;
+
+    /// Starts a guest for `language` that keeps its state between runs (a
+    /// session). `policy` gives its memory and output caps; each
+    /// [`Turn`] gives its own time and fuel. `tools` answers the tool list
+    /// a guest may ask for as it starts (each turn brings its own host).
+    fn open(
+        &self,
+        language: Language,
+        policy: &Policy,
+        tools: Option<&Arc<dyn ToolHost>>,
+    ) -> Result<Box<dyn LiveGuest>, SandboxError>;
+}
+
+/// One run in a [`LiveGuest`].
+#[derive(Clone, Copy)]
+pub struct Turn<'a> {
+    /// The source code, already checked to be within `limits.code_bytes`.
+    pub code: &'a str,
+    /// Who answers this run's tool calls.
+    pub tools: Option<&'a Arc<dyn ToolHost>>,
+    /// Wall time this run may take.
+    pub wall: Duration,
+    /// Fuel this run may burn; `None` when the policy meters none.
+    pub fuel: Option<u64>,
+}
+
+impl std::fmt::Debug for Turn<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Turn")
+            .field("code_bytes", &self.code.len())
+            .field("tools", &self.tools.is_some())
+            .field("wall", &self.wall)
+            .field("fuel", &self.fuel)
+            .finish()
+    }
+}
+
+/// A guest kept alive between runs: its globals, imports and heap persist.
+pub trait LiveGuest: Send {
+    /// Runs one turn. A guest error leaves the guest usable; a trap (a
+    /// limit that stops the guest mid-run, a crash) ends it.
+    fn run(&mut self, turn: Turn<'_>) -> Result<Outcome, SandboxError>;
+
+    /// Why the guest can take no more turns, once it cannot.
+    fn ended(&self) -> Option<&str>;
 }

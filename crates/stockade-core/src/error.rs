@@ -28,4 +28,8 @@ pub enum SandboxError {
     /// its end could not be recorded).
     #[error("audit log failure: {0}")]
     Audit(String),
+    /// The session is closed and takes no more runs: it was closed, it
+    /// expired, spent a budget, or its guest was stopped mid-run.
+    #[error("session ended: {0}")]
+    SessionEnded(String),
 }

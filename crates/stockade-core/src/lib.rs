@@ -12,7 +12,7 @@ mod language;
 mod outcome;
 pub mod protocol;
 
-pub use backend::{Backend, RunRequest, ToolHost};
+pub use backend::{Backend, LiveGuest, RunRequest, ToolHost, Turn};
 pub use error::SandboxError;
 pub use language::Language;
 pub use outcome::{AuditRange, Limit, Outcome, Status, Usage};

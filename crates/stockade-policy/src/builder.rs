@@ -66,6 +66,12 @@ impl PolicyBuilder {
         self
     }
 
+    /// How long sessions live and what all their runs together may spend.
+    pub fn session(mut self, session: crate::SessionPolicy) -> Self {
+        self.policy.session = session;
+        self
+    }
+
     /// Sets one environment variable in the guest.
     pub fn env(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.policy.env.insert(name.into(), value.into());

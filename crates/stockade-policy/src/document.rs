@@ -16,6 +16,8 @@ use std::collections::BTreeMap;
 pub struct Policy {
     /// Budgets: wall time, fuel, memory, output, code size.
     pub limits: Limits,
+    /// Lifetime and total budgets of a session (runs that share a guest).
+    pub session: SessionPolicy,
     /// Environment variables the guest sees. Nothing from the host leaks in.
     pub env: BTreeMap<String, String>,
     /// Host folders the guest may see.
@@ -63,6 +65,32 @@ impl Default for Limits {
             output_overflow: OutputOverflow::Truncate,
             code_bytes: 4 * MIB,
         }
+    }
+}
+
+/// How long a session lives and what all its runs together may spend.
+/// Each of its runs is held to `[limits]` as well.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionPolicy {
+    /// A session unused for this long, in milliseconds, is closed. Default
+    /// 600 000 (10 minutes).
+    pub idle_timeout_ms: u64,
+    /// A session is closed this long after it opened, in milliseconds,
+    /// however busy. Default 3 600 000 (one hour).
+    pub lifetime_ms: u64,
+    /// Runs a session may take. Default: no count.
+    pub max_runs: Option<u64>,
+    /// Wall time all runs together may take, in milliseconds. Default: no
+    /// total beyond the lifetime.
+    pub wall_ms: Option<u64>,
+    /// Fuel all runs together may burn; needs `limits.fuel`. Default: no total.
+    pub fuel: Option<u64>,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { idle_timeout_ms: 600_000, lifetime_ms: 3_600_000, max_runs: None, wall_ms: None, fuel: None }
     }
 }
 

@@ -13,6 +13,9 @@
 //! | `limits.stdout_bytes`, `limits.stderr_bytes` | 1 MiB each |
 //! | `limits.output_overflow` | `truncate` (keep the first bytes, flag the rest) |
 //! | `limits.code_bytes` | 4 MiB of source code |
+//! | `session.idle_timeout_ms` | 600 000 (a session unused for 10 minutes closes) |
+//! | `session.lifetime_ms` | 3 600 000 (a session closes an hour after it opened) |
+//! | `session.max_runs`, `session.wall_ms`, `session.fuel` | none (only each run's `limits`) |
 //! | `env` | empty: the guest sees no environment variables |
 //! | `files` | no grants: the guest sees no host files |
 //! | `network` | no destinations: the guest has no network |
@@ -47,7 +50,7 @@ mod validate;
 pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
-    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow, Policy,
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow, Policy, SessionPolicy,
     SecretPolicy, ToolPolicy,
 };
 pub use error::PolicyError;

@@ -27,6 +27,25 @@ impl Policy {
         range("limits.stderr_bytes", l.stderr_bytes, 0, MAX_OUTPUT_BYTES)?;
         range("limits.code_bytes", l.code_bytes, 1, MAX_CODE_BYTES)?;
 
+        let session = &self.session;
+        range("session.idle_timeout_ms", session.idle_timeout_ms, 1, MAX_WALL_MS)?;
+        range("session.lifetime_ms", session.lifetime_ms, 1, MAX_WALL_MS)?;
+        if let Some(runs) = session.max_runs {
+            range("session.max_runs", runs, 1, u64::MAX)?;
+        }
+        if let Some(wall) = session.wall_ms {
+            range("session.wall_ms", wall, 1, MAX_WALL_MS)?;
+        }
+        if let Some(fuel) = session.fuel {
+            range("session.fuel", fuel, 1, u64::MAX)?;
+            if l.fuel.is_none() {
+                return Err(PolicyError::invalid(
+                    "session.fuel",
+                    "needs limits.fuel: a session's fuel is counted only when its runs are metered",
+                ));
+            }
+        }
+
         for (name, value) in &self.env {
             let key = format!("env.{name}");
             if name.is_empty() || name.contains(['=', '\0']) {

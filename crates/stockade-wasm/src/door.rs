@@ -40,6 +40,14 @@ pub struct ResultFrame {
     pub error: Option<GuestErrorFrame>,
 }
 
+impl ResultFrame {
+    /// The frame standing in for one the guest got wrong.
+    pub fn protocol_error(message: String) -> ResultFrame {
+        let error = GuestErrorFrame { kind: "ProtocolError".into(), message, stack: None };
+        ResultFrame { ok: false, value: None, error: Some(error) }
+    }
+}
+
 /// An uncaught guest error.
 #[derive(Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]

@@ -94,6 +94,21 @@ impl Slot {
         *in_use += 1;
         Slot(())
     }
+
+    /// Waits at most `wait` for a free slot; `None` if none came free. A
+    /// session holds its slot for as long as it lives, so opening one must
+    /// not wait forever behind other sessions.
+    pub fn acquire_within(wait: std::time::Duration) -> Option<Slot> {
+        let in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
+        let (mut in_use, _) = FREED
+            .wait_timeout_while(in_use, wait, |in_use| *in_use >= pool_slots())
+            .unwrap_or_else(|p| p.into_inner());
+        if *in_use >= pool_slots() {
+            return None;
+        }
+        *in_use += 1;
+        Some(Slot(()))
+    }
 }
 
 impl Drop for Slot {

@@ -5,8 +5,9 @@
 //!   pooling allocator and copy-on-write memory images ([`engine`]);
 //! - modules snapshotted with wasmtime-wizer and compiled once per machine
 //!   into a private, verified on-disk cache ([`cache`]);
-//! - a fresh instance per run, a memory limit, a wall-time deadline, an
-//!   optional fuel budget and capped stdout/stderr;
+//! - a fresh instance per run, or one kept for a session's runs (`live`),
+//!   with a memory limit, a wall-time deadline, an optional fuel budget and
+//!   capped stdout/stderr per run;
 //! - a WASI context built from the policy: its environment, and nothing else
 //!   (no files, no sockets, no host environment);
 //! - one import beyond WASI, `host::call`, the door for host tools ([`host_call`]).
@@ -19,6 +20,7 @@ pub mod engine;
 mod guest;
 pub mod host_call;
 mod limiter;
+mod live;
 mod pipe;
 pub mod progress;
 mod python;
@@ -28,7 +30,7 @@ mod state;
 
 pub use guest::Guest;
 
-use stockade_core::{Backend, Language, Outcome, RunRequest, SandboxError};
+use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError};
 use stockade_policy::Requirement;
 
 /// Runs guests in WebAssembly.
@@ -77,6 +79,17 @@ impl Backend for WasmBackend {
         };
         let compiled = guest::compiled(guest_for(request.language)?, metering).map_err(prepare_error)?;
         run::run(&compiled, request)
+    }
+
+    fn open(
+        &self,
+        language: Language,
+        policy: &stockade_policy::Policy,
+        tools: Option<&std::sync::Arc<dyn stockade_core::ToolHost>>,
+    ) -> Result<Box<dyn LiveGuest>, SandboxError> {
+        let metering = if policy.limits.fuel.is_some() { engine::Metering::Fuel } else { engine::Metering::Off };
+        let compiled = guest::compiled(guest_for(language)?, metering).map_err(prepare_error)?;
+        Ok(Box::new(live::Session::open(&compiled, policy, tools)?))
     }
 }
 

@@ -31,6 +31,11 @@ impl MemoryLimiter {
     pub fn denied(&self) -> bool {
         self.denied
     }
+
+    /// Starts a new turn: a refusal in an earlier one says nothing of this.
+    pub fn forget_denial(&mut self) {
+        self.denied = false;
+    }
 }
 
 impl ResourceLimiter for MemoryLimiter {

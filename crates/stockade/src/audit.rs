@@ -19,6 +19,7 @@ impl<'a> RunRecord<'a> {
         language: Language,
         code: &str,
         policy_sha256: &str,
+        session: Option<&str>,
     ) -> Result<RunRecord<'a>, SandboxError> {
         // Only a log (and the tool gate, which records into it) needs the id.
         let run = if log.is_some() { new_run_id() } else { String::new() };
@@ -30,6 +31,7 @@ impl<'a> RunRecord<'a> {
                     code_sha256: stockade_audit::sha256_hex(code.as_bytes()),
                     policy_sha256: policy_sha256.to_string(),
                     principal: None,
+                    session: session.map(String::from),
                 })
                 .map_err(audit_error)?,
             ),
@@ -83,8 +85,9 @@ fn status_name(status: &Status) -> String {
     value["kind"].as_str().unwrap_or("unknown").to_string()
 }
 
-/// A run id unique within a log: the process, the time and a counter.
-fn new_run_id() -> String {
+/// A run or session id unique within a log: the process, the time and a
+/// counter.
+pub(crate) fn new_run_id() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos =
@@ -93,6 +96,6 @@ fn new_run_id() -> String {
     stockade_audit::sha256_hex(seed.as_bytes())[..16].to_string()
 }
 
-fn audit_error(error: stockade_audit::AuditError) -> SandboxError {
+pub(crate) fn audit_error(error: stockade_audit::AuditError) -> SandboxError {
     SandboxError::Audit(error.to_string())
 }

@@ -26,12 +26,15 @@
 mod audit;
 pub mod diagnostics;
 mod sandbox;
+mod session;
 pub mod tools;
 
 pub use sandbox::{Sandbox, SandboxBuilder};
+pub use session::Session;
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
-    AuditRange, Backend, Language, Limit, Outcome, RunRequest, SandboxError, Status, ToolHost, Usage,
+    AuditRange, Backend, Language, Limit, LiveGuest, Outcome, RunRequest, SandboxError, Status, ToolHost, Turn,
+    Usage,
     protocol,
 };
 pub use stockade_policy as policy;

@@ -2,8 +2,9 @@
 //! language, fresh runs.
 
 use crate::audit::RunRecord;
+use crate::session::Session;
 use crate::tools::Tool;
-use crate::tools::gate::Gate;
+use crate::tools::gate::{Gate, SessionCalls};
 use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
@@ -132,21 +133,19 @@ impl Sandbox {
         // Every language runs on the wasm backend, which `build` already
         // checked the policy against; a second backend will check here.
         let backend = self.backend(language);
-        let limit = self.policy.limits.code_bytes;
-        if code.len() as u64 > limit {
-            return Err(SandboxError::Code(format!(
-                "the code is {} bytes; limits.code_bytes allows {limit}",
-                code.len()
-            )));
-        }
-        let record = RunRecord::start(self.audit.as_ref(), language, code, &self.policy_sha256)?;
-        let gate = (!self.tools.is_empty()).then(|| {
-            Arc::new(Gate::new(self.tools.clone(), self.audit.clone(), record.run_id().to_string()))
-        });
+        self.check_code(code)?;
+        let record = RunRecord::start(self.audit.as_ref(), language, code, &self.policy_sha256, None)?;
+        let gate = self.gate(record.run_id(), None);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let result = backend.run(RunRequest { language, code, policy: &self.policy, tools: host.as_ref() });
         let tool_calls = gate.as_ref().map_or(0, |gate| gate.calls());
         record.finish(result, tool_calls)
+    }
+
+    /// Opens a session: one guest for `language` that keeps its globals
+    /// between runs. See [`Session`] for its limits and how it ends.
+    pub fn session(&self, language: Language) -> Result<Session, SandboxError> {
+        Session::open(self, language)
     }
 
     /// Makes the guest for `language` ready (snapshot and compile, cached on
@@ -155,7 +154,35 @@ impl Sandbox {
         self.wasm.prepare(language, self.policy.limits.fuel.is_some())
     }
 
-    fn backend(&self, _language: Language) -> &dyn Backend {
+    /// The tool gate of one run (none when there are no tools), counting
+    /// against `session`'s budgets too when the run is part of one.
+    pub(crate) fn gate(&self, run: &str, session: Option<&Arc<SessionCalls>>) -> Option<Arc<Gate>> {
+        (!self.tools.is_empty()).then(|| {
+            Arc::new(Gate::new(self.tools.clone(), self.audit.clone(), run.to_string(), session.cloned()))
+        })
+    }
+
+    pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {
+        self.audit.as_ref()
+    }
+
+    pub(crate) fn policy_sha256(&self) -> &str {
+        &self.policy_sha256
+    }
+
+    /// Refuses code longer than `limits.code_bytes`.
+    pub(crate) fn check_code(&self, code: &str) -> Result<(), SandboxError> {
+        let limit = self.policy.limits.code_bytes;
+        if code.len() as u64 > limit {
+            return Err(SandboxError::Code(format!(
+                "the code is {} bytes; limits.code_bytes allows {limit}",
+                code.len()
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn backend(&self, _language: Language) -> &dyn Backend {
         // Every language this build knows runs in WebAssembly; the process
         // jail will take shell and native languages.
         self.wasm.as_ref()

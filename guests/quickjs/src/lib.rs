@@ -12,12 +12,12 @@
 //!   returns a JSON result frame: `{"ok":true,"value":...}` or
 //!   `{"ok":false,"error":{"type":..,"message":..,"stack":..}}`.
 //!
-//! Every run gets a fresh instance, so this module never has to clean up
-//! after itself: memory handed out here is deliberately leaked.
+//! An instance may serve many runs (a session keeps its globals between
+//! them), so each run frees what the last one handed to the host.
 
 use rquickjs::context::EvalOptions;
 use rquickjs::promise::PromiseState;
-use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Promise, Runtime, Value};
+use rquickjs::{CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Promise, Runtime, Value};
 use std::cell::RefCell;
 use std::io::Write;
 
@@ -28,10 +28,15 @@ struct Engine {
     /// Owns the heap; kept alive for as long as the context.
     _runtime: Runtime,
     context: Context,
+    /// The prelude's tool installer, kept out of the guest's reach and
+    /// called at the start of every run.
+    install_tools: Persistent<Function<'static>>,
 }
 
 thread_local! {
     static ENGINE: RefCell<Option<Engine>> = const { RefCell::new(None) };
+    /// The result frame of the last run, freed when the next one ends.
+    static LAST_FRAME: RefCell<Option<Box<[u8]>>> = const { RefCell::new(None) };
 }
 
 /// Runs once, before the snapshot is taken.
@@ -39,10 +44,13 @@ thread_local! {
 pub extern "C" fn initialize() {
     let runtime = Runtime::new().expect("QuickJS runtime");
     let context = Context::full(&runtime).expect("QuickJS context");
-    context.with(|ctx| {
+    let install_tools = context.with(|ctx| {
         install_globals(&ctx).expect("stockade globals");
+        let install: Function = ctx.globals().get("__stockade_install_tools").expect("the tool installer");
+        ctx.globals().remove("__stockade_install_tools").expect("hide the tool installer");
+        Persistent::save(&ctx, install)
     });
-    ENGINE.with(|engine| *engine.borrow_mut() = Some(Engine { _runtime: runtime, context }));
+    ENGINE.with(|engine| *engine.borrow_mut() = Some(Engine { _runtime: runtime, context, install_tools }));
 }
 
 fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
@@ -108,11 +116,9 @@ fn host_call(frame: &[u8]) -> Option<String> {
 
 /// Defines `tools` and one global function per host tool, from the host's
 /// list for this run (none when the run has no tools).
-fn install_tools(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
-    let install: Function = ctx.globals().get("__stockade_install_tools")?;
-    install.call::<_, ()>(())?;
-    ctx.globals().remove("__stockade_install_tools")?;
-    Ok(())
+fn install_tools<'js>(ctx: &Ctx<'js>, engine: &Engine) -> rquickjs::Result<()> {
+    let install = engine.install_tools.clone().restore(ctx)?;
+    install.call::<_, ()>(())
 }
 
 /// Reserves `len` bytes for the host to write an answer frame into.
@@ -150,7 +156,9 @@ pub unsafe extern "C" fn stockade_run(ptr: *mut u8, len: u32) -> u64 {
     let _ = std::io::stderr().flush();
     let frame = frame.into_bytes().into_boxed_slice();
     let len = frame.len() as u64;
-    let ptr = Box::into_raw(frame) as *mut u8 as usize as u64;
+    let ptr = frame.as_ptr() as usize as u64;
+    // Kept until the next run, so the host can read it after this returns.
+    LAST_FRAME.with(|last| *last.borrow_mut() = Some(frame));
     (ptr << 32) | len
 }
 
@@ -162,7 +170,7 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
         if let Err(err) = install_process(&ctx).catch(&ctx) {
             return error_frame(&ctx, err);
         }
-        if let Err(err) = install_tools(&ctx).catch(&ctx) {
+        if let Err(err) = install_tools(&ctx, engine).catch(&ctx) {
             return error_frame(&ctx, err);
         }
         let mut options = EvalOptions::default();

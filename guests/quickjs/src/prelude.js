@@ -66,8 +66,8 @@
 
 // Host tools. The snapshot holds only the machinery; which tools exist is
 // asked of the host at the start of every run (`__stockade_install_tools`,
-// called and then removed by the runner), so nothing about one run's tools
-// is baked into the snapshot.
+// which the runner takes out of the globals before any code runs), so
+// nothing about one run's tools is baked into the snapshot.
 (() => {
   const host = globalThis.__stockade_host;
   delete globalThis.__stockade_host;

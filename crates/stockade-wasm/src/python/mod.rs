@@ -18,10 +18,11 @@
 //! code object, which each run only unmarshals.
 
 use crate::cache::{self, Cache};
-use crate::door::{FrameError, GuestErrorFrame, ResultFrame};
+use crate::door::{FrameError, ResultFrame};
 use crate::guest::Compiled;
 use crate::run::{Ending, engine_error};
 use crate::state::State;
+use std::sync::Arc;
 use stockade_core::SandboxError;
 use wasmtime::{Store, Trap, TypedFunc, format_err};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -54,12 +55,12 @@ pub(crate) fn configure(wasi: &mut WasiCtxBuilder, compiled: &Compiled) -> Resul
     Ok(())
 }
 
-/// One run: instantiate, install the runtime, run `code`, read the report.
-pub(crate) async fn call(
+/// Starts an interpreter: instantiates it and runs stockade's runtime turn.
+/// A trap while starting is the guest's ending, not a host error.
+pub(crate) async fn open(
     compiled: &Compiled,
     store: &mut Store<State>,
-    code: &str,
-) -> Result<Ending, SandboxError> {
+) -> Result<Result<Interpreter, Ending>, SandboxError> {
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
         Err(_) if store.data().limiter.denied() => {
@@ -68,7 +69,7 @@ pub(crate) async fn call(
                 MIN_MEMORY_BYTES >> 20
             )));
         }
-        Err(e) if e.downcast_ref::<Trap>().is_some() => return Ok(Ending::Trap(e)),
+        Err(e) if e.downcast_ref::<Trap>().is_some() => return Ok(Err(Ending::Trap(e))),
         Err(e) => return Err(engine_error(e)),
     };
     let interpreter = Interpreter {
@@ -80,27 +81,28 @@ pub(crate) async fn call(
     };
     let runtime = compiled.prelude.get().map_or(RUNTIME, String::as_str);
     match interpreter.turn(store, runtime).await {
-        Ok(0) => {}
-        Ok(status) => {
-            return Err(SandboxError::Engine(format!(
-                "stockade's runtime failed in the CPython guest (status {status})"
-            )));
-        }
-        Err(e) => return Ok(Ending::Trap(e)),
+        Ok(0) => Ok(Ok(interpreter)),
+        Ok(status) => Err(SandboxError::Engine(format!(
+            "stockade's runtime failed in the CPython guest (status {status})"
+        ))),
+        Err(e) => Ok(Err(Ending::Trap(e))),
     }
+}
+
+/// Runs the caller's `code` as one turn and reads its report.
+pub(crate) async fn turn(interpreter: &Interpreter, store: &mut Store<State>, code: &str) -> Ending {
     store.data_mut().report = None;
-    let status = match interpreter.turn(store, code).await {
-        Ok(status) => status,
-        Err(e) => return Ok(Ending::Trap(e)),
-    };
-    Ok(ending(status, store.data_mut().report.take()))
+    match interpreter.turn(store, code).await {
+        Ok(status) => ending(status, store.data_mut().report.take()),
+        Err(e) => Ending::Trap(e),
+    }
 }
 
 /// Sets `compiled.prelude` to the runtime turn as a marshalled code object:
 /// from the cache, or made now by the guest itself (the marshal format is
 /// its CPython's own) and cached. On failure runs keep using the source,
 /// only slower.
-pub(crate) fn prepare(compiled: &Compiled, cache: &Cache, guest_sha256: &str) {
+pub(crate) fn prepare(compiled: &Arc<Compiled>, cache: &Cache, guest_sha256: &str) {
     let entry = format!("python-runtime-{}.py", cache::key(&[guest_sha256.as_bytes(), RUNTIME.as_bytes()]));
     let cached = cache.load(&entry).and_then(|bytes| String::from_utf8(bytes).ok());
     let prelude = match cached {
@@ -123,7 +125,7 @@ pub(crate) fn prepare(compiled: &Compiled, cache: &Cache, guest_sha256: &str) {
 
 /// Asks a fresh guest for the marshalled code of [`RUNTIME`], and returns a
 /// turn that runs it without leaving a name behind.
-fn precompile(compiled: &Compiled) -> Result<String, SandboxError> {
+fn precompile(compiled: &Arc<Compiled>) -> Result<String, SandboxError> {
     let source = hex(RUNTIME.as_bytes());
     let code = format!(
         "import marshal\nprint(marshal.dumps(compile(bytes.fromhex('{source}').decode(), '<stockade>', 'exec')).hex())"
@@ -149,10 +151,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// The exports a turn needs.
-struct Interpreter {
+pub(crate) struct Interpreter {
     alloc: TypedFunc<u32, u32>,
     turn: TypedFunc<(u32, u32), i32>,
-    memory: wasmtime::Memory,
+    /// The interpreter's linear memory.
+    pub memory: wasmtime::Memory,
 }
 
 impl Interpreter {
@@ -169,15 +172,9 @@ impl Interpreter {
 fn ending(status: i32, report: Option<Result<ResultFrame, FrameError>>) -> Ending {
     match (status, report) {
         (_, Some(Err(FrameError::TooLarge(_)))) => Ending::FrameTooLarge,
-        (_, Some(Err(FrameError::Malformed(why)))) => Ending::Frame(ResultFrame {
-            ok: false,
-            value: None,
-            error: Some(GuestErrorFrame {
-                kind: "ProtocolError".into(),
-                message: format!("the guest reported a malformed result: {why}"),
-                stack: None,
-            }),
-        }),
+        (_, Some(Err(FrameError::Malformed(why)))) => {
+            Ending::Frame(ResultFrame::protocol_error(format!("the guest reported a malformed result: {why}")))
+        }
         (0, Some(Ok(frame))) if frame.ok => Ending::Frame(frame),
         (1, Some(Ok(frame))) if !frame.ok => Ending::Frame(frame),
         (0 | 256, _) => Ending::Frame(ResultFrame { ok: true, value: None, error: None }),

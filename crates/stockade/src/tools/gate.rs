@@ -4,9 +4,10 @@
 //! The checks run in a fixed order, cheapest and most general first, and
 //! the first that fails decides: the tool exists → the policy lists it →
 //! the request size → the tool's JSON Schema → the policy's constraints →
-//! the per-run call budget → the rate. A refused call never reaches the
-//! handler. An allowed call is written to the audit log *before* the
-//! handler runs; if it cannot be written, the call is refused.
+//! the per-run call budget → the per-session budget → the rate. A refused
+//! call never reaches the handler. An allowed call is written to the audit
+//! log *before* the handler runs; if it cannot be written, the call is
+//! refused.
 
 use super::registry::{DEFAULT_MAX_CALLS, Entry, Registry};
 use super::tool::{Handler, ToolError};
@@ -43,18 +44,31 @@ struct Counts {
     allowed: HashMap<String, u64>,
 }
 
+/// Allowed calls per tool over all the runs of one session, for
+/// `max_calls_per_session`.
+#[derive(Debug, Default)]
+pub(crate) struct SessionCalls(Mutex<HashMap<String, u64>>);
+
 /// Decides the tool calls of one run.
 pub(crate) struct Gate {
     registry: Arc<Registry>,
     audit: Option<Arc<AuditLog>>,
     run: String,
     counts: Mutex<Counts>,
+    session: Option<Arc<SessionCalls>>,
 }
 
 impl Gate {
-    /// A gate for run `run`, with fresh per-run budgets.
-    pub fn new(registry: Arc<Registry>, audit: Option<Arc<AuditLog>>, run: String) -> Gate {
-        Gate { registry, audit, run, counts: Mutex::default() }
+    /// A gate for run `run`, with fresh per-run budgets, counting against
+    /// `session`'s budgets too when the run is part of one (a run outside a
+    /// session is a session of one run).
+    pub fn new(
+        registry: Arc<Registry>,
+        audit: Option<Arc<AuditLog>>,
+        run: String,
+        session: Option<Arc<SessionCalls>>,
+    ) -> Gate {
+        Gate { registry, audit, run, counts: Mutex::default(), session }
     }
 
     /// Tool calls the guest attempted, allowed or not.
@@ -140,8 +154,7 @@ impl Gate {
                 return Err(Refused::new(ErrorKind::Denied, rule, format!("{name}: {path}: {why}")));
             }
         }
-        let max =
-            rules.max_calls.unwrap_or(DEFAULT_MAX_CALLS).min(rules.max_calls_per_session.unwrap_or(u64::MAX));
+        let max = rules.max_calls.unwrap_or(DEFAULT_MAX_CALLS);
         let mut counts = self.lock();
         let used = counts.allowed.get(name).copied().unwrap_or(0);
         if used >= max {
@@ -149,6 +162,18 @@ impl Gate {
                 ErrorKind::BudgetExceeded,
                 "max_calls",
                 format!("{name}: all {max} calls this run may make are spent"),
+            ));
+        }
+        let mut session = self.session.as_ref().map(|s| s.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let used_in_session = match &session {
+            Some(session) => session.get(name).copied().unwrap_or(0),
+            None => used,
+        };
+        if let Some(max) = rules.max_calls_per_session.filter(|max| used_in_session >= *max) {
+            return Err(Refused::new(
+                ErrorKind::BudgetExceeded,
+                "max_calls_per_session",
+                format!("{name}: all {max} calls this session may make are spent"),
             ));
         }
         if let Some(bucket) = &entry.bucket
@@ -160,6 +185,9 @@ impl Gate {
                 "rate",
                 format!("{name}: over the rate of {rate}"),
             ));
+        }
+        if let Some(session) = session.as_mut() {
+            session.insert(name.to_string(), used_in_session + 1);
         }
         counts.allowed.insert(name.to_string(), used + 1);
         Ok(entry)
@@ -274,7 +302,7 @@ mod tests {
         let registry = Arc::new(Registry::new(vec![tool], &policy).expect("registry"));
         let path = dir.join("audit.jsonl");
         let log = Arc::new(AuditLog::open(&path, Fsync::Never).expect("log"));
-        (Gate::new(registry, Some(log), "run-1".into()), path)
+        (Gate::new(registry, Some(log), "run-1".into(), None), path)
     }
 
     fn kind_of(answer: &[u8]) -> String {

@@ -9,6 +9,7 @@ mod javascript;
 mod limits;
 mod policy;
 mod python;
+mod session;
 mod tools;
 
 use stockade::{Language, Outcome, Policy, Sandbox};

@@ -9,7 +9,7 @@ use stockade::policy::{MIB, OutputOverflow};
 use stockade::{Language, Limit, Outcome, Policy, Sandbox, SandboxError, Status};
 
 /// Fetches the CPython guest once per test process if the cache lacks it.
-fn ensure_fetched() {
+pub fn ensure_fetched() {
     static FETCHED: Mutex<bool> = Mutex::new(false);
     let mut fetched = FETCHED.lock().unwrap_or_else(|p| p.into_inner());
     if !*fetched {

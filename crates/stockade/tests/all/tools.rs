@@ -9,7 +9,7 @@ use stockade::policy::{Constraint, Rule, ToolPolicy};
 use stockade::{Language, Outcome, Policy, Sandbox, Status, Tool, ToolError};
 
 /// A tool that counts its calls and echoes its arguments.
-fn counted(name: &str) -> (Tool, Arc<AtomicU64>) {
+pub fn counted(name: &str) -> (Tool, Arc<AtomicU64>) {
     let calls = Arc::new(AtomicU64::new(0));
     let seen = calls.clone();
     let tool = Tool::new(name).handler(move |args| {

@@ -1,0 +1,310 @@
+//! A live guest: one instance, opened once and then given turns.
+//!
+//! A fresh run is a live guest that takes one turn and is dropped; a
+//! session keeps it and takes many, so its globals persist. Each turn gets
+//! its own deadline, fuel, output capture, tool host and result; memory is
+//! the instance's own and only grows. A trap (a wall or fuel limit that
+//! stops the guest mid-run, a crash) can leave the interpreter's state
+//! half-updated, so it ends the live guest: it takes no more turns.
+
+use crate::clock::RunClock;
+use crate::door::{self, FrameError, ResultFrame};
+use crate::engine::Slot;
+use crate::guest::{Compiled, Guest};
+use crate::limiter::MemoryLimiter;
+use crate::pipe::CappedPipe;
+use crate::python::Interpreter;
+use crate::run::{Ending, engine_error, outcome};
+use crate::state::State;
+use std::sync::Arc;
+use std::time::Instant;
+use stockade_core::{Outcome, SandboxError, Status, ToolHost, Turn};
+use stockade_policy::Policy;
+use wasmtime::{Store, Trap, TypedFunc};
+use wasmtime_wasi::WasiCtxBuilder;
+
+/// Smallest cap on the result frame, so a small stdout cap still leaves room
+/// for an error message.
+const MIN_FRAME_CAP: u64 = 64 * 1024;
+
+/// How long opening a session waits for a free instance slot.
+const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The exports a turn calls.
+enum Exports {
+    QuickJs { instance: wasmtime::Instance, alloc: TypedFunc<u32, u32>, run: TypedFunc<(u32, u32), u64> },
+    Python(Interpreter),
+}
+
+/// One guest instance and what it was given.
+pub(crate) struct Live {
+    store: Store<State>,
+    exports: Exports,
+    memory: wasmtime::Memory,
+    stdout: CappedPipe,
+    stderr: CappedPipe,
+    frame_cap: u64,
+    metered: bool,
+    ended: Option<String>,
+    /// Keeps the module (and its engine) alive for as long as the instance.
+    _compiled: Arc<Compiled>,
+    /// Declared after the store, so dropped after it: the slot is free again
+    /// only once the instance is gone.
+    _slot: Slot,
+}
+
+/// What opening a guest came to: a guest ready for turns, or how it failed
+/// as a guest would (a trap while starting, which a fresh run reports as its
+/// outcome).
+pub(crate) enum Opened {
+    Ready(Box<Live>),
+    Failed(Ending, Box<LiveParts>),
+}
+
+/// What is left of a guest that failed to start, to describe its failure.
+pub(crate) struct LiveParts {
+    store: Store<State>,
+    stdout: CappedPipe,
+    stderr: CappedPipe,
+}
+
+impl Live {
+    /// Instantiates `compiled` under `policy` and, for CPython, runs
+    /// stockade's runtime turn (which asks `tools` for the tool list).
+    /// `deadline` bounds the start; `slot` is the instance slot it may use.
+    pub async fn open(
+        compiled: &Arc<Compiled>,
+        policy: &Policy,
+        tools: Option<&Arc<dyn ToolHost>>,
+        deadline: Instant,
+        slot: Slot,
+    ) -> Result<Opened, SandboxError> {
+        let limits = &policy.limits;
+        let stdout = CappedPipe::new(limits.stdout_bytes, limits.output_overflow);
+        let stderr = CappedPipe::new(limits.stderr_bytes, limits.output_overflow);
+        let clock = RunClock { zero: Instant::now() };
+        let mut wasi = WasiCtxBuilder::new();
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .monotonic_clock(clock)
+            .allow_blocking_current_thread(true);
+        match compiled.guest {
+            Guest::QuickJs => {
+                wasi.args(&["sandbox"]);
+            }
+            Guest::Python => crate::python::configure(&mut wasi, compiled)?,
+        }
+        for (name, value) in &policy.env {
+            wasi.env(name, value);
+        }
+        let mut state = State::new(wasi.build_p1(), MemoryLimiter::new(limits.memory_bytes), clock);
+        state.tools = tools.cloned();
+        let mut store = Store::new(compiled.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        store.epoch_deadline_trap();
+        set_deadline(&mut store, deadline);
+        if let Some(fuel) = limits.fuel {
+            store.set_fuel(fuel).map_err(engine_error)?;
+        }
+        let started = match compiled.guest {
+            Guest::QuickJs => open_quickjs(compiled, &mut store).await?,
+            Guest::Python => crate::python::open(compiled, &mut store).await?.map(|interpreter| {
+                let memory = interpreter.memory;
+                (Exports::Python(interpreter), memory)
+            }),
+        };
+        let (exports, memory) = match started {
+            Ok(started) => started,
+            Err(ending) => return Ok(Opened::Failed(ending, Box::new(LiveParts { store, stdout, stderr }))),
+        };
+        // Whatever the start wrote is stockade's, not the guest's.
+        stdout.take();
+        stderr.take();
+        Ok(Opened::Ready(Box::new(Live {
+            store,
+            exports,
+            memory,
+            stdout,
+            stderr,
+            frame_cap: limits.stdout_bytes.max(MIN_FRAME_CAP),
+            metered: limits.fuel.is_some(),
+            ended: None,
+            _compiled: compiled.clone(),
+            _slot: slot,
+        })))
+    }
+
+    /// Runs one turn: `code` until `deadline`, with `fuel` (when metered).
+    pub async fn turn(
+        &mut self,
+        code: &str,
+        tools: Option<&Arc<dyn ToolHost>>,
+        deadline: Instant,
+        fuel: Option<u64>,
+    ) -> Result<Outcome, SandboxError> {
+        if let Some(why) = &self.ended {
+            return Err(SandboxError::SessionEnded(why.clone()));
+        }
+        let state = self.store.data_mut();
+        state.tools = tools.cloned();
+        state.report = None;
+        state.report_cap = self.frame_cap;
+        state.limiter.forget_denial();
+        set_deadline(&mut self.store, deadline);
+        let budget = if self.metered { fuel } else { None };
+        if let Some(fuel) = budget {
+            self.store.set_fuel(fuel).map_err(engine_error)?;
+        }
+        let started = Instant::now();
+        let ending = match &self.exports {
+            Exports::QuickJs { instance, alloc, run } => {
+                quickjs_turn(&mut self.store, instance, alloc, run, self.memory, code, self.frame_cap).await?
+            }
+            Exports::Python(interpreter) => crate::python::turn(interpreter, &mut self.store, code).await,
+        };
+        let wall = started.elapsed();
+        if matches!(ending, Ending::Trap(_) | Ending::StackExhausted) {
+            self.ended = Some("its guest was stopped mid-run, so its state may be half-updated".into());
+        }
+        let fuel_used = budget.map(|budget| budget.saturating_sub(self.store.get_fuel().unwrap_or(0)));
+        let outcome = outcome(ending, &self.store, &self.stdout, &self.stderr, wall, fuel_used);
+        if let Status::LimitExceeded { which } = &outcome.status
+            && self.ended.is_some()
+        {
+            self.ended = Some(format!("its last run hit {}, which stops the guest mid-run", which.key()));
+        }
+        Ok(outcome)
+    }
+
+    /// Why this guest takes no more turns, once it does not.
+    pub fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
+    }
+}
+
+impl LiveParts {
+    /// The outcome of a guest that failed while starting.
+    pub fn outcome(self, ending: Ending, wall: std::time::Duration) -> Outcome {
+        outcome(ending, &self.store, &self.stdout, &self.stderr, wall, None)
+    }
+}
+
+/// A session's guest: a [`Live`] behind the backend-neutral trait.
+pub(crate) struct Session {
+    live: Box<Live>,
+}
+
+impl Session {
+    /// Opens a guest for a session: waits (boundedly) for an instance slot,
+    /// then starts it; a guest that cannot start is an error here. `tools`
+    /// answers the tool list a guest asks for as it starts.
+    pub fn open(
+        compiled: &Arc<Compiled>,
+        policy: &Policy,
+        tools: Option<&Arc<dyn ToolHost>>,
+    ) -> Result<Session, SandboxError> {
+        let slot = Slot::acquire_within(SLOT_WAIT).ok_or_else(|| {
+            SandboxError::Engine(format!(
+                "every instance slot is taken (STOCKADE_POOL_SLOTS); none came free within {} s",
+                SLOT_WAIT.as_secs()
+            ))
+        })?;
+        let deadline = deadline_after(std::time::Duration::from_millis(policy.limits.wall_ms));
+        match pollster::block_on(Live::open(compiled, policy, tools, deadline, slot))? {
+            Opened::Ready(live) => Ok(Session { live }),
+            Opened::Failed(ending, parts) => {
+                let outcome = parts.outcome(ending, std::time::Duration::ZERO);
+                Err(SandboxError::Engine(format!("the guest could not start: {:?}", outcome.status)))
+            }
+        }
+    }
+}
+
+impl stockade_core::LiveGuest for Session {
+    fn run(&mut self, turn: Turn<'_>) -> Result<Outcome, SandboxError> {
+        let deadline = deadline_after(turn.wall);
+        pollster::block_on(self.live.turn(turn.code, turn.tools, deadline, turn.fuel))
+    }
+
+    fn ended(&self) -> Option<&str> {
+        self.live.ended()
+    }
+}
+
+/// `now + wall`, or far in the future when that overflows.
+pub(crate) fn deadline_after(wall: std::time::Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wall).unwrap_or_else(|| now + std::time::Duration::from_secs(365 * 24 * 3600))
+}
+
+fn set_deadline(store: &mut Store<State>, deadline: Instant) {
+    let left = deadline.saturating_duration_since(Instant::now());
+    store.set_epoch_deadline(crate::engine::ticks_for(left));
+    store.data_mut().deadline = Some(deadline);
+}
+
+/// Instantiates QuickJS and finds its exports.
+async fn open_quickjs(
+    compiled: &Compiled,
+    store: &mut Store<State>,
+) -> Result<Result<(Exports, wasmtime::Memory), Ending>, SandboxError> {
+    let instance = match compiled.pre.instantiate_async(&mut *store).await {
+        Ok(instance) => instance,
+        Err(e) if e.downcast_ref::<Trap>().is_some() || store.data().limiter.denied() => {
+            return Ok(Err(Ending::Trap(e)));
+        }
+        Err(e) => return Err(engine_error(e)),
+    };
+    let alloc = instance.get_typed_func::<u32, u32>(&mut *store, door::ALLOC).map_err(engine_error)?;
+    let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN).map_err(engine_error)?;
+    let memory = instance
+        .get_memory(&mut *store, door::MEMORY)
+        .ok_or_else(|| SandboxError::Engine("the guest exports no memory".into()))?;
+    Ok(Ok((Exports::QuickJs { instance, alloc, run }, memory)))
+}
+
+/// Hands QuickJS the code, runs it and reads the result frame. Traps are
+/// endings, not errors; only host failures are `Err`.
+async fn quickjs_turn(
+    store: &mut Store<State>,
+    instance: &wasmtime::Instance,
+    alloc: &TypedFunc<u32, u32>,
+    run: &TypedFunc<(u32, u32), u64>,
+    memory: wasmtime::Memory,
+    code: &str,
+    frame_cap: u64,
+) -> Result<Ending, SandboxError> {
+    let len =
+        u32::try_from(code.len()).map_err(|_| SandboxError::Code("the code is larger than 4 GiB".into()))?;
+    let ptr = match alloc.call_async(&mut *store, len).await {
+        Ok(ptr) => ptr,
+        Err(e) => return Ok(Ending::Trap(e)),
+    };
+    if memory.write(&mut *store, ptr as usize, code.as_bytes()).is_err() {
+        return Ok(Ending::Trap(wasmtime::format_err!("the guest gave an invalid code buffer")));
+    }
+    let packed = match run.call_async(&mut *store, (ptr, len)).await {
+        Ok(packed) => packed,
+        Err(_) if stack_exhausted(instance, store) => return Ok(Ending::StackExhausted),
+        Err(e) => return Ok(Ending::Trap(e)),
+    };
+    Ok(match door::read_frame(memory.data(&*store), packed, frame_cap) {
+        Ok(frame) => Ending::Frame(frame),
+        Err(FrameError::TooLarge(_)) => Ending::FrameTooLarge,
+        Err(FrameError::Malformed(why)) => Ending::Frame(ResultFrame::protocol_error(format!(
+            "the guest returned a malformed result: {why}"
+        ))),
+    })
+}
+
+/// Whether the guest's shadow stack ran out. Guests are linked with the
+/// stack first in memory, so an overflow moves `__stack_pointer` below
+/// address 0 (wrapping to the top of the 32-bit space) or into the last
+/// few kilobytes before it, and the next access traps.
+fn stack_exhausted(instance: &wasmtime::Instance, store: &mut Store<State>) -> bool {
+    const RED_ZONE: u32 = 64 * 1024;
+    match instance.get_global(&mut *store, door::STACK_POINTER).map(|g| g.get(&mut *store)) {
+        Some(wasmtime::Val::I32(sp)) => (sp as u32) < RED_ZONE || (sp as u32) > u32::MAX - (16 << 20),
+        _ => false,
+    }
+}

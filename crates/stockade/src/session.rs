@@ -1,0 +1,230 @@
+//! Sessions: runs that share one live guest, so its globals persist (REPL
+//! semantics), under each run's `[limits]` and the session's own lifetime
+//! and totals (`[session]`).
+//!
+//! A session closes, and its guest is dropped, when it is closed or
+//! dropped, when it has been idle for `session.idle_timeout_ms` or alive for
+//! `session.lifetime_ms` (checked when the next run asks, and by
+//! [`Session::expired`]), when a total budget is spent, or when a run stops
+//! its guest mid-run (a wall, fuel or memory trap), since the interpreter's
+//! state may then be half-updated. A closed session refuses every run with
+//! [`SandboxError::SessionEnded`].
+
+use crate::audit::{RunRecord, audit_error, new_run_id};
+use crate::sandbox::Sandbox;
+use crate::tools::gate::SessionCalls;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use stockade_audit::Event;
+use stockade_core::{Language, LiveGuest, Outcome, SandboxError, ToolHost, Turn};
+
+/// Runs that share one guest. `Send + Sync`; its runs take turns.
+///
+/// ```no_run
+/// use stockade::{Language, Policy, Sandbox};
+///
+/// let sandbox = Sandbox::new(Policy::default())?;
+/// let session = sandbox.session(Language::Python)?;
+/// session.run("x = 20")?;
+/// assert_eq!(session.run("x * 2 + 2")?.value, Some(42.into()));
+/// # Ok::<(), stockade::SandboxError>(())
+/// ```
+pub struct Session {
+    sandbox: Sandbox,
+    language: Language,
+    id: String,
+    calls: Arc<SessionCalls>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    guest: Option<Box<dyn LiveGuest>>,
+    opened: Instant,
+    last_used: Instant,
+    runs: u64,
+    wall: Duration,
+    fuel: u64,
+    closed: Option<String>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session").field("id", &self.id).field("language", &self.language).finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens a session: starts its guest and records it in the audit log.
+    pub(crate) fn open(sandbox: &Sandbox, language: Language) -> Result<Session, SandboxError> {
+        let id = new_run_id();
+        let calls = Arc::new(SessionCalls::default());
+        let lister = sandbox.gate(&id, Some(&calls)).map(|gate| gate as Arc<dyn ToolHost>);
+        let guest = sandbox.backend(language).open(language, sandbox.policy(), lister.as_ref())?;
+        if let Some(log) = sandbox.audit() {
+            let event = Event::SessionOpen {
+                session: id.clone(),
+                language: language.to_string(),
+                policy_sha256: sandbox.policy_sha256().to_string(),
+            };
+            log.append(&event).map_err(audit_error)?;
+            log.end_batch().map_err(audit_error)?;
+        }
+        let now = Instant::now();
+        let inner = Inner {
+            guest: Some(guest),
+            opened: now,
+            last_used: now,
+            runs: 0,
+            wall: Duration::ZERO,
+            fuel: 0,
+            closed: None,
+        };
+        Ok(Session { sandbox: sandbox.clone(), language, id, calls, inner: Mutex::new(inner) })
+    }
+
+    /// The session's id (as its runs and the audit log name it).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The session's language.
+    pub fn language(&self) -> Language {
+        self.language
+    }
+
+    /// Runs `code` in the session's guest, which keeps what earlier runs
+    /// defined. The value of a trailing expression comes back as with
+    /// [`Sandbox::run`].
+    ///
+    /// Fails with [`SandboxError::SessionEnded`] once the session is closed
+    /// (the error says why).
+    pub fn run(&self, code: &str) -> Result<Outcome, SandboxError> {
+        let mut inner = self.lock();
+        let (wall, fuel) = self.budget(&mut inner)?;
+        self.sandbox.check_code(code)?;
+        let audit = self.sandbox.audit();
+        let record = RunRecord::start(audit, self.language, code, self.sandbox.policy_sha256(), Some(&self.id))?;
+        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls));
+        let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
+        let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
+        let result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel });
+        let ended = guest.ended().map(String::from);
+        if let Ok(outcome) = &result {
+            inner.runs += 1;
+            inner.wall = inner.wall.saturating_add(outcome.usage.wall);
+            inner.fuel = inner.fuel.saturating_add(outcome.usage.fuel.unwrap_or(0));
+        }
+        inner.last_used = Instant::now();
+        let outcome = record.finish(result, gate.as_ref().map_or(0, |gate| gate.calls()));
+        if let Some(why) = ended {
+            self.close_locked(&mut inner, &why);
+        }
+        outcome
+    }
+
+    /// Closes the session and drops its guest. Closing twice is harmless.
+    pub fn close(&self) {
+        let mut inner = self.lock();
+        self.close_locked(&mut inner, "closed");
+    }
+
+    /// Whether the session is closed, or would be closed by the next run
+    /// (idle or past its lifetime); an expired session is closed now, which
+    /// frees its guest. A server calls this to reap idle sessions.
+    pub fn expired(&self) -> bool {
+        let mut inner = self.lock();
+        if inner.closed.is_none()
+            && let Some(why) = self.lapsed(&inner)
+        {
+            self.close_locked(&mut inner, &why);
+        }
+        inner.closed.is_some()
+    }
+
+    /// Why the session was closed, once it is.
+    pub fn closed_because(&self) -> Option<String> {
+        self.lock().closed.clone()
+    }
+
+    /// Checks the session may take another run and returns that run's wall
+    /// time and fuel: the policy's per-run limits, cut to what is left of
+    /// the session's totals and lifetime.
+    fn budget(&self, inner: &mut Inner) -> Result<(Duration, Option<u64>), SandboxError> {
+        if let Some(why) = &inner.closed {
+            return Err(SandboxError::SessionEnded(why.clone()));
+        }
+        let policy = self.sandbox.policy();
+        let session = &policy.session;
+        let spent = match self.lapsed(inner) {
+            Some(why) => Some(why),
+            None if session.max_runs.is_some_and(|max| inner.runs >= max) => {
+                Some(format!("it took all {} runs session.max_runs allows", inner.runs))
+            }
+            None if session.wall_ms.is_some_and(|ms| inner.wall >= Duration::from_millis(ms)) => {
+                Some("its runs used all the wall time session.wall_ms allows".into())
+            }
+            None if session.fuel.is_some_and(|fuel| inner.fuel >= fuel) => {
+                Some("its runs burned all the fuel session.fuel allows".into())
+            }
+            None => None,
+        };
+        if let Some(why) = spent {
+            self.close_locked(inner, &why);
+            return Err(SandboxError::SessionEnded(why));
+        }
+        let lifetime_left =
+            Duration::from_millis(session.lifetime_ms).saturating_sub(inner.opened.elapsed());
+        let mut wall = Duration::from_millis(policy.limits.wall_ms).min(lifetime_left);
+        if let Some(total) = session.wall_ms {
+            wall = wall.min(Duration::from_millis(total).saturating_sub(inner.wall));
+        }
+        let fuel = policy.limits.fuel.map(|per_run| match session.fuel {
+            Some(total) => per_run.min(total.saturating_sub(inner.fuel)),
+            None => per_run,
+        });
+        Ok((wall, fuel))
+    }
+
+    /// Why the session has lapsed (idle too long, or past its lifetime).
+    fn lapsed(&self, inner: &Inner) -> Option<String> {
+        let session = &self.sandbox.policy().session;
+        if inner.last_used.elapsed() >= Duration::from_millis(session.idle_timeout_ms) {
+            return Some(format!("it was idle for session.idle_timeout_ms ({} ms)", session.idle_timeout_ms));
+        }
+        if inner.opened.elapsed() >= Duration::from_millis(session.lifetime_ms) {
+            return Some(format!("it reached session.lifetime_ms ({} ms)", session.lifetime_ms));
+        }
+        None
+    }
+
+    fn close_locked(&self, inner: &mut Inner, why: &str) {
+        close(&self.sandbox, &self.id, inner, why);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A panic mid-run poisons the lock; the state is still consistent
+        // enough to close the session.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
+        close(&self.sandbox, &self.id, inner, "dropped");
+    }
+}
+
+/// Drops the session's guest and records why, once.
+fn close(sandbox: &Sandbox, id: &str, inner: &mut Inner, why: &str) {
+    if inner.closed.is_some() {
+        return;
+    }
+    inner.guest = None;
+    inner.closed = Some(why.to_string());
+    if let Some(log) = sandbox.audit() {
+        // The guest is gone whether or not the log can say so.
+        let event = Event::SessionClose { session: id.to_string(), reason: why.to_string(), runs: inner.runs };
+        let _ = log.append(&event).and_then(|_| log.end_batch());
+    }
+}
