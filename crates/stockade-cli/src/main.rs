@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run code in a fresh sandbox.
     Run(cmd::run::Args),
+    /// An interactive session: state kept from one input to the next.
+    Repl(cmd::repl::Args),
     /// Validate, print or describe policies.
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -45,6 +47,7 @@ fn main() {
     progress::install();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
+        Command::Repl(args) => cmd::repl::run(args),
         Command::Policy(command) => cmd::policy::run(command),
         Command::Precompile(args) => cmd::precompile::run(args),
         Command::Doctor => cmd::doctor::run(),

@@ -289,4 +289,24 @@ fn run_python_with_pandas() {
             && stderr.trim_end().ends_with("ValueError: invalid literal for int() with base 10: 'x'"),
         "{stderr}"
     );
+
+    // The REPL keeps state between inputs; a block ends at an empty line.
+    let input = b"import pandas as pd\nx = 20\ndef f(v):\n    return v * 2\n\nf(x) + 2\nraise KeyError('k')\nprint(x)\n";
+    let out = with_stdin(&["repl", "--lang", "python"], input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "42\n20\n");
+    assert!(text(&out.stderr).contains("KeyError: 'k'"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn repl_keeps_state_and_starts_again_after_a_limit() {
+    let policy = policy_file("[limits]\nwall_ms = 300\n");
+    let path = policy.path().to_str().expect("utf-8 path");
+    let input = b"var total = 1\nfunction add(n) {\n  total += n\n  return total\n}\nadd(41)\nfor (;;) {}\ntypeof total\n";
+    let out = with_stdin(&["repl", "--lang", "js", "--policy", path], input);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // The loop hit the wall time, which ended the session: the next one has no `total`.
+    assert_eq!(text(&out.stdout), "42\n\"undefined\"\n");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("wall time exceeded") && stderr.contains("a new one starts"), "{stderr}");
 }

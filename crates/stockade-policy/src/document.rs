@@ -90,7 +90,13 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        SessionPolicy { idle_timeout_ms: 600_000, lifetime_ms: 3_600_000, max_runs: None, wall_ms: None, fuel: None }
+        SessionPolicy {
+            idle_timeout_ms: 600_000,
+            lifetime_ms: 3_600_000,
+            max_runs: None,
+            wall_ms: None,
+            fuel: None,
+        }
     }
 }
 

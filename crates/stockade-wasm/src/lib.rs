@@ -87,7 +87,8 @@ impl Backend for WasmBackend {
         policy: &stockade_policy::Policy,
         tools: Option<&std::sync::Arc<dyn stockade_core::ToolHost>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
-        let metering = if policy.limits.fuel.is_some() { engine::Metering::Fuel } else { engine::Metering::Off };
+        let metering =
+            if policy.limits.fuel.is_some() { engine::Metering::Fuel } else { engine::Metering::Off };
         let compiled = guest::compiled(guest_for(language)?, metering).map_err(prepare_error)?;
         Ok(Box::new(live::Session::open(&compiled, policy, tools)?))
     }

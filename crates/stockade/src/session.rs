@@ -49,7 +49,10 @@ struct Inner {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("id", &self.id).field("language", &self.language).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("id", &self.id)
+            .field("language", &self.language)
+            .finish_non_exhaustive()
     }
 }
 
@@ -103,7 +106,8 @@ impl Session {
         let (wall, fuel) = self.budget(&mut inner)?;
         self.sandbox.check_code(code)?;
         let audit = self.sandbox.audit();
-        let record = RunRecord::start(audit, self.language, code, self.sandbox.policy_sha256(), Some(&self.id))?;
+        let record =
+            RunRecord::start(audit, self.language, code, self.sandbox.policy_sha256(), Some(&self.id))?;
         let gate = self.sandbox.gate(record.run_id(), Some(&self.calls));
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
@@ -172,8 +176,7 @@ impl Session {
             self.close_locked(inner, &why);
             return Err(SandboxError::SessionEnded(why));
         }
-        let lifetime_left =
-            Duration::from_millis(session.lifetime_ms).saturating_sub(inner.opened.elapsed());
+        let lifetime_left = Duration::from_millis(session.lifetime_ms).saturating_sub(inner.opened.elapsed());
         let mut wall = Duration::from_millis(policy.limits.wall_ms).min(lifetime_left);
         if let Some(total) = session.wall_ms {
             wall = wall.min(Duration::from_millis(total).saturating_sub(inner.wall));
@@ -224,7 +227,8 @@ fn close(sandbox: &Sandbox, id: &str, inner: &mut Inner, why: &str) {
     inner.closed = Some(why.to_string());
     if let Some(log) = sandbox.audit() {
         // The guest is gone whether or not the log can say so.
-        let event = Event::SessionClose { session: id.to_string(), reason: why.to_string(), runs: inner.runs };
+        let event =
+            Event::SessionClose { session: id.to_string(), reason: why.to_string(), runs: inner.runs };
         let _ = log.append(&event).and_then(|_| log.end_batch());
     }
 }

@@ -5,12 +5,13 @@ pub mod doctor;
 pub mod fetch;
 pub mod policy;
 pub mod precompile;
+pub mod repl;
 pub mod run;
 pub mod tool;
 
 use anyhow::Context;
 use std::path::Path;
-use stockade::Policy;
+use stockade::{Policy, Sandbox};
 
 /// Reads and validates a policy file (TOML, or JSON if it starts with `{`),
 /// or the deny-all default when there is none.
@@ -21,4 +22,16 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
     Policy::from_str_auto(&text)
         .map_err(stockade::SandboxError::from)
         .with_context(|| format!("in policy {}", path.display()))
+}
+
+/// A sandbox for the policy file at `policy` (deny-all without one) and the
+/// command-backed tools `NAME=COMMAND`.
+pub fn sandbox(policy: Option<&Path>, tools: &[String]) -> anyhow::Result<Sandbox> {
+    let policy = load_policy(policy)?;
+    let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
+    let mut builder = Sandbox::builder().policy(policy);
+    for tool in tool::parse_all(tools, timeout)? {
+        builder = builder.tool(tool);
+    }
+    Ok(builder.build()?)
 }

@@ -4,7 +4,7 @@ use crate::render;
 use anyhow::{Context, bail};
 use std::io::Read;
 use std::path::PathBuf;
-use stockade::{Language, Sandbox};
+use stockade::Language;
 
 /// Arguments of `stockade run`.
 #[derive(clap::Args)]
@@ -30,24 +30,18 @@ pub struct Args {
     tools: Vec<String>,
 }
 
-fn parse_language(text: &str) -> Result<Language, String> {
+pub(crate) fn parse_language(text: &str) -> Result<Language, String> {
     text.parse()
 }
 
 /// Runs the code; the exit code is the guest's, or the limit's.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let policy = super::load_policy(args.policy.as_deref())?;
     let code = match (args.code, args.file) {
         (Some(code), _) => code,
         (None, Some(path)) => read_code(&path)?,
         (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
     };
-    let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
-    let mut builder = Sandbox::builder().policy(policy);
-    for tool in super::tool::parse_all(&args.tools, timeout)? {
-        builder = builder.tool(tool);
-    }
-    let sandbox = builder.build()?;
+    let sandbox = super::sandbox(args.policy.as_deref(), &args.tools)?;
     let outcome = sandbox.run(args.lang, &code)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);

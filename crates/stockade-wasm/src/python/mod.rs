@@ -172,9 +172,9 @@ impl Interpreter {
 fn ending(status: i32, report: Option<Result<ResultFrame, FrameError>>) -> Ending {
     match (status, report) {
         (_, Some(Err(FrameError::TooLarge(_)))) => Ending::FrameTooLarge,
-        (_, Some(Err(FrameError::Malformed(why)))) => {
-            Ending::Frame(ResultFrame::protocol_error(format!("the guest reported a malformed result: {why}")))
-        }
+        (_, Some(Err(FrameError::Malformed(why)))) => Ending::Frame(ResultFrame::protocol_error(format!(
+            "the guest reported a malformed result: {why}"
+        ))),
         (0, Some(Ok(frame))) if frame.ok => Ending::Frame(frame),
         (1, Some(Ok(frame))) if !frame.ok => Ending::Frame(frame),
         (0 | 256, _) => Ending::Frame(ResultFrame { ok: true, value: None, error: None }),

@@ -25,8 +25,12 @@ fn ended(result: Result<stockade::Outcome, SandboxError>) -> String {
 #[test]
 fn python_session_keeps_globals_and_a_fresh_run_sees_none() {
     let (sandbox, session) = python_session(Policy::default());
-    let first = session.run("import json\nx = 20\ndef double(v):\n    return v * 2\nprint('set')").expect("run");
-    assert_eq!((first.status.clone(), first.stdout.as_str(), first.value.clone()), (Status::Ok, "set\n", None));
+    let first =
+        session.run("import json\nx = 20\ndef double(v):\n    return v * 2\nprint('set')").expect("run");
+    assert_eq!(
+        (first.status.clone(), first.stdout.as_str(), first.value.clone()),
+        (Status::Ok, "set\n", None)
+    );
     // REPL semantics: the last expression is echoed; output is per run.
     let second = session.run("double(x) + 2").expect("run");
     assert_eq!((second.value, second.stdout.as_str()), (Some(json!(42)), ""));
@@ -58,7 +62,10 @@ fn javascript_session_keeps_globals() {
     }
     let after = session.run("1").expect("run").usage.peak_memory_bytes;
     assert!(after <= before + 8 * MIB, "the guest grew from {before} to {after} bytes over 50 runs");
-    assert!(matches!(sandbox.run(Language::JavaScript, "count").expect("run").status, Status::GuestError { .. }));
+    assert!(matches!(
+        sandbox.run(Language::JavaScript, "count").expect("run").status,
+        Status::GuestError { .. }
+    ));
 }
 
 #[test]
@@ -72,7 +79,8 @@ fn a_run_that_hits_its_wall_time_ends_the_session() {
     assert!(ended(session.run("x")).contains("limits.wall_ms"));
     assert!(session.expired());
 
-    let sandbox = Sandbox::new(Policy::builder().wall_time(Duration::from_millis(300)).build().expect("policy"));
+    let sandbox =
+        Sandbox::new(Policy::builder().wall_time(Duration::from_millis(300)).build().expect("policy"));
     let js = sandbox.expect("sandbox").session(Language::JavaScript).expect("session");
     assert_eq!(js.run("for (;;) {}").expect("run").status, Status::LimitExceeded { which: Limit::Wall });
     assert!(matches!(js.run("1"), Err(SandboxError::SessionEnded(_))));
@@ -159,7 +167,10 @@ fn memory_is_the_session_guests_and_counts_over_runs() {
     assert_eq!(second.status, Status::LimitExceeded { which: Limit::Memory }, "{second:?}");
     // A refused growth is a Python MemoryError; the interpreter is intact.
     assert_eq!(session.run("len(keep)").expect("run").value, Some(json!(96 * 1024 * 1024)));
-    assert_eq!(session.run("del keep\nsmall = bytearray(1024)\nlen(small)").expect("run").value, Some(json!(1024)));
+    assert_eq!(
+        session.run("del keep\nsmall = bytearray(1024)\nlen(small)").expect("run").value,
+        Some(json!(1024))
+    );
 }
 
 #[test]
@@ -189,7 +200,11 @@ fn tools_in_a_session_count_per_run_and_per_session() {
         assert_eq!(first.value, Some(json!(["ok", "ok", "budget_exceeded"])), "{language}: {first:?}");
         assert_eq!(first.usage.tool_calls, 3);
         let second = session.run(code).expect("run");
-        assert_eq!(second.value, Some(json!(["ok", "budget_exceeded", "budget_exceeded"])), "{language}: {second:?}");
+        assert_eq!(
+            second.value,
+            Some(json!(["ok", "budget_exceeded", "budget_exceeded"])),
+            "{language}: {second:?}"
+        );
         assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3, "{language}");
     }
 }
@@ -206,7 +221,8 @@ fn the_audit_log_records_a_sessions_runs() {
     let id = session.id().to_string();
     drop(session);
     let text = std::fs::read_to_string(&log).expect("log");
-    let events: Vec<serde_json::Value> = text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
+    let events: Vec<serde_json::Value> =
+        text.lines().map(|l| serde_json::from_str(l).expect("json")).collect();
     let kinds: Vec<&str> = events.iter().map(|e| e["event"]["kind"].as_str().unwrap_or("")).collect();
     let opened = kinds.iter().position(|k| *k == "session_open").expect("session_open");
     let closed = kinds.iter().position(|k| *k == "session_close").expect("session_close");
