@@ -1,7 +1,7 @@
 //! The JavaScript benchmarks of the foundation issue: P1, P3, P6, P7, P9.
 
 use crate::peers::{self, AmlaJs};
-use crate::row::{Peer, Row};
+use crate::row::{Peer, Quantity, Row};
 use crate::stats::{self, median};
 use anyhow::ensure;
 use std::path::Path;
@@ -47,36 +47,36 @@ pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
         Row {
             id: "P1",
             what: "fresh sandbox + `console.log('hello')`, in process".into(),
-            ours: median(&fresh_hello(n.in_process)?),
+            ours: (median(&fresh_hello(n.in_process)?)).into(),
             peer: Peer {
                 name: format!("{amla_name}, `Sandbox().execute`"),
-                median: amla_median(|a| &a.fresh_hello),
+                median: amla_median(|a| &a.fresh_hello).map(Quantity::from),
             },
-            goal: Some(Duration::from_micros(100)),
+            goal: Some(Duration::from_micros(100).into()),
         },
         Row {
             id: "P3",
             what: "the same sandbox again, `const x = 1 + 1`".into(),
-            ours: median(&warm_expression(n.in_process)?),
+            ours: (median(&warm_expression(n.in_process)?)).into(),
             peer: Peer {
                 name: format!("{amla_name}, same `Sandbox`"),
-                median: amla_median(|a| &a.warm_expression),
+                median: amla_median(|a| &a.warm_expression).map(Quantity::from),
             },
-            goal: Some(Duration::from_micros(30)),
+            goal: Some(Duration::from_micros(30).into()),
         },
         Row {
             id: "P6",
             what: "whole process: `stockade run --lang js -c 'console.log(1)'`".into(),
-            ours: median(&stats::sample(3, n.process, || process(cli, None))?),
+            ours: (median(&stats::sample(3, n.process, || process(cli, None))?)).into(),
             peer: Peer {
                 name: format!("`{} -e 'console.log(1)'`", node_name("")),
                 median: node_median(&|node| {
                     stats::sample(3, n.process, || {
                         peers::run_quiet(peers::node_command(node).args(["-e", "console.log(1)"]))
                     })
-                }),
+                }).map(Quantity::from),
             },
-            goal: Some(Duration::from_millis(5)),
+            goal: Some(Duration::from_millis(5).into()),
         },
     ];
     for (what, setup, body) in [("fib(25)", FIB, "fib(25)"), ("a 10⁶-iteration loop", "", LOOP)] {
@@ -84,10 +84,10 @@ pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
         rows.push(Row {
             id: "P7",
             what: format!("{what}, fresh sandbox, in process"),
-            ours: median(&compute(&code, n.compute)?),
+            ours: (median(&compute(&code, n.compute)?)).into(),
             peer: Peer {
                 name: format!("{} (timed inside node)", node_name(" --jitless")),
-                median: node_median(&|node| peers::node_timed(node, &["--jitless"], setup, body, n.compute)),
+                median: node_median(&|node| peers::node_timed(node, &["--jitless"], setup, body, n.compute)).map(Quantity::from),
             },
             goal: None,
         });
@@ -100,9 +100,9 @@ pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
             // stockade makes the cache directory itself, private (0700).
             let scratch = tempfile::tempdir()?;
             process(cli, Some(&scratch.path().join("cache")))
-        })?),
-        peer: Peer { name: "the same command with the cache warm".into(), median: Ok(warm_process) },
-        goal: Some(Duration::from_secs(1)),
+        })?).into(),
+        peer: Peer { name: "the same command with the cache warm".into(), median: Ok(warm_process.into()) },
+        goal: Some(Duration::from_secs(1).into()),
     });
     Ok(rows)
 }

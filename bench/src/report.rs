@@ -1,7 +1,6 @@
 //! Writes BENCHMARKS.md: the machine, then one table per section.
 
 use crate::row::Row;
-use crate::stats::show;
 use std::fmt::Write;
 use std::process::Command;
 
@@ -73,13 +72,13 @@ pub fn render(machine: &Machine, sections: &[Section]) -> String {
         let _ = writeln!(out, "|---|---|---:|---|---:|---:|---|");
         for row in &section.rows {
             let peer = match &row.peer.median {
-                Ok(median) => show(*median),
+                Ok(median) => median.to_string(),
                 Err(why) => format!("not measured: {}", why.replace('|', "/").replace('\n', " ")),
             };
             let ratio = row.ratio().map(|r| format!("{r:.3}×")).unwrap_or_else(|| "–".into());
             let goal = match (row.goal, row.met()) {
-                (Some(goal), Some(true)) => format!("≤ {} ✅", show(goal)),
-                (Some(goal), _) => format!("≤ {} ❌", show(goal)),
+                (Some(goal), Some(true)) => format!("≤ {goal} ✅"),
+                (Some(goal), _) => format!("≤ {goal} ❌"),
                 (None, _) => "–".into(),
             };
             let _ = writeln!(
@@ -87,7 +86,7 @@ pub fn render(machine: &Machine, sections: &[Section]) -> String {
                 "| {} | {} | **{}** | {} | {} | {} | {} |",
                 row.id,
                 row.what,
-                show(row.ours),
+                row.ours,
                 row.peer.name,
                 peer,
                 ratio,

@@ -2,6 +2,40 @@
 
 use std::time::Duration;
 
+/// What a benchmark measures: a time, or an amount of memory.
+#[derive(Clone, Copy, Debug, PartialEq, PartialOrd)]
+pub enum Quantity {
+    /// A duration.
+    Time(Duration),
+    /// Bytes of memory.
+    Bytes(u64),
+}
+
+impl From<Duration> for Quantity {
+    fn from(time: Duration) -> Quantity {
+        Quantity::Time(time)
+    }
+}
+
+impl Quantity {
+    fn value(self) -> f64 {
+        match self {
+            Quantity::Time(time) => time.as_secs_f64(),
+            Quantity::Bytes(bytes) => bytes as f64,
+        }
+    }
+}
+
+impl std::fmt::Display for Quantity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Quantity::Time(time) => f.write_str(&crate::stats::show(time)),
+            Quantity::Bytes(bytes) if bytes < 1 << 20 => write!(f, "{:.1} KiB", bytes as f64 / 1024.0),
+            Quantity::Bytes(bytes) => write!(f, "{:.2} MiB", bytes as f64 / (1 << 20) as f64),
+        }
+    }
+}
+
 /// A measured capability.
 pub struct Row {
     /// The benchmark's id in the issues (`P1`).
@@ -9,11 +43,11 @@ pub struct Row {
     /// What was measured.
     pub what: String,
     /// stockade's median.
-    pub ours: Duration,
+    pub ours: Quantity,
     /// The peer measured in the same run.
     pub peer: Peer,
     /// The target for stockade's median, if the issue sets one.
-    pub goal: Option<Duration>,
+    pub goal: Option<Quantity>,
 }
 
 /// A peer's median, or why it could not be measured.
@@ -21,14 +55,15 @@ pub struct Peer {
     /// What ran (`amla-sandbox 0.2.8`, `node --jitless`).
     pub name: String,
     /// Its median, or the reason there is none.
-    pub median: Result<Duration, String>,
+    pub median: Result<Quantity, String>,
 }
 
 impl Row {
-    /// stockade's median over the peer's (below 1 means stockade is faster).
+    /// stockade's median over the peer's (below 1 means stockade is faster
+    /// or smaller).
     pub fn ratio(&self) -> Option<f64> {
-        let peer = self.peer.median.as_ref().ok()?;
-        (!peer.is_zero()).then(|| self.ours.as_secs_f64() / peer.as_secs_f64())
+        let peer = self.peer.median.as_ref().ok()?.value();
+        (peer != 0.0).then(|| self.ours.value() / peer)
     }
 
     /// Whether stockade met the goal.

