@@ -74,7 +74,8 @@ pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
                     stats::sample(3, n.process, || {
                         peers::run_quiet(peers::node_command(node).args(["-e", "console.log(1)"]))
                     })
-                }).map(Quantity::from),
+                })
+                .map(Quantity::from),
             },
             goal: Some(Duration::from_millis(5).into()),
         },
@@ -87,7 +88,8 @@ pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
             ours: (median(&compute(&code, n.compute)?)).into(),
             peer: Peer {
                 name: format!("{} (timed inside node)", node_name(" --jitless")),
-                median: node_median(&|node| peers::node_timed(node, &["--jitless"], setup, body, n.compute)).map(Quantity::from),
+                median: node_median(&|node| peers::node_timed(node, &["--jitless"], setup, body, n.compute))
+                    .map(Quantity::from),
             },
             goal: None,
         });
@@ -100,7 +102,8 @@ pub fn all(cli: &Path, n: Iterations) -> anyhow::Result<Vec<Row>> {
             // stockade makes the cache directory itself, private (0700).
             let scratch = tempfile::tempdir()?;
             process(cli, Some(&scratch.path().join("cache")))
-        })?).into(),
+        })?)
+        .into(),
         peer: Peer { name: "the same command with the cache warm".into(), median: Ok(warm_process.into()) },
         goal: Some(Duration::from_secs(1).into()),
     });

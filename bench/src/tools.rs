@@ -40,7 +40,10 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
     let args = [iterations.to_string()];
     let peer = |peer: &PyPeer, script: &str, what: &str| Peer {
         name: format!("{}, {what}", peer.label()),
-        median: peer.script::<LoopSamples>(script, &args).map(|s| Quantity::from(s.per_call())).map_err(|e| format!("{e:#}")),
+        median: peer
+            .script::<LoopSamples>(script, &args)
+            .map(|s| Quantity::from(s.per_call()))
+            .map_err(|e| format!("{e:#}")),
     };
     let row = |peer: Peer| Row {
         id: "P4",

@@ -161,6 +161,9 @@ fn guest_path(key: &str, path: &str) -> Result<(), PolicyError> {
     if path.split('/').any(|part| part == ".." || part == ".") {
         return Err(PolicyError::invalid(key, "must not contain `.` or `..` components"));
     }
+    if path.split('/').skip(1).any(str::is_empty) {
+        return Err(PolicyError::invalid(key, "must not contain `//` or end with `/`"));
+    }
     Ok(())
 }
 
@@ -200,7 +203,7 @@ mod tests {
     #[test]
     fn guest_paths() {
         assert!(guest_path("k", "/data").is_ok());
-        for bad in ["data", "/", "/data/../etc", "/./x", "/a\0b"] {
+        for bad in ["data", "/", "/data/../etc", "/./x", "/a\0b", "/data/", "//data", "/a//b"] {
             assert!(guest_path("k", bad).is_err(), "{bad:?}");
         }
     }

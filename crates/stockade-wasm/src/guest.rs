@@ -136,6 +136,7 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
     crate::host_call::add_to_linker(&mut linker)?;
     crate::clock::add_to_linker(&mut linker)?;
+    crate::files::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&module)?;
     let compiled =
         Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir(), prelude: Default::default() });

@@ -8,8 +8,8 @@
 //! - a fresh instance per run, or one kept for a session's runs (`live`),
 //!   with a memory limit, a wall-time deadline, an optional fuel budget and
 //!   capped stdout/stderr per run;
-//! - a WASI context built from the policy: its environment, and nothing else
-//!   (no files, no sockets, no host environment);
+//! - a WASI context built from the policy: its environment and its file
+//!   grants (`files`), and nothing else (no sockets, no host environment);
 //! - one import beyond WASI, `host::call`, the door for host tools ([`host_call`]).
 #![deny(missing_docs)]
 
@@ -17,6 +17,7 @@ pub mod cache;
 mod clock;
 mod door;
 pub mod engine;
+pub mod files;
 mod guest;
 pub mod host_call;
 mod limiter;
@@ -69,7 +70,7 @@ impl Backend for WasmBackend {
     }
 
     fn enforces(&self, requirement: Requirement) -> bool {
-        matches!(requirement, Requirement::Fuel | Requirement::Tools)
+        matches!(requirement, Requirement::Fuel | Requirement::Tools | Requirement::FileGrants)
     }
 
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {

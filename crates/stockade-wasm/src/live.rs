@@ -88,12 +88,17 @@ impl Live {
             .stderr(stderr.clone())
             .monotonic_clock(clock)
             .allow_blocking_current_thread(true);
-        match compiled.guest {
+        let reserved: &[&str] = match compiled.guest {
             Guest::QuickJs => {
                 wasi.args(&["sandbox"]);
+                &[]
             }
-            Guest::Python => crate::python::configure(&mut wasi, compiled)?,
-        }
+            Guest::Python => {
+                crate::python::configure(&mut wasi, compiled)?;
+                &[crate::python::GUEST_LIB]
+            }
+        };
+        crate::files::mount(&mut wasi, &policy.files.grants, reserved)?;
         for (name, value) in &policy.env {
             wasi.env(name, value);
         }

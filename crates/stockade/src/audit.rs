@@ -1,9 +1,11 @@
 //! What the facade writes to the audit log around each run.
 
+use crate::sandbox::Sandbox;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stockade_audit::{AuditLog, Event};
 use stockade_core::{AuditRange, Language, Outcome, SandboxError, Status};
+use stockade_policy::FileMode;
 
 /// A run's audit records, from `run_start` to `run_end`.
 pub(crate) struct RunRecord<'a> {
@@ -13,14 +15,17 @@ pub(crate) struct RunRecord<'a> {
 }
 
 impl<'a> RunRecord<'a> {
-    /// Records the start of a run (when there is a log) and names the run.
+    /// Records the start of a run (when there is a log) and names the run,
+    /// then the file grants mounted for it (file accesses themselves happen
+    /// inside WASI, unseen; a grant is recorded as in use for the run).
     pub fn start(
         log: Option<&'a Arc<AuditLog>>,
         language: Language,
         code: &str,
-        policy_sha256: &str,
+        sandbox: &Sandbox,
         session: Option<&str>,
     ) -> Result<RunRecord<'a>, SandboxError> {
+        let policy_sha256 = sandbox.policy_sha256();
         // Only a log (and the tool gate, which records into it) needs the id.
         let run = if log.is_some() { new_run_id() } else { String::new() };
         let first = match log {
@@ -37,6 +42,20 @@ impl<'a> RunRecord<'a> {
             ),
             None => None,
         };
+        if let Some(log) = log {
+            for (i, grant) in sandbox.policy().files.grants.iter().enumerate() {
+                let mode = match grant.mode {
+                    FileMode::Ro => "read-only",
+                    FileMode::Rw => "read-write",
+                };
+                let event = Event::GrantUsed {
+                    run: run.clone(),
+                    grant: format!("files.grants[{i}]"),
+                    detail: format!("{} mounted {mode} at {}", grant.host, grant.guest),
+                };
+                log.append(&event).map_err(audit_error)?;
+            }
+        }
         Ok(RunRecord { log, run, first })
     }
 

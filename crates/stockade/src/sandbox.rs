@@ -86,6 +86,9 @@ impl SandboxBuilder {
         policy.validate()?;
         let wasm = Arc::new(WasmBackend);
         enforceable(wasm.as_ref(), &policy)?;
+        for (i, grant) in policy.files.grants.iter().enumerate() {
+            stockade_wasm::files::host_dir(&format!("files.grants[{i}]"), &grant.host)?;
+        }
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {
             Some(path) => {
@@ -134,7 +137,7 @@ impl Sandbox {
         // checked the policy against; a second backend will check here.
         let backend = self.backend(language);
         self.check_code(code)?;
-        let record = RunRecord::start(self.audit.as_ref(), language, code, &self.policy_sha256, None)?;
+        let record = RunRecord::start(self.audit.as_ref(), language, code, self, None)?;
         let gate = self.gate(record.run_id(), None);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let result = backend.run(RunRequest { language, code, policy: &self.policy, tools: host.as_ref() });
@@ -166,6 +169,7 @@ impl Sandbox {
         self.audit.as_ref()
     }
 
+    /// The policy's digest, as the audit log names it.
     pub(crate) fn policy_sha256(&self) -> &str {
         &self.policy_sha256
     }

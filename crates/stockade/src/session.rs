@@ -106,8 +106,7 @@ impl Session {
         let (wall, fuel) = self.budget(&mut inner)?;
         self.sandbox.check_code(code)?;
         let audit = self.sandbox.audit();
-        let record =
-            RunRecord::start(audit, self.language, code, self.sandbox.policy_sha256(), Some(&self.id))?;
+        let record = RunRecord::start(audit, self.language, code, &self.sandbox, Some(&self.id))?;
         let gate = self.sandbox.gate(record.run_id(), Some(&self.calls));
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;

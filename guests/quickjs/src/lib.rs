@@ -23,6 +23,8 @@ use rquickjs::{
 use std::cell::RefCell;
 use std::io::Write;
 
+mod fs;
+
 /// Defines `console` on top of the one native function `__stockade_write`.
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -67,6 +69,7 @@ fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     ctx.globals().set("__stockade_write", write)?;
     let host = Function::new(ctx.clone(), |frame: String| host_call(frame.as_bytes()))?;
     ctx.globals().set("__stockade_host", host)?;
+    ctx.globals().set("__stockade_fs", Function::new(ctx.clone(), fs::call)?)?;
     ctx.eval::<(), _>(PRELUDE)?;
     Ok(())
 }

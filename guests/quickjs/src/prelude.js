@@ -124,3 +124,48 @@
     globalThis.tools = Object.freeze(tools);
   };
 })();
+
+// Files: `fs`, with the synchronous names of Node's module (and the same
+// under `fs.promises`), over what the policy's `[files]` grants mount.
+// Failures throw an Error with Node's `code` (ENOENT, EACCES, ...).
+(() => {
+  const native = globalThis.__stockade_fs;
+  delete globalThis.__stockade_fs;
+
+  const call = (op, path, data) => {
+    if (typeof path !== "string") throw new TypeError("fs: a path must be a string");
+    const result = data === undefined ? native(op, path) : native(op, path, data);
+    if (result !== null && typeof result === "object" && result.__error === true) {
+      const error = new Error(result.message);
+      error.code = result.code;
+      error.path = path;
+      error.syscall = op;
+      throw error;
+    }
+    return result;
+  };
+  const text = (data) => (typeof data === "string" ? data : String(data));
+  const stat = (path) => {
+    const s = call("stat", path);
+    return { size: s.size, mtimeMs: s.mtimeMs, isFile: () => s.file, isDirectory: () => s.dir };
+  };
+  const sync = {
+    readFileSync: (path) => call("read", path),
+    writeFileSync: (path, data) => { call("write", path, text(data)); },
+    appendFileSync: (path, data) => { call("append", path, text(data)); },
+    existsSync: (path) => call("exists", path),
+    readdirSync: (path) => call("list", path),
+    statSync: stat,
+    mkdirSync: (path, options) => { call(options && options.recursive ? "mkdirp" : "mkdir", path); },
+    unlinkSync: (path) => { call("unlink", path); },
+    rmdirSync: (path) => { call("rmdir", path); },
+    renameSync: (from, to) => { call("rename", from, text(to)); },
+    linkSync: (existing, link) => { call("link", existing, text(link)); },
+  };
+  const promises = {};
+  for (const [name, fn] of Object.entries(sync)) {
+    if (name === "existsSync") continue;
+    promises[name.slice(0, -"Sync".length)] = async (...args) => fn(...args);
+  }
+  globalThis.fs = Object.freeze({ ...sync, promises: Object.freeze(promises) });
+})();

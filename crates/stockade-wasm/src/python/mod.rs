@@ -31,7 +31,7 @@ use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 const RUNTIME: &str = include_str!("runtime.py");
 
 /// Where the guest finds its standard library.
-const GUEST_LIB: &str = "/usr/local/lib";
+pub(crate) const GUEST_LIB: &str = "/usr/local/lib";
 
 /// The interpreter's own memory before any code runs: a smaller
 /// `limits.memory_bytes` cannot even instantiate it.

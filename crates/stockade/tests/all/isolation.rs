@@ -47,12 +47,12 @@ fn the_clock_and_randomness_work_without_host_access() {
 
 #[test]
 fn a_policy_grant_no_backend_enforces_is_refused() {
-    use stockade::policy::FileMode;
-    let policy = Policy::builder().grant_dir("/etc", "/etc", FileMode::Ro).build().expect("valid policy");
-    let err = stockade::Sandbox::new(policy).expect_err("files are not enforced by the wasm backend yet");
+    let policy = Policy::builder().allow_host("example.com").build().expect("valid policy");
+    let err =
+        stockade::Sandbox::new(policy).expect_err("the network is not enforced by the wasm backend yet");
     let message = err.to_string();
     assert!(
-        message.contains("files.grants") && message.contains("not supported by backend wasm"),
+        message.contains("network.allow") && message.contains("not supported by backend wasm"),
         "{message}"
     );
     for policy in

@@ -2,6 +2,7 @@
 
 mod audit;
 mod concurrency;
+mod files;
 mod host_memory;
 mod hostile_input;
 mod isolation;
