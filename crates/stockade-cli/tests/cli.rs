@@ -290,6 +290,8 @@ fn run_python_with_pandas() {
         "{stderr}"
     );
 
+    python_cwasm_damage_is_detected();
+
     // The REPL keeps state between inputs; a block ends at an empty line.
     let input = b"import pandas as pd\nx = 20\ndef f(v):\n    return v * 2\n\nf(x) + 2\nraise KeyError('k')\nprint(x)\n";
     let out = with_stdin(&["repl", "--lang", "python"], input);
@@ -309,4 +311,47 @@ fn repl_keeps_state_and_starts_again_after_a_limit() {
     assert_eq!(text(&out.stdout), "42\n\"undefined\"\n");
     let stderr = text(&out.stderr);
     assert!(stderr.contains("wall time exceeded") && stderr.contains("a new one starts"), "{stderr}");
+}
+
+/// A damaged copy of the compiled CPython guest is found and removed, never
+/// loaded. (Rebuilding it is the same code path as for JavaScript, tested
+/// above; a CPython rebuild takes a minute, so this copy is only checked.)
+fn python_cwasm_damage_is_detected() {
+    let doctor = text(&stockade(&["doctor"]).stdout);
+    let cache = doctor
+        .lines()
+        .find(|line| line.contains("module cache"))
+        .and_then(|line| line.split_whitespace().find(|word| word.starts_with('/')))
+        .map(std::path::PathBuf::from)
+        .expect("doctor names the module cache");
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let copy = scratch.path().join("cache");
+    std::fs::create_dir_all(&copy).expect("mkdir");
+    std::fs::set_permissions(&copy, std::os::unix::fs::PermissionsExt::from_mode(0o700)).expect("chmod");
+    std::os::unix::fs::symlink(cache.join("python"), copy.join("python")).expect("link the artifacts");
+    let mut damaged = Vec::new();
+    for entry in std::fs::read_dir(&cache).expect("cache") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+        if name.starts_with("python-") && (name.ends_with(".cwasm") || name.ends_with(".cwasm.b3")) {
+            let mut bytes = std::fs::read(&path).expect("read");
+            if name.ends_with(".cwasm") {
+                let middle = bytes.len() / 2;
+                bytes[middle] ^= 0xff;
+                damaged.push(copy.join(&name));
+            }
+            std::fs::write(copy.join(&name), bytes).expect("copy");
+        }
+    }
+    assert!(!damaged.is_empty(), "no compiled CPython guest in {}", cache.display());
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .arg("doctor")
+        .env("STOCKADE_CACHE_DIR", &copy)
+        .output()
+        .expect("run stockade");
+    let report = text(&out.stdout);
+    let line = report.lines().find(|l| l.contains("CPython guest compiled")).expect("a CPython line");
+    assert!(line.contains("not yet"), "{report}");
+    // doctor checks the unmetered entry (the fuel one is checked when a metered run opens it).
+    assert!(damaged.iter().any(|path| !path.exists()), "the damaged entry was left in place");
 }
