@@ -71,6 +71,13 @@ impl Policy {
             if self.files.grants[..i].iter().any(|g| g.guest == grant.guest) {
                 return Err(PolicyError::invalid(format!("{key}.guest"), "is granted twice"));
             }
+            let in_tmp = grant.guest == "/tmp" || grant.guest.starts_with("/tmp/");
+            if self.files.tmp_bytes > 0 && in_tmp {
+                return Err(PolicyError::invalid(
+                    format!("{key}.guest"),
+                    "is inside /tmp, which files.tmp_bytes makes the guest's scratch folder",
+                ));
+            }
         }
 
         for (i, host) in self.network.allow.iter().enumerate() {

@@ -13,11 +13,14 @@
 //! - grants at or under the guest's reserved paths (CPython's library),
 //!   which would replace what the guest's runtime reads.
 //!
+//! `files.tmp_bytes` adds a scratch `/tmp`: a private, size-capped tmpfs
+//! per run or session ([`crate::scratch`]).
+//!
 //! A hard link the *host* placed in a grant is, by what a hard link is,
 //! the file itself; nothing inside the sandbox can tell it apart.
 
 use stockade_core::SandboxError;
-use stockade_policy::{FileGrant, FileMode, PolicyError};
+use stockade_policy::{FileMode, FilesPolicy, PolicyError};
 use wasmtime::{Caller, Linker, Result};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -26,14 +29,24 @@ use crate::state::State;
 /// WASI's `EPERM`.
 const ERRNO_PERM: i32 = 63;
 
-/// Mounts `grants` into the guest's view. `reserved` are guest paths the
-/// guest's runtime needs for itself; a grant at or under one is refused.
+/// Where the scratch folder appears in the guest.
+const SCRATCH: &str = "/tmp";
+
+/// Mounts the policy's grants, and its scratch `/tmp` when it asks for one
+/// ([`crate::scratch`]), into the guest's view. `reserved` are guest paths
+/// the guest's runtime needs for itself; a grant at or under one is refused.
 pub(crate) fn mount(
     wasi: &mut WasiCtxBuilder,
-    grants: &[FileGrant],
+    files: &FilesPolicy,
     reserved: &[&str],
 ) -> Result<(), SandboxError> {
-    for (i, grant) in grants.iter().enumerate() {
+    if files.tmp_bytes > 0 {
+        let scratch = crate::scratch::Scratch::mount(files.tmp_bytes)?;
+        // The preopen opens its own descriptor; `scratch` may go after.
+        wasi.preopened_dir(scratch.path(), SCRATCH, FsPerms::ReadWrite)
+            .map_err(|e| SandboxError::Engine(format!("cannot open the guest's /tmp: {e:#}")))?;
+    }
+    for (i, grant) in files.grants.iter().enumerate() {
         let key = format!("files.grants[{i}]");
         if let Some(taken) = reserved.iter().find(|r| within(&grant.guest, r)) {
             return Err(PolicyError::invalid(
@@ -96,9 +109,16 @@ mod tests {
         assert!(within("/usr/local/lib", "/usr/local/lib"));
         assert!(within("/usr/local/lib/python", "/usr/local/lib"));
         assert!(!within("/usr/local/library", "/usr/local/lib"));
-        let grant = |guest: &str| FileGrant { host: ".".into(), guest: guest.into(), mode: FileMode::Ro };
+        let files = |guest: &str| FilesPolicy {
+            grants: vec![stockade_policy::FileGrant {
+                host: ".".into(),
+                guest: guest.into(),
+                mode: FileMode::Ro,
+            }],
+            tmp_bytes: 0,
+        };
         let refused =
-            |guest: &str| mount(&mut WasiCtxBuilder::new(), &[grant(guest)], &["/usr/local/lib"]).is_err();
+            |guest: &str| mount(&mut WasiCtxBuilder::new(), &files(guest), &["/usr/local/lib"]).is_err();
         assert!(refused("/usr/local/lib") && refused("/usr/local/lib/x"));
         // A parent is harmless: the guest resolves a path by its longest preopen.
         assert!(!refused("/data") && !refused("/usr"));

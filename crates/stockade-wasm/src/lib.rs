@@ -26,6 +26,7 @@ mod pipe;
 pub mod progress;
 mod python;
 mod run;
+pub mod scratch;
 mod snapshot;
 mod state;
 
@@ -70,7 +71,10 @@ impl Backend for WasmBackend {
     }
 
     fn enforces(&self, requirement: Requirement) -> bool {
-        matches!(requirement, Requirement::Fuel | Requirement::Tools | Requirement::FileGrants)
+        matches!(
+            requirement,
+            Requirement::Fuel | Requirement::Tools | Requirement::FileGrants | Requirement::ScratchTmp
+        )
     }
 
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {

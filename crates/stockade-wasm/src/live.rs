@@ -98,7 +98,7 @@ impl Live {
                 &[crate::python::GUEST_LIB]
             }
         };
-        crate::files::mount(&mut wasi, &policy.files.grants, reserved)?;
+        crate::files::mount(&mut wasi, &policy.files, reserved)?;
         for (name, value) in &policy.env {
             wasi.env(name, value);
         }

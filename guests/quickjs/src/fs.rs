@@ -119,6 +119,7 @@ fn code(error: &std::io::Error) -> &'static str {
         Some(28) => "EINVAL",
         Some(31) => "EISDIR",
         Some(44) => "ENOENT",
+        Some(51) => "ENOSPC",
         Some(54) => "ENOTDIR",
         Some(55) => "ENOTEMPTY",
         Some(58) => "ENOTSUP",

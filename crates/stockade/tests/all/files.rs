@@ -282,3 +282,39 @@ fn the_audit_log_records_the_grants_of_each_run() {
     assert_eq!(grants[0]["event"]["grant"], "files.grants[0]");
     assert!(grants[1]["event"]["detail"].as_str().unwrap_or_default().ends_with("read-write at /out"));
 }
+
+#[test]
+fn the_scratch_tmp_is_capped_and_private_to_each_run() {
+    ensure_fetched();
+    let policy = Policy::builder().scratch_tmp(1 << 20).build().expect("policy");
+    let sandbox = Sandbox::new(policy).expect("sandbox");
+    let code = r#"
+import os, errno, tempfile
+with open('/tmp/a.txt', 'w') as f:
+    f.write('x' * 1000)
+fd, path = tempfile.mkstemp()
+os.close(fd)
+try:
+    with open('/tmp/big', 'wb') as f:
+        f.write(b'x' * (2 << 20))
+    big = 'written'
+except OSError as e:
+    big = errno.errorcode.get(e.errno)
+['a.txt' in os.listdir('/tmp'), path.startswith('/tmp/'), big]
+"#;
+    let outcome = sandbox.run(Language::Python, code).expect("run");
+    assert_eq!(outcome.value, Some(json!([true, true, "ENOSPC"])), "{outcome:?}");
+    // A fresh run gets a fresh, empty /tmp.
+    let next = sandbox.run(Language::Python, "import os; os.listdir('/tmp')").expect("run");
+    assert_eq!(next.value, Some(json!([])), "{next:?}");
+    // JavaScript has the same /tmp; a session keeps it between runs.
+    let session = sandbox.session(Language::JavaScript).expect("session");
+    session.run("fs.writeFileSync('/tmp/kept', 'yes')").expect("run");
+    let outcome = session
+        .run("let code; try { fs.writeFileSync('/tmp/big', 'x'.repeat(2 << 20)) } catch (e) { code = e.code } [fs.readFileSync('/tmp/kept'), code]")
+        .expect("run");
+    assert_eq!(outcome.value, Some(json!(["yes", "ENOSPC"])), "{outcome:?}");
+    // A grant cannot take /tmp from the scratch folder.
+    let clash = Policy::builder().scratch_tmp(1 << 20).grant_dir("/", "/tmp/x", FileMode::Ro).build();
+    assert!(clash.is_err());
+}
