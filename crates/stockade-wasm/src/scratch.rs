@@ -132,7 +132,7 @@ fn step_name(status: i32) -> String {
 /// # Safety
 /// Only to be called in a freshly forked child; it never returns.
 unsafe fn child(request: &Request, socket: RawFd) -> ! {
-    // SAFETY (whole body): every pointer passed is to a NUL-terminated
+    // SAFETY: every pointer passed (in this whole body) is to a NUL-terminated
     // string or buffer prepared before the fork, or a local of the right
     // type; the calls are plain system calls, safe after fork.
     unsafe {
