@@ -36,3 +36,19 @@ install_build_deps() {
         rustup target add wasm32-wasip1
     fi
 }
+
+# The Python packages the tests drive stockade with (the official MCP client),
+# in a virtualenv at .venv in the repository.
+TEST_PYTHON_PACKAGES=(mcp==2.3.0)
+
+install_test_deps() {
+    install_apt_packages python3-venv
+    if [ ! -x .venv/bin/python ]; then
+        echo "==> making the virtualenv .venv"
+        python3 -m venv .venv
+    fi
+    if ! .venv/bin/python -c "import mcp" 2>/dev/null; then
+        echo "==> installing into .venv: ${TEST_PYTHON_PACKAGES[*]}"
+        .venv/bin/pip install -q "${TEST_PYTHON_PACKAGES[@]}"
+    fi
+}

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/deps.sh
 install_build_deps
+install_test_deps
 
 echo "==> formatting"
 cargo fmt --all --check

@@ -21,6 +21,8 @@ enum Command {
     Run(cmd::run::Args),
     /// An interactive session: state kept from one input to the next.
     Repl(cmd::repl::Args),
+    /// Serve MCP on stdio: run_code, list_sessions, close_session, under one policy.
+    Mcp(cmd::mcp::Args),
     /// Validate, print or describe policies.
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -48,6 +50,7 @@ fn main() {
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Repl(args) => cmd::repl::run(args),
+        Command::Mcp(args) => cmd::mcp::run(args),
         Command::Policy(command) => cmd::policy::run(command),
         Command::Precompile(args) => cmd::precompile::run(args),
         Command::Doctor => cmd::doctor::run(),

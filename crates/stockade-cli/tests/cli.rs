@@ -355,3 +355,44 @@ fn python_cwasm_damage_is_detected() {
     // doctor checks the unmetered entry (the fuel one is checked when a metered run opens it).
     assert!(damaged.iter().any(|path| !path.exists()), "the damaged entry was left in place");
 }
+
+/// `stockade mcp` driven end to end by the official MCP client (PyPI `mcp`,
+/// installed into `.venv` by scripts/test.sh): JavaScript, a Python session,
+/// a fresh run that sees none of it, an escape attempt, and the session
+/// tools. The policy comes from the server's command line only.
+#[test]
+fn mcp_server_works_with_a_real_client() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "no {}: scripts/test.sh makes it (with the `mcp` package)", python.display());
+    if stockade(&["run", "--lang", "python", "-c", "1"]).status.code() == Some(3) {
+        let out = stockade(&["fetch", "python"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    let policy = policy_file("[limits]\nwall_ms = 20000\n");
+    let out = Command::new(python)
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py"))
+        .arg(env!("CARGO_BIN_EXE_stockade"))
+        .arg(policy.path())
+        .output()
+        .expect("run the MCP client");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let answers: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the client prints JSON");
+    assert_eq!(answers["tools"], serde_json::json!(["close_session", "list_sessions", "run_code"]));
+    assert_eq!(answers["js"]["error"], false, "{answers}");
+    assert_eq!(answers["js"]["value"], 42);
+    assert!(answers["js"]["text"].as_str().unwrap_or_default().contains("hi"), "{answers}");
+    assert_eq!(answers["first"]["error"], false, "{answers}");
+    assert_eq!(answers["second"]["value"], 42, "{answers}");
+    assert_eq!(answers["fresh"]["error"], true, "a fresh run sees no session state: {answers}");
+    assert!(answers["fresh"]["text"].as_str().unwrap_or_default().contains("NameError"), "{answers}");
+    assert_eq!(answers["escape"]["error"], true);
+    assert!(
+        answers["escape"]["text"].as_str().unwrap_or_default().contains("FileNotFoundError"),
+        "{answers}"
+    );
+    assert_eq!(answers["wrong_language"]["error"], true, "{answers}");
+    assert_eq!(answers["listing"]["sessions"], serde_json::json!([{"session": "s1", "language": "python"}]));
+    assert_eq!(answers["closed"]["error"], false);
+    assert_eq!(answers["after"]["sessions"], serde_json::json!([]));
+}

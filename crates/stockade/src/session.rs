@@ -133,9 +133,14 @@ impl Session {
 
     /// Whether the session is closed, or would be closed by the next run
     /// (idle or past its lifetime); an expired session is closed now, which
-    /// frees its guest. A server calls this to reap idle sessions.
+    /// frees its guest. A server calls this to reap idle sessions. It never
+    /// waits: a session in the middle of a run is not idle.
     pub fn expired(&self) -> bool {
-        let mut inner = self.lock();
+        let mut inner = match self.inner.try_lock() {
+            Ok(inner) => inner,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return false,
+        };
         if inner.closed.is_none()
             && let Some(why) = self.lapsed(&inner)
         {

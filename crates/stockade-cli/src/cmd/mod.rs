@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod doctor;
 pub mod fetch;
+pub mod mcp;
 pub mod policy;
 pub mod precompile;
 pub mod repl;

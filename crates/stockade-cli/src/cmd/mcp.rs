@@ -1,0 +1,244 @@
+//! `stockade mcp`: an MCP server (the official Rust SDK, rmcp) over stdio.
+//!
+//! It offers three tools: `run_code` (a fresh sandbox, or a named session),
+//! `list_sessions` and `close_session`. The policy comes from the file given
+//! when the server starts, never from the client: a client (an LLM's agent)
+//! can only ask for code to run under it.
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, ErrorData, ServerCapabilities, ServerConfig};
+use rmcp::{ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use stockade::{Language, Outcome, Sandbox, SandboxError, Session, Status};
+
+/// Live sessions one server keeps at most.
+const MAX_SESSIONS: usize = 16;
+
+/// Arguments of `stockade mcp`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Policy file (TOML or JSON) every run is held to. Without one,
+    /// everything is denied.
+    #[arg(long, short)]
+    policy: Option<PathBuf>,
+    /// A host tool backed by a command: `NAME=COMMAND` (repeatable).
+    #[arg(long = "tool", value_name = "NAME=COMMAND")]
+    tools: Vec<String>,
+}
+
+/// Serves MCP on stdin/stdout until the client goes away.
+pub fn run(args: Args) -> anyhow::Result<i32> {
+    let sandbox = super::sandbox(args.policy.as_deref(), &args.tools)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let server = Server::new(sandbox);
+        let reaper = tokio::spawn(reap(server.sessions.clone()));
+        let service = server.serve(rmcp::transport::stdio()).await?;
+        service.waiting().await?;
+        reaper.abort();
+        anyhow::Ok(())
+    })?;
+    Ok(0)
+}
+
+/// What `run_code` takes.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct RunCode {
+    /// `python` or `javascript` (also `py`, `js`).
+    pub language: String,
+    /// The source code. The value of a trailing expression comes back.
+    pub code: String,
+    /// Run in this named session, which keeps its globals between runs and
+    /// is created on first use. Without it, the run gets a fresh sandbox.
+    #[serde(default)]
+    pub session: Option<String>,
+}
+
+/// What `close_session` takes.
+#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+pub struct CloseSession {
+    /// The session's name.
+    pub session: String,
+}
+
+type Sessions = Arc<Mutex<BTreeMap<String, Arc<Session>>>>;
+
+/// The MCP server: one sandbox (one policy) and its named sessions.
+#[derive(Clone)]
+pub struct Server {
+    sandbox: Sandbox,
+    sessions: Sessions,
+    tool_router: ToolRouter<Server>,
+}
+
+#[tool_router]
+impl Server {
+    fn new(sandbox: Sandbox) -> Server {
+        Server { sandbox, sessions: Sessions::default(), tool_router: Self::tool_router() }
+    }
+
+    #[tool(description = "Run JavaScript or Python (CPython with numpy and pandas) in a sandbox that has \
+        nothing but what the server's policy grants: no host files, network or environment unless granted. \
+        Returns stdout, stderr, the value of the last expression, and the status. With `session`, runs in a \
+        named session whose globals persist between calls.")]
+    async fn run_code(&self, Parameters(request): Parameters<RunCode>) -> Result<CallToolResult, ErrorData> {
+        let language: Language = match request.language.parse() {
+            Ok(language) => language,
+            Err(why) => return Ok(refusal(why)),
+        };
+        // Opening a session runs its guest's start-up, which blocks like a
+        // run does: both happen on a blocking thread, never on the runtime's.
+        let (sandbox, sessions) = (self.sandbox.clone(), self.sessions.clone());
+        let name = request.session.clone();
+        let code = request.code;
+        let result = tokio::task::spawn_blocking(move || match &name {
+            Some(name) => session(&sandbox, &sessions, name, language).map(|session| session.run(&code)),
+            None => Ok(sandbox.run(language, &code)),
+        })
+        .await
+        .map_err(|e| ErrorData::internal_error(format!("the run failed: {e}"), None))?;
+        let result = match result {
+            Ok(result) => result,
+            Err(why) => return Ok(refusal(why)),
+        };
+        match result {
+            Ok(outcome) => Ok(reply(&outcome)),
+            Err(SandboxError::SessionEnded(why)) => {
+                if let Some(name) = &request.session {
+                    self.lock().remove(name);
+                }
+                Ok(CallToolResult::error(vec![ContentBlock::text(format!(
+                    "the session ended ({why}); call again to start a new one, without its state"
+                ))]))
+            }
+            Err(e) => Ok(refusal(format!("stockade: {e}"))),
+        }
+    }
+
+    #[tool(description = "List the open sessions: their names and languages.")]
+    async fn list_sessions(&self) -> Result<CallToolResult, ErrorData> {
+        let sessions: Vec<_> = self
+            .lock()
+            .iter()
+            .map(|(name, session)| serde_json::json!({"session": name, "language": session.language().to_string()}))
+            .collect();
+        let listing = serde_json::json!({ "sessions": sessions });
+        Ok(CallToolResult::structured(listing))
+    }
+
+    #[tool(description = "Close a session and free its sandbox.")]
+    async fn close_session(
+        &self,
+        Parameters(CloseSession { session }): Parameters<CloseSession>,
+    ) -> Result<CallToolResult, ErrorData> {
+        match self.lock().remove(&session) {
+            Some(open) => {
+                open.close();
+                Ok(CallToolResult::success(vec![ContentBlock::text(format!("closed {session}"))]))
+            }
+            None => Ok(refusal(format!("no session named {session:?}"))),
+        }
+    }
+}
+
+impl Server {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Session>>> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The session `name`, opened for `language` if it does not exist; or why
+/// not, for the client to read.
+fn session(
+    sandbox: &Sandbox,
+    sessions: &Sessions,
+    name: &str,
+    language: Language,
+) -> Result<Arc<Session>, String> {
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
+    if name.is_empty() || name.len() > 64 || !name.chars().all(allowed) {
+        return Err("a session name is 1 to 64 letters, digits, `-`, `_` or `.`".into());
+    }
+    let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(open) = sessions.get(name) {
+        if open.language() != language {
+            return Err(format!("session {name:?} runs {}, not {language}", open.language()));
+        }
+        return Ok(open.clone());
+    }
+    if sessions.len() >= MAX_SESSIONS {
+        return Err(format!("{MAX_SESSIONS} sessions are open, all this server keeps; close one first"));
+    }
+    let opened = sandbox.session(language).map_err(|e| format!("cannot open a session: {e}"))?;
+    let opened = Arc::new(opened);
+    sessions.insert(name.to_string(), opened.clone());
+    Ok(opened)
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for Server {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_instructions(
+            "stockade runs untrusted code (JavaScript, Python) in a sandbox under the server's policy. \
+             Use run_code; pass `session` to keep state between calls.",
+        )
+    }
+}
+
+/// The outcome for the client: a readable summary, and the whole outcome as
+/// structured content. A guest error or a limit is a tool error, so the
+/// model sees that its code failed.
+fn reply(outcome: &Outcome) -> CallToolResult {
+    let mut text = String::new();
+    if !outcome.stdout.is_empty() {
+        text.push_str(&format!("stdout:\n{}\n", outcome.stdout.trim_end()));
+    }
+    if !outcome.stderr.is_empty() {
+        text.push_str(&format!("stderr:\n{}\n", outcome.stderr.trim_end()));
+    }
+    if let Some(value) = &outcome.value {
+        text.push_str(&format!("value: {value}\n"));
+    }
+    match &outcome.status {
+        Status::Ok => {}
+        Status::GuestError { kind, message, stack } => {
+            let stack = stack.as_deref().unwrap_or_default();
+            if stack.starts_with("Traceback") {
+                text.push_str(stack);
+            } else {
+                text.push_str(&format!("{kind}: {message}\n{stack}"));
+            }
+        }
+        Status::Exited { code } => text.push_str(&format!("exited with code {code}\n")),
+        Status::LimitExceeded { which } => text.push_str(&format!("stopped: {} exceeded\n", which.key())),
+        other => text.push_str(&format!("{other:?}\n")),
+    }
+    let structured = serde_json::to_value(outcome).unwrap_or_default();
+    let failed = !matches!(outcome.status, Status::Ok);
+    let mut result = if failed {
+        CallToolResult::structured_error(structured)
+    } else {
+        CallToolResult::structured(structured)
+    };
+    result.content = vec![ContentBlock::text(if text.is_empty() { "(no output)".to_string() } else { text })];
+    result
+}
+
+/// A refusal the client (and the model behind it) reads as the tool's answer.
+fn refusal(why: impl Into<String>) -> CallToolResult {
+    CallToolResult::error(vec![ContentBlock::text(why.into())])
+}
+
+/// Closes sessions that have been idle past the policy's timeout, or lived
+/// past its lifetime, once a second.
+async fn reap(sessions: Sessions) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
+        sessions.retain(|_, session| !session.expired());
+    }
+}
