@@ -292,6 +292,30 @@ fn run_python_with_pandas() {
 
     python_cwasm_damage_is_detected();
 
+    // The Amla transfer_money example from Python, with a command-backed tool.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let counter = dir.path().join("calls");
+    let policy = policy_file(
+        "[tools.transfer_money]\nmax_calls = 2\nconstraints = { amount = \"<=1000\", currency = [\"USD\", \"EUR\"] }\n",
+    );
+    let tool = format!("transfer_money=tee -a {} >/dev/null; echo '{{\"sent\": true}}'", counter.display());
+    let code = r#"
+r = []
+for args in [dict(amount=5, currency="USD"), dict(amount=5000, currency="USD"), dict(amount=5, currency="GBP"),
+             dict(amount=7, currency="EUR"), dict(amount=8, currency="EUR")]:
+    try:
+        r.append(transfer_money(**args)["sent"])
+    except ToolDenied as e:
+        r.append(e.kind)
+r
+"#;
+    let policy_path = policy.path().to_str().expect("utf-8 path");
+    let out = stockade(&["run", "--lang", "python", "--policy", policy_path, "--tool", &tool, "-c", code]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), r#"[true,"denied","denied",true,"budget_exceeded"]"#);
+    let ran = std::fs::read_to_string(&counter).expect("the tool ran");
+    assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
+
     // The REPL keeps state between inputs; a block ends at an empty line.
     let input = b"import pandas as pd\nx = 20\ndef f(v):\n    return v * 2\n\nf(x) + 2\nraise KeyError('k')\nprint(x)\n";
     let out = with_stdin(&["repl", "--lang", "python"], input);
