@@ -8,6 +8,8 @@ pub const MAX_WALL_MS: u64 = 24 * 60 * 60 * 1000;
 pub const MIN_MEMORY_BYTES: u64 = MIB;
 /// Largest output cap per stream.
 pub const MAX_OUTPUT_BYTES: u64 = 1024 * MIB;
+/// Largest scratch `/tmp`: it is host memory, outside `limits.memory_bytes`.
+pub const MAX_TMP_BYTES: u64 = 16 * 1024 * MIB;
 /// Largest source code a policy may accept.
 pub const MAX_CODE_BYTES: u64 = 64 * MIB;
 
@@ -79,6 +81,8 @@ impl Policy {
                 ));
             }
         }
+
+        range("files.tmp_bytes", self.files.tmp_bytes, 0, MAX_TMP_BYTES)?;
 
         for (i, host) in self.network.allow.iter().enumerate() {
             host_pattern(host).map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;

@@ -6,6 +6,7 @@
 //! one ticker thread), the pooling allocator and copy-on-write memory
 //! images, so a fresh instance costs tens of microseconds.
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::Duration;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
@@ -79,10 +80,18 @@ fn pool_slots() -> u32 {
 
 /// A claim on one instance slot of an engine's pool, held for a run's
 /// lifetime. Both engines share one count, bounded by the smaller pool.
-pub struct Slot(());
+pub struct Slot(SlotKind);
+
+/// Who holds a slot.
+enum SlotKind {
+    Run,
+    Session,
+}
 
 static IN_USE: Mutex<u32> = Mutex::new(0);
 static FREED: Condvar = Condvar::new();
+/// Slots held by sessions.
+static SESSIONS: AtomicU32 = AtomicU32::new(0);
 
 impl Slot {
     /// Waits until a slot is free and takes it.
@@ -92,27 +101,33 @@ impl Slot {
             in_use = FREED.wait(in_use).unwrap_or_else(|p| p.into_inner());
         }
         *in_use += 1;
-        Slot(())
+        Slot(SlotKind::Run)
     }
 
-    /// Waits at most `wait` for a free slot; `None` if none came free. A
-    /// session holds its slot for as long as it lives, so opening one must
-    /// not wait forever behind other sessions.
-    pub fn acquire_within(wait: std::time::Duration) -> Option<Slot> {
+    /// A slot for a session, which holds it for as long as it lives: waits
+    /// at most `wait`, and `None` if none came free or sessions already
+    /// hold half the slots (the other half stays for fresh runs, which
+    /// wait for a slot without a timeout).
+    pub fn acquire_for_session(wait: std::time::Duration) -> Option<Slot> {
         let in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
         let (mut in_use, _) = FREED
             .wait_timeout_while(in_use, wait, |in_use| *in_use >= pool_slots())
             .unwrap_or_else(|p| p.into_inner());
-        if *in_use >= pool_slots() {
+        let session_share = (pool_slots() / 2).max(1);
+        if *in_use >= pool_slots() || SESSIONS.load(Ordering::Relaxed) >= session_share {
             return None;
         }
         *in_use += 1;
-        Some(Slot(()))
+        SESSIONS.fetch_add(1, Ordering::Relaxed);
+        Some(Slot(SlotKind::Session))
     }
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
+        if matches!(self.0, SlotKind::Session) {
+            SESSIONS.fetch_sub(1, Ordering::Relaxed);
+        }
         let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
         *in_use = in_use.saturating_sub(1);
         FREED.notify_one();
@@ -226,4 +241,25 @@ fn start_ticker() -> Result<(), String> {
 pub fn ticks_for(wall: Duration) -> u64 {
     let tick = EPOCH_TICK.as_micros().max(1);
     u64::try_from(wall.as_micros().div_ceil(tick)).unwrap_or(u64::MAX).saturating_add(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sessions_hold_at_most_half_the_slots() {
+        let mut held = Vec::new();
+        while let Some(slot) = Slot::acquire_for_session(Duration::ZERO) {
+            held.push(slot);
+            assert!(held.len() <= pool_slots() as usize, "sessions took every slot");
+        }
+        assert!(!held.is_empty() && held.len() <= (pool_slots() / 2).max(1) as usize, "{}", held.len());
+        // A fresh run still gets a slot at once.
+        let run = Slot::acquire();
+        drop(held);
+        // And once sessions let go, another can open.
+        assert!(Slot::acquire_for_session(Duration::ZERO).is_some());
+        drop(run);
+    }
 }

@@ -87,14 +87,19 @@ fn within(path: &str, root: &str) -> bool {
     path == root || path.strip_prefix(root).is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Replaces WASI's `path_symlink` in `linker` (which must already hold
-/// WASI) with one that refuses.
+/// Replaces WASI's `path_symlink` and `path_link` in `linker` (which must
+/// already hold WASI) with ones that refuse.
 pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
     linker.allow_shadowing(true);
     linker.func_wrap(
         "wasi_snapshot_preview1",
         "path_symlink",
         |_caller: Caller<'_, State>, _old: u32, _old_len: u32, _fd: u32, _new: u32, _new_len: u32| ERRNO_PERM,
+    )?;
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "path_link",
+        |_caller: Caller<'_, State>, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32| ERRNO_PERM,
     )?;
     linker.allow_shadowing(false);
     Ok(())

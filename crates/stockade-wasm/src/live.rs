@@ -200,7 +200,8 @@ pub(crate) struct Session {
 }
 
 impl Session {
-    /// Opens a guest for a session: waits (boundedly) for an instance slot,
+    /// Opens a guest for a session: waits (boundedly) for an instance slot
+    /// of the sessions' half,
     /// then starts it; a guest that cannot start is an error here. `tools`
     /// answers the tool list a guest asks for as it starts.
     pub fn open(
@@ -208,9 +209,10 @@ impl Session {
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
     ) -> Result<Session, SandboxError> {
-        let slot = Slot::acquire_within(SLOT_WAIT).ok_or_else(|| {
+        let slot = Slot::acquire_for_session(SLOT_WAIT).ok_or_else(|| {
             SandboxError::Engine(format!(
-                "every instance slot is taken (STOCKADE_POOL_SLOTS); none came free within {} s",
+                "no instance slot for a session: sessions may hold half of them \
+                 (STOCKADE_MAX_INSTANCES), and none came free within {} s; close a session",
                 SLOT_WAIT.as_secs()
             ))
         })?;

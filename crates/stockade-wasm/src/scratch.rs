@@ -59,8 +59,9 @@ struct Request {
 
 impl Request {
     fn new(options: &str) -> Result<Request, SandboxError> {
-        // SAFETY: getuid and getgid cannot fail and touch no memory.
-        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        // SAFETY: geteuid and getegid cannot fail and touch no memory. The
+        // kernel maps the effective ids, so those are the ones to name.
+        let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
         let text =
             |s: String| CString::new(s).map_err(|_| SandboxError::Engine("a NUL in mount options".into()));
         Ok(Request {
@@ -96,14 +97,23 @@ impl Request {
         drop(theirs);
         let received = receive(&ours);
         let mut status = 0;
-        // SAFETY: `pid` is our child; `status` is a valid out-pointer.
-        while unsafe { libc::waitpid(pid, &mut status, 0) } < 0
-            && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {}
-        match received {
-            Some(fd) => Ok(fd),
-            None if libc::WIFEXITED(status) => Err(step_name(libc::WEXITSTATUS(status))),
-            None => Err("the helper process died".into()),
+        let reaped = loop {
+            // SAFETY: `pid` is our child; `status` is a valid out-pointer.
+            if unsafe { libc::waitpid(pid, &mut status, 0) } >= 0 {
+                break Ok(());
+            }
+            let error = std::io::Error::last_os_error();
+            if error.kind() != std::io::ErrorKind::Interrupted {
+                // ECHILD when the embedding process ignores SIGCHLD: the
+                // child is gone, but its status with it.
+                break Err(error);
+            }
+        };
+        match (received, reaped) {
+            (Some(fd), _) => Ok(fd),
+            (None, Ok(())) if libc::WIFEXITED(status) => Err(step_name(libc::WEXITSTATUS(status))),
+            (None, Ok(())) => Err("the helper process died".into()),
+            (None, Err(e)) => Err(format!("the helper process sent nothing, and its status is lost ({e})")),
         }
     }
 }
@@ -222,7 +232,14 @@ fn receive(socket: &OwnedFd) -> Option<OwnedFd> {
         message.msg_iovlen = 1;
         message.msg_control = control.as_mut_ptr().cast();
         message.msg_controllen = std::mem::size_of_val(&control) as _;
-        if libc::recvmsg(socket.as_raw_fd(), &mut message, libc::MSG_CMSG_CLOEXEC) != 1 {
+        loop {
+            let got = libc::recvmsg(socket.as_raw_fd(), &mut message, libc::MSG_CMSG_CLOEXEC);
+            if got == 1 {
+                break;
+            }
+            if got < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
             return None;
         }
         let header = libc::CMSG_FIRSTHDR(&message);

@@ -53,7 +53,18 @@ impl<'a> RunRecord<'a> {
                     grant: format!("files.grants[{i}]"),
                     detail: format!("{} mounted {mode} at {}", grant.host, grant.guest),
                 };
-                log.append(&event).map_err(audit_error)?;
+                if let Err(e) = log.append(&event) {
+                    // The run will not start: say so, so its start has an end.
+                    let end = Event::RunEnd {
+                        run: run.clone(),
+                        status: "host_error".into(),
+                        exit_code: -1,
+                        wall_us: 0,
+                        tool_calls: 0,
+                    };
+                    let _ = log.append(&end).and_then(|_| log.end_batch());
+                    return Err(audit_error(e));
+                }
             }
         }
         Ok(RunRecord { log, run, first })

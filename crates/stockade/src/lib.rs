@@ -25,6 +25,7 @@
 
 mod audit;
 pub mod diagnostics;
+mod grants;
 mod sandbox;
 mod session;
 pub mod tools;

@@ -79,16 +79,16 @@ impl SandboxBuilder {
     ///
     /// Fails if the policy is invalid, or grants or limits anything the
     /// backends cannot enforce (a sandbox never runs with a silently ignored
-    /// grant or limit), if a tool's name or schema is invalid, or if the
-    /// audit log cannot be opened.
+    /// grant or limit), if a granted folder is missing, nests a read-only
+    /// grant inside a read-write one or overlaps stockade's own files, if a
+    /// tool's name or schema is invalid, or if the audit log cannot be
+    /// opened. Granted folders are resolved to canonical paths here, once.
     pub fn build(self) -> Result<Sandbox, SandboxError> {
-        let policy = self.policy;
+        let mut policy = self.policy;
         policy.validate()?;
         let wasm = Arc::new(WasmBackend);
         enforceable(wasm.as_ref(), &policy)?;
-        for (i, grant) in policy.files.grants.iter().enumerate() {
-            stockade_wasm::files::host_dir(&format!("files.grants[{i}]"), &grant.host)?;
-        }
+        crate::grants::resolve(&mut policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {
             Some(path) => {

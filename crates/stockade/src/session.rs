@@ -102,7 +102,16 @@ impl Session {
     /// Fails with [`SandboxError::SessionEnded`] once the session is closed
     /// (the error says why).
     pub fn run(&self, code: &str) -> Result<Outcome, SandboxError> {
-        let mut inner = self.lock();
+        let mut inner = match self.inner.lock() {
+            Ok(inner) => inner,
+            // A run panicked (a tool handler, say) with the guest mid-turn:
+            // its state may be half-updated, as after a trap.
+            Err(poisoned) => {
+                let mut inner = poisoned.into_inner();
+                self.close_locked(&mut inner, "a run panicked, so its guest's state may be half-updated");
+                inner
+            }
+        };
         let (wall, fuel) = self.budget(&mut inner)?;
         self.sandbox.check_code(code)?;
         let audit = self.sandbox.audit();

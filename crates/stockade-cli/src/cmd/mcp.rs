@@ -95,20 +95,26 @@ impl Server {
         let name = request.session.clone();
         let code = request.code;
         let result = tokio::task::spawn_blocking(move || match &name {
-            Some(name) => session(&sandbox, &sessions, name, language).map(|session| session.run(&code)),
-            None => Ok(sandbox.run(language, &code)),
+            Some(name) => session(&sandbox, &sessions, name, language)
+                .map(|session| (session.run(&code), Some(session))),
+            None => Ok((sandbox.run(language, &code), None)),
         })
         .await
         .map_err(|e| ErrorData::internal_error(format!("the run failed: {e}"), None))?;
-        let result = match result {
+        let (result, used) = match result {
             Ok(result) => result,
             Err(why) => return Ok(refusal(why)),
         };
         match result {
             Ok(outcome) => Ok(reply(&outcome)),
             Err(SandboxError::SessionEnded(why)) => {
-                if let Some(name) = &request.session {
-                    self.lock().remove(name);
+                // Forget the ended session, but not a new one opened under
+                // its name in the meantime.
+                if let (Some(name), Some(used)) = (&request.session, used) {
+                    let mut sessions = self.lock();
+                    if sessions.get(name).is_some_and(|open| Arc::ptr_eq(open, &used)) {
+                        sessions.remove(name);
+                    }
                 }
                 Ok(CallToolResult::error(vec![ContentBlock::text(format!(
                     "the session ended ({why}); call again to start a new one, without its state"
@@ -134,13 +140,12 @@ impl Server {
         &self,
         Parameters(CloseSession { session }): Parameters<CloseSession>,
     ) -> Result<CallToolResult, ErrorData> {
-        match self.lock().remove(&session) {
-            Some(open) => {
-                open.close();
-                Ok(CallToolResult::success(vec![ContentBlock::text(format!("closed {session}"))]))
-            }
-            None => Ok(refusal(format!("no session named {session:?}"))),
-        }
+        let Some(open) = self.lock().remove(&session) else {
+            return Ok(refusal(format!("no session named {session:?}")));
+        };
+        // Closing waits for a run in progress: off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || open.close()).await;
+        Ok(CallToolResult::success(vec![ContentBlock::text(format!("closed {session}"))]))
     }
 }
 
@@ -162,18 +167,26 @@ fn session(
     if name.is_empty() || name.len() > 64 || !name.chars().all(allowed) {
         return Err("a session name is 1 to 64 letters, digits, `-`, `_` or `.`".into());
     }
-    let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(open) = sessions.get(name) {
-        if open.language() != language {
-            return Err(format!("session {name:?} runs {}, not {language}", open.language()));
+    let existing = |sessions: &BTreeMap<String, Arc<Session>>| match sessions.get(name) {
+        Some(open) if open.language() != language => {
+            Some(Err(format!("session {name:?} runs {}, not {language}", open.language())))
         }
-        return Ok(open.clone());
+        Some(open) => Some(Ok(open.clone())),
+        None if sessions.len() >= MAX_SESSIONS => {
+            Some(Err(format!("{MAX_SESSIONS} sessions are open, all this server keeps; close one first")))
+        }
+        None => None,
+    };
+    if let Some(found) = existing(&sessions.lock().unwrap_or_else(|p| p.into_inner())) {
+        return found;
     }
-    if sessions.len() >= MAX_SESSIONS {
-        return Err(format!("{MAX_SESSIONS} sessions are open, all this server keeps; close one first"));
+    // Opening takes milliseconds (seconds, waiting for a slot): not under
+    // the lock every other call needs. Whoever inserts first wins.
+    let opened = Arc::new(sandbox.session(language).map_err(|e| format!("cannot open a session: {e}"))?);
+    let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(found) = existing(&sessions) {
+        return found;
     }
-    let opened = sandbox.session(language).map_err(|e| format!("cannot open a session: {e}"))?;
-    let opened = Arc::new(opened);
     sessions.insert(name.to_string(), opened.clone());
     Ok(opened)
 }
@@ -238,7 +251,14 @@ async fn reap(sessions: Sessions) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
-        sessions.retain(|_, session| !session.expired());
+        // `expired` never waits on a busy session; closing the lapsed ones
+        // (dropping their guests) happens after the lock is released.
+        let lapsed: Vec<Arc<Session>> = {
+            let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
+            let names: Vec<String> =
+                sessions.iter().filter(|(_, s)| s.expired()).map(|(name, _)| name.clone()).collect();
+            names.iter().filter_map(|name| sessions.remove(name)).collect()
+        };
+        drop(lapsed);
     }
 }

@@ -79,7 +79,7 @@ fn reopen(sandbox: &Sandbox, language: Language) -> anyhow::Result<Session> {
 /// brackets or a trailing backslash; in Python also a block (a first line
 /// ending in `:`), which ends at an empty line, as in Python's own REPL.
 fn needs_more(language: Language, input: &str, last_line: &str) -> bool {
-    if last_line.ends_with('\\') || open_brackets(input) > 0 {
+    if last_line.ends_with('\\') || open_brackets(language, input) > 0 {
         return true;
     }
     language == Language::Python
@@ -87,11 +87,25 @@ fn needs_more(language: Language, input: &str, last_line: &str) -> bool {
         && !last_line.trim().is_empty()
 }
 
-/// Brackets opened and not yet closed, outside string literals (roughly:
-/// quotes toggle, backslashes escape).
-fn open_brackets(input: &str) -> i64 {
-    let (mut depth, mut quote, mut escaped) = (0i64, None, false);
-    for c in input.chars() {
+/// Brackets opened and not yet closed, outside string literals and
+/// comments (roughly: quotes toggle, backslashes escape, `#` or `//` runs to
+/// the end of the line).
+fn open_brackets(language: Language, input: &str) -> i64 {
+    let (mut depth, mut quote, mut escaped, mut comment) = (0i64, None, false, false);
+    let mut chars = input.chars().peekable();
+    while let Some(c) = chars.next() {
+        if comment {
+            comment = c != '\n';
+            continue;
+        }
+        let starts_comment = match language {
+            Language::Python => c == '#',
+            _ => c == '/' && chars.peek() == Some(&'/'),
+        };
+        if quote.is_none() && starts_comment {
+            comment = true;
+            continue;
+        }
         match (quote, c) {
             (Some(_), _) if escaped => escaped = false,
             (Some(_), '\\') => escaped = true,
@@ -124,5 +138,8 @@ mod tests {
         ));
         assert!(needs_more(Language::Python, "x = [1,", "x = [1,"));
         assert!(!needs_more(Language::JavaScript, "'{'", "'{'"));
+        // A quote or bracket in a comment is not code.
+        assert!(!needs_more(Language::Python, "x = [1]  # it's (", "x = [1]  # it's ("));
+        assert!(!needs_more(Language::JavaScript, "f() // don't {", "f() // don't {"));
     }
 }

@@ -47,6 +47,9 @@ impl Tree {
     }
 
     fn path(&self, inside: &str) -> String {
+        if inside.is_empty() {
+            return self.root.to_string_lossy().into_owned();
+        }
         self.root.join(inside).to_string_lossy().into_owned()
     }
 
@@ -317,4 +320,52 @@ except OSError as e:
     // A grant cannot take /tmp from the scratch folder.
     let clash = Policy::builder().scratch_tmp(1 << 20).grant_dir("/", "/tmp/x", FileMode::Ro).build();
     assert!(clash.is_err());
+}
+
+#[test]
+fn grants_that_would_hand_out_more_than_they_say_are_refused() {
+    let tree = Tree::new();
+    let refused = |policy: stockade::policy::PolicyBuilder, why: &str| {
+        let error = Sandbox::new(policy.build().expect("valid policy")).expect_err(why);
+        assert!(error.to_string().contains("files.grants["), "{why}: {error}");
+        error.to_string()
+    };
+    // A read-only folder inside (or equal to) a read-write one could be
+    // written through it (`/w/./data/a.txt` goes to the read-write preopen).
+    let nested = Policy::builder().grant_dir(tree.path(""), "/w", FileMode::Rw).grant_dir(
+        tree.path("data"),
+        "/r",
+        FileMode::Ro,
+    );
+    assert!(refused(nested, "ro inside rw").contains("read-write"));
+    let same = Policy::builder().grant_dir(tree.path("out"), "/w", FileMode::Rw).grant_dir(
+        tree.path("out"),
+        "/r",
+        FileMode::Ro,
+    );
+    refused(same, "the same folder twice");
+    // The other way round grants nothing more: writes go where they were granted.
+    let outer_ro = Policy::builder().grant_dir(tree.path(""), "/all", FileMode::Ro).grant_dir(
+        tree.path("out"),
+        "/out",
+        FileMode::Rw,
+    );
+    Sandbox::new(outer_ro.build().expect("policy")).expect("a read-write folder inside a read-only one");
+    // stockade's own files: the module cache (and anything holding it), the audit log.
+    let cache = stockade::diagnostics::cache_dir().expect("cache dir");
+    let over_cache = Policy::builder().grant_dir(cache.to_string_lossy(), "/c", FileMode::Ro);
+    assert!(refused(over_cache, "the cache").contains("module cache"));
+    let above = cache.parent().expect("parent").to_string_lossy().into_owned();
+    refused(Policy::builder().grant_dir(above, "/c", FileMode::Rw), "a folder holding the cache");
+    let log = tree.root.join("out/audit.jsonl").to_string_lossy().into_owned();
+    let over_log = Policy::builder()
+        .grant_dir(tree.path("out"), "/out", FileMode::Rw)
+        .audit(log, stockade::policy::Fsync::Batch);
+    assert!(refused(over_log, "the audit log").contains("audit log"));
+    // Grants are resolved once, to the real folder.
+    std::os::unix::fs::symlink(tree.root.join("data"), tree.root.join("alias")).expect("symlink");
+    let sandbox = Sandbox::new(
+        Policy::builder().grant_dir(tree.path("alias"), "/d", FileMode::Ro).build().expect("policy"),
+    );
+    assert_eq!(sandbox.expect("sandbox").policy().files.grants[0].host, tree.path("data"));
 }
