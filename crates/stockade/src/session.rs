@@ -112,7 +112,8 @@ impl Session {
                 inner
             }
         };
-        let (wall, fuel) = self.budget(&mut inner)?;
+        let budget = self.budget(&mut inner)?;
+        let (wall, fuel) = (budget.wall, budget.fuel);
         self.sandbox.check_code(code)?;
         let audit = self.sandbox.audit();
         let record = RunRecord::start(audit, self.language, code, &self.sandbox, Some(&self.id))?;
@@ -129,6 +130,7 @@ impl Session {
         inner.last_used = Instant::now();
         let outcome = record.finish(result, gate.as_ref().map_or(0, |gate| gate.calls()));
         if let Some(why) = ended {
+            let why = cut_short(&outcome, &budget).unwrap_or(why);
             self.close_locked(&mut inner, &why);
         }
         outcome
@@ -165,8 +167,8 @@ impl Session {
 
     /// Checks the session may take another run and returns that run's wall
     /// time and fuel: the policy's per-run limits, cut to what is left of
-    /// the session's totals and lifetime.
-    fn budget(&self, inner: &mut Inner) -> Result<(Duration, Option<u64>), SandboxError> {
+    /// the session's totals and lifetime, with the setting that decided.
+    fn budget(&self, inner: &mut Inner) -> Result<Budget, SandboxError> {
         if let Some(why) = &inner.closed {
             return Err(SandboxError::SessionEnded(why.clone()));
         }
@@ -189,16 +191,29 @@ impl Session {
             self.close_locked(inner, &why);
             return Err(SandboxError::SessionEnded(why));
         }
+        let mut budget = Budget {
+            wall: Duration::from_millis(policy.limits.wall_ms),
+            wall_from: "limits.wall_ms",
+            fuel: policy.limits.fuel,
+            fuel_from: "limits.fuel",
+        };
         let lifetime_left = Duration::from_millis(session.lifetime_ms).saturating_sub(inner.opened.elapsed());
-        let mut wall = Duration::from_millis(policy.limits.wall_ms).min(lifetime_left);
-        if let Some(total) = session.wall_ms {
-            wall = wall.min(Duration::from_millis(total).saturating_sub(inner.wall));
+        if lifetime_left < budget.wall {
+            (budget.wall, budget.wall_from) = (lifetime_left, "session.lifetime_ms");
         }
-        let fuel = policy.limits.fuel.map(|per_run| match session.fuel {
-            Some(total) => per_run.min(total.saturating_sub(inner.fuel)),
-            None => per_run,
-        });
-        Ok((wall, fuel))
+        if let Some(total) = session.wall_ms {
+            let left = Duration::from_millis(total).saturating_sub(inner.wall);
+            if left < budget.wall {
+                (budget.wall, budget.wall_from) = (left, "session.wall_ms");
+            }
+        }
+        if let (Some(per_run), Some(total)) = (budget.fuel, session.fuel) {
+            let left = total.saturating_sub(inner.fuel);
+            if left < per_run {
+                (budget.fuel, budget.fuel_from) = (Some(left), "session.fuel");
+            }
+        }
+        Ok(budget)
     }
 
     /// Why the session has lapsed (idle too long, or past its lifetime).
@@ -229,6 +244,25 @@ impl Drop for Session {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
         close(&self.sandbox, &self.id, inner, "dropped");
     }
+}
+
+/// One run's wall time and fuel, and the setting each comes from.
+struct Budget {
+    wall: Duration,
+    wall_from: &'static str,
+    fuel: Option<u64>,
+    fuel_from: &'static str,
+}
+
+/// When a run stopped at a limit that a session setting (its lifetime or a
+/// total) had cut below the per-run one, why the session ended, naming it.
+fn cut_short(outcome: &Result<Outcome, SandboxError>, budget: &Budget) -> Option<String> {
+    let from = match outcome.as_ref().ok()?.status {
+        stockade_core::Status::LimitExceeded { which: stockade_core::Limit::Wall } => budget.wall_from,
+        stockade_core::Status::LimitExceeded { which: stockade_core::Limit::Fuel } => budget.fuel_from,
+        _ => return None,
+    };
+    from.starts_with("session.").then(|| format!("its last run used what was left of {from}"))
 }
 
 /// Drops the session's guest and records why, once.
