@@ -48,6 +48,9 @@ pub enum Event {
         language: String,
         /// SHA-256 of the policy (its canonical JSON form).
         policy_sha256: String,
+        /// Who opened it (an API token's id), when known.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        principal: Option<String>,
     },
     /// A session closed; its guest is gone.
     SessionClose {

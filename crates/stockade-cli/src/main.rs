@@ -23,6 +23,8 @@ enum Command {
     Repl(cmd::repl::Args),
     /// Serve MCP on stdio: run_code, list_sessions, close_session, under one policy.
     Mcp(cmd::mcp::Args),
+    /// Serve the HTTP API: runs and sessions for bearer tokens, each under its policy.
+    Serve(cmd::serve::Args),
     /// Validate, print or describe policies.
     #[command(subcommand)]
     Policy(cmd::policy::Command),
@@ -51,6 +53,7 @@ fn main() {
         Command::Run(args) => cmd::run::run(args),
         Command::Repl(args) => cmd::repl::run(args),
         Command::Mcp(args) => cmd::mcp::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
         Command::Policy(command) => cmd::policy::run(command),
         Command::Precompile(args) => cmd::precompile::run(args),
         Command::Doctor => cmd::doctor::run(),

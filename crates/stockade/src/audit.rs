@@ -35,7 +35,7 @@ impl<'a> RunRecord<'a> {
                     language: language.to_string(),
                     code_sha256: stockade_audit::sha256_hex(code.as_bytes()),
                     policy_sha256: policy_sha256.to_string(),
-                    principal: None,
+                    principal: sandbox.principal().map(String::from),
                     session: session.map(String::from),
                 })
                 .map_err(audit_error)?,

@@ -23,6 +23,7 @@ pub struct Sandbox {
     tools: Arc<Registry>,
     audit: Option<Arc<AuditLog>>,
     policy_sha256: Arc<str>,
+    principal: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -59,6 +60,7 @@ impl std::fmt::Debug for Sandbox {
 pub struct SandboxBuilder {
     policy: Policy,
     tools: Vec<Tool>,
+    principal: Option<String>,
 }
 
 impl SandboxBuilder {
@@ -72,6 +74,13 @@ impl SandboxBuilder {
     /// policy must list it (`[tools.NAME]`) or set `allow_unlisted_tools`.
     pub fn tool(mut self, tool: Tool) -> SandboxBuilder {
         self.tools.push(tool);
+        self
+    }
+
+    /// Who this sandbox runs code for (an API token's id), recorded with
+    /// every run and session in the audit log.
+    pub fn principal(mut self, principal: impl Into<String>) -> SandboxBuilder {
+        self.principal = Some(principal.into());
         self
     }
 
@@ -107,7 +116,8 @@ impl SandboxBuilder {
         };
         let canonical = serde_json::to_vec(&policy).unwrap_or_default();
         let policy_sha256 = stockade_audit::sha256_hex(&canonical).into();
-        Ok(Sandbox { policy: Arc::new(policy), wasm, tools, audit, policy_sha256 })
+        let principal = self.principal.map(Arc::from);
+        Ok(Sandbox { policy: Arc::new(policy), wasm, tools, audit, policy_sha256, principal })
     }
 }
 
@@ -167,6 +177,11 @@ impl Sandbox {
 
     pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {
         self.audit.as_ref()
+    }
+
+    /// Who this sandbox runs code for, if it was told.
+    pub(crate) fn principal(&self) -> Option<&str> {
+        self.principal.as_deref()
     }
 
     /// The policy's digest, as the audit log names it.

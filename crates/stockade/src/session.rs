@@ -68,6 +68,7 @@ impl Session {
                 session: id.clone(),
                 language: language.to_string(),
                 policy_sha256: sandbox.policy_sha256().to_string(),
+                principal: sandbox.principal().map(String::from),
             };
             log.append(&event).map_err(audit_error)?;
             log.end_batch().map_err(audit_error)?;

@@ -8,6 +8,7 @@ pub mod policy;
 pub mod precompile;
 pub mod repl;
 pub mod run;
+pub mod serve;
 pub mod tool;
 
 use anyhow::Context;

@@ -1,0 +1,366 @@
+//! The routes, the tenants (one per token) and their limits.
+
+use super::config::{Config, TokenConfig};
+use axum::Json;
+use axum::extract::{DefaultBodyLimit, Path, State as Shared};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use serde::Deserialize;
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use stockade::{Language, Sandbox, SandboxError, Session};
+use tokio::sync::Semaphore;
+
+/// One API token: its sandbox (its policy) and its limits.
+struct Tenant {
+    id: String,
+    sha256: String,
+    sandbox: Sandbox,
+    permits: Arc<Semaphore>,
+    rate: Option<Mutex<Bucket>>,
+    max_sessions: usize,
+}
+
+/// A token bucket: `capacity` requests, refilled evenly over `per`.
+struct Bucket {
+    capacity: f64,
+    tokens: f64,
+    per_second: f64,
+    at: Instant,
+}
+
+impl Bucket {
+    fn take(&mut self) -> bool {
+        let now = Instant::now();
+        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
+        self.tokens = (self.tokens + refill).min(self.capacity);
+        self.at = now;
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return true;
+        }
+        false
+    }
+}
+
+/// Live sessions by id, with the tenant that owns each.
+type Sessions = HashMap<String, (Arc<Tenant>, Arc<Session>)>;
+
+/// An error answer: its status, and `{"error": message}`.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({"error": self.1}))).into_response()
+    }
+}
+
+/// Everything the handlers share.
+pub struct State {
+    tenants: Vec<Arc<Tenant>>,
+    sessions: Mutex<Sessions>,
+    stopping: AtomicBool,
+    next_id: AtomicU64,
+}
+
+impl State {
+    /// Builds one sandbox per token from its policy.
+    pub fn new(config: &Config) -> anyhow::Result<State> {
+        let tenants = config.tokens.iter().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
+        Ok(State {
+            tenants,
+            sessions: Mutex::default(),
+            stopping: AtomicBool::new(false),
+            next_id: AtomicU64::new(0),
+        })
+    }
+
+    /// From now on, new requests get 503.
+    pub fn stop(&self) {
+        self.stopping.store(true, Ordering::SeqCst);
+    }
+
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The tenant whose token is in `headers`. Every digest is compared, in
+    /// constant time, whatever matches first.
+    fn tenant(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, Refusal> {
+        let token = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer TOKEN`"))?;
+        let digest = stockade::audit_log::sha256_hex(token.trim().as_bytes());
+        let mut found = None;
+        for tenant in &self.tenants {
+            if constant_time_eq::constant_time_eq(digest.as_bytes(), tenant.sha256.as_bytes()) {
+                found = Some(tenant.clone());
+            }
+        }
+        found.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unknown token"))
+    }
+
+    /// The tenant and the language it asks for, if both are valid.
+    fn admit_for(&self, headers: &HeaderMap, language: &str) -> Result<(Arc<Tenant>, Language), Refusal> {
+        let tenant = self.admit(headers)?;
+        let language = language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))?;
+        Ok((tenant, language))
+    }
+
+    /// The tenant, if the server is not stopping.
+    fn admit(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, Refusal> {
+        if self.stopping.load(Ordering::SeqCst) {
+            return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "the server is shutting down"));
+        }
+        self.tenant(headers)
+    }
+}
+
+impl Tenant {
+    /// Whether the token's rate allows one more request that starts work
+    /// (a refused or unknown request costs nothing).
+    fn within_rate(&self) -> Result<(), Refusal> {
+        match &self.rate {
+            Some(rate) if !rate.lock().unwrap_or_else(|p| p.into_inner()).take() => {
+                Err(refuse(StatusCode::TOO_MANY_REQUESTS, "over this token's rate"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
+    let policy = crate::cmd::load_policy(Some(&token.policy))?;
+    let sandbox = Sandbox::builder().policy(policy).principal(&token.id).build()?;
+    let rate = match &token.rate {
+        Some(rate) => {
+            let (count, per) = stockade::policy::parse_rate(rate).map_err(anyhow::Error::msg)?;
+            let capacity = count as f64;
+            Some(Mutex::new(Bucket {
+                capacity,
+                tokens: capacity,
+                per_second: capacity / per.as_secs_f64(),
+                at: Instant::now(),
+            }))
+        }
+        None => None,
+    };
+    Ok(Arc::new(Tenant {
+        id: token.id.clone(),
+        sha256: token.sha256.clone(),
+        sandbox,
+        permits: Arc::new(Semaphore::new(token.max_concurrent)),
+        rate,
+        max_sessions: token.max_sessions,
+    }))
+}
+
+/// The API's routes.
+pub fn router(state: Arc<State>, max_body_bytes: usize) -> axum::Router {
+    axum::Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/runs", post(run))
+        .route("/v1/sessions", post(open_session))
+        .route("/v1/sessions/{id}/runs", post(run_in_session))
+        .route("/v1/sessions/{id}", delete(close_session))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(state)
+}
+
+/// `POST /v1/runs`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RunRequest {
+    language: String,
+    code: String,
+}
+
+/// `POST /v1/sessions`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRequest {
+    language: String,
+}
+
+/// `POST /v1/sessions/{id}/runs`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SessionRunRequest {
+    code: String,
+}
+
+async fn health() -> Json<serde_json::Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn run(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Json(request): Json<RunRequest>,
+) -> Response {
+    let (tenant, language) = match state.admit_for(&headers, &request.language) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(),
+    };
+    if let Err(refused) = tenant.within_rate() {
+        return refused.into_response();
+    }
+    let sandbox = tenant.sandbox.clone();
+    blocking(&tenant, move || sandbox.run(language, &request.code)).await
+}
+
+async fn open_session(
+    Shared(state): Shared<Arc<State>>,
+    headers: HeaderMap,
+    Json(request): Json<SessionRequest>,
+) -> Response {
+    let (tenant, language) = match state.admit_for(&headers, &request.language) {
+        Ok(admitted) => admitted,
+        Err(refused) => return refused.into_response(),
+    };
+    let held = state.sessions().values().filter(|(owner, _)| Arc::ptr_eq(owner, &tenant)).count();
+    if held >= tenant.max_sessions {
+        let message = format!("this token holds {held} sessions, all it may; close one");
+        return error(StatusCode::TOO_MANY_REQUESTS, &message);
+    }
+    if let Err(refused) = tenant.within_rate() {
+        return refused.into_response();
+    }
+    let sandbox = tenant.sandbox.clone();
+    let opened = match tokio::task::spawn_blocking(move || sandbox.session(language)).await {
+        Ok(Ok(session)) => Arc::new(session),
+        Ok(Err(e)) => return sandbox_error(&e),
+        Err(e) => {
+            return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the session failed to open: {e}"));
+        }
+    };
+    let count = state.next_id.fetch_add(1, Ordering::Relaxed);
+    let seed = format!("{}-{count}-{}-{:?}", std::process::id(), opened.id(), Instant::now());
+    let id = stockade::audit_log::sha256_hex(seed.as_bytes())[..32].to_string();
+    state.sessions().insert(id.clone(), (tenant, opened));
+    (StatusCode::CREATED, Json(json!({"id": id, "language": language.to_string()}))).into_response()
+}
+
+async fn run_in_session(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(request): Json<SessionRunRequest>,
+) -> Response {
+    let tenant = match state.admit(&headers) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused.into_response(),
+    };
+    let Some(session) = owned(&state, &tenant, &id) else {
+        return error(StatusCode::NOT_FOUND, "no such session");
+    };
+    if let Err(refused) = tenant.within_rate() {
+        return refused.into_response();
+    }
+    let response = blocking(&tenant, {
+        let session = session.clone();
+        move || session.run(&request.code)
+    })
+    .await;
+    if session.closed_because().is_some() {
+        let mut sessions = state.sessions();
+        if sessions.get(&id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
+            sessions.remove(&id);
+        }
+    }
+    response
+}
+
+async fn close_session(
+    Shared(state): Shared<Arc<State>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let tenant = match state.tenant(&headers) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused.into_response(),
+    };
+    if owned(&state, &tenant, &id).is_none() {
+        return error(StatusCode::NOT_FOUND, "no such session");
+    }
+    let Some((_, session)) = state.sessions().remove(&id) else {
+        return error(StatusCode::NOT_FOUND, "no such session");
+    };
+    // Closing waits for a run in progress: off the runtime's threads.
+    let _ = tokio::task::spawn_blocking(move || session.close()).await;
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The session `id` if `tenant` owns it. Another token's session is as
+/// absent as one that never existed.
+fn owned(state: &State, tenant: &Arc<Tenant>, id: &str) -> Option<Arc<Session>> {
+    let sessions = state.sessions();
+    let (owner, session) = sessions.get(id)?;
+    Arc::ptr_eq(owner, tenant).then(|| session.clone())
+}
+
+/// Runs `work` on a blocking thread under one of `tenant`'s permits; 429
+/// when all are in use.
+async fn blocking(
+    tenant: &Tenant,
+    work: impl FnOnce() -> Result<stockade::Outcome, SandboxError> + Send + 'static,
+) -> Response {
+    let Ok(permit) = tenant.permits.clone().try_acquire_owned() else {
+        return error(StatusCode::TOO_MANY_REQUESTS, "this token's runs in flight are at its max_concurrent");
+    };
+    let result = tokio::task::spawn_blocking(move || {
+        let result = work();
+        drop(permit);
+        result
+    })
+    .await;
+    match result {
+        Ok(Ok(outcome)) => Json(outcome).into_response(),
+        Ok(Err(e)) => sandbox_error(&e),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the run failed: {e}")),
+    }
+}
+
+fn sandbox_error(e: &SandboxError) -> Response {
+    let status = match e {
+        SandboxError::Code(_) | SandboxError::Policy(_) => StatusCode::BAD_REQUEST,
+        SandboxError::SessionEnded(_) => StatusCode::GONE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    error(status, &e.to_string())
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    refuse(status, message).into_response()
+}
+
+fn refuse(status: StatusCode, message: &str) -> Refusal {
+    Refusal(status, message.to_string())
+}
+
+/// Drops expired sessions once a second; their guests go outside the lock.
+pub async fn reap(state: Arc<State>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tick.tick().await;
+        let lapsed: Vec<_> = {
+            let mut sessions = state.sessions();
+            let names: Vec<String> =
+                sessions.iter().filter(|(_, (_, s))| s.expired()).map(|(id, _)| id.clone()).collect();
+            names.iter().filter_map(|id| sessions.remove(id)).collect()
+        };
+        drop(lapsed);
+    }
+}
+
+impl std::fmt::Debug for Tenant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tenant").field("id", &self.id).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,170 @@
+//! `stockade serve` from the outside: a real server on loopback, spoken to
+//! with plain HTTP/1.1: auth, isolation between tokens, size and rate
+//! limits, sessions, the audit trail and a graceful stop.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+
+const TOKEN_A: &str = "token-for-agent-a";
+const TOKEN_B: &str = "token-for-agent-b";
+
+fn sha256(text: &str) -> String {
+    stockade::audit_log::sha256_hex(text.as_bytes())
+}
+
+/// A server on a free loopback port, killed when dropped.
+struct Server {
+    child: Child,
+    address: String,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = dir.path().join("audit.jsonl");
+        std::fs::write(dir.path().join("a.toml"), format!("[audit]\npath = {log:?}\n")).expect("policy a");
+        std::fs::write(dir.path().join("b.toml"), "[limits]\nwall_ms = 5000\n").expect("policy b");
+        let config = format!(
+            "listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n\
+             [[tokens]]\nid = \"agent-a\"\nsha256 = \"{}\"\npolicy = \"a.toml\"\n\n\
+             [[tokens]]\nid = \"agent-b\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nrate = \"3/m\"\n",
+            sha256(TOKEN_A),
+            sha256(TOKEN_B)
+        );
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, config).expect("config");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+            .args(["serve", "--config"])
+            .arg(&path)
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+        let mut line = String::new();
+        stderr.read_line(&mut line).expect("the server says where it listens");
+        let address = line.trim().rsplit("http://").next().expect("an address").to_string();
+        // Keep draining stderr so the server never blocks on it.
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        Server { child, address, dir }
+    }
+
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        call(&self.address, method, path, token, body)
+    }
+}
+
+/// One request to `address`; the status and the body as JSON (or as text).
+fn call(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, serde_json::Value) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    if let Some(token) = token {
+        request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    request
+        .push_str(&format!("Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}", body.len()));
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let json = serde_json::from_str(body).unwrap_or_else(|_| serde_json::Value::String(body.to_string()));
+    (status, json)
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_http_api_authenticates_isolates_and_limits() {
+    let server = Server::start();
+    assert_eq!(server.call("GET", "/v1/health", None, None).0, 200);
+    let run = r#"{"language": "js", "code": "console.log('hi'); 6 * 7"}"#;
+    // No token, or a wrong one: 401, and nothing runs.
+    assert_eq!(server.call("POST", "/v1/runs", None, Some(run)).0, 401);
+    assert_eq!(server.call("POST", "/v1/runs", Some("not-a-token"), Some(run)).0, 401);
+    let (status, outcome) = server.call("POST", "/v1/runs", Some(TOKEN_A), Some(run));
+    assert_eq!(
+        (status, &outcome["value"], &outcome["stdout"]),
+        (200, &serde_json::json!(42), &serde_json::json!("hi\n"))
+    );
+    // Bad input is a clear 4xx.
+    assert_eq!(
+        server.call("POST", "/v1/runs", Some(TOKEN_A), Some(r#"{"language": "ruby", "code": "1"}"#)).0,
+        400
+    );
+    assert!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some("{not json")).0 >= 400);
+    // A body over max_body_bytes: 413.
+    let huge = format!(r#"{{"language": "js", "code": "{}"}}"#, "x".repeat(100_000));
+    assert_eq!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some(&huge)).0, 413);
+
+    // Sessions keep state, and belong to their token.
+    let (status, opened) =
+        server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "javascript"}"#));
+    assert_eq!(status, 201, "{opened}");
+    let id = opened["id"].as_str().expect("an id").to_string();
+    let runs = format!("/v1/sessions/{id}/runs");
+    assert_eq!(server.call("POST", &runs, Some(TOKEN_A), Some(r#"{"code": "globalThis.n = 41"}"#)).0, 200);
+    let (status, outcome) = server.call("POST", &runs, Some(TOKEN_A), Some(r#"{"code": "n + 1"}"#));
+    assert_eq!((status, &outcome["value"]), (200, &serde_json::json!(42)));
+    assert_eq!(
+        server.call("POST", &runs, Some(TOKEN_B), Some(r#"{"code": "n"}"#)).0,
+        404,
+        "another token's session"
+    );
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{id}"), Some(TOKEN_B), None).0, 404);
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{id}"), Some(TOKEN_A), None).0, 204);
+    assert_eq!(server.call("POST", &runs, Some(TOKEN_A), Some(r#"{"code": "n"}"#)).0, 404);
+
+    // Token B's rate is 3 a minute.
+    let statuses: Vec<u16> =
+        (0..5).map(|_| server.call("POST", "/v1/runs", Some(TOKEN_B), Some(run)).0).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429]);
+
+    // The audit log names the token with every run.
+    let log = std::fs::read_to_string(server.dir.path().join("audit.jsonl")).expect("log");
+    let starts: Vec<serde_json::Value> = log
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|e| e["event"]["kind"] == "run_start")
+        .collect();
+    assert!(!starts.is_empty() && starts.iter().all(|e| e["event"]["principal"] == "agent-a"), "{log}");
+}
+
+#[test]
+fn a_stop_signal_lets_runs_in_flight_finish() {
+    let mut server = Server::start();
+    let address = server.address.clone();
+    let slow = std::thread::spawn(move || {
+        let code =
+            r#"{"language": "js", "code": "const t = Date.now(); while (Date.now() - t < 1500) {} 'done'"}"#;
+        call(&address, "POST", "/v1/runs", Some(TOKEN_A), Some(code))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // SAFETY: kill(2) with a child's pid and SIGTERM touches no memory.
+    let sent = unsafe { libc::kill(server.child.id() as i32, libc::SIGTERM) };
+    assert_eq!(sent, 0);
+    let (status, outcome) = slow.join().expect("the slow run");
+    assert_eq!((status, &outcome["value"]), (200, &serde_json::json!("done")), "{outcome}");
+    let exited = server.child.wait().expect("the server exits");
+    assert!(exited.success(), "{exited:?}");
+}
