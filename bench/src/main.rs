@@ -6,6 +6,7 @@
 //! virtualenv); a peer that cannot be measured is reported as such, never
 //! silently left out.
 
+mod http;
 mod javascript;
 mod peers;
 mod python;
@@ -43,6 +44,8 @@ fn main() -> anyhow::Result<()> {
     let python_rows = python::all(&cli, iterations)?;
     eprintln!("==> host tools (load {})", report::load());
     let tool_rows = tools::all(if quick { 3 } else { 20 })?;
+    eprintln!("==> HTTP API (load {})", report::load());
+    let http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     let sections = vec![
         report::Section { title: "JavaScript (QuickJS in WebAssembly)", notes: JS_NOTES, rows: js },
         report::Section {
@@ -51,6 +54,7 @@ fn main() -> anyhow::Result<()> {
             rows: python_rows,
         },
         report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
+        report::Section { title: "HTTP API (`stockade serve`)", notes: HTTP_NOTES, rows: http_rows },
     ];
     machine.load_after = report::load();
     let text = report::render(&machine, &sections);
@@ -93,6 +97,11 @@ the cost of one round trip: frame out, policy checks, handler, answer in. Each p
 in its own guest language, in one process after a warm-up (peers/*_tools.py).
 - P4b adds two argument constraints and an audit log (`fsync = \"batch\"`, one line per call) to the same \
 loop; the peer column is stockade without them.";
+
+const HTTP_NOTES: &str = "\
+- P10 starts `stockade serve` on loopback (one token, the deny-all policy) and drives it with \
+`wrk -t2 -c16 --latency` after a one-second warm-up; every request is a fresh sandbox. wrk shares the \
+machine's two cores with the server. The issue names no peer for it.";
 
 /// Builds the `stockade` binary beside this one and returns its path.
 fn build_cli() -> anyhow::Result<PathBuf> {

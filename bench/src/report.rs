@@ -77,8 +77,10 @@ pub fn render(machine: &Machine, sections: &[Section]) -> String {
             };
             let ratio = row.ratio().map(|r| format!("{r:.3}×")).unwrap_or_else(|| "–".into());
             let goal = match (row.goal, row.met()) {
-                (Some(goal), Some(true)) => format!("≤ {goal} ✅"),
-                (Some(goal), _) => format!("≤ {goal} ❌"),
+                (Some(goal), met) => {
+                    let sign = if matches!(goal, crate::row::Quantity::PerSecond(_)) { "≥" } else { "≤" };
+                    format!("{sign} {goal} {}", if met == Some(true) { "✅" } else { "❌" })
+                }
                 (None, _) => "–".into(),
             };
             let _ = writeln!(

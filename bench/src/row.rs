@@ -9,6 +9,8 @@ pub enum Quantity {
     Time(Duration),
     /// Bytes of memory.
     Bytes(u64),
+    /// Events per second (more is better).
+    PerSecond(f64),
 }
 
 impl From<Duration> for Quantity {
@@ -22,6 +24,7 @@ impl Quantity {
         match self {
             Quantity::Time(time) => time.as_secs_f64(),
             Quantity::Bytes(bytes) => bytes as f64,
+            Quantity::PerSecond(rate) => rate,
         }
     }
 }
@@ -32,6 +35,7 @@ impl std::fmt::Display for Quantity {
             Quantity::Time(time) => f.write_str(&crate::stats::show(time)),
             Quantity::Bytes(bytes) if bytes < 1 << 20 => write!(f, "{:.1} KiB", bytes as f64 / 1024.0),
             Quantity::Bytes(bytes) => write!(f, "{:.2} MiB", bytes as f64 / (1 << 20) as f64),
+            Quantity::PerSecond(rate) => write!(f, "{rate:.0} /s"),
         }
     }
 }
@@ -66,8 +70,11 @@ impl Row {
         (peer != 0.0).then(|| self.ours.value() / peer)
     }
 
-    /// Whether stockade met the goal.
+    /// Whether stockade met the goal: at most it, or for a rate, at least.
     pub fn met(&self) -> Option<bool> {
-        self.goal.map(|goal| self.ours <= goal)
+        self.goal.map(|goal| match (self.ours, goal) {
+            (Quantity::PerSecond(ours), Quantity::PerSecond(goal)) => ours >= goal,
+            (ours, goal) => ours <= goal,
+        })
     }
 }

@@ -28,7 +28,7 @@ impl Server {
         std::fs::write(dir.path().join("b.toml"), "[limits]\nwall_ms = 5000\n").expect("policy b");
         let config = format!(
             "listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n\
-             [[tokens]]\nid = \"agent-a\"\nsha256 = \"{}\"\npolicy = \"a.toml\"\n\n\
+             [[tokens]]\nid = \"agent-a\"\nsha256 = \"{}\"\npolicy = \"a.toml\"\nmax_concurrent = 1\n\n\
              [[tokens]]\nid = \"agent-b\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nrate = \"3/m\"\n",
             sha256(TOKEN_A),
             sha256(TOKEN_B)
@@ -167,4 +167,22 @@ fn a_stop_signal_lets_runs_in_flight_finish() {
     assert_eq!((status, &outcome["value"]), (200, &serde_json::json!("done")), "{outcome}");
     let exited = server.child.wait().expect("the server exits");
     assert!(exited.success(), "{exited:?}");
+}
+
+#[test]
+fn a_token_over_its_concurrency_gets_429() {
+    let server = Server::start();
+    let address = server.address.clone();
+    let slow = std::thread::spawn(move || {
+        let code =
+            r#"{"language": "js", "code": "const t = Date.now(); while (Date.now() - t < 1500) {} 1"}"#;
+        call(&address, "POST", "/v1/runs", Some(TOKEN_A), Some(code))
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Token A may have one run in flight; token B is not held up by it.
+    let quick = r#"{"language": "js", "code": "1"}"#;
+    assert_eq!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some(quick)).0, 429);
+    assert_eq!(server.call("POST", "/v1/runs", Some(TOKEN_B), Some(quick)).0, 200);
+    assert_eq!(slow.join().expect("the slow run").0, 200);
+    assert_eq!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some(quick)).0, 200);
 }
