@@ -98,6 +98,14 @@ impl Drop for Server {
 fn the_http_api_authenticates_isolates_and_limits() {
     let server = Server::start();
     assert_eq!(server.call("GET", "/v1/health", None, None).0, 200);
+    // The OpenAPI document is made from the code: every route, and the outcome's schema.
+    let (status, api) = server.call("GET", "/v1/openapi.json", None, None);
+    assert_eq!((status, &api["openapi"]), (200, &serde_json::json!("3.1.0")));
+    for path in ["/v1/runs", "/v1/sessions", "/v1/sessions/{id}/runs", "/v1/sessions/{id}", "/v1/health"] {
+        assert!(api["paths"][path].is_object(), "{path} is missing");
+    }
+    let outcome = &api["components"]["schemas"]["Outcome"]["properties"];
+    assert!(outcome["status"].is_object() && outcome["usage"].is_object(), "{api}");
     let run = r#"{"language": "js", "code": "console.log('hi'); 6 * 7"}"#;
     // No token, or a wrong one: 401, and nothing runs.
     assert_eq!(server.call("POST", "/v1/runs", None, Some(run)).0, 401);

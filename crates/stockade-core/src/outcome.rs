@@ -1,11 +1,12 @@
 //! What a run produced.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// The result of one run. Guest failures live in `status`; the host only
 /// returns an error when it could not run the code at all.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Outcome {
     /// How the run ended.
     pub status: Status,
@@ -30,7 +31,7 @@ pub struct Outcome {
 }
 
 /// The sequence numbers of a run's first and last audit records.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditRange {
     /// The `run_start` record.
     pub first: u64,
@@ -39,7 +40,7 @@ pub struct AuditRange {
 }
 
 /// How a run ended.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Status {
@@ -76,7 +77,7 @@ impl Status {
 }
 
 /// A budget from `[limits]`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Limit {
@@ -121,10 +122,11 @@ impl Limit {
 }
 
 /// What a run consumed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Usage {
-    /// Wall-clock time from instantiation to the end of the run.
+    /// Wall-clock time from instantiation to the end of the run, in microseconds.
     #[serde(rename = "wall_us", with = "micros")]
+    #[schemars(with = "u64")]
     pub wall: Duration,
     /// Fuel consumed, when the policy set a fuel budget.
     pub fuel: Option<u64>,

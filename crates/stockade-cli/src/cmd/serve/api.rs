@@ -165,6 +165,7 @@ fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
 pub fn router(state: Arc<State>, max_body_bytes: usize) -> axum::Router {
     axum::Router::new()
         .route("/v1/health", get(health))
+        .route("/v1/openapi.json", get(openapi))
         .route("/v1/runs", post(run))
         .route("/v1/sessions", post(open_session))
         .route("/v1/sessions/{id}/runs", post(run_in_session))
@@ -173,30 +174,48 @@ pub fn router(state: Arc<State>, max_body_bytes: usize) -> axum::Router {
         .with_state(state)
 }
 
-/// `POST /v1/runs`.
-#[derive(Deserialize)]
+/// `POST /v1/runs`: code to run in a fresh sandbox.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RunRequest {
+pub struct RunRequest {
+    /// `python` (`py`) or `javascript` (`js`).
     language: String,
+    /// The source code.
     code: String,
 }
 
-/// `POST /v1/sessions`.
-#[derive(Deserialize)]
+/// `POST /v1/sessions`: the language of a new session.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SessionRequest {
+pub struct SessionRequest {
+    /// `python` (`py`) or `javascript` (`js`).
     language: String,
 }
 
-/// `POST /v1/sessions/{id}/runs`.
-#[derive(Deserialize)]
+/// `POST /v1/sessions/{id}/runs`: code to run in the session.
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct SessionRunRequest {
+pub struct SessionRunRequest {
+    /// The source code.
     code: String,
+}
+
+/// The answer to `POST /v1/sessions`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct SessionOpened {
+    /// The session's id, for its runs and its close.
+    id: String,
+    /// Its language.
+    language: String,
 }
 
 async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
+}
+
+async fn openapi() -> Json<serde_json::Value> {
+    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOCUMENT.get_or_init(super::openapi::document).clone())
 }
 
 async fn run(
@@ -244,7 +263,7 @@ async fn open_session(
     let seed = format!("{}-{count}-{}-{:?}", std::process::id(), opened.id(), Instant::now());
     let id = stockade::audit_log::sha256_hex(seed.as_bytes())[..32].to_string();
     state.sessions().insert(id.clone(), (tenant, opened));
-    (StatusCode::CREATED, Json(json!({"id": id, "language": language.to_string()}))).into_response()
+    (StatusCode::CREATED, Json(SessionOpened { id, language: language.to_string() })).into_response()
 }
 
 async fn run_in_session(

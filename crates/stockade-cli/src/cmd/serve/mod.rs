@@ -7,6 +7,7 @@
 
 mod api;
 mod config;
+mod openapi;
 
 use anyhow::Context;
 use std::path::PathBuf;

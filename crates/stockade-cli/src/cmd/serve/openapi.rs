@@ -1,0 +1,92 @@
+//! The API's OpenAPI 3.1 document, made from the code: the request and
+//! response types' JSON Schemas (schemars, the same derive the policy uses)
+//! and the route table below, which `api::router` mirrors.
+
+use super::api::{RunRequest, SessionOpened, SessionRequest, SessionRunRequest};
+use schemars::generate::SchemaSettings;
+use serde_json::{Value, json};
+use stockade::Outcome;
+
+/// The document served at `/v1/openapi.json`.
+pub fn document() -> Value {
+    let mut settings = SchemaSettings::draft2020_12();
+    settings.definitions_path = "#/components/schemas/".into();
+    let mut generator = settings.into_generator();
+    let schema = |value: schemars::Schema| value.to_value();
+    let run_request = schema(generator.subschema_for::<RunRequest>());
+    let session_request = schema(generator.subschema_for::<SessionRequest>());
+    let session_run = schema(generator.subschema_for::<SessionRunRequest>());
+    let outcome = schema(generator.subschema_for::<Outcome>());
+    let opened = schema(generator.subschema_for::<SessionOpened>());
+    let mut components = generator.take_definitions(true);
+    components.insert(
+        "Error".into(),
+        json!({"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}),
+    );
+    let error = |why: &str| json!({"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
+    let body =
+        |schema: &Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    let ok = |why: &str, schema: &Value| json!({"description": why, "content": {"application/json": {"schema": schema}}});
+    let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let common = |mut responses: serde_json::Map<String, Value>| {
+        for (code, why) in [
+            ("400", "invalid request"),
+            ("401", "no token, or an unknown one"),
+            ("413", "the body is over max_body_bytes"),
+            ("429", "over the token's rate, concurrency or sessions"),
+            ("503", "the server is shutting down"),
+        ] {
+            responses.insert(code.into(), error(why));
+        }
+        Value::Object(responses)
+    };
+    let responses =
+        |pairs: Vec<(&str, Value)>| common(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "stockade",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Runs untrusted code (JavaScript, Python) in a sandbox under the caller's token's policy.",
+        },
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+        "security": [{"bearer": []}],
+        "paths": {
+            "/v1/health": {"get": {
+                "summary": "Liveness", "security": [],
+                "responses": {"200": {"description": "the server is up"}},
+            }},
+            "/v1/runs": {"post": {
+                "summary": "Run code in a fresh sandbox",
+                "requestBody": body(&run_request),
+                "responses": responses(vec![("200", ok("how the run ended", &outcome))]),
+            }},
+            "/v1/sessions": {"post": {
+                "summary": "Open a session (one guest for many runs)",
+                "requestBody": body(&session_request),
+                "responses": responses(vec![("201", ok("the session", &opened))]),
+            }},
+            "/v1/sessions/{id}/runs": {"post": {
+                "summary": "Run code in a session",
+                "parameters": id,
+                "requestBody": body(&session_run),
+                "responses": responses(vec![
+                    ("200", ok("how the run ended", &outcome)),
+                    ("404", error("no such session for this token")),
+                    ("410", error("the session has ended")),
+                ]),
+            }},
+            "/v1/sessions/{id}": {"delete": {
+                "summary": "Close a session",
+                "parameters": id,
+                "responses": responses(vec![
+                    ("204", json!({"description": "closed"})),
+                    ("404", error("no such session for this token")),
+                ]),
+            }},
+        },
+    })
+}
