@@ -55,13 +55,14 @@ pub(crate) fn mount(
             )
             .into());
         }
-        let host = host_dir(&key, &grant.host)?;
         let perms = match grant.mode {
             FileMode::Ro => FsPerms::ReadOnly,
             FileMode::Rw => FsPerms::ReadWrite,
         };
-        wasi.preopened_dir(&host, &grant.guest, perms).map_err(|e| {
-            PolicyError::invalid(format!("{key}.host"), format!("cannot open {}: {e:#}", host.display()))
+        // The facade resolved and checked the folder when the sandbox was
+        // built ([`host_dir`]); here it is only opened.
+        wasi.preopened_dir(&grant.host, &grant.guest, perms).map_err(|e| {
+            PolicyError::invalid(format!("{key}.host"), format!("cannot open {}: {e:#}", grant.host))
         })?;
     }
     Ok(())

@@ -193,47 +193,67 @@ unsafe fn write_file(path: &std::ffi::CStr, text: &std::ffi::CStr) -> bool {
     }
 }
 
+/// The buffers of a one-byte message that carries one descriptor: made on
+/// the stack, so the forked child allocates nothing.
+struct Carrier {
+    byte: [u8; 1],
+    iov: libc::iovec,
+    control: [u64; 4],
+    message: libc::msghdr,
+}
+
+impl Carrier {
+    fn new() -> Carrier {
+        // SAFETY: iovec and msghdr are plain data; all-zero is a valid value
+        // of each (null pointers, zero lengths), filled in by `message`.
+        unsafe {
+            Carrier { byte: [0], iov: std::mem::zeroed(), control: [0; 4], message: std::mem::zeroed() }
+        }
+    }
+
+    /// The message header, pointing at this carrier's buffers (which must
+    /// not move while it is in use). The control buffer (32 bytes,
+    /// 8-aligned) holds one cmsg with an int.
+    fn message(&mut self) -> &mut libc::msghdr {
+        self.iov = libc::iovec { iov_base: self.byte.as_mut_ptr().cast(), iov_len: 1 };
+        self.message.msg_iov = &mut self.iov;
+        self.message.msg_iovlen = 1;
+        self.message.msg_control = self.control.as_mut_ptr().cast();
+        self.message.msg_controllen = std::mem::size_of_val(&self.control) as _;
+        &mut self.message
+    }
+}
+
 /// Sends descriptor `fd` over `socket` (SCM_RIGHTS), without allocating.
 ///
 /// # Safety
 /// A plain system call on stack buffers; safe in a forked child.
 unsafe fn send(socket: RawFd, fd: RawFd) -> bool {
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    let mut control = [0u64; 4];
-    // SAFETY: msghdr is plain data; the pointers set below outlive the call,
-    // and the control buffer (32 bytes, 8-aligned) holds one cmsg with an int.
+    let mut carrier = Carrier::new();
+    let message = carrier.message();
+    // SAFETY: the header points at the carrier's buffers, which outlive the
+    // call, and the control buffer has room for one cmsg with an int.
     unsafe {
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = control.as_mut_ptr().cast();
         message.msg_controllen = libc::CMSG_SPACE(size_of::<RawFd>() as u32) as _;
-        let header = libc::CMSG_FIRSTHDR(&message);
+        let header = libc::CMSG_FIRSTHDR(message);
         (*header).cmsg_level = libc::SOL_SOCKET;
         (*header).cmsg_type = libc::SCM_RIGHTS;
         (*header).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as _;
         std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<RawFd>(), fd);
-        libc::sendmsg(socket, &message, 0) == 1
+        libc::sendmsg(socket, message, 0) == 1
     }
 }
 
 /// Receives one descriptor from `socket`; `None` if the child sent none.
 fn receive(socket: &OwnedFd) -> Option<OwnedFd> {
     use std::os::fd::AsRawFd;
-    let mut byte = [0u8; 1];
-    let mut iov = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    let mut control = [0u64; 4];
+    let mut carrier = Carrier::new();
+    let message = carrier.message();
     // SAFETY: as in `send`; the kernel writes at most `msg_controllen` bytes
     // of control data, and a descriptor it passes is new and ours to own.
     unsafe {
-        let mut message: libc::msghdr = std::mem::zeroed();
-        message.msg_iov = &mut iov;
-        message.msg_iovlen = 1;
-        message.msg_control = control.as_mut_ptr().cast();
-        message.msg_controllen = std::mem::size_of_val(&control) as _;
         loop {
-            let got = libc::recvmsg(socket.as_raw_fd(), &mut message, libc::MSG_CMSG_CLOEXEC);
+            let got = libc::recvmsg(socket.as_raw_fd(), &mut *message, libc::MSG_CMSG_CLOEXEC);
             if got == 1 {
                 break;
             }
@@ -242,7 +262,7 @@ fn receive(socket: &OwnedFd) -> Option<OwnedFd> {
             }
             return None;
         }
-        let header = libc::CMSG_FIRSTHDR(&message);
+        let header = libc::CMSG_FIRSTHDR(message);
         if header.is_null()
             || (*header).cmsg_level != libc::SOL_SOCKET
             || (*header).cmsg_type != libc::SCM_RIGHTS

@@ -10,7 +10,6 @@ use rmcp::handler::server::wrapper::Parameters;
 use rmcp::model::{CallToolResult, ContentBlock, ErrorData, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use stockade::{Language, Outcome, Sandbox, SandboxError, Session, Status};
 
@@ -20,18 +19,13 @@ const MAX_SESSIONS: usize = 16;
 /// Arguments of `stockade mcp`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Policy file (TOML or JSON) every run is held to. Without one,
-    /// everything is denied.
-    #[arg(long, short)]
-    policy: Option<PathBuf>,
-    /// A host tool backed by a command: `NAME=COMMAND` (repeatable).
-    #[arg(long = "tool", value_name = "NAME=COMMAND")]
-    tools: Vec<String>,
+    #[command(flatten)]
+    sandbox: super::SandboxArgs,
 }
 
 /// Serves MCP on stdin/stdout until the client goes away.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let sandbox = super::sandbox(args.policy.as_deref(), &args.tools)?;
+    let sandbox = args.sandbox.sandbox()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let server = Server::new(sandbox);

@@ -26,14 +26,29 @@ pub fn load_policy(path: Option<&Path>) -> anyhow::Result<Policy> {
         .with_context(|| format!("in policy {}", path.display()))
 }
 
-/// A sandbox for the policy file at `policy` (deny-all without one) and the
-/// command-backed tools `NAME=COMMAND`.
-pub fn sandbox(policy: Option<&Path>, tools: &[String]) -> anyhow::Result<Sandbox> {
-    let policy = load_policy(policy)?;
-    let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
-    let mut builder = Sandbox::builder().policy(policy);
-    for tool in tool::parse_all(tools, timeout)? {
-        builder = builder.tool(tool);
+/// The options every command that runs code shares: the policy and the
+/// command-backed tools.
+#[derive(clap::Args)]
+pub struct SandboxArgs {
+    /// Policy file (TOML or JSON). Without one, everything is denied.
+    #[arg(long, short)]
+    policy: Option<std::path::PathBuf>,
+    /// A host tool backed by a command: `NAME=COMMAND` (repeatable). The
+    /// command gets the arguments as JSON on stdin and answers on stdout.
+    /// The policy must still allow the tool (`[tools.NAME]`).
+    #[arg(long = "tool", value_name = "NAME=COMMAND")]
+    tools: Vec<String>,
+}
+
+impl SandboxArgs {
+    /// A sandbox for the policy file (deny-all without one) and the tools.
+    pub fn sandbox(&self) -> anyhow::Result<Sandbox> {
+        let policy = load_policy(self.policy.as_deref())?;
+        let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
+        let mut builder = Sandbox::builder().policy(policy);
+        for tool in tool::parse_all(&self.tools, timeout)? {
+            builder = builder.tool(tool);
+        }
+        Ok(builder.build()?)
     }
-    Ok(builder.build()?)
 }

@@ -4,7 +4,6 @@ use crate::render;
 use anyhow::Context;
 use rustyline::DefaultEditor;
 use rustyline::error::ReadlineError;
-use std::path::PathBuf;
 use stockade::{Language, Sandbox, SandboxError, Session};
 
 /// Arguments of `stockade repl`.
@@ -13,19 +12,15 @@ pub struct Args {
     /// Language of the session: js or python.
     #[arg(long, short, value_parser = super::run::parse_language)]
     lang: Language,
-    /// Policy file (TOML or JSON). Without one, everything is denied.
-    #[arg(long, short)]
-    policy: Option<PathBuf>,
-    /// A host tool backed by a command: `NAME=COMMAND` (repeatable).
-    #[arg(long = "tool", value_name = "NAME=COMMAND")]
-    tools: Vec<String>,
+    #[command(flatten)]
+    sandbox: super::SandboxArgs,
 }
 
 /// Reads inputs with line editing and runs each in the session, printing
 /// output and values as `run` does. A session that ends (a limit stopped
 /// its guest, or it expired) is reported and a new one starts.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let sandbox = super::sandbox(args.policy.as_deref(), &args.tools)?;
+    let sandbox = args.sandbox.sandbox()?;
     let mut session = sandbox.session(args.lang)?;
     let mut editor = DefaultEditor::new().context("cannot start the line editor")?;
     let (prompt, more) = match args.lang {

@@ -17,17 +17,11 @@ pub struct Args {
     code: Option<String>,
     /// File holding the code; `-` reads standard input.
     file: Option<PathBuf>,
-    /// Policy file (TOML or JSON). Without one, everything is denied.
-    #[arg(long, short)]
-    policy: Option<PathBuf>,
+    #[command(flatten)]
+    sandbox: super::SandboxArgs,
     /// Print the whole outcome as JSON instead of the guest's output.
     #[arg(long)]
     json: bool,
-    /// A host tool backed by a command: `NAME=COMMAND` (repeatable). The
-    /// command gets the arguments as JSON on stdin and answers on stdout.
-    /// The policy must still allow the tool (`[tools.NAME]`).
-    #[arg(long = "tool", value_name = "NAME=COMMAND")]
-    tools: Vec<String>,
 }
 
 pub(crate) fn parse_language(text: &str) -> Result<Language, String> {
@@ -41,7 +35,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         (None, Some(path)) => read_code(&path)?,
         (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
     };
-    let sandbox = super::sandbox(args.policy.as_deref(), &args.tools)?;
+    let sandbox = args.sandbox.sandbox()?;
     let outcome = sandbox.run(args.lang, &code)?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
