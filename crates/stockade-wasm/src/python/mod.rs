@@ -89,9 +89,9 @@ pub(crate) async fn open(
     }
 }
 
-/// Runs the caller's `code` as one turn and reads its report.
+/// Runs the caller's `code` as one turn and reads its report (the caller,
+/// `Live::turn`, has cleared the last one).
 pub(crate) async fn turn(interpreter: &Interpreter, store: &mut Store<State>, code: &str) -> Ending {
-    store.data_mut().report = None;
     match interpreter.turn(store, code).await {
         Ok(status) => ending(status, store.data_mut().report.take()),
         Err(e) => Ending::Trap(e),
