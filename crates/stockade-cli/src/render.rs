@@ -41,6 +41,9 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
         Status::LimitExceeded { which } => {
             let _ = writeln!(stderr, "stockade: stopped: {}", describe(*which, policy));
         }
+        Status::Cancelled => {
+            let _ = writeln!(stderr, "stockade: stopped: the run was cancelled");
+        }
         other => {
             let _ = writeln!(stderr, "stockade: {other:?}");
         }

@@ -1,7 +1,7 @@
 //! The one trait every backend implements, and what it is handed.
 
 use crate::protocol::{self, ErrorKind};
-use crate::{Language, Outcome, SandboxError};
+use crate::{Cancel, Language, Outcome, SandboxError};
 use std::sync::Arc;
 use std::time::Duration;
 use stockade_policy::{Policy, Requirement};
@@ -18,6 +18,8 @@ pub struct RunRequest<'a> {
     /// Who answers the guest's tool calls; `None` when the run has no tools
     /// (the door then tells the guest there is no host).
     pub tools: Option<&'a Arc<dyn ToolHost>>,
+    /// Stops the run early when made; `None` when nobody can.
+    pub cancel: Option<&'a Cancel>,
 }
 
 impl std::fmt::Debug for RunRequest<'_> {
@@ -82,6 +84,8 @@ pub struct Turn<'a> {
     pub wall: Duration,
     /// Fuel this run may burn; `None` when the policy meters none.
     pub fuel: Option<u64>,
+    /// Stops the turn early when made (a cancelled turn ends the guest).
+    pub cancel: Option<&'a Cancel>,
 }
 
 impl std::fmt::Debug for Turn<'_> {

@@ -7,12 +7,14 @@
 #![deny(missing_docs)]
 
 mod backend;
+mod cancel;
 mod error;
 mod language;
 mod outcome;
 pub mod protocol;
 
 pub use backend::{Backend, LiveGuest, RunRequest, ToolHost, Turn};
+pub use cancel::Cancel;
 pub use error::SandboxError;
 pub use language::Language;
 pub use outcome::{AuditRange, Limit, Outcome, Status, Usage};

@@ -67,6 +67,9 @@ pub enum Status {
         /// Which budget.
         which: Limit,
     },
+    /// The run was cancelled from outside (see [`crate::Cancel`]) and the
+    /// guest was stopped.
+    Cancelled,
 }
 
 impl Status {
@@ -74,6 +77,9 @@ impl Status {
     pub fn is_ok(&self) -> bool {
         matches!(self, Status::Ok)
     }
+
+    /// The exit code a cancelled run reports: 130, as after Ctrl-C.
+    pub const CANCELLED_EXIT_CODE: i32 = 130;
 }
 
 /// A budget from `[limits]`.

@@ -93,9 +93,7 @@ fn poll_oneoff(
     if !ready_now {
         let due = subscriptions.iter().filter_map(|s| s.due).min().unwrap_or_else(Instant::now);
         let until = deadline.map_or(due, |deadline| due.min(deadline));
-        if let Some(wait) = until.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
-        }
+        sleep_until(until, caller.data().cancel.as_ref())?;
         if deadline.is_some_and(|deadline| due > deadline) {
             return Err(Trap::Interrupt.into());
         }
@@ -114,6 +112,21 @@ fn poll_oneoff(
     let Some(slot) = slice_mut(data, out_count, 4) else { return Ok(ERRNO_FAULT) };
     slot.copy_from_slice(&(fired.len() as u32).to_le_bytes());
     Ok(ERRNO_SUCCESS)
+}
+
+/// Sleeps until `until`, looking at `cancel` every epoch tick.
+fn sleep_until(until: Instant, cancel: Option<&stockade_core::Cancel>) -> Result<()> {
+    loop {
+        let Some(left) = until.checked_duration_since(Instant::now()) else { return Ok(()) };
+        let Some(cancel) = cancel else {
+            std::thread::sleep(left);
+            return Ok(());
+        };
+        if cancel.is_cancelled() {
+            return Err(crate::run::Cancelled.into());
+        }
+        std::thread::sleep(left.min(crate::engine::EPOCH_TICK));
+    }
 }
 
 fn decode(sub: &[u8], zero: Instant) -> Subscription {

@@ -18,7 +18,7 @@ use crate::run::{Ending, engine_error, outcome};
 use crate::state::State;
 use std::sync::Arc;
 use std::time::Instant;
-use stockade_core::{Outcome, SandboxError, Status, ToolHost, Turn};
+use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn};
 use stockade_policy::Policy;
 use wasmtime::{Store, Trap, TypedFunc};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -76,6 +76,7 @@ impl Live {
         compiled: &Arc<Compiled>,
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
+        cancel: Option<&Cancel>,
         deadline: Instant,
         slot: Slot,
     ) -> Result<Opened, SandboxError> {
@@ -104,9 +105,10 @@ impl Live {
         }
         let mut state = State::new(wasi.build_p1(), MemoryLimiter::new(limits.memory_bytes), clock);
         state.tools = tools.cloned();
+        state.cancel = cancel.cloned();
         let mut store = Store::new(compiled.engine, state);
         store.limiter(|state| &mut state.limiter);
-        store.epoch_deadline_trap();
+        store.epoch_deadline_callback(on_epoch_deadline);
         set_deadline(&mut store, deadline);
         if let Some(fuel) = limits.fuel {
             store.set_fuel(fuel).map_err(engine_error)?;
@@ -144,6 +146,7 @@ impl Live {
         &mut self,
         code: &str,
         tools: Option<&Arc<dyn ToolHost>>,
+        cancel: Option<&Cancel>,
         deadline: Instant,
         fuel: Option<u64>,
     ) -> Result<Outcome, SandboxError> {
@@ -152,6 +155,7 @@ impl Live {
         }
         let state = self.store.data_mut();
         state.tools = tools.cloned();
+        state.cancel = cancel.cloned();
         state.report = None;
         state.report_cap = self.frame_cap;
         state.limiter.forget_denial();
@@ -173,10 +177,12 @@ impl Live {
         }
         let fuel_used = budget.map(|budget| budget.saturating_sub(self.store.get_fuel().unwrap_or(0)));
         let outcome = outcome(ending, &self.store, &self.stdout, &self.stderr, wall, fuel_used);
-        if let Status::LimitExceeded { which } = &outcome.status
-            && self.ended.is_some()
-        {
-            self.ended = Some(format!("its last run hit {}, which stops the guest mid-run", which.key()));
+        match &outcome.status {
+            Status::LimitExceeded { which } if self.ended.is_some() => {
+                self.ended = Some(format!("its last run hit {}, which stops the guest mid-run", which.key()));
+            }
+            Status::Cancelled => self.ended = Some("its last run was cancelled mid-run".into()),
+            _ => {}
         }
         Ok(outcome)
     }
@@ -217,7 +223,7 @@ impl Session {
             ))
         })?;
         let deadline = deadline_after(std::time::Duration::from_millis(policy.limits.wall_ms));
-        match pollster::block_on(Live::open(compiled, policy, tools, deadline, slot))? {
+        match pollster::block_on(Live::open(compiled, policy, tools, None, deadline, slot))? {
             Opened::Ready(live) => Ok(Session { live }),
             Opened::Failed(ending, parts) => {
                 let outcome = parts.outcome(ending, std::time::Duration::ZERO);
@@ -230,7 +236,7 @@ impl Session {
 impl stockade_core::LiveGuest for Session {
     fn run(&mut self, turn: Turn<'_>) -> Result<Outcome, SandboxError> {
         let deadline = deadline_after(turn.wall);
-        pollster::block_on(self.live.turn(turn.code, turn.tools, deadline, turn.fuel))
+        pollster::block_on(self.live.turn(turn.code, turn.tools, turn.cancel, deadline, turn.fuel))
     }
 
     fn ended(&self) -> Option<&str> {
@@ -246,7 +252,7 @@ pub(crate) fn deadline_after(wall: std::time::Duration) -> Instant {
 
 fn set_deadline(store: &mut Store<State>, deadline: Instant) {
     let left = deadline.saturating_duration_since(Instant::now());
-    store.set_epoch_deadline(crate::engine::ticks_for(left));
+    store.set_epoch_deadline(next_check(store.data(), left));
     store.data_mut().deadline = Some(deadline);
 }
 
@@ -257,7 +263,11 @@ async fn open_quickjs(
 ) -> Result<Result<(Exports, wasmtime::Memory), Ending>, SandboxError> {
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
-        Err(e) if e.downcast_ref::<Trap>().is_some() || store.data().limiter.denied() => {
+        Err(e)
+            if e.downcast_ref::<Trap>().is_some()
+                || e.downcast_ref::<crate::run::Cancelled>().is_some()
+                || store.data().limiter.denied() =>
+        {
             return Ok(Err(Ending::Trap(e)));
         }
         Err(e) => return Err(engine_error(e)),
@@ -314,4 +324,27 @@ fn stack_exhausted(instance: &wasmtime::Instance, store: &mut Store<State>) -> b
         Some(wasmtime::Val::I32(sp)) => (sp as u32) < RED_ZONE || (sp as u32) > u32::MAX - (16 << 20),
         _ => false,
     }
+}
+
+/// Ticks until the next look at the run: every tick while it can be
+/// cancelled, else at its deadline.
+fn next_check(state: &State, left: std::time::Duration) -> u64 {
+    if state.cancel.is_some() { 1 } else { crate::engine::ticks_for(left) }
+}
+
+/// Called when the epoch passes the store's deadline: stops a cancelled run
+/// or one past its wall time, and lets any other go on to its next check.
+fn on_epoch_deadline(
+    store: wasmtime::StoreContextMut<'_, State>,
+) -> wasmtime::Result<wasmtime::UpdateDeadline> {
+    let state = store.data();
+    if state.cancel.as_ref().is_some_and(Cancel::is_cancelled) {
+        return Err(crate::run::Cancelled.into());
+    }
+    let left =
+        state.deadline.map_or(std::time::Duration::ZERO, |d| d.saturating_duration_since(Instant::now()));
+    if left.is_zero() {
+        return Err(wasmtime::Trap::Interrupt.into());
+    }
+    Ok(wasmtime::UpdateDeadline::Continue(next_check(state, left)))
 }

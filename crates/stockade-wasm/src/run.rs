@@ -20,6 +20,18 @@ pub(crate) enum Ending {
     Exit(i32),
 }
 
+/// The trap a run ends with when its [`stockade_core::Cancel`] is made.
+#[derive(Debug)]
+pub(crate) struct Cancelled;
+
+impl std::fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the run was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}
+
 /// Runs `code` in a fresh instance of `compiled` under `policy`: a live
 /// guest that takes one turn and is dropped.
 pub fn run(compiled: &Arc<Compiled>, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
@@ -27,10 +39,17 @@ pub fn run(compiled: &Arc<Compiled>, request: RunRequest<'_>) -> Result<Outcome,
     let started = Instant::now();
     let deadline = deadline_after(Duration::from_millis(limits.wall_ms));
     let slot = crate::engine::Slot::acquire();
-    let opened = pollster::block_on(Live::open(compiled, request.policy, request.tools, deadline, slot))?;
+    let opened = pollster::block_on(Live::open(
+        compiled,
+        request.policy,
+        request.tools,
+        request.cancel,
+        deadline,
+        slot,
+    ))?;
     let mut outcome = match opened {
         Opened::Ready(mut live) => {
-            pollster::block_on(live.turn(request.code, request.tools, deadline, limits.fuel))?
+            pollster::block_on(live.turn(request.code, request.tools, request.cancel, deadline, limits.fuel))?
         }
         Opened::Failed(ending, parts) => parts.outcome(ending, started.elapsed()),
     };
@@ -95,6 +114,9 @@ fn classify_trap(error: &wasmtime::Error, memory_denied: bool) -> Status {
     if error.downcast_ref::<OutputCapReached>().is_some() {
         return Status::LimitExceeded { which: Limit::Output };
     }
+    if error.downcast_ref::<Cancelled>().is_some() {
+        return Status::Cancelled;
+    }
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => Status::LimitExceeded { which: Limit::Wall },
         Some(Trap::OutOfFuel) => Status::LimitExceeded { which: Limit::Fuel },
@@ -137,6 +159,7 @@ fn exit_code(status: &Status) -> i32 {
         Status::Ok => 0,
         Status::Exited { code } => *code,
         Status::LimitExceeded { which } => which.exit_code(),
+        Status::Cancelled => Status::CANCELLED_EXIT_CODE,
         _ => 1,
     }
 }

@@ -5,7 +5,7 @@ use crate::door::{FrameError, ResultFrame};
 use crate::limiter::MemoryLimiter;
 use std::sync::Arc;
 use std::time::Instant;
-use stockade_core::ToolHost;
+use stockade_core::{Cancel, ToolHost};
 use wasmtime_wasi::p1::WasiP1Ctx;
 
 /// The host state of one guest instance.
@@ -25,11 +25,13 @@ pub struct State {
     pub report: Option<Result<ResultFrame, FrameError>>,
     /// The largest result frame accepted.
     pub report_cap: u64,
+    /// Stops the current run when made; checked every epoch tick and in sleeps.
+    pub cancel: Option<Cancel>,
 }
 
 impl State {
     /// A state with no tools, no deadline and no report yet.
     pub fn new(wasi: WasiP1Ctx, limiter: MemoryLimiter, clock: RunClock) -> State {
-        State { wasi, limiter, tools: None, clock, deadline: None, report: None, report_cap: 0 }
+        State { wasi, limiter, tools: None, clock, deadline: None, report: None, report_cap: 0, cancel: None }
     }
 }

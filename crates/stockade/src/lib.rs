@@ -34,8 +34,8 @@ pub use sandbox::{Sandbox, SandboxBuilder};
 pub use session::Session;
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
-    AuditRange, Backend, Language, Limit, LiveGuest, Outcome, RunRequest, SandboxError, Status, ToolHost,
-    Turn, Usage, protocol,
+    AuditRange, Backend, Cancel, Language, Limit, LiveGuest, Outcome, RunRequest, SandboxError, Status,
+    ToolHost, Turn, Usage, protocol,
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};

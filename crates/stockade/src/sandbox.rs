@@ -8,7 +8,7 @@ use crate::tools::gate::{Gate, SessionCalls};
 use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
-use stockade_core::{Backend, Language, Outcome, RunRequest, SandboxError, ToolHost};
+use stockade_core::{Backend, Cancel, Language, Outcome, RunRequest, SandboxError, ToolHost};
 use stockade_policy::{Policy, PolicyError, Requirement};
 use stockade_wasm::WasmBackend;
 
@@ -143,6 +143,26 @@ impl Sandbox {
     /// starts and its end before this returns; a run that cannot be recorded
     /// does not start.
     pub fn run(&self, language: Language, code: &str) -> Result<Outcome, SandboxError> {
+        self.run_inner(language, code, None)
+    }
+
+    /// [`Sandbox::run`], stopped early when `cancel` is made: the outcome's
+    /// status is then [`Status::Cancelled`](stockade_core::Status::Cancelled).
+    pub fn run_cancellable(
+        &self,
+        language: Language,
+        code: &str,
+        cancel: &Cancel,
+    ) -> Result<Outcome, SandboxError> {
+        self.run_inner(language, code, Some(cancel))
+    }
+
+    fn run_inner(
+        &self,
+        language: Language,
+        code: &str,
+        cancel: Option<&Cancel>,
+    ) -> Result<Outcome, SandboxError> {
         // Every language runs on the wasm backend, which `build` already
         // checked the policy against; a second backend will check here.
         let backend = self.backend(language);
@@ -150,7 +170,8 @@ impl Sandbox {
         let record = RunRecord::start(self.audit.as_ref(), language, code, self, None)?;
         let gate = self.gate(record.run_id(), None);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
-        let result = backend.run(RunRequest { language, code, policy: &self.policy, tools: host.as_ref() });
+        let request = RunRequest { language, code, policy: &self.policy, tools: host.as_ref(), cancel };
+        let result = backend.run(request);
         let tool_calls = gate.as_ref().map_or(0, |gate| gate.calls());
         record.finish(result, tool_calls)
     }

@@ -16,7 +16,7 @@ use crate::tools::gate::SessionCalls;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use stockade_audit::Event;
-use stockade_core::{Language, LiveGuest, Outcome, SandboxError, ToolHost, Turn};
+use stockade_core::{Cancel, Language, LiveGuest, Outcome, SandboxError, ToolHost, Turn};
 
 /// Runs that share one guest. `Send + Sync`; its runs take turns.
 ///
@@ -34,6 +34,8 @@ pub struct Session {
     language: Language,
     id: String,
     calls: Arc<SessionCalls>,
+    /// Made by [`Session::close`], so that it stops a run in progress.
+    closing: Cancel,
     inner: Mutex<Inner>,
 }
 
@@ -83,7 +85,8 @@ impl Session {
             fuel: 0,
             closed: None,
         };
-        Ok(Session { sandbox: sandbox.clone(), language, id, calls, inner: Mutex::new(inner) })
+        let closing = Cancel::new();
+        Ok(Session { sandbox: sandbox.clone(), language, id, calls, closing, inner: Mutex::new(inner) })
     }
 
     /// The session's id (as its runs and the audit log name it).
@@ -103,6 +106,16 @@ impl Session {
     /// Fails with [`SandboxError::SessionEnded`] once the session is closed
     /// (the error says why).
     pub fn run(&self, code: &str) -> Result<Outcome, SandboxError> {
+        self.run_inner(code, &self.closing)
+    }
+
+    /// [`Session::run`], stopped early when `cancel` is made. A cancelled
+    /// run ends the session, since its guest stopped mid-run.
+    pub fn run_cancellable(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
+        self.run_inner(code, &self.closing.or(cancel))
+    }
+
+    fn run_inner(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
         let mut inner = match self.inner.lock() {
             Ok(inner) => inner,
             // A run panicked (a tool handler, say) with the guest mid-turn:
@@ -121,7 +134,7 @@ impl Session {
         let gate = self.sandbox.gate(record.run_id(), Some(&self.calls));
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
-        let result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel });
+        let result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel) });
         let ended = guest.ended().map(String::from);
         if let Ok(outcome) = &result {
             inner.runs += 1;
@@ -131,14 +144,21 @@ impl Session {
         inner.last_used = Instant::now();
         let outcome = record.finish(result, gate.as_ref().map_or(0, |gate| gate.calls()));
         if let Some(why) = ended {
-            let why = cut_short(&outcome, &budget).unwrap_or(why);
+            let why = if self.closing.is_cancelled() {
+                "closed".to_string()
+            } else {
+                cut_short(&outcome, &budget).unwrap_or(why)
+            };
             self.close_locked(&mut inner, &why);
         }
         outcome
     }
 
-    /// Closes the session and drops its guest. Closing twice is harmless.
+    /// Closes the session and drops its guest. A run in progress is
+    /// cancelled first (it stops within a tick, or when a tool it is
+    /// calling returns). Closing twice is harmless.
     pub fn close(&self) {
+        self.closing.cancel();
         let mut inner = self.lock();
         self.close_locked(&mut inner, "closed");
     }

@@ -221,6 +221,7 @@ fn reply(outcome: &Outcome) -> CallToolResult {
         }
         Status::Exited { code } => text.push_str(&format!("exited with code {code}\n")),
         Status::LimitExceeded { which } => text.push_str(&format!("stopped: {} exceeded\n", which.key())),
+        Status::Cancelled => text.push_str("stopped: the run was cancelled\n"),
         other => text.push_str(&format!("{other:?}\n")),
     }
     let structured = serde_json::to_value(outcome).unwrap_or_default();

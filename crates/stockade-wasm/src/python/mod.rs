@@ -69,7 +69,11 @@ pub(crate) async fn open(
                 MIN_MEMORY_BYTES >> 20
             )));
         }
-        Err(e) if e.downcast_ref::<Trap>().is_some() => return Ok(Err(Ending::Trap(e))),
+        Err(e)
+            if e.downcast_ref::<Trap>().is_some() || e.downcast_ref::<crate::run::Cancelled>().is_some() =>
+        {
+            return Ok(Err(Ending::Trap(e)));
+        }
         Err(e) => return Err(engine_error(e)),
     };
     let interpreter = Interpreter {
@@ -136,6 +140,7 @@ fn precompile(compiled: &Arc<Compiled>) -> Result<String, SandboxError> {
         code: &code,
         policy: &policy,
         tools: None,
+        cancel: None,
     };
     let outcome = crate::run::run(compiled, request)?;
     let marshalled = outcome.stdout.trim_end();

@@ -1,6 +1,7 @@
 //! Integration tests of the stockade facade: one binary, one module per area.
 
 mod audit;
+mod cancel;
 mod concurrency;
 mod files;
 mod host_memory;
