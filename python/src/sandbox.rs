@@ -1,0 +1,210 @@
+//! `NativeSandbox` and `NativeSession`: a stockade sandbox and session held
+//! for Python, run with the GIL released.
+
+use crate::{convert, errors, interrupt};
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use serde_json::Value;
+use std::sync::{Arc, RwLock};
+use stockade::policy::ToolPolicy;
+use stockade::{Language, Outcome, Policy, Sandbox, SandboxError, Session, Tool, ToolError};
+
+/// A sandbox: a policy, its tools, fresh runs and sessions.
+#[pyclass(frozen, module = "stockade._native")]
+pub struct NativeSandbox {
+    /// `None` once destroyed.
+    sandbox: RwLock<Option<Sandbox>>,
+}
+
+#[pymethods]
+impl NativeSandbox {
+    /// `policy`: the text of a TOML or JSON policy (`None`: deny all).
+    /// `tools`: `(name, description, json_schema, call)` tuples, where
+    /// `call(arguments_json) -> result_json`. `grants`: a JSON object of
+    /// `[tools.NAME]` entries to add to the policy; a tool the policy lists
+    /// itself must not have one that sets anything.
+    #[new]
+    #[pyo3(signature = (policy, tools, grants))]
+    fn new(
+        py: Python<'_>,
+        policy: Option<&str>,
+        tools: Vec<(String, String, String, Py<PyAny>)>,
+        grants: &str,
+    ) -> PyResult<NativeSandbox> {
+        let mut policy = match policy {
+            Some(text) => Policy::from_str_auto(text).map_err(|e| errors::to_py(e.into()))?,
+            None => Policy::default(),
+        };
+        add_grants(&mut policy, grants)?;
+        let mut builder = Sandbox::builder().policy(policy);
+        for (name, description, schema, call) in tools {
+            let schema: Value = serde_json::from_str(&schema)
+                .map_err(|e| PyValueError::new_err(format!("tool {name}: its JSON Schema is not JSON: {e}")))?;
+            builder = builder.tool(Tool::new(name).description(description).schema(schema).handler(python_handler(call)));
+        }
+        let sandbox = py.detach(|| builder.build()).map_err(errors::to_py)?;
+        Ok(NativeSandbox { sandbox: RwLock::new(Some(sandbox)) })
+    }
+
+    /// Runs `code` in a fresh guest; returns the outcome as a dict.
+    fn run<'py>(&self, py: Python<'py>, language: &str, code: &str) -> PyResult<Bound<'py, PyAny>> {
+        let sandbox = self.live()?;
+        let language = parse_language(language)?;
+        let cancel = interrupt::for_this_thread(py)?;
+        let result = py.detach(|| sandbox.run_cancellable(language, code, &cancel));
+        finish(py, result)
+    }
+
+    /// Opens a session for `language`.
+    fn session(&self, py: Python<'_>, language: &str) -> PyResult<NativeSession> {
+        let sandbox = self.live()?;
+        let language = parse_language(language)?;
+        let session = py.detach(|| sandbox.session(language)).map_err(errors::to_py)?;
+        Ok(NativeSession { session: Arc::new(session) })
+    }
+
+    /// Compiles the guest for `language` now (cached on disk), so the first
+    /// run does not wait for it.
+    fn prepare(&self, py: Python<'_>, language: &str) -> PyResult<()> {
+        let sandbox = self.live()?;
+        let language = parse_language(language)?;
+        py.detach(|| sandbox.prepare(language)).map_err(errors::to_py)
+    }
+
+    /// The policy in force, as TOML.
+    fn policy_toml(&self) -> PyResult<String> {
+        Ok(self.live()?.policy().to_toml_string())
+    }
+
+    /// Drops the sandbox; later calls raise. Sessions already open go on
+    /// until they are closed.
+    fn destroy(&self) {
+        if let Ok(mut sandbox) = self.sandbox.write() {
+            *sandbox = None;
+        }
+    }
+
+    /// Whether `destroy` was called.
+    #[getter]
+    fn destroyed(&self) -> bool {
+        self.sandbox.read().map_or(true, |sandbox| sandbox.is_none())
+    }
+}
+
+impl NativeSandbox {
+    fn live(&self) -> PyResult<Sandbox> {
+        let sandbox = self.sandbox.read().map_err(|_| errors::StockadeError::new_err("the sandbox is broken"))?;
+        sandbox.clone().ok_or_else(|| errors::StockadeError::new_err("the sandbox was destroyed"))
+    }
+}
+
+/// A session: one guest whose globals persist between runs.
+#[pyclass(frozen, module = "stockade._native")]
+pub struct NativeSession {
+    session: Arc<Session>,
+}
+
+#[pymethods]
+impl NativeSession {
+    /// Runs `code` in the session's guest; returns the outcome as a dict.
+    fn run<'py>(&self, py: Python<'py>, code: &str) -> PyResult<Bound<'py, PyAny>> {
+        let cancel = interrupt::for_this_thread(py)?;
+        let session = self.session.clone();
+        let result = py.detach(|| session.run_cancellable(code, &cancel));
+        finish(py, result)
+    }
+
+    /// Closes the session (stopping a run in progress). Closing twice is harmless.
+    fn close(&self, py: Python<'_>) {
+        let session = self.session.clone();
+        py.detach(|| session.close());
+    }
+
+    /// The session's id, as the audit log names it.
+    #[getter]
+    fn id(&self) -> String {
+        self.session.id().to_string()
+    }
+
+    /// The session's language (`js` or `python`).
+    #[getter]
+    fn language(&self) -> String {
+        self.session.language().to_string()
+    }
+
+    /// Why the session was closed, once it is.
+    #[getter]
+    fn closed_because(&self, py: Python<'_>) -> Option<String> {
+        let session = self.session.clone();
+        py.detach(|| session.closed_because())
+    }
+}
+
+/// The outcome as a dict, or the exception that stopped the run, or the host error.
+fn finish<'py>(py: Python<'py>, result: Result<Outcome, SandboxError>) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(interrupted) = interrupt::take() {
+        return Err(interrupted);
+    }
+    let outcome = result.map_err(errors::to_py)?;
+    let value = serde_json::to_value(&outcome).map_err(|e| PyException::new_err(e.to_string()))?;
+    convert::to_py(py, &value)
+}
+
+fn parse_language(name: &str) -> PyResult<Language> {
+    name.parse().map_err(|_| {
+        PyValueError::new_err(format!("unknown language {name:?}: stockade runs \"python\" and \"javascript\""))
+    })
+}
+
+/// Adds the `[tools.NAME]` entries the Python layer made from `tools=`,
+/// `constraints=` and `max_calls=`.
+fn add_grants(policy: &mut Policy, grants: &str) -> PyResult<()> {
+    let grants: serde_json::Map<String, Value> =
+        serde_json::from_str(grants).map_err(|e| PyValueError::new_err(format!("tool grants: {e}")))?;
+    for (name, grant) in grants {
+        let sets_something = grant.as_object().is_some_and(|fields| !fields.is_empty());
+        if policy.tools.contains_key(&name) {
+            if sets_something {
+                return Err(errors::PolicyError::new_err(format!(
+                    "tools.{name}: the policy sets it, so give its constraints and max_calls there, \
+                     not in constraints= or max_calls="
+                )));
+            }
+            continue;
+        }
+        let rules: ToolPolicy = serde_json::from_value(grant)
+            .map_err(|e| errors::PolicyError::new_err(format!("tools.{name}: {e}")))?;
+        policy.tools.insert(name, rules);
+    }
+    Ok(())
+}
+
+/// A tool handler that calls a Python function with the arguments as JSON
+/// text and reads its result as JSON text. The function's exceptions reach
+/// the guest as `ToolError`s; a `KeyboardInterrupt` (or `SystemExit`) also
+/// stops the run and is raised again to the caller.
+fn python_handler(call: Py<PyAny>) -> impl Fn(Value) -> Result<Value, ToolError> + Send + Sync + 'static {
+    move |arguments: Value| {
+        Python::attach(|py| {
+            let answer = call.bind(py).call1((arguments.to_string(),)).and_then(|r| r.extract::<String>());
+            match answer {
+                Ok(text) => serde_json::from_str(&text)
+                    .map_err(|e| ToolError::new(format!("the tool's result is not JSON: {e}"))),
+                Err(error) => {
+                    let message = describe(py, &error);
+                    if !error.is_instance_of::<PyException>(py) {
+                        interrupt::keep(error);
+                    }
+                    Err(ToolError::new(message))
+                }
+            }
+        })
+    }
+}
+
+/// `Type: message`, as Python prints an exception's last line.
+fn describe(py: Python<'_>, error: &PyErr) -> String {
+    let kind = error.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
+    let message = error.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    if message.is_empty() { kind } else { format!("{kind}: {message}") }
+}

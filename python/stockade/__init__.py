@@ -1,0 +1,58 @@
+"""stockade: run the code an LLM wrote apart from the agent, with nothing it
+was not granted.
+
+>>> from stockade import Sandbox
+>>> sandbox = Sandbox()
+>>> result = sandbox.run("print(6 * 7)")
+>>> result.stdout
+'42\\n'
+
+Amla's API works unchanged:
+
+>>> from stockade import create_sandbox_tool
+>>> def get_weather(city: str) -> dict:
+...     return {"city": city, "temp": 72}
+>>> sandbox = create_sandbox_tool(tools=[get_weather])
+>>> print(sandbox.run("const w = await get_weather({city: 'SF'}); return w;", language="javascript"))
+{"city": "SF", "temp": 72}
+"""
+
+from ._native import (
+    AuditError,
+    CodeRefused,
+    EngineError,
+    GuestUnavailable,
+    PolicyError,
+    SessionEnded,
+    StockadeError,
+    fetch_python,
+    python_fetched,
+)
+from ._result import GuestError, Result, Usage
+from ._sandbox import Sandbox, SandboxTool, Session, ToolOutput, create_sandbox_tool
+from ._tools import ToolSpec, json_schema_for, tool_spec
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AuditError",
+    "CodeRefused",
+    "EngineError",
+    "GuestError",
+    "GuestUnavailable",
+    "PolicyError",
+    "Result",
+    "Sandbox",
+    "SandboxTool",
+    "Session",
+    "SessionEnded",
+    "StockadeError",
+    "ToolOutput",
+    "ToolSpec",
+    "Usage",
+    "create_sandbox_tool",
+    "fetch_python",
+    "json_schema_for",
+    "python_fetched",
+    "tool_spec",
+]

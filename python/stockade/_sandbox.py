@@ -1,0 +1,298 @@
+"""The sandbox, its sessions, and Amla's ``create_sandbox_tool``."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
+
+from . import _native
+from ._result import Result
+from ._tools import ToolSpec, tool_spec
+
+__all__ = ["Sandbox", "Session", "SandboxTool", "ToolOutput", "create_sandbox_tool"]
+
+PolicyLike = Union[Mapping[str, Any], str, "os.PathLike[str]", None]
+
+_LANGUAGES = {
+    "python": "python",
+    "py": "python",
+    "python3": "python",
+    "javascript": "js",
+    "js": "js",
+    "node": "js",
+}
+_NATIVE_ONLY = {"sh", "shell", "bash"}
+
+
+def _language(name: str) -> str:
+    key = name.lower()
+    if key in _LANGUAGES:
+        return _LANGUAGES[key]
+    if key in _NATIVE_ONLY:
+        raise ValueError(
+            f"language {name!r} runs in stockade's process jail, which this build does not have yet; "
+            'use "python" or "javascript"'
+        )
+    raise ValueError(f'unknown language {name!r}: stockade runs "python" and "javascript"')
+
+
+class Sandbox:
+    """Runs untrusted code apart from your process, under one policy.
+
+    ``policy`` is a dict (the policy document's structure), the path of a
+    TOML or JSON policy file, or ``None`` for the deny-all default: no
+    files, no network, no environment, 30 s of wall time, 256 MiB of memory,
+    1 MiB of output per stream.
+
+    ``tools`` are Python functions the guest may call (``await f({...})``
+    in JavaScript, ``f(...)`` in Python). Each one's JSON Schema comes from
+    its type hints, its description from its docstring. A tool passed here
+    is granted with the default budget (100 calls per run) unless the policy
+    has its own ``tools.NAME`` entry; ``constraints`` and ``max_calls``
+    (Amla's forms) add rules for tools the policy does not list.
+
+    Every :meth:`run` starts a fresh guest; :meth:`session` keeps one. The
+    GIL is released while a guest runs, so threads run in parallel, and
+    Ctrl-C stops the guest and raises ``KeyboardInterrupt``.
+    """
+
+    def __init__(
+        self,
+        policy: PolicyLike = None,
+        tools: Iterable[Callable[..., Any]] = (),
+        *,
+        constraints: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        max_calls: Union[int, Mapping[str, int], None] = None,
+    ) -> None:
+        specs = [tool_spec(function) for function in tools]
+        names = [spec.name for spec in specs]
+        duplicates = sorted({name for name in names if names.count(name) > 1})
+        if duplicates:
+            raise ValueError(f"two tools are named {duplicates[0]!r}")
+        grants = _grants(names, constraints, max_calls)
+        self._tools: List[ToolSpec] = specs
+        self._native = _native.NativeSandbox(_policy_text(policy), [spec.native() for spec in specs], json.dumps(grants))
+
+    def run(self, code: str, language: str = "python") -> Result:
+        """Runs ``code`` in a fresh guest: nothing carries over between runs.
+
+        Guest failures (an uncaught error, a limit) come back in the
+        :class:`Result`; only host failures raise :class:`StockadeError`.
+        """
+        return Result(self._native.run(_language(language), _code(code)))
+
+    def run_code(self, code: str, language: str = "python") -> Result:
+        """The same as :meth:`run`."""
+        return self.run(code, language)
+
+    def session(self, language: str = "python") -> "Session":
+        """Opens a session: one guest that keeps its globals between runs."""
+        return Session(self._native.session(_language(language)))
+
+    def prepare(self, language: str = "python") -> None:
+        """Compiles the guest for ``language`` now (once per machine, cached),
+        so the first run does not wait for it."""
+        self._native.prepare(_language(language))
+
+    @property
+    def tools(self) -> List[ToolSpec]:
+        """The tools registered with this sandbox."""
+        return list(self._tools)
+
+    @property
+    def policy_toml(self) -> str:
+        """The policy in force, as TOML."""
+        return self._native.policy_toml()
+
+    def destroy(self) -> None:
+        """Drops the sandbox; further runs raise. Open sessions go on until closed."""
+        self._native.destroy()
+
+    close = destroy
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.destroy()
+
+
+class Session:
+    """One guest whose globals, imports and heap persist between runs.
+
+    Each run is held to the policy's per-run limits; ``[session]`` bounds
+    the whole (idle timeout, lifetime, totals). A run stopped mid-way (wall
+    time, fuel, Ctrl-C) ends the session, and later runs raise
+    :class:`SessionEnded`. Use it as a context manager to close it.
+    """
+
+    def __init__(self, native: "_native.NativeSession") -> None:
+        self._native = native
+
+    def run(self, code: str) -> Result:
+        """Runs ``code`` in the session's guest; the last expression's value comes back."""
+        return Result(self._native.run(_code(code)))
+
+    def close(self) -> None:
+        """Closes the session, stopping a run in progress. Closing twice is harmless."""
+        self._native.close()
+
+    @property
+    def id(self) -> str:
+        """The session's id, as the audit log names it."""
+        return self._native.id
+
+    @property
+    def language(self) -> str:
+        """``"python"`` or ``"js"``."""
+        return self._native.language
+
+    @property
+    def closed_because(self) -> Optional[str]:
+        """Why the session ended, once it has."""
+        return self._native.closed_because
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class ToolOutput(str):
+    """What :meth:`SandboxTool.run` returns: the text for the model (as
+    Amla's ``run`` returns), with the whole :class:`Result` in ``.result``."""
+
+    result: Result
+
+    def __new__(cls, result: Result) -> "ToolOutput":
+        text = super().__new__(cls, str(result))
+        text.result = result
+        return text
+
+
+_TOOL_DESCRIPTION = (
+    "Run code in a secure sandbox, isolated from this machine: no files, network or environment "
+    "unless granted. Set language to \"javascript\" (ES2023; top-level await and return; call tools "
+    "with `await name({...})`) or \"python\" (CPython with numpy and pandas; call tools as "
+    "`name(arg=...)`). Print results or end with an expression: its value is returned."
+)
+
+
+class SandboxTool:
+    """A sandbox packaged as an agent tool, as ``create_sandbox_tool`` makes it.
+
+    :meth:`run` returns the text for the model; ``sandbox`` is the
+    :class:`Sandbox` behind it, for full :class:`Result` objects and sessions.
+    """
+
+    name = "sandbox"
+
+    def __init__(self, sandbox: Sandbox, tools: Sequence[Callable[..., Any]]) -> None:
+        self.sandbox = sandbox
+        self.tools = list(tools)
+
+    @property
+    def description(self) -> str:
+        """A description for the model, naming the tools the code may call."""
+        lines = [_TOOL_DESCRIPTION]
+        if self.sandbox.tools:
+            lines.append("")
+            lines.append("Functions the code may call:")
+            for spec in self.sandbox.tools:
+                parameters = ", ".join(spec.schema.get("properties", {}))
+                summary = f" - {spec.description}" if spec.description else ""
+                lines.append(f"  {spec.name}({{{parameters}}}){summary}")
+        return "\n".join(lines)
+
+    def run(self, code: str, language: str = "javascript") -> ToolOutput:
+        """Runs ``code`` in a fresh guest and returns the text for the model."""
+        return ToolOutput(self.sandbox.run(code, language))
+
+    def execute(self, code: str, language: str = "javascript") -> Result:
+        """Runs ``code`` in a fresh guest and returns the whole :class:`Result`."""
+        return self.sandbox.run(code, language)
+
+    def as_langchain_tool(self) -> Any:
+        """A LangChain ``BaseTool`` that runs code here (needs ``langchain-core``)."""
+        from .adapters.langchain import as_langchain_tool
+
+        return as_langchain_tool(self)
+
+
+def create_sandbox_tool(
+    tools: Optional[Sequence[Callable[..., Any]]] = None,
+    *,
+    constraints: Optional[Mapping[str, Mapping[str, Any]]] = None,
+    max_calls: Union[int, Mapping[str, int], None] = None,
+    policy: PolicyLike = None,
+) -> SandboxTool:
+    """Amla's API: a sandbox whose guest may call ``tools``.
+
+    ``constraints`` maps a tool's name to rules on its arguments:
+    ``"<=1000"``, ``">=0"``, ``"==42"``, ``"startswith:/api/"``, a list of
+    allowed values, or any rule of stockade's policy (``"matches ^[a-z]+$"``,
+    ``"len <= 64"``, ``{"ge": 1, "le": 10}``). An invalid rule is an error,
+    never skipped. ``max_calls`` is a budget per run, for all tools (an int)
+    or per tool (a dict). A refused call raises ``ToolDenied`` in the guest,
+    and the tool does not run.
+    """
+    tools = list(tools or [])
+    return SandboxTool(Sandbox(policy, tools, constraints=constraints, max_calls=max_calls), tools)
+
+
+def _grants(
+    names: Sequence[str],
+    constraints: Optional[Mapping[str, Mapping[str, Any]]],
+    max_calls: Union[int, Mapping[str, int], None],
+) -> Dict[str, Dict[str, Any]]:
+    """The ``[tools.NAME]`` entries for the registered tools."""
+    grants: Dict[str, Dict[str, Any]] = {name: {} for name in names}
+    for name, rules in (constraints or {}).items():
+        if name not in grants:
+            raise ValueError(f"constraints names {name!r}, which is not one of the tools")
+        if not isinstance(rules, Mapping):
+            raise TypeError(f"constraints[{name!r}] must be a dict of argument rules")
+        grants[name]["constraints"] = {str(argument): _rule(rule) for argument, rule in rules.items()}
+    if isinstance(max_calls, bool):
+        raise TypeError("max_calls must be an int or a dict of ints")
+    if isinstance(max_calls, int):
+        for grant in grants.values():
+            grant["max_calls"] = max_calls
+    elif max_calls is not None:
+        for name, limit in max_calls.items():
+            if name not in grants:
+                raise ValueError(f"max_calls names {name!r}, which is not one of the tools")
+            if isinstance(limit, bool) or not isinstance(limit, int):
+                raise TypeError(f"max_calls[{name!r}] must be an int")
+            grants[name]["max_calls"] = limit
+    return grants
+
+
+def _rule(rule: Any) -> Any:
+    """An Amla constraint in stockade's policy form."""
+    if isinstance(rule, str) and rule.startswith("startswith:"):
+        return "starts_with " + rule[len("startswith:"):]
+    if isinstance(rule, (bool, int, float)):
+        return {"eq": rule}
+    if isinstance(rule, (tuple, set, frozenset)):
+        return list(rule)
+    return rule
+
+
+def _policy_text(policy: PolicyLike) -> Optional[str]:
+    if policy is None:
+        return None
+    if isinstance(policy, Mapping):
+        return json.dumps(policy)
+    if isinstance(policy, (str, os.PathLike)):
+        with open(policy, encoding="utf-8") as file:
+            return file.read()
+    raise TypeError(f"policy must be a dict, a path or None, not {type(policy).__name__}")
+
+
+def _code(code: Any) -> str:
+    if not isinstance(code, str):
+        raise TypeError(f"code must be a str, not {type(code).__name__}")
+    return code

@@ -1,0 +1,2 @@
+"""Adapters to agent frameworks, each behind an optional extra:
+``pip install stockade[langchain]`` and ``stockade[smolagents]``."""
