@@ -37,18 +37,35 @@ install_build_deps() {
     fi
 }
 
-# The Python packages the tests drive stockade with (the official MCP client),
-# in a virtualenv at .venv in the repository.
-TEST_PYTHON_PACKAGES=(mcp==2.3.0)
+# The Python packages the tests drive stockade with: the official MCP client,
+# the Python package's build tool and test runner, and the agent frameworks its
+# adapters are tested against. All go into the virtualenv .venv in the repository.
+TEST_PYTHON_PACKAGES=(mcp==2.3.0 maturin==1.16.0 pytest==9.2.0 langchain-core==1.8.3 smolagents==1.26.0)
 
-install_test_deps() {
+make_venv() {
     install_apt_packages python3-venv
     if [ ! -x .venv/bin/python ]; then
         echo "==> making the virtualenv .venv"
         python3 -m venv .venv
     fi
-    if ! .venv/bin/python -c "import mcp" 2>/dev/null; then
+}
+
+install_test_deps() {
+    make_venv
+    if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents" 2>/dev/null; then
         echo "==> installing into .venv: ${TEST_PYTHON_PACKAGES[*]}"
         .venv/bin/pip install -q "${TEST_PYTHON_PACKAGES[@]}"
     fi
+}
+
+# Builds the Python package (python/, PyO3 + maturin) and installs it into
+# .venv, replacing any earlier build.
+install_python_package() {
+    make_venv
+    if ! .venv/bin/python -c "import maturin" 2>/dev/null; then
+        .venv/bin/pip install -q maturin==1.16.0
+    fi
+    echo "==> building the Python package into .venv"
+    # maturin, run by pip without build isolation, is found on PATH.
+    PATH="$PWD/.venv/bin:$PATH" .venv/bin/pip install -q --no-build-isolation --force-reinstall --no-deps ./python
 }

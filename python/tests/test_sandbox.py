@@ -1,0 +1,112 @@
+"""Sandbox and Result: both languages, limits, policies, bad input, destroy."""
+
+import json
+
+import pytest
+
+import stockade
+from stockade import CodeRefused, PolicyError, Sandbox, StockadeError
+
+
+def test_python_run_returns_output_value_and_usage():
+    result = Sandbox().run("print('hi')\n6 * 7")
+    assert (result.status, result.ok, result.stdout, result.value, result.exit_code) == ("ok", True, "hi\n", 42, 0)
+    assert result.usage.wall_us > 0 and result.usage.peak_memory_bytes > 0
+    assert str(result) == "hi\n42"
+
+
+def test_javascript_run_and_guest_error():
+    sandbox = Sandbox()
+    assert sandbox.run("[1, 2].map(x => x * 2)", language="javascript").value == [2, 4]
+    failed = sandbox.run("null.x", language="js")
+    assert failed.status == "guest_error" and not failed
+    assert failed.error.type == "TypeError" and failed.exit_code == 1
+    assert str(failed).startswith("TypeError: ")
+
+
+def test_python_exception_keeps_its_traceback():
+    result = Sandbox().run("def f():\n    return 1 / 0\nf()")
+    assert result.error.type == "ZeroDivisionError"
+    assert result.error.traceback.startswith("Traceback") and "in f" in result.error.traceback
+    assert "ZeroDivisionError: division by zero" in str(result)
+
+
+def test_exit_code_of_sys_exit():
+    result = Sandbox().run("import sys\nsys.exit(3)")
+    assert (result.status, result.exit_code) == ("exited", 3)
+
+
+def test_limits_come_back_as_values():
+    sandbox = Sandbox({"limits": {"wall_ms": 300, "memory_bytes": 64 << 20, "stdout_bytes": 1000}})
+    wall = sandbox.run("while (true) {}", language="javascript")
+    assert (wall.status, wall.limit, wall.exit_code) == ("limit_exceeded", "wall", 124)
+    assert "limits.wall_ms" in str(wall)
+    memory = sandbox.run("new ArrayBuffer(512 * 1024 * 1024).byteLength", language="javascript")
+    assert memory.status in ("limit_exceeded", "guest_error")
+    loud = sandbox.run("print('x' * 100_000)")
+    assert loud.stdout_truncated and len(loud.stdout) == 1000
+
+
+def test_policy_from_a_toml_file(tmp_path):
+    path = tmp_path / "policy.toml"
+    path.write_text('[limits]\nwall_ms = 200\n[env]\nGREETING = "hello"\n')
+    sandbox = Sandbox(str(path))
+    assert sandbox.run("process.env.GREETING", language="javascript").value == "hello"
+    assert sandbox.run("while (true) {}", language="javascript").limit == "wall"
+    assert "wall_ms = 200" in sandbox.policy_toml
+    assert Sandbox(path).run("import os; os.environ['GREETING']").value == "hello"
+
+
+def test_bad_policies_are_clear_errors():
+    with pytest.raises(PolicyError, match="memory_bytes"):
+        Sandbox({"limits": {"memory_bytes": 1}})
+    with pytest.raises(PolicyError, match="unknown field"):
+        Sandbox({"limitz": {}})
+    with pytest.raises(PolicyError):
+        Sandbox({"network": {"allow": ["example.com:443"]}})
+    with pytest.raises(FileNotFoundError):
+        Sandbox("/nonexistent/policy.toml")
+    with pytest.raises(TypeError):
+        Sandbox(42)
+
+
+def test_bad_code_and_languages_are_clear_errors():
+    sandbox = Sandbox({"limits": {"code_bytes": 1024}})
+    with pytest.raises(CodeRefused, match="code_bytes"):
+        sandbox.run("x = 1\n" * 1000)
+    with pytest.raises(TypeError):
+        sandbox.run(b"print(1)")
+    with pytest.raises(ValueError, match="process jail"):
+        sandbox.run("echo hi", language="sh")
+    with pytest.raises(ValueError, match="unknown language"):
+        sandbox.run("1", language="cobol")
+    # NUL bytes and odd characters are code like any other.
+    assert Sandbox().run("'a\\x00b' + '\u00e9'", language="javascript").value == "a\x00b\u00e9"
+    assert Sandbox().run("s = 'a\x00b'").status == "guest_error"
+
+
+def test_ten_megabytes_of_code_is_refused_by_default():
+    with pytest.raises(CodeRefused):
+        Sandbox().run("#" * (10 << 20))
+
+
+def test_destroy_and_context_manager():
+    with Sandbox() as sandbox:
+        assert sandbox.run("1", language="javascript").value == 1
+    with pytest.raises(StockadeError, match="destroyed"):
+        sandbox.run("1", language="javascript")
+
+
+def test_audit_log_records_each_run(tmp_path):
+    log = tmp_path / "audit.jsonl"
+    sandbox = Sandbox({"audit": {"path": str(log)}})
+    first = sandbox.run("1", language="javascript")
+    second = sandbox.run("2")
+    assert first.audit is not None and second.audit[0] > first.audit[1]
+    events = [json.loads(line)["event"]["kind"] for line in log.read_text().splitlines()]
+    assert events.count("run_start") == 2 and events.count("run_end") == 2
+
+
+def test_exceptions_share_a_base():
+    for error in (stockade.PolicyError, stockade.CodeRefused, stockade.SessionEnded, stockade.GuestUnavailable):
+        assert issubclass(error, StockadeError)

@@ -1,0 +1,148 @@
+"""Python functions as tools: schemas from type hints, errors, refusals, async."""
+
+import asyncio
+import enum
+from typing import Dict, List, Literal, Optional
+
+import pytest
+
+from stockade import PolicyError, Sandbox, create_sandbox_tool, json_schema_for, tool_spec
+
+
+class Unit(enum.Enum):
+    CELSIUS = "c"
+    FAHRENHEIT = "f"
+
+
+def forecast(city: str, days: int = 3, unit: Unit = Unit.CELSIUS, tags: Optional[List[str]] = None) -> dict:
+    """The weather to come in a city.
+
+    Args:
+        city: The city's name,
+            in English.
+        days (int): How many days ahead.
+    """
+    return {"city": city, "days": days, "unit": unit, "tags": tags}
+
+
+def test_schema_from_type_hints_and_docstring():
+    spec = tool_spec(forecast)
+    assert spec.name == "forecast"
+    assert spec.description == "The weather to come in a city."
+    assert spec.schema == {
+        "type": "object",
+        "properties": {
+            "city": {"type": "string", "description": "The city's name, in English."},
+            "days": {"type": "integer", "description": "How many days ahead.", "default": 3},
+            "unit": {"enum": ["c", "f"], "default": "c"},
+            "tags": {"anyOf": [{"type": "array", "items": {"type": "string"}}, {"type": "null"}], "default": None},
+        },
+        "required": ["city"],
+        "additionalProperties": False,
+    }
+
+
+def test_schemas_of_common_types():
+    assert json_schema_for(Dict[str, float]) == {"type": "object", "additionalProperties": {"type": "number"}}
+    assert json_schema_for(Literal["a", "b"]) == {"enum": ["a", "b"]}
+    assert json_schema_for(bool) == {"type": "boolean"}
+    assert json_schema_for(list) == {"type": "array"}
+
+
+def test_tools_run_from_both_languages_with_json_results():
+    sandbox = Sandbox(tools=[forecast])
+    js = sandbox.run("await forecast({city: 'Oslo', unit: 'f'})", language="javascript")
+    assert js.value == {"city": "Oslo", "days": 3, "unit": "f", "tags": None}
+    py = sandbox.run("forecast('Oslo', days=1)['days']")
+    assert py.value == 1
+
+
+def test_off_schema_arguments_never_reach_the_tool():
+    calls = []
+
+    def add(a: int, b: int) -> int:
+        calls.append((a, b))
+        return a + b
+
+    sandbox = Sandbox(tools=[add])
+    for code in ("add(a='1', b=2)", "add(a=1)", "add(a=1, b=2, c=3)"):
+        result = sandbox.run(f"try:\n    {code}\nexcept ToolDenied as e:\n    print(e.kind)")
+        assert result.stdout == "invalid_arguments\n", code
+    assert calls == []
+    assert sandbox.run("add(2, 3)").value == 5
+
+
+def test_a_tool_exception_reaches_the_guest_as_tool_error():
+    def lookup(key: str) -> str:
+        raise KeyError(key)
+
+    sandbox = Sandbox(tools=[lookup])
+    result = sandbox.run("try { await lookup({key: 'k'}) } catch (e) { [e.name, e.message] }", language="javascript")
+    assert result.value == ["ToolError", "lookup: KeyError: 'k'"]
+    py = sandbox.run("try:\n    lookup('k')\nexcept ToolError as e:\n    message = str(e)\nmessage")
+    assert py.value == "lookup: KeyError: 'k'"
+
+
+def test_async_tools_and_non_json_results():
+    async def slow_double(x: int) -> int:
+        await asyncio.sleep(0.01)
+        return x * 2
+
+    def odd() -> object:
+        return object()
+
+    sandbox = Sandbox(tools=[slow_double, odd])
+    assert sandbox.run("slow_double(21)").value == 42
+    refused = sandbox.run("odd()")
+    assert refused.error.type == "ToolError" and "not JSON data" in refused.error.message
+
+
+def test_amla_constraint_forms():
+    def fetch(path: str, retries: int = 0) -> str:
+        return path
+
+    sandbox = create_sandbox_tool(
+        tools=[fetch], constraints={"fetch": {"path": "startswith:/api/", "retries": 0}}, max_calls=2
+    )
+    assert sandbox.run("fetch(path='/api/x', retries=0)", language="python").result.value == "/api/x"
+    # A constrained argument must be given: the host never sees the default.
+    missing = sandbox.run("fetch(path='/api/x')", language="python").result
+    assert missing.error.type == "ToolDenied" and "retries is missing" in missing.error.message
+    denied = sandbox.run("fetch(path='/etc/passwd', retries=0)", language="python").result
+    assert denied.error.type == "ToolDenied" and "starts_with" in denied.error.message
+    assert sandbox.run("fetch(path='/api/x', retries=3)", language="python").result.error.type == "ToolDenied"
+    spent = sandbox.run("[fetch(path='/api/a', retries=0) for _ in range(3)]", language="python").result
+    assert "calls this run may make are spent" in spent.error.message
+
+
+def test_invalid_constraints_are_errors_not_skipped():
+    def pay(amount: float) -> None:
+        return None
+
+    with pytest.raises(PolicyError):
+        create_sandbox_tool(tools=[pay], constraints={"pay": {"amount": "<=lots"}})
+    with pytest.raises(ValueError, match="not one of the tools"):
+        create_sandbox_tool(tools=[pay], constraints={"refund": {"amount": "<=1"}})
+    with pytest.raises(ValueError, match="not one of the tools"):
+        create_sandbox_tool(tools=[pay], max_calls={"refund": 1})
+    with pytest.raises(ValueError, match="two tools"):
+        Sandbox(tools=[pay, pay])
+    with pytest.raises(TypeError):
+        Sandbox(tools=["pay"])
+
+
+def test_a_policy_that_lists_a_tool_keeps_its_own_rules(tmp_path):
+    def pay(amount: float) -> bool:
+        return True
+
+    policy = {"tools": {"pay": {"max_calls": 1, "constraints": {"amount": "<= 5"}}}}
+    sandbox = Sandbox(policy, tools=[pay])
+    assert sandbox.run("pay(amount=1)").value is True
+    assert sandbox.run("pay(amount=1); pay(amount=1)").error.type == "ToolDenied"
+    with pytest.raises(PolicyError, match="the policy sets it"):
+        Sandbox(policy, tools=[pay], max_calls={"pay": 10})
+
+
+def test_unregistered_names_are_not_tools():
+    result = Sandbox().run("typeof get_weather", language="javascript")
+    assert result.value == "undefined"
