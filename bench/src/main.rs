@@ -8,6 +8,7 @@
 
 mod http;
 mod javascript;
+mod package;
 mod peers;
 mod python;
 mod report;
@@ -22,12 +23,16 @@ use std::process::Command;
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut quick = false;
+    let mut only = None;
     let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
-            other => anyhow::bail!("unknown argument {other:?} (expected --quick or --out FILE)"),
+            "--only" => only = Some(args.next().context("--only needs a section: package")?),
+            other => {
+                anyhow::bail!("unknown argument {other:?} (expected --quick, --out FILE or --only package)")
+            }
         }
     }
     let iterations = if quick {
@@ -36,6 +41,19 @@ fn main() -> anyhow::Result<()> {
         javascript::Iterations { in_process: 2000, peer: 40, process: 60, compute: 10, cold: 3 }
     };
 
+    if only.as_deref() == Some("package") {
+        // A quick look at one section, printed and not written to BENCHMARKS.md.
+        for row in package::all(iterations.in_process)? {
+            println!(
+                "{} {}: {} (Rust {:?})",
+                row.id,
+                row.what,
+                row.ours,
+                row.peer.median.map(|m| m.to_string())
+            );
+        }
+        return Ok(());
+    }
     let cli = build_cli()?;
     let mut machine = report::Machine::read();
     eprintln!("==> JavaScript (load {})", machine.load_before);
@@ -44,6 +62,8 @@ fn main() -> anyhow::Result<()> {
     let python_rows = python::all(&cli, iterations)?;
     eprintln!("==> host tools (load {})", report::load());
     let tool_rows = tools::all(if quick { 3 } else { 20 })?;
+    eprintln!("==> Python package (load {})", report::load());
+    let package_rows = package::all(iterations.in_process)?;
     eprintln!("==> HTTP API (load {})", report::load());
     let http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     let sections = vec![
@@ -54,6 +74,11 @@ fn main() -> anyhow::Result<()> {
             rows: python_rows,
         },
         report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
+        report::Section {
+            title: "Python package (`pip install ./python`)",
+            notes: PACKAGE_NOTES,
+            rows: package_rows,
+        },
         report::Section { title: "HTTP API (`stockade serve`)", notes: HTTP_NOTES, rows: http_rows },
     ];
     machine.load_after = report::load();
@@ -97,6 +122,12 @@ the cost of one round trip: frame out, policy checks, handler, answer in. Each p
 in its own guest language, in one process after a warm-up (peers/*_tools.py).
 - P4b adds two argument constraints and an audit log (`fsync = \"batch\"`, one line per call) to the same \
 loop; the peer column is stockade without them.";
+
+const PACKAGE_NOTES: &str = "\
+- P11 times the same calls from Python (the package built into `.venv`, `time.perf_counter` around each \
+call) and from Rust, one after the other in the same run; the figure is the difference of the medians: \
+argument checks, releasing and taking back the GIL, the Ctrl-C watch, and turning the outcome into a \
+`Result`. The peer column is the Rust API's median for the call.";
 
 const HTTP_NOTES: &str = "\
 - P10 starts `stockade serve` on loopback (one token, the deny-all policy) and drives it with \

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use stockade::Cancel;
 
 static MAIN_THREAD: PyOnceLock<u64> = PyOnceLock::new();
+static GET_IDENT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 thread_local! {
     /// The exception that stopped this thread's run, to raise when it returns.
@@ -18,16 +19,21 @@ thread_local! {
 
 /// Notes which thread is the interpreter's main thread: only it gets signals.
 pub fn init(py: Python<'_>) -> PyResult<()> {
-    let ident: u64 = py.import("threading")?.call_method0("main_thread")?.getattr("ident")?.extract()?;
+    let threading = py.import("threading")?;
+    let ident: u64 = threading.call_method0("main_thread")?.getattr("ident")?.extract()?;
     MAIN_THREAD.get_or_init(py, || ident);
+    let get_ident = threading.getattr("get_ident")?.unbind();
+    GET_IDENT.get_or_init(py, || get_ident);
     Ok(())
 }
 
 /// A cancel request for a run started by this thread: it asks for signals
 /// when this is the main thread, and is made by a tool that was interrupted.
 pub fn for_this_thread(py: Python<'_>) -> PyResult<Cancel> {
-    let ident: u64 = py.import("threading")?.call_method0("get_ident")?.extract()?;
-    let on_main = MAIN_THREAD.get(py).is_some_and(|main| *main == ident);
+    let on_main = match (GET_IDENT.get(py), MAIN_THREAD.get(py)) {
+        (Some(get_ident), Some(main)) => get_ident.call0(py)?.extract::<u64>(py)? == *main,
+        _ => false,
+    };
     Ok(Cancel::asking(move || {
         if PENDING.with(|pending| pending.borrow().is_some()) {
             return true;
