@@ -16,8 +16,18 @@ def _stockade_install():
     import builtins
     import __main__
 
-    def send(frame):
-        _host.call(json.dumps(frame, separators=(",", ":"), allow_nan=False).encode())
+    def send(frame, default=None):
+        _host.call(json.dumps(frame, separators=(",", ":"), allow_nan=False, default=default).encode())
+
+    def plain(value):
+        # numpy scalars and small arrays as JSON numbers and lists (a big
+        # array keeps numpy's abridged repr); anything else as its repr.
+        if type(value).__module__.split(".")[0] == "numpy":
+            if getattr(value, "ndim", None) == 0:
+                return value.item()
+            if getattr(value, "size", None) is not None and value.size <= 1000:
+                return value.tolist()
+        raise TypeError("not JSON")
 
     def displayhook(value):
         if value is None:
@@ -26,7 +36,7 @@ def _stockade_install():
 
         builtins._ = value
         try:
-            send({"ok": True, "value": value})
+            send({"ok": True, "value": value}, default=plain)
         except (TypeError, ValueError, RecursionError):
             send({"ok": True, "value": repr(value)})
 

@@ -78,6 +78,17 @@ fn numpy_and_pandas_compute() {
 }
 
 #[test]
+fn numpy_values_come_back_as_json_and_big_arrays_as_their_repr() {
+    let scalar = py("import numpy as np\nnp.int64(6)");
+    assert_eq!(scalar.value, Some(serde_json::json!(6)));
+    let small = py("import numpy as np\nnp.arange(4).reshape(2, 2)");
+    assert_eq!(small.value, Some(serde_json::json!([[0, 1], [2, 3]])));
+    let big = py("import numpy as np\nnp.zeros(100_000)");
+    let repr = big.value.and_then(|v| v.as_str().map(String::from)).expect("a repr");
+    assert!(repr.starts_with("array([0., 0., 0., ...,"), "{repr}");
+}
+
+#[test]
 fn an_uncaught_exception_is_a_guest_error_with_its_traceback() {
     let outcome = py("def f():\n    return 1 / 0\nf()");
     let (kind, message, stack) = guest_error(&outcome);
