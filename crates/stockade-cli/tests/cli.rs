@@ -381,25 +381,101 @@ fn python_cwasm_damage_is_detected() {
 }
 
 /// `stockade mcp` driven end to end by the official MCP client (PyPI `mcp`,
-/// installed into `.venv` by scripts/test.sh): JavaScript, a Python session,
-/// a fresh run that sees none of it, an escape attempt, and the session
-/// tools. The policy comes from the server's command line only.
+/// installed into `.venv` by scripts/test.sh) over stdio: JavaScript, a
+/// Python session, a fresh run that sees none of it, an escape attempt, and
+/// the session tools. The policy comes from the server's command line only.
 #[test]
 fn mcp_server_works_with_a_real_client() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = root.join(".venv/bin/python");
-    assert!(python.exists(), "no {}: scripts/test.sh makes it (with the `mcp` package)", python.display());
-    if stockade(&["run", "--lang", "python", "-c", "1"]).status.code() == Some(3) {
-        let out = stockade(&["fetch", "python"]);
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    }
-    let policy = policy_file("[limits]\nwall_ms = 20000\n");
-    let out = Command::new(python)
+    let policy = mcp_ready();
+    let out = Command::new(venv_python())
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py"))
         .arg(env!("CARGO_BIN_EXE_stockade"))
         .arg(policy.path())
         .output()
         .expect("run the MCP client");
+    check_mcp_answers(&out);
+}
+
+/// The same client over streamable HTTP (`--listen`), with a bearer token;
+/// requests without it, or for another `Host`, are refused, and listening
+/// beyond loopback without a token is refused at start.
+#[test]
+fn mcp_server_over_http_works_with_a_real_client_and_a_token() {
+    let policy = mcp_ready();
+    let token = "t0ken-for-the-mcp-http-test";
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["mcp", "--listen", "127.0.0.1:0", "--token-env", "MCP_TEST_TOKEN", "--policy"])
+        .arg(policy.path())
+        .env("MCP_TEST_TOKEN", token)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start stockade mcp --listen");
+    let mut stderr = std::io::BufReader::new(server.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("the server says where it listens");
+    let url = line.trim().rsplit(' ').next().unwrap_or_default().to_string();
+    assert!(url.starts_with("http://127.0.0.1:") && url.ends_with("/mcp"), "{line}");
+    let address = url.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+
+    let post = |host: &str, auth: &str| {
+        let body = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+        raw_http(
+            &address,
+            &format!(
+                "POST /mcp HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    assert!(post(&address, "").starts_with("HTTP/1.1 401"), "no token");
+    assert!(post(&address, "Authorization: Bearer wrong-token-wrong-token\r\n").starts_with("HTTP/1.1 401"));
+    let rebinding = post("evil.example:80", &format!("Authorization: Bearer {token}\r\n"));
+    assert!(!rebinding.starts_with("HTTP/1.1 2"), "a foreign Host header is refused: {rebinding}");
+
+    let out = Command::new(venv_python())
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py"))
+        .args(["--http", &url, token])
+        .output()
+        .expect("run the MCP client");
+    let _ = server.kill();
+    let _ = server.wait();
+    check_mcp_answers(&out);
+
+    let open = stockade(&["mcp", "--listen", "0.0.0.0:0"]);
+    assert_ne!(open.status.code(), Some(0));
+    assert!(text(&open.stderr).contains("needs --token-env"), "{}", text(&open.stderr));
+}
+
+/// One HTTP/1.1 exchange on loopback; the whole response.
+fn raw_http(address: &str, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(20))).expect("timeout");
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    response
+}
+
+fn venv_python() -> std::path::PathBuf {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = root.join(".venv/bin/python");
+    assert!(python.exists(), "no {}: scripts/test.sh makes it (with the `mcp` package)", python.display());
+    python
+}
+
+/// The CPython guest fetched, and a policy file for the MCP tests.
+fn mcp_ready() -> tempfile::NamedTempFile {
+    if stockade(&["run", "--lang", "python", "-c", "1"]).status.code() == Some(3) {
+        let out = stockade(&["fetch", "python"]);
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    }
+    policy_file("[limits]\nwall_ms = 20000\n")
+}
+
+/// What the client script saw, checked.
+fn check_mcp_answers(out: &std::process::Output) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let answers: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the client prints JSON");
     assert_eq!(answers["tools"], serde_json::json!(["close_session", "list_sessions", "run_code"]));

@@ -1,23 +1,41 @@
 """Drives `stockade mcp` with the official MCP Python client (PyPI `mcp`).
 
-Usage: mcp_client.py STOCKADE POLICY. Prints one JSON document of what the
-server answered; the Rust test (tests/cli.rs) checks it.
+Usage: mcp_client.py STOCKADE POLICY (stdio: the client starts the server),
+or mcp_client.py --http URL TOKEN (streamable HTTP to a running server; TOKEN
+may be empty). Prints one JSON document of what the server answered; the Rust
+tests (tests/cli.rs) check it.
 """
 import asyncio
+import contextlib
 import json
 import sys
 
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
 
 
 def text(result) -> str:
     return "".join(block.text for block in result.content if getattr(block, "text", None))
 
 
-async def main(binary: str, policy: str) -> None:
-    params = StdioServerParameters(command=binary, args=["mcp", "--policy", policy])
-    async with stdio_client(params) as (read, write):
+@contextlib.asynccontextmanager
+async def connect(args):
+    if args[0] == "--http":
+        url, token = args[1], args[2]
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        async with create_mcp_http_client(headers=headers) as client:
+            async with streamable_http_client(url, http_client=client) as streams:
+                yield streams[0], streams[1]
+    else:
+        params = StdioServerParameters(command=args[0], args=["mcp", "--policy", args[1]])
+        async with stdio_client(params) as (read, write):
+            yield read, write
+
+
+async def main(args) -> None:
+    async with connect(args) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
             tools = sorted(tool.name for tool in (await session.list_tools()).tools)
@@ -45,4 +63,4 @@ async def main(binary: str, policy: str) -> None:
             }))
 
 
-asyncio.run(asyncio.wait_for(main(sys.argv[1], sys.argv[2]), timeout=180))
+asyncio.run(asyncio.wait_for(main(sys.argv[1:]), timeout=180))

@@ -1,4 +1,5 @@
-//! `stockade mcp`: an MCP server (the official Rust SDK, rmcp) over stdio.
+//! `stockade mcp`: an MCP server (the official Rust SDK, rmcp) over stdio,
+//! or over streamable HTTP with `--listen` (see [`http`]).
 //!
 //! It offers three tools: `run_code` (a fresh sandbox, or a named session),
 //! `list_sessions` and `close_session`. The policy comes from the file given
@@ -13,6 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use stockade::{Language, Outcome, Sandbox, SandboxError, Session, Status};
 
+mod http;
+
 /// Live sessions one server keeps at most.
 const MAX_SESSIONS: usize = 16;
 
@@ -21,17 +24,22 @@ const MAX_SESSIONS: usize = 16;
 pub struct Args {
     #[command(flatten)]
     sandbox: super::SandboxArgs,
+    #[command(flatten)]
+    http: http::HttpArgs,
 }
 
-/// Serves MCP on stdin/stdout until the client goes away.
+/// Serves MCP on stdin/stdout until the client goes away, or on HTTP until
+/// SIGTERM or Ctrl-C.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let sandbox = args.sandbox.sandbox()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let server = Server::new(sandbox);
         let reaper = tokio::spawn(reap(server.sessions.clone()));
-        let service = server.serve(rmcp::transport::stdio()).await?;
-        service.waiting().await?;
+        match args.http.listen {
+            Some(_) => http::serve(server, &args.http).await?,
+            None => server.serve(rmcp::transport::stdio()).await?.waiting().await.map(drop)?,
+        }
         reaper.abort();
         anyhow::Ok(())
     })?;
