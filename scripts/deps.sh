@@ -39,8 +39,9 @@ install_build_deps() {
 
 # The Python packages the tests drive stockade with: the official MCP client,
 # the Python package's build tool and test runner, and the agent frameworks its
-# adapters are tested against. All go into the virtualenv .venv in the repository.
-TEST_PYTHON_PACKAGES=(mcp==2.3.0 maturin==1.16.0 pytest==9.2.0 langchain-core==1.8.3 smolagents==1.26.0)
+# adapters are tested against, and schemathesis for the HTTP API. All go into
+# the virtualenv .venv in the repository.
+TEST_PYTHON_PACKAGES=(mcp==2.3.0 maturin==1.16.0 pytest==9.2.0 langchain-core==1.8.3 smolagents==1.26.0 schemathesis==4.32.5)
 
 make_venv() {
     install_apt_packages python3-venv
@@ -52,7 +53,7 @@ make_venv() {
 
 install_test_deps() {
     make_venv
-    if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents" 2>/dev/null; then
+    if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents, schemathesis" 2>/dev/null; then
         echo "==> installing into .venv: ${TEST_PYTHON_PACKAGES[*]}"
         .venv/bin/pip install -q "${TEST_PYTHON_PACKAGES[@]}"
     fi

@@ -194,3 +194,24 @@ fn a_token_over_its_concurrency_gets_429() {
     assert_eq!(slow.join().expect("the slow run").0, 200);
     assert_eq!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some(quick)).0, 200);
 }
+
+/// schemathesis (PyPI, in `.venv`) generates requests from the OpenAPI
+/// document, valid and not, for every operation, with the token: none may
+/// get a 5xx.
+#[test]
+fn schemathesis_finds_no_server_error() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let schemathesis = root.join(".venv/bin/schemathesis");
+    assert!(schemathesis.exists(), "no {}: scripts/test.sh installs it", schemathesis.display());
+    let server = Server::start();
+    let out = Command::new(schemathesis)
+        .args(["run", &format!("http://{}/v1/openapi.json", server.address)])
+        .args(["-H", &format!("Authorization: Bearer {TOKEN_A}")])
+        .args(["--checks", "not_a_server_error", "--max-examples", "30", "--seed", "7", "--workers", "1"])
+        .env("SCHEMATHESIS_TELEMETRY", "false")
+        .output()
+        .expect("run schemathesis");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(report.contains("passed"), "{report}");
+}

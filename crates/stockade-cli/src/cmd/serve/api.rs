@@ -179,6 +179,7 @@ pub fn router(state: Arc<State>, max_body_bytes: usize) -> axum::Router {
 #[serde(deny_unknown_fields)]
 pub struct RunRequest {
     /// `python` (`py`) or `javascript` (`js`).
+    #[schemars(extend("enum" = ["python", "py", "javascript", "js"]))]
     language: String,
     /// The source code.
     code: String,
@@ -189,6 +190,7 @@ pub struct RunRequest {
 #[serde(deny_unknown_fields)]
 pub struct SessionRequest {
     /// `python` (`py`) or `javascript` (`js`).
+    #[schemars(extend("enum" = ["python", "py", "javascript", "js"]))]
     language: String,
 }
 
