@@ -6,6 +6,7 @@
 //! virtualenv); a peer that cannot be measured is reported as such, never
 //! silently left out.
 
+mod crash;
 mod http;
 mod javascript;
 mod package;
@@ -41,11 +42,18 @@ fn main() -> anyhow::Result<()> {
         javascript::Iterations { in_process: 2000, peer: 40, process: 60, compute: 10, cold: 3 }
     };
 
-    if only.as_deref() == Some("package") {
+    let crash_runs = if quick { 5_000 } else { 50_000 };
+    let cli = build_cli()?;
+    if let Some(section) = only {
         // A quick look at one section, printed and not written to BENCHMARKS.md.
-        for row in package::all(iterations.in_process)? {
+        let rows = match section.as_str() {
+            "package" => package::all(iterations.in_process)?,
+            "crash" => crash::all(&cli, crash_runs)?,
+            other => anyhow::bail!("unknown section {other:?} (package or crash)"),
+        };
+        for row in rows {
             println!(
-                "{} {}: {} (Rust {:?})",
+                "{} {}: {} (peer {:?})",
                 row.id,
                 row.what,
                 row.ours,
@@ -54,7 +62,6 @@ fn main() -> anyhow::Result<()> {
         }
         return Ok(());
     }
-    let cli = build_cli()?;
     let mut machine = report::Machine::read();
     eprintln!("==> JavaScript (load {})", machine.load_before);
     let js = javascript::all(&cli, iterations)?;
@@ -65,7 +72,9 @@ fn main() -> anyhow::Result<()> {
     eprintln!("==> Python package (load {})", report::load());
     let package_rows = package::all(iterations.in_process)?;
     eprintln!("==> HTTP API (load {})", report::load());
-    let http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
+    let mut http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
+    eprintln!("==> crash under load (load {})", report::load());
+    http_rows.extend(crash::all(&cli, crash_runs)?);
     let sections = vec![
         report::Section { title: "JavaScript (QuickJS in WebAssembly)", notes: JS_NOTES, rows: js },
         report::Section {
@@ -132,7 +141,12 @@ argument checks, releasing and taking back the GIL, the Ctrl-C watch, and turnin
 const HTTP_NOTES: &str = "\
 - P10 starts `stockade serve` on loopback (one token, the deny-all policy) and drives it with \
 `wrk -t2 -c16 --latency` after a one-second warm-up; every request is a fresh sandbox. wrk shares the \
-machine's two cores with the server. The issue names no peer for it.";
+machine's two cores with the server. The issue names no peer for it.
+- R4 runs 200 client threads (keep-alive HTTP/1.1, JavaScript `6 * 7`) against `stockade serve` with an \
+audit log (`fsync = \"batch\"`), kills the server with SIGKILL halfway and starts it again on the same port. \
+The row fails the benchmark unless `stockade audit verify` passes and every run a client saw finish has \
+its `run_end` record at the sequence its outcome named; the figure is finished runs per second over the \
+whole scenario, restart included.";
 
 /// Builds the `stockade` binary beside this one and returns its path.
 fn build_cli() -> anyhow::Result<PathBuf> {
