@@ -13,18 +13,46 @@ pub enum Language {
     JavaScript,
     /// Python 3.15 on CPython, in WebAssembly, with numpy and pandas.
     Python,
+    /// `/bin/sh -c`, in the process jail.
+    #[serde(rename = "sh")]
+    Shell,
+    /// `/bin/bash -c`, in the process jail.
+    Bash,
+    /// The host's `python3 -c`, with its packages, in the process jail.
+    #[serde(rename = "python-native")]
+    PythonNative,
+    /// The host's `node -e`, in the process jail.
+    #[serde(rename = "node-native")]
+    NodeNative,
 }
 
 impl Language {
     /// Every language this build knows.
-    pub const ALL: &'static [Language] = &[Language::JavaScript, Language::Python];
+    pub const ALL: &'static [Language] = &[
+        Language::JavaScript,
+        Language::Python,
+        Language::Shell,
+        Language::Bash,
+        Language::PythonNative,
+        Language::NodeNative,
+    ];
 
     /// The canonical short name (`js`).
     pub fn name(self) -> &'static str {
         match self {
             Language::JavaScript => "js",
             Language::Python => "python",
+            Language::Shell => "sh",
+            Language::Bash => "bash",
+            Language::PythonNative => "python-native",
+            Language::NodeNative => "node-native",
         }
+    }
+
+    /// Whether this language runs a host program in the process jail
+    /// rather than a guest in WebAssembly.
+    pub fn is_native(self) -> bool {
+        matches!(self, Language::Shell | Language::Bash | Language::PythonNative | Language::NodeNative)
     }
 }
 
@@ -41,7 +69,13 @@ impl FromStr for Language {
         match s.to_ascii_lowercase().as_str() {
             "js" | "javascript" | "node" | "ecmascript" => Ok(Language::JavaScript),
             "python" | "py" | "python3" => Ok(Language::Python),
-            other => Err(format!("unknown language `{other}`: expected one of js, python")),
+            "sh" | "shell" => Ok(Language::Shell),
+            "bash" => Ok(Language::Bash),
+            "python-native" => Ok(Language::PythonNative),
+            "node-native" => Ok(Language::NodeNative),
+            other => Err(format!(
+                "unknown language `{other}`: expected one of js, python, sh, bash, python-native, node-native"
+            )),
         }
     }
 }

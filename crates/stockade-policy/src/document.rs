@@ -52,6 +52,9 @@ pub struct Limits {
     pub output_overflow: OutputOverflow,
     /// Largest source code accepted, in bytes. Default 4 MiB.
     pub code_bytes: u64,
+    /// Processes and threads a native guest (the process jail) may have at
+    /// once, 1 to 65 536. Default: 256 there; a WebAssembly guest has one.
+    pub processes: Option<u64>,
 }
 
 impl Default for Limits {
@@ -64,6 +67,7 @@ impl Default for Limits {
             stderr_bytes: MIB,
             output_overflow: OutputOverflow::Truncate,
             code_bytes: 4 * MIB,
+            processes: None,
         }
     }
 }

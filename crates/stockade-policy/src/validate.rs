@@ -28,6 +28,9 @@ impl Policy {
         range("limits.stdout_bytes", l.stdout_bytes, 0, MAX_OUTPUT_BYTES)?;
         range("limits.stderr_bytes", l.stderr_bytes, 0, MAX_OUTPUT_BYTES)?;
         range("limits.code_bytes", l.code_bytes, 1, MAX_CODE_BYTES)?;
+        if let Some(processes) = l.processes {
+            range("limits.processes", processes, 1, 65_536)?;
+        }
 
         let session = &self.session;
         range("session.idle_timeout_ms", session.idle_timeout_ms, 1, MAX_WALL_MS)?;

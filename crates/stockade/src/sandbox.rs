@@ -9,6 +9,7 @@ use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
 use stockade_core::{Backend, Cancel, Language, Outcome, RunRequest, SandboxError, ToolHost};
+use stockade_jail::JailBackend;
 use stockade_policy::{Policy, PolicyError, Requirement};
 use stockade_wasm::WasmBackend;
 
@@ -20,6 +21,7 @@ use stockade_wasm::WasmBackend;
 pub struct Sandbox {
     policy: Arc<Policy>,
     wasm: Arc<WasmBackend>,
+    jail: Arc<JailBackend>,
     tools: Arc<Registry>,
     audit: Option<Arc<AuditLog>>,
     policy_sha256: Arc<str>,
@@ -117,7 +119,8 @@ impl SandboxBuilder {
         let canonical = serde_json::to_vec(&policy).unwrap_or_default();
         let policy_sha256 = stockade_audit::sha256_hex(&canonical).into();
         let principal = self.principal.map(Arc::from);
-        Ok(Sandbox { policy: Arc::new(policy), wasm, tools, audit, policy_sha256, principal })
+        let jail = Arc::new(JailBackend);
+        Ok(Sandbox { policy: Arc::new(policy), wasm, jail, tools, audit, policy_sha256, principal })
     }
 }
 
@@ -163,9 +166,7 @@ impl Sandbox {
         code: &str,
         cancel: Option<&Cancel>,
     ) -> Result<Outcome, SandboxError> {
-        // Every language runs on the wasm backend, which `build` already
-        // checked the policy against; a second backend will check here.
-        let backend = self.backend(language);
+        let backend = self.backend(language)?;
         self.check_code(code)?;
         let record = RunRecord::start(self.audit.as_ref(), language, code, self, None)?;
         let gate = self.gate(record.run_id(), None);
@@ -185,6 +186,9 @@ impl Sandbox {
     /// Makes the guest for `language` ready (snapshot and compile, cached on
     /// disk), so the first [`Sandbox::run`] does not pay for it.
     pub fn prepare(&self, language: Language) -> Result<(), SandboxError> {
+        if language.is_native() {
+            return self.backend(language).map(drop);
+        }
         self.wasm.prepare(language, self.policy.limits.fuel.is_some())
     }
 
@@ -222,10 +226,15 @@ impl Sandbox {
         Ok(())
     }
 
-    pub(crate) fn backend(&self, _language: Language) -> &dyn Backend {
-        // Every language this build knows runs in WebAssembly; the process
-        // jail will take shell and native languages.
-        self.wasm.as_ref()
+    /// The backend that runs `language`. `build` checked the policy against
+    /// the wasm backend; the jail is checked here, when a native language is
+    /// first asked for, so a policy it cannot enforce never runs there.
+    pub(crate) fn backend(&self, language: Language) -> Result<&dyn Backend, SandboxError> {
+        if language.is_native() {
+            enforceable(self.jail.as_ref(), &self.policy)?;
+            return Ok(self.jail.as_ref());
+        }
+        Ok(self.wasm.as_ref())
     }
 }
 

@@ -64,7 +64,7 @@ impl Session {
         let id = new_run_id();
         let calls = Arc::new(SessionCalls::default());
         let lister = sandbox.gate(&id, Some(&calls)).map(|gate| gate as Arc<dyn ToolHost>);
-        let guest = sandbox.backend(language).open(language, sandbox.policy(), lister.as_ref())?;
+        let guest = sandbox.backend(language)?.open(language, sandbox.policy(), lister.as_ref())?;
         if let Some(log) = sandbox.audit() {
             let event = Event::SessionOpen {
                 session: id.clone(),

@@ -1,0 +1,60 @@
+//! stockade's Linux process jail: shell and native programs under the same
+//! policy as the WebAssembly guests, returning the same `Outcome`.
+//!
+//! Each run gets new user, mount, pid, network, ipc, uts and cgroup
+//! namespaces; a root of its own on a tmpfs, with the host's `/usr` (and a
+//! few `/etc` files) read-only, a fresh `/proc`, four devices, a size-capped
+//! `/tmp` and the policy's folder grants; then `pivot_root`, the old root
+//! detached and the new one remounted read-only. The program runs as an
+//! unprivileged user (mapped to the caller's own id, or to `nobody` when
+//! the caller is root), with every capability and the bounding set dropped,
+//! `no_new_privs`, a seccomp filter, resource limits and an environment of
+//! exactly the policy's `[env]`. Wall time kills the namespace's first
+//! process, which kills every process in it. See `docs/jail.md`.
+#![deny(missing_docs)]
+
+mod child;
+mod plan;
+mod run;
+mod seccomp;
+
+use std::sync::Arc;
+use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError, ToolHost};
+use stockade_policy::{Policy, Requirement};
+
+pub use plan::{DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MAX_CODE_BYTES};
+
+/// The process jail as a backend.
+#[derive(Debug, Default)]
+pub struct JailBackend;
+
+impl Backend for JailBackend {
+    fn name(&self) -> &'static str {
+        "jail"
+    }
+
+    fn languages(&self) -> &'static [Language] {
+        &[Language::Shell, Language::Bash, Language::PythonNative, Language::NodeNative]
+    }
+
+    fn enforces(&self, requirement: Requirement) -> bool {
+        // Host tools are not offered to native programs yet: a policy that
+        // lists some grants nothing here, which is safe.
+        matches!(requirement, Requirement::FileGrants | Requirement::ScratchTmp | Requirement::Tools)
+    }
+
+    fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
+        run::run(request)
+    }
+
+    fn open(
+        &self,
+        language: Language,
+        _policy: &Policy,
+        _tools: Option<&Arc<dyn ToolHost>>,
+    ) -> Result<Box<dyn LiveGuest>, SandboxError> {
+        Err(SandboxError::Engine(format!(
+            "sessions of {language} are not available: the process jail runs each command in a fresh jail"
+        )))
+    }
+}

@@ -1,0 +1,231 @@
+//! The jail's plan: every path, argument and mount of one run, made into C
+//! strings before the child exists, so that the child (forked from a
+//! multi-threaded process) allocates nothing.
+
+use std::ffi::CString;
+use stockade_core::{Language, SandboxError};
+use stockade_policy::{FileMode, Policy};
+
+/// The user and group the guest runs as, inside the jail.
+pub const GUEST_ID: u32 = 1000;
+/// The host user and group a jail started by root maps its guest to:
+/// `nobody`, which owns nothing, never root.
+pub const ROOT_MAPS_TO: u32 = 65534;
+/// Largest code passed as an argument (the kernel's `MAX_ARG_STRLEN` is 128 KiB).
+pub const MAX_CODE_BYTES: usize = 120 << 10;
+/// Size of the guest's `/tmp` when the policy sets none.
+pub const DEFAULT_TMP_BYTES: u64 = 64 << 20;
+
+/// Where the child builds the guest's root, before the last `pivot_root`.
+pub const NEW_ROOT: &str = "/newroot";
+/// Where the host's root stays reachable while the child builds.
+pub const OLD_ROOT: &str = "/oldroot";
+
+/// One step of building the guest's root, on paths under [`NEW_ROOT`].
+pub enum Step {
+    /// A directory (mode 0755).
+    Mkdir(CString),
+    /// A bind mount of the host's `source` (a path under [`OLD_ROOT`]).
+    Bind {
+        /// The host path, as seen from the child.
+        source: CString,
+        /// Where it appears.
+        target: CString,
+        /// Remounted read-only, `nosuid` and `nodev`.
+        read_only: bool,
+        /// A file, not a directory (its mount point is an empty file).
+        file: bool,
+    },
+    /// A tmpfs with these mount options.
+    Tmpfs {
+        /// Where.
+        target: CString,
+        /// `size=...,mode=...`.
+        options: CString,
+    },
+    /// A fresh `/proc` for the guest's pid namespace.
+    Proc(CString),
+    /// A symbolic link `link` -> `target`.
+    Symlink {
+        /// What it points to.
+        target: CString,
+        /// Where it is.
+        link: CString,
+    },
+    /// A file with these contents (mode 0644).
+    Write {
+        /// Where.
+        path: CString,
+        /// What.
+        contents: Vec<u8>,
+    },
+}
+
+/// Everything one jailed run needs.
+pub struct Plan {
+    /// Steps, in order.
+    pub steps: Vec<Step>,
+    /// The program and its arguments.
+    pub argv: Vec<CString>,
+    /// The guest's environment: the policy's `[env]`, nothing else.
+    #[expect(dead_code, reason = "owns the strings `env_ptrs` points into")]
+    pub env: Vec<CString>,
+    /// `argv` as `execve` takes it: pointers, then null.
+    pub argv_ptrs: Vec<*const libc::c_char>,
+    /// `env` as `execve` takes it.
+    pub env_ptrs: Vec<*const libc::c_char>,
+    /// Resource limits: `(resource, value)`.
+    pub rlimits: Vec<(libc::c_int, u64)>,
+    /// The seccomp filters, installed last.
+    pub filters: Vec<seccompiler::BpfProgram>,
+    /// Whether the child may drop its supplementary groups (a root parent
+    /// leaves `setgroups` allowed for it; an ordinary user's kernel forbids it).
+    pub drop_groups: bool,
+}
+
+/// The host paths the guest sees read-only, if they exist: the programs and
+/// libraries, and the few files of `/etc` they read.
+const READ_ONLY_DIRS: &[&str] = &["/usr", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates"];
+const READ_ONLY_FILES: &[&str] = &["/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types"];
+/// The merged-`/usr` links every Debian program expects.
+const USR_LINKS: &[(&str, &str)] = &[
+    ("/bin", "usr/bin"),
+    ("/sbin", "usr/sbin"),
+    ("/lib", "usr/lib"),
+    ("/lib64", "usr/lib64"),
+    ("/lib32", "usr/lib32"),
+];
+/// The devices the guest gets: bound from the host, never made.
+const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"];
+
+impl Plan {
+    /// The plan for `code` in `language` under `policy`. Folder grants are
+    /// the canonical host paths the facade resolved.
+    pub fn new(language: Language, code: &str, policy: &Policy) -> Result<Plan, SandboxError> {
+        let argv = match language {
+            Language::Shell => vec!["/bin/sh", "-c", code],
+            Language::Bash => vec!["/bin/bash", "-c", code],
+            Language::PythonNative => vec!["/usr/bin/python3", "-c", code],
+            Language::NodeNative => vec!["/usr/bin/node", "-e", code],
+            other => return Err(SandboxError::Engine(format!("the process jail does not run {other}"))),
+        };
+        if code.len() > MAX_CODE_BYTES {
+            return Err(SandboxError::Code(format!(
+                "the code is {} bytes; the process jail passes code as an argument, at most {MAX_CODE_BYTES} bytes",
+                code.len()
+            )));
+        }
+        let c = |text: &str, what: &str| {
+            CString::new(text).map_err(|_| SandboxError::Code(format!("{what} contains a NUL byte")))
+        };
+        let mut steps = Vec::new();
+        let new = |path: &str| c(&format!("{NEW_ROOT}{path}"), "a path");
+        let old = |path: &str| c(&format!("{OLD_ROOT}{path}"), "a path");
+        let mut made = std::collections::BTreeSet::new();
+        let mut mkdir_all = |steps: &mut Vec<Step>, path: &str| -> Result<(), SandboxError> {
+            let mut at = String::new();
+            for part in path.split('/').filter(|p| !p.is_empty()) {
+                at.push('/');
+                at.push_str(part);
+                if made.insert(at.clone()) {
+                    steps.push(Step::Mkdir(new(&at)?));
+                }
+            }
+            Ok(())
+        };
+
+        for dir in READ_ONLY_DIRS.iter().filter(|d| std::path::Path::new(d).is_dir()) {
+            mkdir_all(&mut steps, dir)?;
+            steps.push(Step::Bind { source: old(dir)?, target: new(dir)?, read_only: true, file: false });
+        }
+        for file in READ_ONLY_FILES.iter().filter(|f| std::path::Path::new(f).is_file()) {
+            let real =
+                std::fs::canonicalize(file).map_err(|e| SandboxError::Engine(format!("{file}: {e}")))?;
+            let real = real.to_string_lossy();
+            steps.push(Step::Bind { source: old(&real)?, target: new(file)?, read_only: true, file: true });
+        }
+        for (link, target) in USR_LINKS {
+            if std::path::Path::new(link).exists() {
+                steps.push(Step::Symlink { target: c(target, "a link")?, link: new(link)? });
+            }
+        }
+        mkdir_all(&mut steps, "/etc")?;
+        let etc = [
+            (
+                "/etc/passwd",
+                format!("root:x:0:0::/:/usr/sbin/nologin\nsandbox:x:{GUEST_ID}:{GUEST_ID}::/tmp:/bin/sh\n"),
+            ),
+            ("/etc/group", format!("root:x:0:\nsandbox:x:{GUEST_ID}:\n")),
+            ("/etc/nsswitch.conf", "passwd: files\ngroup: files\nhosts: files\n".to_string()),
+            ("/etc/hostname", "sandbox\n".to_string()),
+            ("/etc/hosts", "127.0.0.1 localhost sandbox\n".to_string()),
+        ];
+        for (path, contents) in etc {
+            steps.push(Step::Write { path: new(path)?, contents: contents.into_bytes() });
+        }
+        mkdir_all(&mut steps, "/dev")?;
+        for device in DEVICES {
+            steps.push(Step::Bind {
+                source: old(device)?,
+                target: new(device)?,
+                read_only: false,
+                file: true,
+            });
+        }
+        for (link, target) in [
+            ("/dev/fd", "/proc/self/fd"),
+            ("/dev/stdin", "/proc/self/fd/0"),
+            ("/dev/stdout", "/proc/self/fd/1"),
+            ("/dev/stderr", "/proc/self/fd/2"),
+        ] {
+            steps.push(Step::Symlink { target: c(target, "a link")?, link: new(link)? });
+        }
+        mkdir_all(&mut steps, "/proc")?;
+        steps.push(Step::Proc(new("/proc")?));
+        mkdir_all(&mut steps, "/tmp")?;
+        let tmp_bytes = if policy.files.tmp_bytes > 0 { policy.files.tmp_bytes } else { DEFAULT_TMP_BYTES };
+        let inodes = (tmp_bytes >> 20).saturating_mul(1024).clamp(64, 65_536);
+        steps.push(Step::Tmpfs {
+            target: new("/tmp")?,
+            options: c(&format!("size={tmp_bytes},nr_inodes={inodes},mode=1777"), "tmp options")?,
+        });
+        for grant in &policy.files.grants {
+            mkdir_all(&mut steps, &grant.guest)?;
+            steps.push(Step::Bind {
+                source: old(&grant.host)?,
+                target: new(&grant.guest)?,
+                read_only: grant.mode == FileMode::Ro,
+                file: false,
+            });
+        }
+
+        let argv = argv.into_iter().map(|arg| c(arg, "the code")).collect::<Result<Vec<_>, _>>()?;
+        let env = policy
+            .env
+            .iter()
+            .map(|(name, value)| c(&format!("{name}={value}"), "an environment variable"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let memory = policy.limits.memory_bytes;
+        let rlimits = vec![
+            // Without a memory cgroup, address space is the memory bound.
+            (libc::RLIMIT_AS as libc::c_int, memory.saturating_add(256 << 20)),
+            (libc::RLIMIT_NPROC as libc::c_int, policy.limits.processes.unwrap_or(DEFAULT_PROCESSES)),
+            (libc::RLIMIT_CORE as libc::c_int, 0),
+            (libc::RLIMIT_NOFILE as libc::c_int, 1024),
+            (libc::RLIMIT_FSIZE as libc::c_int, tmp_bytes.max(memory)),
+            (libc::RLIMIT_CPU as libc::c_int, policy.limits.wall_ms.div_ceil(1000).saturating_add(1)),
+        ];
+        let filters = crate::seccomp::filters().map_err(SandboxError::Engine)?;
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let drop_groups = unsafe { libc::geteuid() } == 0;
+        let pointers = |strings: &[CString]| {
+            strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>()
+        };
+        let (argv_ptrs, env_ptrs) = (pointers(&argv), pointers(&env));
+        Ok(Plan { steps, argv, env, argv_ptrs, env_ptrs, rlimits, filters, drop_groups })
+    }
+}
+
+/// Processes (threads included) a guest may have at once when the policy
+/// does not say: enough for shell pipelines and thread pools, not for a fork bomb.
+pub const DEFAULT_PROCESSES: u64 = 256;

@@ -1,0 +1,290 @@
+//! The parent's side of one jailed run: clone the child into its
+//! namespaces, write its uid and gid maps, collect its output under the
+//! caps, stop the whole process tree at the deadline, and read how it ended.
+
+use crate::child::{self, Fds, Stage};
+use crate::plan::{GUEST_ID, Plan, ROOT_MAPS_TO};
+use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+use stockade_core::{Limit, Outcome, RunRequest, SandboxError, Status, Usage};
+use stockade_policy::OutputOverflow;
+
+/// How often the parent looks at the deadline, the output caps and a cancel.
+const TICK: Duration = Duration::from_millis(5);
+
+const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
+    | libc::CLONE_NEWNS
+    | libc::CLONE_NEWPID
+    | libc::CLONE_NEWNET
+    | libc::CLONE_NEWIPC
+    | libc::CLONE_NEWUTS
+    | libc::CLONE_NEWCGROUP;
+
+/// Runs `request` in a fresh jail.
+pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
+    let plan = Plan::new(request.language, request.code, request.policy)?;
+    let limits = &request.policy.limits;
+    let started = Instant::now();
+    let (stdout_r, stdout_w) = pipe()?;
+    let (stderr_r, stderr_w) = pipe()?;
+    let (sync_r, sync_w) = pipe()?;
+    let (error_r, error_w) = pipe()?;
+    let fds = Fds {
+        sync: sync_r.as_raw_fd(),
+        error: error_w.as_raw_fd(),
+        stdout: stdout_w.as_raw_fd(),
+        stderr: stderr_w.as_raw_fd(),
+    };
+    // SAFETY: a clone without CLONE_VM is a fork into new namespaces; the
+    // child runs only `child::run`, raw system calls on `plan`'s memory.
+    let pid = unsafe {
+        libc::syscall(
+            libc::SYS_clone,
+            (NAMESPACES | libc::SIGCHLD) as libc::c_ulong,
+            0usize,
+            0usize,
+            0usize,
+            0usize,
+        )
+    } as libc::pid_t;
+    if pid < 0 {
+        return Err(namespaces_refused(std::io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: this is the child of the clone above.
+        unsafe { child::run(&plan, &fds) }
+    }
+    drop((sync_r, error_w, stdout_w, stderr_w));
+    let child = Child::new(pid)?;
+    if let Err(error) = write_maps(pid) {
+        child.kill();
+        child.reap();
+        return Err(SandboxError::Engine(format!("the jail could not map its user: {error}")));
+    }
+    let go = [1u8];
+    // SAFETY: one byte from a live buffer to a pipe we own.
+    unsafe { libc::write(sync_w.as_raw_fd(), go.as_ptr().cast(), 1) };
+    drop(sync_w);
+
+    let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let out = Capture::start(stdout_r, limits.stdout_bytes, overflow_kills, overflowed.clone());
+    let err = Capture::start(stderr_r, limits.stderr_bytes, overflow_kills, overflowed.clone());
+    if let Some((stage, errno)) = startup_failure(error_r) {
+        child.reap();
+        return Err(SandboxError::Engine(format!(
+            "the jail could not start: {stage:?} failed: {}",
+            std::io::Error::from_raw_os_error(errno)
+        )));
+    }
+
+    let deadline = started + Duration::from_millis(limits.wall_ms);
+    let stopped = loop {
+        if child.exited_within(TICK.min(deadline.saturating_duration_since(Instant::now())))? {
+            break None;
+        }
+        if Instant::now() >= deadline {
+            break Some(Status::LimitExceeded { which: Limit::Wall });
+        }
+        if overflowed.load(Ordering::Relaxed) {
+            break Some(Status::LimitExceeded { which: Limit::Output });
+        }
+        if request.cancel.is_some_and(|cancel| cancel.is_cancelled()) {
+            break Some(Status::Cancelled);
+        }
+    };
+    // Killing the namespace's first process kills every process in it.
+    if stopped.is_some() {
+        child.kill();
+    }
+    let (wait_status, rusage) = child.reap();
+    let (stdout, stdout_truncated, stdout_written) = out.finish();
+    let (stderr, stderr_truncated, stderr_written) = err.finish();
+    let status = stopped.unwrap_or_else(|| ended(wait_status));
+    let exit_code = match &status {
+        Status::Ok => 0,
+        Status::Exited { code } => *code,
+        Status::LimitExceeded { which } => which.exit_code(),
+        Status::Cancelled => Status::CANCELLED_EXIT_CODE,
+        _ => signal_code(wait_status),
+    };
+    Ok(Outcome {
+        status,
+        exit_code,
+        stdout,
+        stderr,
+        stdout_truncated,
+        stderr_truncated,
+        value: None,
+        usage: Usage {
+            wall: started.elapsed(),
+            fuel: None,
+            peak_memory_bytes: u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024),
+            output_bytes: stdout_written.saturating_add(stderr_written),
+            tool_calls: 0,
+        },
+        audit: None,
+    })
+}
+
+/// How the program ended by itself.
+fn ended(status: libc::c_int) -> Status {
+    if libc::WIFEXITED(status) {
+        match libc::WEXITSTATUS(status) {
+            0 => Status::Ok,
+            code => Status::Exited { code },
+        }
+    } else {
+        let signal = libc::WTERMSIG(status);
+        Status::GuestError {
+            kind: "Signal".into(),
+            message: format!("the program was killed by signal {signal}"),
+            stack: None,
+        }
+    }
+}
+
+fn signal_code(status: libc::c_int) -> i32 {
+    if libc::WIFSIGNALED(status) { 128 + libc::WTERMSIG(status) } else { 1 }
+}
+
+/// The child's stage and errno, if it failed before `execve`.
+fn startup_failure(error: OwnedFd) -> Option<(Stage, i32)> {
+    let mut message = [0u8; 8];
+    let mut file = std::fs::File::from(error);
+    file.read_exact(&mut message).ok()?;
+    let stage = u32::from_ne_bytes(message[..4].try_into().ok()?);
+    let errno = i32::from_ne_bytes(message[4..].try_into().ok()?);
+    Some((Stage::from_u32(stage)?, errno))
+}
+
+/// Maps the guest's user and group: to the caller's own ids, or, when the
+/// caller is root, to `nobody` (never to a privileged host id).
+fn write_maps(pid: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: geteuid and getegid cannot fail and touch no memory.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    let (host_uid, host_gid) = if uid == 0 { (ROOT_MAPS_TO, ROOT_MAPS_TO) } else { (uid, gid) };
+    let proc = format!("/proc/{pid}");
+    if uid != 0 {
+        // An ordinary user may map a group only once setgroups is denied.
+        std::fs::write(format!("{proc}/setgroups"), "deny")?;
+    }
+    std::fs::write(format!("{proc}/uid_map"), format!("{GUEST_ID} {host_uid} 1\n"))?;
+    std::fs::write(format!("{proc}/gid_map"), format!("{GUEST_ID} {host_gid} 1\n"))?;
+    Ok(())
+}
+
+fn namespaces_refused(error: std::io::Error) -> SandboxError {
+    SandboxError::Engine(format!(
+        "the process jail needs user namespaces, and the kernel refused them ({error}). Allow them \
+         (sysctl user.max_user_namespaces=15000; on Ubuntu also \
+         kernel.apparmor_restrict_unprivileged_userns=0), or run stockade outside a container that \
+         forbids them. stockade never runs native code unjailed."
+    ))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    let mut fds = [0 as RawFd; 2];
+    // SAFETY: `fds` is a two-element array, as pipe2 writes.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(SandboxError::Engine(format!("pipe: {}", std::io::Error::last_os_error())));
+    }
+    // SAFETY: pipe2 succeeded, so both descriptors are ours to own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// The jail's first process, watched through a pidfd (no pid reuse races).
+struct Child {
+    pid: libc::pid_t,
+    pidfd: OwnedFd,
+}
+
+impl Child {
+    fn new(pid: libc::pid_t) -> Result<Child, SandboxError> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
+        if fd < 0 {
+            let error = std::io::Error::last_os_error();
+            // SAFETY: `pid` is our child; killing and reaping it is ours to do.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            return Err(SandboxError::Engine(format!("pidfd_open: {error}")));
+        }
+        // SAFETY: pidfd_open succeeded; the descriptor is ours.
+        Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) } })
+    }
+
+    /// Whether the process has exited, waiting at most `wait`.
+    fn exited_within(&self, wait: Duration) -> Result<bool, SandboxError> {
+        let mut poll = libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
+        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: one valid pollfd.
+        let ready = unsafe { libc::poll(&mut poll, 1, millis) };
+        if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return Err(SandboxError::Engine(format!("poll: {}", std::io::Error::last_os_error())));
+        }
+        Ok(ready > 0)
+    }
+
+    fn kill(&self) {
+        // SAFETY: the pidfd names our child, even if its pid were reused.
+        unsafe {
+            libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd.as_raw_fd(), libc::SIGKILL, 0usize, 0u32)
+        };
+    }
+
+    /// Waits for the process; its status and resource use.
+    fn reap(&self) -> (libc::c_int, libc::rusage) {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is valid; wait4 fills it.
+        let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: `pid` is our child; the out-pointers are valid.
+            let reaped = unsafe { libc::wait4(self.pid, &mut status, 0, &mut rusage) };
+            if reaped >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                return (status, rusage);
+            }
+        }
+    }
+}
+
+/// One output stream, read on a thread: kept up to its cap, counted past it.
+struct Capture {
+    reader: std::thread::JoinHandle<(Vec<u8>, bool, u64)>,
+}
+
+impl Capture {
+    fn start(pipe: OwnedFd, cap: u64, kill: bool, overflowed: Arc<AtomicBool>) -> Capture {
+        let reader = std::thread::spawn(move || {
+            let mut file = std::fs::File::from(pipe);
+            let (mut kept, mut written, mut chunk) = (Vec::new(), 0u64, vec![0u8; 64 << 10]);
+            loop {
+                let n = match file.read(&mut chunk) {
+                    Ok(0) => break,
+                    Ok(n) => n,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                let room = usize::try_from(cap.saturating_sub(kept.len() as u64)).unwrap_or(usize::MAX);
+                kept.extend_from_slice(&chunk[..n.min(room)]);
+                written = written.saturating_add(n as u64);
+                if written > cap && kill {
+                    overflowed.store(true, Ordering::Relaxed);
+                }
+            }
+            let truncated = written > cap;
+            (kept, truncated, written)
+        });
+        Capture { reader }
+    }
+
+    fn finish(self) -> (String, bool, u64) {
+        let (bytes, truncated, written) = self.reader.join().unwrap_or_default();
+        (String::from_utf8_lossy(&bytes).into_owned(), truncated, written)
+    }
+}
