@@ -207,8 +207,10 @@ impl Plan {
             .collect::<Result<Vec<_>, _>>()?;
         let memory = policy.limits.memory_bytes;
         let rlimits = vec![
-            // Without a memory cgroup, address space is the memory bound.
-            (libc::RLIMIT_AS as libc::c_int, memory.saturating_add(256 << 20)),
+            // Without a memory cgroup, the data limit is the memory bound: it
+            // counts writable private memory (heaps, anonymous maps), not the
+            // address space a JIT reserves and never touches.
+            (libc::RLIMIT_DATA as libc::c_int, memory),
             (libc::RLIMIT_NPROC as libc::c_int, policy.limits.processes.unwrap_or(DEFAULT_PROCESSES)),
             (libc::RLIMIT_CORE as libc::c_int, 0),
             (libc::RLIMIT_NOFILE as libc::c_int, 1024),

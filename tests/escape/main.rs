@@ -1,0 +1,309 @@
+//! The escape suite: adversarial programs run in the process jail, each
+//! checked from outside the guest (the host's files, processes, sockets and
+//! environment), and each asserting the exact way it was stopped.
+//!
+//! It drives the `stockade` binary as an agent would. CI runs it as root;
+//! `ordinary_user.rs` runs a few cases again as an unprivileged user.
+
+mod ordinary_user;
+
+use serde_json::Value;
+use std::process::Command;
+
+/// The outcome of `code` in `language` under the policy `toml`, from
+/// `stockade run --json`; the host environment also carries `SECRET`.
+pub fn jail(language: &str, code: &str, toml: &str) -> Value {
+    let policy = tempfile::NamedTempFile::new().expect("policy file");
+    std::fs::write(policy.path(), toml).expect("write policy");
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["run", "--json", "--lang", language, "--policy"])
+        .arg(policy.path())
+        .args(["-c", code])
+        .env("SECRET", "hunter2-host-secret")
+        .output()
+        .expect("run stockade");
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
+        panic!(
+            "no outcome (exit {:?}): {}{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// `jail` with a short wall time and nothing else.
+pub fn sh(code: &str) -> Value {
+    jail("sh", code, "[limits]\nwall_ms = 10000\n")
+}
+
+fn stdout(outcome: &Value) -> &str {
+    outcome["stdout"].as_str().unwrap_or_default()
+}
+
+fn stderr(outcome: &Value) -> &str {
+    outcome["stderr"].as_str().unwrap_or_default()
+}
+
+/// A unique marker for processes and files of one test.
+fn marker(name: &str) -> String {
+    format!(
+        "stockade-escape-{name}-{}-{}",
+        std::process::id(),
+        std::time::UNIX_EPOCH.elapsed().map(|d| d.as_nanos()).unwrap_or(0)
+    )
+}
+
+/// Host processes whose environment carries `marker` (left behind by a guest).
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = vec![];
+    for entry in std::fs::read_dir("/proc").expect("/proc").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.chars().all(|c| c.is_ascii_digit())
+            && let Ok(environ) = std::fs::read(entry.path().join("environ"))
+            && String::from_utf8_lossy(&environ).contains(marker)
+        {
+            found.push(name);
+        }
+    }
+    found
+}
+
+#[test]
+fn the_sandbox_view_is_minimal() {
+    let outcome = sh("echo hi; id; ls /; hostname");
+    assert_eq!(outcome["status"]["kind"], "ok", "{outcome}");
+    assert_eq!(
+        stdout(&outcome),
+        "hi\nuid=1000(sandbox) gid=1000(sandbox) groups=1000(sandbox)\nbin\ndev\netc\nlib\nlib32\nlib64\nproc\nsbin\ntmp\nusr\nsandbox\n"
+    );
+}
+
+#[test]
+fn host_secrets_and_canaries_are_not_visible() {
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let ssh = std::path::Path::new(&home).join(".ssh");
+    std::fs::create_dir_all(&ssh).expect("~/.ssh");
+    let canary = ssh.join("stockade-canary");
+    std::fs::write(&canary, "CANARY-ssh").expect("canary");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo");
+    let code = format!(
+        "env; cat {canary:?} /etc/shadow /root/.bashrc {readme:?} 2>&1; ls {home:?} {repo:?} 2>&1; \
+         cat /proc/1/environ | tr '\\0' '\\n'",
+        readme = repo.join("README.md"),
+        repo = repo.display().to_string(),
+    );
+    let outcome = sh(&code);
+    let _ = std::fs::remove_file(&canary);
+    let seen = stdout(&outcome);
+    for leak in ["CANARY-ssh", "hunter2", "SECRET", "root:", "stockade runs", "Cargo.toml"] {
+        assert!(!seen.contains(leak), "{leak} leaked: {seen}");
+    }
+    assert!(seen.contains("No such file or directory"), "{seen}");
+}
+
+#[test]
+fn host_loopback_is_unreachable() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("address").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let code = format!(
+        "import socket\nfor host in ('127.0.0.1', '10.0.2.2', '169.254.169.254'):\n    try:\n        \
+         socket.create_connection((host, {port}), timeout=1)\n        print('connected', host)\n    \
+         except OSError as e:\n        print(type(e).__name__, e.errno)"
+    );
+    let outcome = jail("python-native", &code, "[limits]\nwall_ms = 10000\n");
+    assert_eq!(outcome["status"]["kind"], "ok", "{outcome}");
+    assert!(!stdout(&outcome).contains("connected"), "{outcome}");
+    // The jail's network namespace has only a loopback that is down.
+    assert_eq!(
+        stdout(&outcome).matches("OSError 101").count()
+            + stdout(&outcome).matches("ConnectionRefusedError").count(),
+        3,
+        "{outcome}"
+    );
+    assert!(listener.accept().is_err(), "the host listener was reached");
+}
+
+#[test]
+fn writes_to_host_tmp_stay_in_the_jail() {
+    let name = marker("tmp");
+    let outcome = sh(&format!("echo pwned > /tmp/{name} && cat /tmp/{name}"));
+    assert_eq!((outcome["status"]["kind"].as_str(), stdout(&outcome)), (Some("ok"), "pwned\n"));
+    assert!(!std::path::Path::new("/tmp").join(&name).exists(), "the write reached the host's /tmp");
+}
+
+#[test]
+fn links_and_dot_dot_do_not_leave_the_workspace() {
+    let workspace = tempfile::tempdir().expect("workspace");
+    std::fs::write(workspace.path().join("ok.txt"), "inside").expect("file");
+    set_mode(workspace.path(), 0o777);
+    let toml = format!(
+        "[limits]\nwall_ms = 10000\n[files]\ngrants = [{{host = {:?}, guest = \"/work\", mode = \"rw\"}}]\n",
+        workspace.path()
+    );
+    let code = "cat /work/ok.txt; echo; ln -s / /work/root; echo symlink=$?; ln /work/ok.txt /work/hard; echo link=$?; \
+                cat /work/../../etc/shadow; cat /work/../../../root/.bashrc; ls /work/..; echo new > /work/new.txt";
+    let outcome = jail("sh", code, &toml);
+    let seen = stdout(&outcome);
+    assert!(seen.starts_with("inside\nsymlink=1\nlink=1\n"), "{outcome}");
+    assert!(stderr(&outcome).contains("Operation not permitted"), "{outcome}");
+    assert!(!workspace.path().join("root").exists() && !workspace.path().join("hard").exists());
+    assert_eq!(std::fs::read_to_string(workspace.path().join("new.txt")).expect("written"), "new\n");
+    // A read-only grant refuses writes.
+    let toml = toml.replace("\"rw\"", "\"ro\"");
+    let outcome = jail("sh", "echo x > /work/ro.txt", &toml);
+    assert_eq!(outcome["status"], serde_json::json!({"kind": "exited", "code": 2}), "{outcome}");
+    assert!(stderr(&outcome).contains("Read-only file system"), "{outcome}");
+    assert!(!workspace.path().join("ro.txt").exists());
+}
+
+#[test]
+fn proc_shows_only_the_jail() {
+    let outcome = sh("ls /proc | grep -c '^[0-9]'; ls /proc/1/root/; readlink /proc/1/exe; \
+                      grep -c . /proc/self/mountinfo; cat /proc/self/mountinfo");
+    let seen = stdout(&outcome);
+    let processes: usize = seen.lines().next().and_then(|l| l.trim().parse().ok()).expect("a count");
+    assert!(processes <= 6, "host processes are visible: {seen}");
+    assert!(seen.contains("\nbin\ndev\netc\n"), "{seen}");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo");
+    assert!(!seen.contains(&repo.display().to_string()) && !seen.contains("/root"), "{seen}");
+}
+
+#[test]
+fn tracing_mounting_and_namespaces_are_refused() {
+    let code = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\n\
+                def errno(result):\n    return 'ok' if result == 0 else os.strerror(ctypes.get_errno())\n\
+                print('ptrace', errno(libc.ptrace(16, 1, 0, 0)))\n\
+                print('mount', errno(libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)))\n\
+                print('unshare', errno(libc.unshare(0x10000000)))\n\
+                fd = os.open('/proc/1/ns/net', os.O_RDONLY)\n\
+                print('setns', errno(libc.setns(fd, 0)))\n\
+                print('chroot', errno(libc.chroot(b'/tmp')))";
+    let outcome = jail("python-native", code, "[limits]\nwall_ms = 10000\n");
+    assert_eq!(
+        stdout(&outcome),
+        "ptrace Operation not permitted\nmount Operation not permitted\nunshare Operation not permitted\n\
+         setns Operation not permitted\nchroot Operation not permitted\n",
+        "{outcome}"
+    );
+}
+
+#[test]
+fn terminal_injection_is_refused() {
+    let code = "import fcntl, termios\nfor path in ('/dev/tty', '/dev/null'):\n    try:\n        \
+                fd = open(path, 'rb')\n        fcntl.ioctl(fd, termios.TIOCSTI, b'x')\n        print(path, 'injected')\n    \
+                except OSError as e:\n        print(path, e.strerror)";
+    let outcome = jail("python-native", code, "[limits]\nwall_ms = 10000\n");
+    assert_eq!(
+        stdout(&outcome),
+        "/dev/tty No such file or directory\n/dev/null Operation not permitted\n",
+        "{outcome}"
+    );
+}
+
+#[test]
+fn a_fork_bomb_is_contained_and_cleaned_up() {
+    let name = marker("bomb");
+    let toml = format!("[limits]\nwall_ms = 3000\nprocesses = 64\n[env]\nMARK = {name:?}\n");
+    let outcome = jail("bash", "bomb() { bomb | bomb & }; bomb; sleep 30", &toml);
+    assert_eq!(
+        outcome["status"],
+        serde_json::json!({"kind": "limit_exceeded", "which": "wall"}),
+        "{outcome}"
+    );
+    assert_eq!(outcome["exit_code"], 124);
+    assert!(processes_with(&name).is_empty(), "guest processes outlived the run");
+    // The host is still fine: a fresh run works at once.
+    assert_eq!(stdout(&sh("echo alive")), "alive\n");
+}
+
+#[test]
+fn a_daemon_dies_with_the_run() {
+    let name = marker("daemon");
+    let toml = format!("[limits]\nwall_ms = 5000\n[env]\nMARK = {name:?}\n");
+    let outcome = jail("sh", "(setsid sh -c 'sleep 600' &) ; (sleep 600 &) ; echo started", &toml);
+    assert_eq!(
+        (outcome["status"]["kind"].as_str(), stdout(&outcome)),
+        (Some("ok"), "started\n"),
+        "{outcome}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(processes_with(&name).is_empty(), "a daemon outlived the run");
+}
+
+#[test]
+fn a_gigabyte_allocation_fails_inside() {
+    let outcome = jail("python-native", "b = bytearray(1 << 30)", "[limits]\nmemory_bytes = 268435456\n");
+    assert_eq!(outcome["status"], serde_json::json!({"kind": "exited", "code": 1}), "{outcome}");
+    assert!(stderr(&outcome).contains("MemoryError"), "{outcome}");
+}
+
+#[test]
+fn a_hundred_megabytes_of_output_is_capped() {
+    let outcome = sh("head -c 100000000 /dev/zero | tr '\\0' x");
+    assert_eq!(outcome["status"]["kind"], "ok", "{outcome}");
+    assert_eq!((stdout(&outcome).len(), outcome["stdout_truncated"].as_bool()), (1 << 20, Some(true)));
+    assert_eq!(outcome["usage"]["output_bytes"], 100_000_000);
+    let killed =
+        jail("sh", "head -c 100000000 /dev/zero", "[limits]\nwall_ms = 20000\noutput_overflow = \"kill\"\n");
+    assert_eq!(
+        killed["status"],
+        serde_json::json!({"kind": "limit_exceeded", "which": "output"}),
+        "{killed}"
+    );
+}
+
+#[test]
+fn wall_time_kills_the_whole_tree() {
+    let name = marker("wall");
+    let toml = format!("[limits]\nwall_ms = 500\n[env]\nMARK = {name:?}\n");
+    let outcome = jail("sh", "sleep 100 & sleep 100 & while :; do :; done", &toml);
+    assert_eq!(
+        outcome["status"],
+        serde_json::json!({"kind": "limit_exceeded", "which": "wall"}),
+        "{outcome}"
+    );
+    assert!(processes_with(&name).is_empty(), "processes outlived the wall time");
+}
+
+#[test]
+fn the_policy_environment_is_all_there_is() {
+    let outcome = jail("sh", "env | sort", "[env]\nGREETING = \"hello\"\n");
+    assert_eq!(stdout(&outcome), "GREETING=hello\nPWD=/tmp\n", "{outcome}");
+}
+
+#[test]
+fn native_languages_run() {
+    let python = jail("python-native", "import sys; print(sys.version_info[0])", "");
+    assert_eq!(stdout(&python), "3\n", "{python}");
+    let node = jail("node-native", "console.log(1 + 1)", "");
+    assert_eq!(stdout(&node), "2\n", "{node}");
+    let bash = jail("bash", "echo ${BASH_VERSION%%.*}", "");
+    assert!(stdout(&bash).trim().parse::<u32>().is_ok(), "{bash}");
+    let failed = sh("exit 3");
+    assert_eq!(
+        (failed["status"].clone(), failed["exit_code"].clone()),
+        (serde_json::json!({"kind": "exited", "code": 3}), serde_json::json!(3))
+    );
+}
+
+#[test]
+fn policies_the_jail_cannot_enforce_are_refused() {
+    let policy = tempfile::NamedTempFile::new().expect("policy");
+    std::fs::write(policy.path(), "[limits]\nfuel = 1000000\n").expect("write");
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["run", "--lang", "sh", "--policy"])
+        .arg(policy.path())
+        .args(["-c", "echo never"])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("limits.fuel"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("never"));
+}
+
+fn set_mode(path: &std::path::Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
