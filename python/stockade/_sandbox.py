@@ -21,20 +21,23 @@ _LANGUAGES = {
     "javascript": "js",
     "js": "js",
     "node": "js",
+    # Native programs, in the process jail.
+    "sh": "sh",
+    "shell": "sh",
+    "bash": "bash",
+    "python-native": "python-native",
+    "node-native": "node-native",
 }
-_NATIVE_ONLY = {"sh", "shell", "bash"}
 
 
 def _language(name: str) -> str:
     key = name.lower()
     if key in _LANGUAGES:
         return _LANGUAGES[key]
-    if key in _NATIVE_ONLY:
-        raise ValueError(
-            f"language {name!r} runs in stockade's process jail, which this build does not have yet; "
-            'use "python" or "javascript"'
-        )
-    raise ValueError(f'unknown language {name!r}: stockade runs "python" and "javascript"')
+    raise ValueError(
+        f"unknown language {name!r}: stockade runs python and javascript (in WebAssembly), "
+        "and sh, bash, python-native and node-native (in its process jail)"
+    )
 
 
 class Sandbox:
@@ -76,6 +79,10 @@ class Sandbox:
 
     def run(self, code: str, language: str = "python") -> Result:
         """Runs ``code`` in a fresh guest: nothing carries over between runs.
+
+        ``language`` is ``"python"`` or ``"javascript"`` (WebAssembly guests),
+        or ``"sh"``, ``"bash"``, ``"python-native"`` or ``"node-native"``
+        (the host's programs, in stockade's Linux process jail).
 
         Guest failures (an uncaught error, a limit) come back in the
         :class:`Result`; only host failures raise :class:`StockadeError`.
