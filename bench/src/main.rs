@@ -8,6 +8,7 @@
 
 mod crash;
 mod http;
+mod jail;
 mod javascript;
 mod package;
 mod peers;
@@ -49,7 +50,8 @@ fn main() -> anyhow::Result<()> {
         let rows = match section.as_str() {
             "package" => package::all(iterations.in_process)?,
             "crash" => crash::all(&cli, crash_runs)?,
-            other => anyhow::bail!("unknown section {other:?} (package or crash)"),
+            "jail" => jail::all(&cli, iterations.peer * 8)?,
+            other => anyhow::bail!("unknown section {other:?} (package, crash or jail)"),
         };
         for row in rows {
             println!(
@@ -69,6 +71,8 @@ fn main() -> anyhow::Result<()> {
     let python_rows = python::all(&cli, iterations)?;
     eprintln!("==> host tools (load {})", report::load());
     let tool_rows = tools::all(if quick { 3 } else { 20 })?;
+    eprintln!("==> process jail (load {})", report::load());
+    let jail_rows = jail::all(&cli, iterations.peer * 8)?;
     eprintln!("==> Python package (load {})", report::load());
     let package_rows = package::all(iterations.in_process)?;
     eprintln!("==> HTTP API (load {})", report::load());
@@ -83,6 +87,7 @@ fn main() -> anyhow::Result<()> {
             rows: python_rows,
         },
         report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
+        report::Section { title: "Process jail (native programs)", notes: JAIL_NOTES, rows: jail_rows },
         report::Section {
             title: "Python package (`pip install ./python`)",
             notes: PACKAGE_NOTES,
@@ -131,6 +136,15 @@ the cost of one round trip: frame out, policy checks, handler, answer in. Each p
 in its own guest language, in one process after a warm-up (peers/*_tools.py).
 - P4b adds two argument constraints and an audit log (`fsync = \"batch\"`, one line per call) to the same \
 loop; the peer column is stockade without them.";
+
+const JAIL_NOTES: &str = "\
+- P5 times `/usr/bin/python3 -c pass` spawned and waited for, bare and in each sandbox, one after the other \
+in the same run; each figure is a median minus the bare median. stockade's jail has every layer on: user, \
+mount, pid, net, ipc, uts and cgroup namespaces, a tmpfs root with read-only binds, `pivot_root`, the \
+read-only remount, dropped capabilities, `no_new_privs`, two seccomp filters and rlimits. bwrap runs with \
+`--unshare-all` and a read-only `/usr`; `unshare` makes user, net and pid namespaces only; srt is Anthropic's \
+sandbox-runtime from npm (bubblewrap plus its network proxy), started per command.
+- The CPU-bound row runs the same pure-Python loop jailed and bare: the jail adds nothing once the program runs.";
 
 const PACKAGE_NOTES: &str = "\
 - P11 times the same calls from Python (the package built into `.venv`, `time.perf_counter` around each \
