@@ -307,3 +307,19 @@ fn set_mode(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
 }
+
+#[test]
+fn memory_spread_over_processes_is_bound_by_the_cgroup() {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } != 0 {
+        // An ordinary user without a delegated cgroup has rlimits only: each
+        // process is bound, not their sum (docs/jail.md).
+        return;
+    }
+    let code = "import os, time\nfor _ in range(8):\n    if os.fork() == 0:\n        \
+                b = bytearray(100 << 20)\n        time.sleep(5)\n        os._exit(0)\n\
+                for _ in range(8):\n    os.wait()\nprint('survived')";
+    let outcome = jail("python-native", code, "[limits]\nwall_ms = 20000\nmemory_bytes = 134217728\n");
+    assert_eq!(outcome["status"], serde_json::json!({"kind": "limit_exceeded", "which": "memory"}), "{outcome}");
+    assert_eq!(outcome["exit_code"], 137);
+}

@@ -2,6 +2,7 @@
 //! namespaces, write its uid and gid maps, collect its output under the
 //! caps, stop the whole process tree at the deadline, and read how it ended.
 
+use crate::cgroup::RunCgroup;
 use crate::child::{self, Fds, Stage};
 use crate::plan::{GUEST_ID, Plan, ROOT_MAPS_TO};
 use std::io::Read;
@@ -27,6 +28,9 @@ const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
 pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     let plan = Plan::new(request.language, request.code, request.policy)?;
     let limits = &request.policy.limits;
+    let processes = limits.processes.unwrap_or(crate::DEFAULT_PROCESSES);
+    // Without a group the run is bound by rlimits alone (`Enforcement` says so).
+    let cgroup = RunCgroup::create(limits.memory_bytes, processes).ok();
     let started = Instant::now();
     let (stdout_r, stdout_w) = pipe()?;
     let (stderr_r, stderr_w) = pipe()?;
@@ -59,10 +63,11 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     }
     drop((sync_r, error_w, stdout_w, stderr_w));
     let child = Child::new(pid)?;
-    if let Err(error) = write_maps(pid) {
+    let attached = cgroup.as_ref().map_or(Ok(()), |cgroup| cgroup.attach(pid));
+    if let Err(error) = attached.and_then(|()| write_maps(pid)) {
         child.kill();
         child.reap();
-        return Err(SandboxError::Engine(format!("the jail could not map its user: {error}")));
+        return Err(SandboxError::Engine(format!("the jail could not place or map its first process: {error}")));
     }
     let go = [1u8];
     // SAFETY: one byte from a live buffer to a pipe we own.
@@ -103,7 +108,14 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     let (wait_status, rusage) = child.reap();
     let (stdout, stdout_truncated, stdout_written) = out.finish();
     let (stderr, stderr_truncated, stderr_written) = err.finish();
-    let status = stopped.unwrap_or_else(|| ended(wait_status));
+    let oom = cgroup.as_ref().is_some_and(RunCgroup::oom_killed);
+    let status = match stopped {
+        Some(status) => status,
+        None if oom => Status::LimitExceeded { which: Limit::Memory },
+        None => ended(wait_status),
+    };
+    let peak = cgroup.as_ref().and_then(RunCgroup::peak_memory);
+    drop(cgroup);
     let exit_code = match &status {
         Status::Ok => 0,
         Status::Exited { code } => *code,
@@ -122,7 +134,8 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         usage: Usage {
             wall: started.elapsed(),
             fuel: None,
-            peak_memory_bytes: u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024),
+            peak_memory_bytes: peak
+                .unwrap_or_else(|| u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024)),
             output_bytes: stdout_written.saturating_add(stderr_written),
             tool_calls: 0,
         },

@@ -1,0 +1,160 @@
+//! A cgroup per run for memory and processes: under cgroup v2, one group;
+//! under v1 (what these machines mount), one group in each of the `memory`
+//! and `pids` hierarchies. Every group is nested under the caller's own
+//! (`/proc/self/cgroup`) in a `stockade` folder, never made at a hierarchy's
+//! root, and removed when the run ends (its processes killed first).
+//!
+//! Where the caller may not make groups (an ordinary user without a
+//! delegated subtree), there is none: the run is bound by rlimits alone,
+//! and [`Enforcement`](crate::Enforcement) says so.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+const ROOT: &str = "/sys/fs/cgroup";
+
+/// The groups of one run.
+#[derive(Debug)]
+pub struct RunCgroup {
+    memory: PathBuf,
+    pids: PathBuf,
+    v2: bool,
+}
+
+impl RunCgroup {
+    /// Makes the groups, with their limits; `Err` says why there are none.
+    pub fn create(memory_bytes: u64, processes: u64) -> Result<RunCgroup, String> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let name = format!("run-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+        if Path::new(ROOT).join("cgroup.controllers").exists() {
+            let path = own_path(&own, "").ok_or("no cgroup v2 line in /proc/self/cgroup")?;
+            let own = Path::new(ROOT).join(path.trim_start_matches('/'));
+            // The controllers must be delegated down to the run's group;
+            // this fails where the caller's group holds processes and is not
+            // the root (then there is nothing to nest under without systemd).
+            let delegate = |dir: &Path| {
+                std::fs::write(dir.join("cgroup.subtree_control"), "+memory +pids")
+                    .map_err(|e| format!("{}: {e}", dir.join("cgroup.subtree_control").display()))
+            };
+            delegate(&own)?;
+            let group = make(&own, &name)?;
+            delegate(group.parent().unwrap_or(&own))?;
+            let cgroup = RunCgroup { memory: group.clone(), pids: group, v2: true };
+            cgroup.limit("memory.max", memory_bytes)?;
+            cgroup.limit_pids("pids.max", processes)?;
+            return Ok(cgroup);
+        }
+        let under = |controller: &str| -> Result<PathBuf, String> {
+            let path = own_path(&own, controller).ok_or(format!("no {controller} cgroup in /proc/self/cgroup"))?;
+            make(&Path::new(ROOT).join(controller).join(path.trim_start_matches('/')), &name)
+        };
+        let memory = under("memory")?;
+        let pids = match under("pids") {
+            Ok(pids) => pids,
+            Err(why) => {
+                let _ = std::fs::remove_dir(&memory);
+                return Err(why);
+            }
+        };
+        let cgroup = RunCgroup { memory, pids, v2: false };
+        cgroup.limit("memory.limit_in_bytes", memory_bytes)?;
+        // With swap accounting, swap counts too; without it the file is absent.
+        let _ = std::fs::write(cgroup.memory.join("memory.memsw.limit_in_bytes"), memory_bytes.to_string());
+        cgroup.limit_pids("pids.max", processes)?;
+        Ok(cgroup)
+    }
+
+    fn limit(&self, file: &str, value: u64) -> Result<(), String> {
+        std::fs::write(self.memory.join(file), value.to_string()).map_err(|e| format!("{file}: {e}"))
+    }
+
+    fn limit_pids(&self, file: &str, value: u64) -> Result<(), String> {
+        std::fs::write(self.pids.join(file), value.to_string()).map_err(|e| format!("{file}: {e}"))
+    }
+
+    /// Puts `pid` (and so everything it starts) in the groups.
+    pub fn attach(&self, pid: libc::pid_t) -> std::io::Result<()> {
+        std::fs::write(self.memory.join("cgroup.procs"), pid.to_string())?;
+        if !self.v2 {
+            std::fs::write(self.pids.join("cgroup.procs"), pid.to_string())?;
+        }
+        Ok(())
+    }
+
+    /// Whether the kernel killed a process of the run for memory.
+    pub fn oom_killed(&self) -> bool {
+        let (file, key) = if self.v2 { ("memory.events", "oom_kill") } else { ("memory.oom_control", "oom_kill") };
+        std::fs::read_to_string(self.memory.join(file)).is_ok_and(|text| {
+            text.lines().any(|line| line.split_once(' ').is_some_and(|(k, v)| k == key && v.trim() != "0"))
+        })
+    }
+
+    /// The run's peak memory, page cache and kernel memory included.
+    pub fn peak_memory(&self) -> Option<u64> {
+        let file = if self.v2 { "memory.peak" } else { "memory.max_usage_in_bytes" };
+        std::fs::read_to_string(self.memory.join(file)).ok()?.trim().parse().ok()
+    }
+}
+
+impl Drop for RunCgroup {
+    fn drop(&mut self) {
+        for dir in [&self.memory, &self.pids] {
+            // The namespace's processes die with its first one; a group is
+            // removable once the kernel has reaped them, which takes a moment.
+            for _ in 0..200 {
+                if let Ok(procs) = std::fs::read_to_string(dir.join("cgroup.procs")) {
+                    for pid in procs.lines().filter_map(|line| line.trim().parse::<libc::pid_t>().ok()) {
+                        // SAFETY: kill takes a pid and a signal; these pids are the run's own.
+                        unsafe { libc::kill(pid, libc::SIGKILL) };
+                    }
+                }
+                match std::fs::remove_dir(dir) {
+                    Ok(()) => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => break,
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(5)),
+                }
+            }
+        }
+    }
+}
+
+/// The path of the caller's group for `controller` (v1), or of its v2 group (`""`).
+fn own_path<'a>(cgroups: &'a str, controller: &str) -> Option<&'a str> {
+    cgroups.lines().find_map(|line| {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
+        let matches = if controller.is_empty() {
+            controllers.is_empty()
+        } else {
+            controllers.split(',').any(|c| c == controller)
+        };
+        matches.then_some(path)
+    })
+}
+
+/// `parent/stockade/name`, made.
+fn make(parent: &Path, name: &str) -> Result<PathBuf, String> {
+    let base = parent.join("stockade");
+    match std::fs::create_dir(&base) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(format!("{}: {e}", base.display())),
+    }
+    let group = base.join(name);
+    std::fs::create_dir(&group).map_err(|e| format!("{}: {e}", group.display()))?;
+    Ok(group)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_callers_groups() {
+        let text = "9:name=systemd:/\n8:pids:/\n4:memory:/a/b\n2:cpu,cpuacct:/c\n0::/unified\n";
+        assert_eq!(super::own_path(text, "memory"), Some("/a/b"));
+        assert_eq!(super::own_path(text, "pids"), Some("/"));
+        assert_eq!(super::own_path(text, "cpuacct"), Some("/c"));
+        assert_eq!(super::own_path(text, ""), Some("/unified"));
+        assert_eq!(super::own_path(text, "blkio"), None);
+    }
+}
