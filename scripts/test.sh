@@ -17,6 +17,8 @@ cargo clippy --release --locked --workspace --all-targets -- -D warnings
 echo "==> tests"
 # A private cache per test run: the tests also cover the first compile.
 export STOCKADE_CACHE_DIR="${STOCKADE_TEST_CACHE_DIR:-$(mktemp -d)/stockade-cache}"
+# The process jail must have every layer here, Landlock included.
+export STOCKADE_REQUIRE_LANDLOCK=1
 cargo test --release --locked --workspace
 
 echo "==> Python package (pytest, after the Rust tests have compiled the guests)"

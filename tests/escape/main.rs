@@ -320,6 +320,20 @@ fn memory_spread_over_processes_is_bound_by_the_cgroup() {
                 b = bytearray(100 << 20)\n        time.sleep(5)\n        os._exit(0)\n\
                 for _ in range(8):\n    os.wait()\nprint('survived')";
     let outcome = jail("python-native", code, "[limits]\nwall_ms = 20000\nmemory_bytes = 134217728\n");
-    assert_eq!(outcome["status"], serde_json::json!({"kind": "limit_exceeded", "which": "memory"}), "{outcome}");
+    assert_eq!(
+        outcome["status"],
+        serde_json::json!({"kind": "limit_exceeded", "which": "memory"}),
+        "{outcome}"
+    );
     assert_eq!(outcome["exit_code"], 137);
+}
+
+#[test]
+fn landlock_refuses_tcp_even_on_the_jails_own_loopback() {
+    let code = "import socket\nfor action in ('bind', 'connect'):\n    s = socket.socket()\n    try:\n        \
+                s.bind(('127.0.0.1', 8080)) if action == 'bind' else s.connect(('127.0.0.1', 8080))\n        \
+                print(action, 'allowed')\n    except OSError as e:\n        print(action, e.errno)";
+    let outcome = jail("python-native", code, "[limits]\nwall_ms = 10000\n");
+    // EACCES from Landlock; without it, bind would succeed on the jail's loopback.
+    assert_eq!(stdout(&outcome), "bind 13\nconnect 13\n", "{outcome}");
 }

@@ -26,7 +26,8 @@ impl RunCgroup {
     pub fn create(memory_bytes: u64, processes: u64) -> Result<RunCgroup, String> {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let name = format!("run-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        let own = std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+        let own =
+            std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
         if Path::new(ROOT).join("cgroup.controllers").exists() {
             let path = own_path(&own, "").ok_or("no cgroup v2 line in /proc/self/cgroup")?;
             let own = Path::new(ROOT).join(path.trim_start_matches('/'));
@@ -46,7 +47,8 @@ impl RunCgroup {
             return Ok(cgroup);
         }
         let under = |controller: &str| -> Result<PathBuf, String> {
-            let path = own_path(&own, controller).ok_or(format!("no {controller} cgroup in /proc/self/cgroup"))?;
+            let path =
+                own_path(&own, controller).ok_or(format!("no {controller} cgroup in /proc/self/cgroup"))?;
             make(&Path::new(ROOT).join(controller).join(path.trim_start_matches('/')), &name)
         };
         let memory = under("memory")?;
@@ -73,6 +75,11 @@ impl RunCgroup {
         std::fs::write(self.pids.join(file), value.to_string()).map_err(|e| format!("{file}: {e}"))
     }
 
+    /// `"v2"`, or `"v1"` (memory and pids hierarchies).
+    pub fn version(&self) -> &'static str {
+        if self.v2 { "v2" } else { "v1" }
+    }
+
     /// Puts `pid` (and so everything it starts) in the groups.
     pub fn attach(&self, pid: libc::pid_t) -> std::io::Result<()> {
         std::fs::write(self.memory.join("cgroup.procs"), pid.to_string())?;
@@ -84,7 +91,8 @@ impl RunCgroup {
 
     /// Whether the kernel killed a process of the run for memory.
     pub fn oom_killed(&self) -> bool {
-        let (file, key) = if self.v2 { ("memory.events", "oom_kill") } else { ("memory.oom_control", "oom_kill") };
+        let (file, key) =
+            if self.v2 { ("memory.events", "oom_kill") } else { ("memory.oom_control", "oom_kill") };
         std::fs::read_to_string(self.memory.join(file)).is_ok_and(|text| {
             text.lines().any(|line| line.split_once(' ').is_some_and(|(k, v)| k == key && v.trim() != "0"))
         })

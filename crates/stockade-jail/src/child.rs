@@ -36,6 +36,8 @@ pub enum Stage {
     Identity,
     /// `no_new_privs` and the seccomp filters.
     Seccomp,
+    /// Landlock's ruleset.
+    Landlock,
     /// `execve` of the program.
     Exec,
 }
@@ -198,6 +200,9 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         check!(Stage::Identity, libc::chdir(c"/tmp".as_ptr()));
 
         check!(Stage::Seccomp, libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1 as c_ulong, 0, 0, 0));
+        if let Some(landlock) = &plan.landlock {
+            check!(Stage::Landlock, crate::landlock::apply(landlock));
+        }
         for filter in &plan.filters {
             let program = libc::sock_fprog {
                 len: filter.len() as u16,

@@ -15,6 +15,7 @@
 
 mod cgroup;
 mod child;
+mod landlock;
 mod plan;
 mod run;
 mod seccomp;
@@ -24,6 +25,33 @@ use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxEr
 use stockade_policy::{Policy, Requirement};
 
 pub use plan::{DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MAX_CODE_BYTES};
+
+/// What the jail enforces on this machine: every layer is on by default,
+/// and the ones the kernel may lack are reported here (by `stockade doctor`).
+#[derive(Debug)]
+pub struct Enforcement {
+    /// Whether a jail starts at all (user namespaces allowed), or why not.
+    pub jail: Result<(), String>,
+    /// Landlock's ABI version; 0 when the kernel has none (the layer is then off).
+    pub landlock_abi: i32,
+    /// The cgroup version that bounds memory and processes, or why there is
+    /// none (then rlimits bound each process, not their sum).
+    pub cgroups: Result<&'static str, String>,
+}
+
+/// Probes this machine: starts one jail, makes one cgroup.
+pub fn enforcement() -> Enforcement {
+    let policy = Policy::default();
+    let request =
+        RunRequest { language: Language::Shell, code: "true", policy: &policy, tools: None, cancel: None };
+    let jail = match run::run(request) {
+        Ok(outcome) if outcome.status.is_ok() => Ok(()),
+        Ok(outcome) => Err(format!("a test jail ended {:?}", outcome.status)),
+        Err(e) => Err(e.to_string()),
+    };
+    let cgroups = cgroup::RunCgroup::create(64 << 20, 16).map(|group| group.version());
+    Enforcement { jail, landlock_abi: landlock::abi_version(), cgroups }
+}
 
 /// The process jail as a backend.
 #[derive(Debug, Default)]

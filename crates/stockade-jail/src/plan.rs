@@ -78,6 +78,8 @@ pub struct Plan {
     pub rlimits: Vec<(libc::c_int, u64)>,
     /// The seccomp filters, installed last.
     pub filters: Vec<seccompiler::BpfProgram>,
+    /// Landlock's rules, where the kernel has Landlock.
+    pub landlock: Option<crate::landlock::LandlockPlan>,
     /// Whether the child may drop its supplementary groups (a root parent
     /// leaves `setgroups` allowed for it; an ordinary user's kernel forbids it).
     pub drop_groups: bool,
@@ -224,7 +226,15 @@ impl Plan {
             strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>()
         };
         let (argv_ptrs, env_ptrs) = (pointers(&argv), pointers(&env));
-        Ok(Plan { steps, argv, env, argv_ptrs, env_ptrs, rlimits, filters, drop_groups })
+        let landlock = crate::landlock::plan(policy);
+        if landlock.is_none() && std::env::var_os("STOCKADE_REQUIRE_LANDLOCK").is_some_and(|v| v == "1") {
+            return Err(SandboxError::Engine(
+                "STOCKADE_REQUIRE_LANDLOCK=1, and this kernel has no Landlock (Linux 5.13 or later, \
+                 with landlock in the lsm= list)"
+                    .into(),
+            ));
+        }
+        Ok(Plan { steps, argv, env, argv_ptrs, env_ptrs, rlimits, filters, landlock, drop_groups })
     }
 }
 

@@ -67,7 +67,9 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     if let Err(error) = attached.and_then(|()| write_maps(pid)) {
         child.kill();
         child.reap();
-        return Err(SandboxError::Engine(format!("the jail could not place or map its first process: {error}")));
+        return Err(SandboxError::Engine(format!(
+            "the jail could not place or map its first process: {error}"
+        )));
     }
     let go = [1u8];
     // SAFETY: one byte from a live buffer to a pipe we own.

@@ -33,3 +33,8 @@ fn artifact_error(error: stockade_artifacts::ArtifactError) -> SandboxError {
         hint: "`stockade doctor` shows the state of every guest".into(),
     }
 }
+
+/// What the process jail enforces on this machine (it starts one jail to find out).
+pub fn jail_enforcement() -> stockade_jail::Enforcement {
+    stockade_jail::enforcement()
+}

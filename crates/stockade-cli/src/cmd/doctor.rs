@@ -142,5 +142,39 @@ fn runtime_checks() -> Vec<Check> {
         fix: Some("remove the cache directory and retry; report a bug if it persists"),
         runtime: true,
     });
+    let jail = stockade::diagnostics::jail_enforcement();
+    checks.push(Check {
+        name: "process jail (sh, native)",
+        ok: jail.jail.is_ok(),
+        detail: match &jail.jail {
+            Ok(()) => "user, mount, pid, net, ipc, uts, cgroup namespaces; seccomp; rlimits".into(),
+            Err(why) => why.clone(),
+        },
+        fix: Some("allow user namespaces: sysctl user.max_user_namespaces=15000"),
+        // Optional: the WebAssembly languages run without it.
+        runtime: false,
+    });
+    checks.push(Check {
+        name: "jail: Landlock",
+        ok: jail.landlock_abi > 0,
+        detail: match jail.landlock_abi {
+            0 => {
+                "not in this kernel: the layer is off (STOCKADE_REQUIRE_LANDLOCK=1 refuses to run so)".into()
+            }
+            abi => format!("ABI {abi}: writes only in /tmp and read-write grants, no TCP"),
+        },
+        fix: Some("Linux 5.13 or later with landlock in the lsm= boot list"),
+        runtime: false,
+    });
+    checks.push(Check {
+        name: "jail: memory and pids cgroup",
+        ok: jail.cgroups.is_ok(),
+        detail: match &jail.cgroups {
+            Ok(version) => format!("cgroup {version}: the memory and process limits hold for the whole run"),
+            Err(why) => format!("none ({why}): rlimits bound each process, not their sum"),
+        },
+        fix: Some("run as root, or give stockade a delegated cgroup subtree (systemd: Delegate=yes)"),
+        runtime: false,
+    });
     checks
 }

@@ -1,0 +1,125 @@
+//! Landlock, the last file-system layer: even inside its own root, the
+//! guest may write only beneath `/tmp` and its read-write grants, and make
+//! symbolic links only in `/tmp`; with ABI 4 and later it may neither bind
+//! nor connect TCP sockets; with ABI 6 it may not signal processes or reach
+//! abstract Unix sockets outside its domain.
+//!
+//! The `landlock` crate tells which rights this kernel's ABI knows; the
+//! rules themselves are made by the jailed child with raw system calls, on
+//! its own paths, since it may not allocate.
+
+use landlock::{ABI, Access, AccessFs, AccessNet, BitFlags, Scope};
+use std::ffi::CString;
+use stockade_policy::{FileMode, Policy};
+
+const CREATE_RULESET_VERSION: u32 = 1;
+const RULE_PATH_BENEATH: u32 = 1;
+
+/// What the child applies.
+pub struct LandlockPlan {
+    /// The ruleset: every right this ABI knows is handled (so denied unless a rule allows it).
+    pub attr: RulesetAttr,
+    /// `(guest path, rights beneath it)`.
+    pub rules: Vec<(CString, u64)>,
+}
+
+/// `struct landlock_ruleset_attr`.
+#[repr(C)]
+pub struct RulesetAttr {
+    handled_access_fs: u64,
+    handled_access_net: u64,
+    scoped: u64,
+}
+
+/// `struct landlock_path_beneath_attr`.
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+/// This kernel's Landlock ABI version, 0 when it has none.
+pub fn abi_version() -> i32 {
+    // SAFETY: with a null attribute, size 0 and the VERSION flag, the call
+    // reads no memory and returns the ABI version or an error.
+    let version = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<u8>(),
+            0usize,
+            CREATE_RULESET_VERSION,
+        )
+    };
+    i32::try_from(version).unwrap_or(0).max(0)
+}
+
+/// The plan for `policy`'s grants, or `None` where the kernel has no Landlock.
+pub fn plan(policy: &Policy) -> Option<LandlockPlan> {
+    let version = abi_version();
+    let abi = ABI::from(version);
+    if version == 0 || abi == ABI::Unsupported {
+        return None;
+    }
+    let all = AccessFs::from_all(abi);
+    let read = AccessFs::from_read(abi);
+    let bits = |flags: BitFlags<AccessFs>| flags.bits();
+    let c = |path: &str| CString::new(path).ok();
+    let mut rules = vec![(c("/")?, bits(read))];
+    rules.push((c("/tmp")?, bits(all)));
+    let device = read | AccessFs::WriteFile | (all & AccessFs::IoctlDev);
+    rules.push((c("/dev")?, bits(device)));
+    rules.push((c("/proc")?, bits(read | AccessFs::WriteFile)));
+    for grant in &policy.files.grants {
+        let rights = match grant.mode {
+            FileMode::Rw => all & !AccessFs::MakeSym,
+            FileMode::Ro => read,
+        };
+        rules.push((c(&grant.guest)?, bits(rights)));
+    }
+    let attr = RulesetAttr {
+        handled_access_fs: bits(all),
+        handled_access_net: AccessNet::from_all(abi).bits(),
+        scoped: Scope::from_all(abi).bits(),
+    };
+    Some(LandlockPlan { attr, rules })
+}
+
+/// Applies `plan` to the calling process (the jailed child, after
+/// `no_new_privs`). Returns a negative value on failure.
+///
+/// # Safety
+/// Makes raw system calls only; safe to call between `clone` and `execve`.
+pub unsafe fn apply(plan: &LandlockPlan) -> i32 {
+    // SAFETY: the attribute is a live `repr(C)` struct of the size passed;
+    // the paths are NUL-terminated strings the plan owns; descriptors opened
+    // here are closed here.
+    unsafe {
+        let ruleset = libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            &raw const plan.attr,
+            std::mem::size_of::<RulesetAttr>(),
+            0u32,
+        ) as i32;
+        if ruleset < 0 {
+            return ruleset;
+        }
+        for (path, rights) in &plan.rules {
+            let fd = libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC);
+            if fd < 0 {
+                libc::close(ruleset);
+                return fd;
+            }
+            let rule = PathBeneathAttr { allowed_access: *rights, parent_fd: fd };
+            let added =
+                libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_PATH_BENEATH, &raw const rule, 0u32);
+            libc::close(fd);
+            if added < 0 {
+                libc::close(ruleset);
+                return -1;
+            }
+        }
+        let restricted = libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0u32) as i32;
+        libc::close(ruleset);
+        restricted
+    }
+}
