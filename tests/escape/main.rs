@@ -333,3 +333,29 @@ fn landlock_refuses_tcp_even_on_the_jails_own_loopback() {
     // EACCES from Landlock; without it, bind would succeed on the jail's loopback.
     assert_eq!(stdout(&outcome), "bind 13\nconnect 13\n", "{outcome}");
 }
+
+#[test]
+fn exec_runs_a_program_with_its_words_intact() {
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args([
+            "exec",
+            "--",
+            "python3",
+            "-c",
+            "import sys; print(sys.argv[1:])",
+            "a b",
+            "$HOME",
+            "`id`",
+            "it's",
+        ])
+        .env("HOME", "/root")
+        .output()
+        .expect("run stockade exec");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "['a b', '$HOME', '`id`', \"it's\"]\n");
+    assert_eq!(out.status.code(), Some(0));
+    let missing = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["exec", "--", "no-such-program"])
+        .output()
+        .expect("run");
+    assert_eq!(missing.status.code(), Some(127), "{}", String::from_utf8_lossy(&missing.stderr));
+}

@@ -19,6 +19,8 @@ struct Cli {
 enum Command {
     /// Run code in a fresh sandbox.
     Run(cmd::run::Args),
+    /// Run a program (`-- CMD ARGS...`) in a fresh process jail.
+    Exec(cmd::exec::Args),
     /// An interactive session: state kept from one input to the next.
     Repl(cmd::repl::Args),
     /// Serve MCP on stdio: run_code, list_sessions, close_session, under one policy.
@@ -51,6 +53,7 @@ fn main() {
     progress::install();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
+        Command::Exec(args) => cmd::exec::run(args),
         Command::Repl(args) => cmd::repl::run(args),
         Command::Mcp(args) => cmd::mcp::run(args),
         Command::Serve(args) => cmd::serve::run(args),

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod doctor;
+pub mod exec;
 pub mod fetch;
 pub mod mcp;
 pub mod policy;

@@ -9,7 +9,8 @@ use stockade::Language;
 /// Arguments of `stockade run`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Language of the code: js or python.
+    /// Language of the code: js or python (WebAssembly), or sh, bash,
+    /// python-native or node-native (the host's programs, in the process jail).
     #[arg(long, short, value_parser = parse_language)]
     lang: Language,
     /// The code itself, instead of a file.
