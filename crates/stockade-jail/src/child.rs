@@ -75,6 +75,8 @@ pub struct Fds {
     pub stdout: RawFd,
     /// See `stdout`.
     pub stderr: RawFd,
+    /// The read end of the parent's stdin pipe, or -1 for `/dev/null`.
+    pub stdin: RawFd,
 }
 
 /// Runs the child's side; never returns.
@@ -174,9 +176,13 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
             )
         );
 
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
-        check!(Stage::Stdio, null);
-        check!(Stage::Stdio, libc::dup2(null, 0));
+        if fds.stdin >= 0 {
+            check!(Stage::Stdio, libc::dup2(fds.stdin, 0));
+        } else {
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            check!(Stage::Stdio, null);
+            check!(Stage::Stdio, libc::dup2(null, 0));
+        }
         check!(Stage::Stdio, libc::dup2(fds.stdout, 1));
         check!(Stage::Stdio, libc::dup2(fds.stderr, 2));
 

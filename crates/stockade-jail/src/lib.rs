@@ -19,6 +19,7 @@ mod landlock;
 mod plan;
 mod run;
 mod seccomp;
+mod session;
 
 use std::sync::Arc;
 use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError, ToolHost};
@@ -76,14 +77,14 @@ impl Backend for JailBackend {
         run::run(request)
     }
 
+    /// A session is one jailed shell (`sh` or `bash`) that runs each turn's
+    /// code as a command; its variables, directory and `/tmp` carry over.
     fn open(
         &self,
         language: Language,
-        _policy: &Policy,
+        policy: &Policy,
         _tools: Option<&Arc<dyn ToolHost>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
-        Err(SandboxError::Engine(format!(
-            "sessions of {language} are not available: the process jail runs each command in a fresh jail"
-        )))
+        Ok(Box::new(session::ShellSession::open(language, policy)?))
     }
 }

@@ -80,6 +80,8 @@ pub struct Plan {
     pub filters: Vec<seccompiler::BpfProgram>,
     /// Landlock's rules, where the kernel has Landlock.
     pub landlock: Option<crate::landlock::LandlockPlan>,
+    /// Whether stdin is a pipe from the parent (a session's commands), not `/dev/null`.
+    pub stdin_from_parent: bool,
     /// Whether the child may drop its supplementary groups (a root parent
     /// leaves `setgroups` allowed for it; an ordinary user's kernel forbids it).
     pub drop_groups: bool,
@@ -234,7 +236,18 @@ impl Plan {
                     .into(),
             ));
         }
-        Ok(Plan { steps, argv, env, argv_ptrs, env_ptrs, rlimits, filters, landlock, drop_groups })
+        Ok(Plan {
+            steps,
+            argv,
+            env,
+            argv_ptrs,
+            env_ptrs,
+            rlimits,
+            filters,
+            landlock,
+            stdin_from_parent: false,
+            drop_groups,
+        })
     }
 }
 

@@ -24,23 +24,32 @@ const NAMESPACES: libc::c_int = libc::CLONE_NEWUSER
     | libc::CLONE_NEWUTS
     | libc::CLONE_NEWCGROUP;
 
-/// Runs `request` in a fresh jail.
-pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
-    let plan = Plan::new(request.language, request.code, request.policy)?;
-    let limits = &request.policy.limits;
+/// A jail whose first process runs: its output pipes, and its stdin when asked for.
+pub(crate) struct Started {
+    pub child: Child,
+    pub cgroup: Option<RunCgroup>,
+    pub stdout: OwnedFd,
+    pub stderr: OwnedFd,
+    pub stdin: Option<OwnedFd>,
+}
+
+/// Starts `plan` under `limits`: clone into the namespaces, place the child
+/// in its cgroup, map its user, let it build its root and `execve`.
+pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Started, SandboxError> {
     let processes = limits.processes.unwrap_or(crate::DEFAULT_PROCESSES);
     // Without a group the run is bound by rlimits alone (`Enforcement` says so).
     let cgroup = RunCgroup::create(limits.memory_bytes, processes).ok();
-    let started = Instant::now();
     let (stdout_r, stdout_w) = pipe()?;
     let (stderr_r, stderr_w) = pipe()?;
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
+    let stdin = if plan.stdin_from_parent { Some(pipe()?) } else { None };
     let fds = Fds {
         sync: sync_r.as_raw_fd(),
         error: error_w.as_raw_fd(),
         stdout: stdout_w.as_raw_fd(),
         stderr: stderr_w.as_raw_fd(),
+        stdin: stdin.as_ref().map_or(-1, |(read, _)| read.as_raw_fd()),
     };
     // SAFETY: a clone without CLONE_VM is a fork into new namespaces; the
     // child runs only `child::run`, raw system calls on `plan`'s memory.
@@ -59,9 +68,10 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     }
     if pid == 0 {
         // SAFETY: this is the child of the clone above.
-        unsafe { child::run(&plan, &fds) }
+        unsafe { child::run(plan, &fds) }
     }
     drop((sync_r, error_w, stdout_w, stderr_w));
+    let stdin = stdin.map(|(_, write)| write);
     let child = Child::new(pid)?;
     let attached = cgroup.as_ref().map_or(Ok(()), |cgroup| cgroup.attach(pid));
     if let Err(error) = attached.and_then(|()| write_maps(pid)) {
@@ -75,11 +85,6 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     // SAFETY: one byte from a live buffer to a pipe we own.
     unsafe { libc::write(sync_w.as_raw_fd(), go.as_ptr().cast(), 1) };
     drop(sync_w);
-
-    let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
-    let overflowed = Arc::new(AtomicBool::new(false));
-    let out = Capture::start(stdout_r, limits.stdout_bytes, overflow_kills, overflowed.clone());
-    let err = Capture::start(stderr_r, limits.stderr_bytes, overflow_kills, overflowed.clone());
     if let Some((stage, errno)) = startup_failure(error_r) {
         child.reap();
         return Err(SandboxError::Engine(format!(
@@ -87,6 +92,19 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
             std::io::Error::from_raw_os_error(errno)
         )));
     }
+    Ok(Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin })
+}
+
+/// Runs `request` in a fresh jail.
+pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
+    let plan = Plan::new(request.language, request.code, request.policy)?;
+    let limits = &request.policy.limits;
+    let started = Instant::now();
+    let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _ } = start(&plan, limits)?;
+    let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
+    let overflowed = Arc::new(AtomicBool::new(false));
+    let out = Capture::start(stdout_r, limits.stdout_bytes, overflow_kills, overflowed.clone());
+    let err = Capture::start(stderr_r, limits.stderr_bytes, overflow_kills, overflowed.clone());
 
     let deadline = started + Duration::from_millis(limits.wall_ms);
     let stopped = loop {
@@ -212,7 +230,7 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
 }
 
 /// The jail's first process, watched through a pidfd (no pid reuse races).
-struct Child {
+pub(crate) struct Child {
     pid: libc::pid_t,
     pidfd: OwnedFd,
 }
@@ -235,7 +253,7 @@ impl Child {
     }
 
     /// Whether the process has exited, waiting at most `wait`.
-    fn exited_within(&self, wait: Duration) -> Result<bool, SandboxError> {
+    pub(crate) fn exited_within(&self, wait: Duration) -> Result<bool, SandboxError> {
         let mut poll = libc::pollfd { fd: self.pidfd.as_raw_fd(), events: libc::POLLIN, revents: 0 };
         let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
         // SAFETY: one valid pollfd.
@@ -246,7 +264,7 @@ impl Child {
         Ok(ready > 0)
     }
 
-    fn kill(&self) {
+    pub(crate) fn kill(&self) {
         // SAFETY: the pidfd names our child, even if its pid were reused.
         unsafe {
             libc::syscall(libc::SYS_pidfd_send_signal, self.pidfd.as_raw_fd(), libc::SIGKILL, 0usize, 0u32)
@@ -254,7 +272,7 @@ impl Child {
     }
 
     /// Waits for the process; its status and resource use.
-    fn reap(&self) -> (libc::c_int, libc::rusage) {
+    pub(crate) fn reap(&self) -> (libc::c_int, libc::rusage) {
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it.
         let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };

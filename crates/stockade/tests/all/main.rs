@@ -7,6 +7,7 @@ mod files;
 mod host_memory;
 mod hostile_input;
 mod isolation;
+mod jail;
 mod javascript;
 mod limits;
 mod policy;

@@ -1,0 +1,315 @@
+//! A jailed shell session: one jail whose shell reads commands from the
+//! host, so its variables, working directory and `/tmp` carry over from
+//! one command to the next.
+//!
+//! Each command is sent as `command eval 'COMMAND' </dev/null` (quoted
+//! whole, and through `command` so that a syntax error is the command's own
+//! failure rather than the shell's exit), followed by two end markers, one
+//! per stream, that carry a random nonce and the exit status. A command
+//! past its wall time, past an output cap with `output_overflow = "kill"`,
+//! or cancelled, kills the jail and ends the session, as a trap ends a
+//! WebAssembly session. A guest that forges a marker only garbles its own
+//! output: the budgets are the host's.
+
+use crate::plan::Plan;
+use crate::run::{Started, start};
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+use stockade_core::{Cancel, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn, Usage};
+use stockade_policy::{Limits, OutputOverflow, Policy};
+
+const TICK: Duration = Duration::from_millis(5);
+/// Starts each end marker: ASCII record separator.
+const MARK: u8 = 0x1e;
+
+/// A live jailed shell.
+pub struct ShellSession {
+    started: Started,
+    commands: std::fs::File,
+    stdout: Stream,
+    stderr: Stream,
+    nonce: String,
+    limits: Limits,
+    ended: Option<String>,
+}
+
+impl ShellSession {
+    /// Starts a shell (`sh` or `bash`) in a new jail under `policy`.
+    pub fn open(language: Language, policy: &Policy) -> Result<ShellSession, SandboxError> {
+        let shell = match language {
+            Language::Shell | Language::Bash => language,
+            other => {
+                return Err(SandboxError::Engine(format!(
+                    "a process-jail session is a shell (sh or bash), not {other}; run {other} in it, or use fresh runs"
+                )));
+            }
+        };
+        let mut plan = Plan::new(shell, "", policy)?;
+        plan.argv.truncate(1);
+        plan.argv.push(c"-s".to_owned());
+        plan.argv_ptrs =
+            plan.argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        plan.stdin_from_parent = true;
+        let mut started = start(&plan, &policy.limits)?;
+        let stdin =
+            started.stdin.take().ok_or_else(|| SandboxError::Engine("the shell has no stdin".into()))?;
+        let stdout = Stream::read(started.stdout.try_clone().map_err(io)?);
+        let stderr = Stream::read(started.stderr.try_clone().map_err(io)?);
+        Ok(ShellSession {
+            started,
+            commands: std::fs::File::from(stdin),
+            stdout,
+            stderr,
+            nonce: nonce()?,
+            limits: policy.limits.clone(),
+            ended: None,
+        })
+    }
+
+    fn turn(&mut self, code: &str, wall: Duration, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
+        if let Some(why) = &self.ended {
+            return Err(SandboxError::SessionEnded(why.clone()));
+        }
+        let begun = Instant::now();
+        let deadline = begun + wall;
+        let quoted = code.replace('\'', r"'\''");
+        let nonce = &self.nonce;
+        let script = format!(
+            "command eval '{quoted}' </dev/null\n__stockade_status=$?\nprintf '\\036{nonce} %d\\n' \"$__stockade_status\"\n\
+             printf '\\036{nonce}\\n' >&2\n"
+        );
+        if self.commands.write_all(script.as_bytes()).and_then(|()| self.commands.flush()).is_err() {
+            return Err(self.end("its shell has exited"));
+        }
+        let kill_on_overflow = self.limits.output_overflow == OutputOverflow::Kill;
+        let watch = Watch { deadline, cancel };
+        let out = self.stdout.until(nonce, self.limits.stdout_bytes, kill_on_overflow, &watch);
+        let err = match &out {
+            Ok(_) => self.stderr.until(nonce, self.limits.stderr_bytes, kill_on_overflow, &watch),
+            Err(_) => Err(Stop::Eof),
+        };
+        let (status, exit_code, ended) = match (&out, &err) {
+            (Ok(out), Ok(_)) => {
+                let code = out.status.unwrap_or(1);
+                let status = if code == 0 { Status::Ok } else { Status::Exited { code } };
+                (status, code, None)
+            }
+            (Err(Stop::Wall), _) | (_, Err(Stop::Wall)) => (
+                Status::LimitExceeded { which: Limit::Wall },
+                124,
+                Some("its last command ran past limits.wall_ms"),
+            ),
+            (Err(Stop::Output), _) | (_, Err(Stop::Output)) => (
+                Status::LimitExceeded { which: Limit::Output },
+                141,
+                Some("its last command's output passed its cap, with output_overflow = \"kill\""),
+            ),
+            (Err(Stop::Cancelled), _) | (_, Err(Stop::Cancelled)) => {
+                (Status::Cancelled, Status::CANCELLED_EXIT_CODE, Some("its last command was cancelled"))
+            }
+            (Err(Stop::Eof), _) | (_, Err(Stop::Eof)) => {
+                let code = self.exit_status();
+                (Status::Exited { code }, code, Some("its shell exited"))
+            }
+        };
+        let take = |captured: &Result<Captured, Stop>, stream: &mut Stream| match captured {
+            Ok(captured) => (captured.text.clone(), captured.truncated, captured.written),
+            Err(_) => stream.drain(),
+        };
+        let (stdout, stdout_truncated, out_written) = take(&out, &mut self.stdout);
+        let (stderr, stderr_truncated, err_written) = take(&err, &mut self.stderr);
+        if let Some(why) = ended {
+            self.end(why);
+        }
+        Ok(Outcome {
+            status,
+            exit_code,
+            stdout,
+            stderr,
+            stdout_truncated,
+            stderr_truncated,
+            value: None,
+            usage: Usage {
+                wall: begun.elapsed(),
+                fuel: None,
+                peak_memory_bytes: self.started.cgroup.as_ref().and_then(|c| c.peak_memory()).unwrap_or(0),
+                output_bytes: out_written.saturating_add(err_written),
+                tool_calls: 0,
+            },
+            audit: None,
+        })
+    }
+
+    /// Kills the jail, with why the session ends; the error later turns get.
+    fn end(&mut self, why: &str) -> SandboxError {
+        if self.ended.is_none() {
+            self.started.child.kill();
+            self.ended = Some(why.to_string());
+        }
+        SandboxError::SessionEnded(why.to_string())
+    }
+
+    fn exit_status(&self) -> i32 {
+        let (status, _) = self.started.child.reap();
+        if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) }
+    }
+}
+
+impl LiveGuest for ShellSession {
+    fn run(&mut self, turn: Turn<'_>) -> Result<Outcome, SandboxError> {
+        if turn.fuel.is_some() {
+            return Err(SandboxError::Engine("the process jail meters no fuel".into()));
+        }
+        self.turn(turn.code, turn.wall, turn.cancel)
+    }
+
+    fn ended(&self) -> Option<&str> {
+        self.ended.as_deref()
+    }
+}
+
+impl Drop for ShellSession {
+    fn drop(&mut self) {
+        self.started.child.kill();
+        self.started.child.reap();
+    }
+}
+
+/// Why reading a stream stopped short of its marker.
+enum Stop {
+    Wall,
+    Output,
+    Cancelled,
+    Eof,
+}
+
+/// What one command wrote on one stream.
+struct Captured {
+    text: String,
+    truncated: bool,
+    written: u64,
+    /// The exit status the stdout marker carries.
+    status: Option<i32>,
+}
+
+struct Watch<'a> {
+    deadline: Instant,
+    cancel: Option<&'a Cancel>,
+}
+
+/// One output stream of the shell, read on a thread into a channel.
+struct Stream {
+    chunks: Receiver<Vec<u8>>,
+    buffer: Vec<u8>,
+}
+
+impl Stream {
+    fn read(fd: OwnedFd) -> Stream {
+        let (send, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut file = std::fs::File::from(fd);
+            let mut chunk = vec![0u8; 64 << 10];
+            loop {
+                match file.read(&mut chunk) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if send.send(chunk[..n].to_vec()).is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        });
+        Stream { chunks, buffer: Vec::new() }
+    }
+
+    /// Reads up to this command's marker; keeps at most `cap` bytes.
+    fn until(&mut self, nonce: &str, cap: u64, kill: bool, watch: &Watch<'_>) -> Result<Captured, Stop> {
+        let marker: Vec<u8> = std::iter::once(MARK).chain(nonce.bytes()).collect();
+        let (mut kept, mut written) = (Vec::new(), 0u64);
+        loop {
+            match find(&self.buffer, &marker) {
+                Some(at) => {
+                    if let Some(newline) = self.buffer[at..].iter().position(|b| *b == b'\n') {
+                        let output: Vec<u8> = self.buffer.drain(..at).collect();
+                        let line: Vec<u8> = self.buffer.drain(..=newline).collect();
+                        written = written.saturating_add(output.len() as u64);
+                        keep(&mut kept, &output, cap);
+                        let status = std::str::from_utf8(&line[marker.len()..])
+                            .ok()
+                            .and_then(|tail| tail.trim().parse().ok());
+                        return Ok(Captured {
+                            text: String::from_utf8_lossy(&kept).into_owned(),
+                            truncated: written > cap,
+                            written,
+                            status,
+                        });
+                    }
+                    // The marker's line is not all here yet: wait for it.
+                }
+                None => {
+                    // All but what could be the start of a marker is output.
+                    let safe = self.buffer.len().saturating_sub(marker.len() - 1);
+                    let output: Vec<u8> = self.buffer.drain(..safe).collect();
+                    written = written.saturating_add(output.len() as u64);
+                    keep(&mut kept, &output, cap);
+                    if kill && written > cap {
+                        return Err(Stop::Output);
+                    }
+                }
+            }
+            self.more(watch)?;
+        }
+    }
+
+    /// Waits for the next chunk, watching the deadline and the cancel.
+    fn more(&mut self, watch: &Watch<'_>) -> Result<(), Stop> {
+        loop {
+            let left = watch.deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Stop::Wall);
+            }
+            if watch.cancel.is_some_and(Cancel::is_cancelled) {
+                return Err(Stop::Cancelled);
+            }
+            match self.chunks.recv_timeout(left.min(TICK)) {
+                Ok(chunk) => {
+                    self.buffer.extend_from_slice(&chunk);
+                    return Ok(());
+                }
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => return Err(Stop::Eof),
+            }
+        }
+    }
+
+    /// Whatever arrived, for a command that did not finish.
+    fn drain(&mut self) -> (String, bool, u64) {
+        while let Ok(chunk) = self.chunks.try_recv() {
+            self.buffer.extend_from_slice(&chunk);
+        }
+        let bytes = std::mem::take(&mut self.buffer);
+        (String::from_utf8_lossy(&bytes).into_owned(), false, bytes.len() as u64)
+    }
+}
+
+fn keep(kept: &mut Vec<u8>, bytes: &[u8], cap: u64) {
+    let room = usize::try_from(cap.saturating_sub(kept.len() as u64)).unwrap_or(usize::MAX);
+    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|window| window == needle)
+}
+
+fn nonce() -> Result<String, SandboxError> {
+    let mut bytes = [0u8; 16];
+    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(io)?;
+    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn io(error: std::io::Error) -> SandboxError {
+    SandboxError::Engine(format!("the jail's pipes: {error}"))
+}
