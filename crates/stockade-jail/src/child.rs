@@ -110,7 +110,7 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
             }
         };
     }
-    // SAFETY (whole function): every pointer passed below comes from a
+    // SAFETY: for the whole block, every pointer passed below comes from a
     // `CStr`/`CString` of `plan` or a literal, all NUL-terminated and alive.
     unsafe {
         let mut byte = 0u8;

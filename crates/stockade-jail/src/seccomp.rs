@@ -73,7 +73,7 @@ const NAMESPACE_FLAGS: &[u64] = &[
 /// `ioctl` requests refused: `TIOCSTI` pushes keystrokes into a terminal's
 /// input, which would type commands into the user's shell; `TIOCLINUX`
 /// does the same on virtual consoles.
-const DENIED_IOCTLS: &[u64] = &[libc::TIOCSTI as u64, libc::TIOCLINUX as u64];
+const DENIED_IOCTLS: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX];
 
 /// The filters to install, in order: the deny list (`EPERM`), and `clone3`
 /// answered `ENOSYS` (its flags are behind a pointer, out of the filter's
