@@ -117,14 +117,20 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         if libc::read(fds.sync, (&raw mut byte).cast(), 1) != 1 {
             return (Stage::Sync, errno());
         }
+        // Raw system calls, not libc's wrappers: those ask every thread
+        // libc knows of (the parent's, copied into this child) to change its
+        // ids too, and wait for answers that never come.
         if plan.drop_groups {
-            check!(Stage::Groups, libc::setgroups(0, std::ptr::null()));
+            check!(
+                Stage::Groups,
+                libc::syscall(libc::SYS_setgroups, 0usize, std::ptr::null::<libc::gid_t>()) as i32
+            );
         }
         // Become the guest's user now: files the child makes must belong to
         // a mapped user (a root caller's own id is not mapped). The child
         // keeps its capabilities in the namespace until `execve`.
-        check!(Stage::Groups, libc::setresgid(GUEST_ID, GUEST_ID, GUEST_ID));
-        check!(Stage::Groups, libc::setresuid(GUEST_ID, GUEST_ID, GUEST_ID));
+        check!(Stage::Groups, libc::syscall(libc::SYS_setresgid, GUEST_ID, GUEST_ID, GUEST_ID) as i32);
+        check!(Stage::Groups, libc::syscall(libc::SYS_setresuid, GUEST_ID, GUEST_ID, GUEST_ID) as i32);
 
         check!(Stage::Staging, mount(None, c"/", None, libc::MS_REC | libc::MS_PRIVATE, None));
         check!(

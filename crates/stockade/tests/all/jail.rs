@@ -115,3 +115,21 @@ fn native_interpreters_are_not_sessions() {
     let refused = sandbox.session(Language::PythonNative).expect_err("no python-native session");
     assert!(refused.to_string().contains("a shell"), "{refused}");
 }
+
+/// Regression: the jailed child once used libc's `setresuid`, which waits
+/// for every thread the parent had (copied into the child, never running)
+/// and so hung whenever the caller had a second thread, as `stockade doctor`
+/// does once a WebAssembly guest has run.
+#[test]
+fn a_jail_starts_from_a_process_with_busy_threads() {
+    let (done, finished) = std::sync::mpsc::channel();
+    let sleeper = std::thread::spawn(|| std::thread::sleep(Duration::from_secs(3)));
+    std::thread::spawn(move || {
+        let sandbox = sandbox(Policy::default());
+        let _ = sandbox.run(Language::JavaScript, "1");
+        let _ = done.send(sandbox.run(Language::Shell, "echo started").map(|o| o.stdout));
+    });
+    let outcome = finished.recv_timeout(Duration::from_secs(60)).expect("the jail hung while starting");
+    assert_eq!(outcome.expect("run"), "started\n");
+    sleeper.join().expect("sleeper");
+}
