@@ -229,10 +229,12 @@ impl Plan {
         };
         let (argv_ptrs, env_ptrs) = (pointers(&argv), pointers(&env));
         let landlock = crate::landlock::plan(policy);
-        if landlock.is_none() && std::env::var_os("STOCKADE_REQUIRE_LANDLOCK").is_some_and(|v| v == "1") {
+        let required = policy.jail.require_landlock
+            || std::env::var_os("STOCKADE_REQUIRE_LANDLOCK").is_some_and(|v| v == "1");
+        if landlock.is_none() && required {
             return Err(SandboxError::Engine(
-                "STOCKADE_REQUIRE_LANDLOCK=1, and this kernel has no Landlock (Linux 5.13 or later, \
-                 with landlock in the lsm= list)"
+                "jail.require_landlock (or STOCKADE_REQUIRE_LANDLOCK=1) is set, and this kernel has no \
+                 Landlock (Linux 5.13 or later, with landlock in the lsm= list)"
                     .into(),
             ));
         }

@@ -143,24 +143,48 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         Status::Cancelled => Status::CANCELLED_EXIT_CODE,
         _ => signal_code(wait_status),
     };
-    Ok(Outcome {
+    let memory = peak.unwrap_or_else(|| u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024));
+    let out = Written { text: stdout, truncated: stdout_truncated, bytes: stdout_written };
+    let err = Written { text: stderr, truncated: stderr_truncated, bytes: stderr_written };
+    Ok(outcome(status, exit_code, out, err, started.elapsed(), memory))
+}
+
+/// What a native program wrote on one stream.
+pub(crate) struct Written {
+    /// The bytes kept (up to the cap), as text.
+    pub text: String,
+    /// Whether the cap cut it.
+    pub truncated: bool,
+    /// Every byte written, kept or not.
+    pub bytes: u64,
+}
+
+/// The outcome of a native program (it has no value; it makes no tool calls yet).
+pub(crate) fn outcome(
+    status: Status,
+    exit_code: i32,
+    out: Written,
+    err: Written,
+    wall: Duration,
+    peak: u64,
+) -> Outcome {
+    Outcome {
         status,
         exit_code,
-        stdout,
-        stderr,
-        stdout_truncated,
-        stderr_truncated,
+        stdout: out.text,
+        stderr: err.text,
+        stdout_truncated: out.truncated,
+        stderr_truncated: err.truncated,
         value: None,
         usage: Usage {
-            wall: started.elapsed(),
+            wall,
             fuel: None,
-            peak_memory_bytes: peak
-                .unwrap_or_else(|| u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024)),
-            output_bytes: stdout_written.saturating_add(stderr_written),
+            peak_memory_bytes: peak,
+            output_bytes: out.bytes.saturating_add(err.bytes),
             tool_calls: 0,
         },
         audit: None,
-    })
+    }
 }
 
 /// How the program ended by itself.

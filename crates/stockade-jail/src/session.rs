@@ -12,12 +12,12 @@
 //! output: the budgets are the host's.
 
 use crate::plan::Plan;
-use crate::run::{Started, start};
+use crate::run::{Started, Written, outcome, start};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use stockade_core::{Cancel, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn, Usage};
+use stockade_core::{Cancel, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn};
 use stockade_policy::{Limits, OutputOverflow, Policy};
 
 const TICK: Duration = Duration::from_millis(5);
@@ -114,32 +114,19 @@ impl ShellSession {
                 (Status::Exited { code }, code, Some("its shell exited"))
             }
         };
-        let take = |captured: &Result<Captured, Stop>, stream: &mut Stream| match captured {
-            Ok(captured) => (captured.text.clone(), captured.truncated, captured.written),
+        let take = |captured: Result<Captured, Stop>, stream: &mut Stream| match captured {
+            Ok(captured) => {
+                Written { text: captured.text, truncated: captured.truncated, bytes: captured.written }
+            }
             Err(_) => stream.drain(),
         };
-        let (stdout, stdout_truncated, out_written) = take(&out, &mut self.stdout);
-        let (stderr, stderr_truncated, err_written) = take(&err, &mut self.stderr);
+        let out = take(out, &mut self.stdout);
+        let err = take(err, &mut self.stderr);
         if let Some(why) = ended {
             self.end(why);
         }
-        Ok(Outcome {
-            status,
-            exit_code,
-            stdout,
-            stderr,
-            stdout_truncated,
-            stderr_truncated,
-            value: None,
-            usage: Usage {
-                wall: begun.elapsed(),
-                fuel: None,
-                peak_memory_bytes: self.started.cgroup.as_ref().and_then(|c| c.peak_memory()).unwrap_or(0),
-                output_bytes: out_written.saturating_add(err_written),
-                tool_calls: 0,
-            },
-            audit: None,
-        })
+        let peak = self.started.cgroup.as_ref().and_then(|c| c.peak_memory()).unwrap_or(0);
+        Ok(outcome(status, exit_code, out, err, begun.elapsed(), peak))
     }
 
     /// Kills the jail, with why the session ends; the error later turns get.
@@ -286,12 +273,16 @@ impl Stream {
     }
 
     /// Whatever arrived, for a command that did not finish.
-    fn drain(&mut self) -> (String, bool, u64) {
+    fn drain(&mut self) -> Written {
         while let Ok(chunk) = self.chunks.try_recv() {
             self.buffer.extend_from_slice(&chunk);
         }
         let bytes = std::mem::take(&mut self.buffer);
-        (String::from_utf8_lossy(&bytes).into_owned(), false, bytes.len() as u64)
+        Written {
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            truncated: false,
+            bytes: bytes.len() as u64,
+        }
     }
 }
 

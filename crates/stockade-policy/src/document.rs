@@ -32,6 +32,17 @@ pub struct Policy {
     pub secrets: BTreeMap<String, SecretPolicy>,
     /// Where decisions are recorded.
     pub audit: AuditPolicy,
+    /// How strict the process jail is about layers a kernel may lack.
+    pub jail: JailPolicy,
+}
+
+/// The process jail's own settings (native languages only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct JailPolicy {
+    /// Refuse to run a native program where the kernel has no Landlock,
+    /// instead of running it with that layer off (and saying so). Default false.
+    pub require_landlock: bool,
 }
 
 /// Budgets for one run.

@@ -50,8 +50,8 @@ mod validate;
 pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
-    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, Limits, NetworkPolicy, OutputOverflow, Policy,
-    SecretPolicy, SessionPolicy, ToolPolicy,
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailPolicy, Limits, NetworkPolicy, OutputOverflow,
+    Policy, SecretPolicy, SessionPolicy, ToolPolicy,
 };
 pub use error::PolicyError;
 pub use requirement::Requirement;
