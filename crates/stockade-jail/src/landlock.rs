@@ -58,6 +58,10 @@ pub fn plan(policy: &Policy) -> Option<LandlockPlan> {
     let version = abi_version();
     let abi = ABI::from(version);
     if version == 0 || abi == ABI::Unsupported {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            tracing::warn!("process jail: this kernel has no Landlock; that layer is off (`stockade doctor`)");
+        });
         return None;
     }
     let all = AccessFs::from_all(abi);

@@ -37,8 +37,20 @@ pub(crate) struct Started {
 /// in its cgroup, map its user, let it build its root and `execve`.
 pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Started, SandboxError> {
     let processes = limits.processes.unwrap_or(crate::DEFAULT_PROCESSES);
-    // Without a group the run is bound by rlimits alone (`Enforcement` says so).
-    let cgroup = RunCgroup::create(limits.memory_bytes, processes).ok();
+    // Without a group the run is bound by rlimits alone: said once per process.
+    let cgroup = match RunCgroup::create(limits.memory_bytes, processes) {
+        Ok(cgroup) => Some(cgroup),
+        Err(why) => {
+            static SAID: std::sync::Once = std::sync::Once::new();
+            SAID.call_once(|| {
+                tracing::warn!(
+                    "process jail: no cgroup ({why}); memory and processes are bound per process by rlimits, \
+                     not for the whole run (`stockade doctor`)"
+                );
+            });
+            None
+        }
+    };
     let (stdout_r, stdout_w) = pipe()?;
     let (stderr_r, stderr_w) = pipe()?;
     let (sync_r, sync_w) = pipe()?;
