@@ -60,7 +60,9 @@ pub fn plan(policy: &Policy) -> Option<LandlockPlan> {
     if version == 0 || abi == ABI::Unsupported {
         static SAID: std::sync::Once = std::sync::Once::new();
         SAID.call_once(|| {
-            tracing::warn!("process jail: this kernel has no Landlock; that layer is off (`stockade doctor`)");
+            tracing::warn!(
+                "process jail: this kernel has no Landlock; that layer is off (`stockade doctor`)"
+            );
         });
         return None;
     }
