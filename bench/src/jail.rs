@@ -94,10 +94,13 @@ pub fn all(cli: &Path, iterations: usize) -> anyhow::Result<Vec<Row>> {
             goal: None,
         },
     ];
-    let compute_iterations = (iterations / 4).max(3);
-    let jailed_compute = median(&sample(1, compute_iterations, || jailed(COMPUTE))?);
-    let bare_compute =
-        median(&sample(1, compute_iterations, || spawn(Command::new(PYTHON).args(["-c", COMPUTE])))?);
+    // Interleaved, so that a change in the machine's load falls on both alike.
+    let (mut jailed_samples, mut bare_samples) = (Vec::new(), Vec::new());
+    for _ in 0..(iterations / 4).max(3) {
+        jailed_samples.extend(sample(0, 1, || jailed(COMPUTE))?);
+        bare_samples.extend(sample(0, 1, || spawn(Command::new(PYTHON).args(["-c", COMPUTE])))?);
+    }
+    let (jailed_compute, bare_compute) = (median(&jailed_samples), median(&bare_samples));
     rows.push(Row {
         id: "P5",
         what: format!("CPU-bound `python3 -c \"{COMPUTE}\"`, jailed (expected 1.00×)"),

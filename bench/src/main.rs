@@ -144,7 +144,7 @@ mount, pid, net, ipc, uts and cgroup namespaces, a tmpfs root with read-only bin
 read-only remount, dropped capabilities, `no_new_privs`, two seccomp filters and rlimits. bwrap runs with \
 `--unshare-all` and a read-only `/usr`; `unshare` makes user, net and pid namespaces only; srt is Anthropic's \
 sandbox-runtime from npm (bubblewrap plus its network proxy), started per command.
-- The CPU-bound row runs the same pure-Python loop jailed and bare: the jail adds nothing once the program runs.";
+- The CPU-bound row runs the same pure-Python loop jailed and bare, interleaved, from the bench's process.";
 
 const PACKAGE_NOTES: &str = "\
 - P11 times the same calls from Python (the package built into `.venv`, `time.perf_counter` around each \
