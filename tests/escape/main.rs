@@ -143,9 +143,18 @@ fn links_and_dot_dot_do_not_leave_the_workspace() {
     let outcome = jail("sh", code, &toml);
     let seen = stdout(&outcome);
     assert!(seen.starts_with("inside\nsymlink=1\nlink=1\n"), "{outcome}");
+    assert!(!seen.contains("root:") && !seen.contains("bashrc"), "{outcome}");
+    assert!(stderr(&outcome).contains("/work/../../etc/shadow: No such file"), "{outcome}");
     assert!(stderr(&outcome).contains("Operation not permitted"), "{outcome}");
     assert!(!workspace.path().join("root").exists() && !workspace.path().join("hard").exists());
-    assert_eq!(std::fs::read_to_string(workspace.path().join("new.txt")).expect("written"), "new\n");
+    let written = workspace.path().join("new.txt");
+    assert_eq!(std::fs::read_to_string(&written).expect("written"), "new\n");
+    // SAFETY: geteuid and getuid cannot fail and touch no memory.
+    let (euid, uid) = unsafe { (libc::geteuid(), libc::getuid()) };
+    use std::os::unix::fs::MetadataExt;
+    let owner = std::fs::metadata(&written).expect("metadata").uid();
+    // Under root the guest is nobody on the host, never root.
+    assert_eq!(owner, if euid == 0 { 65534 } else { uid }, "the guest's host uid");
     // A read-only grant refuses writes.
     let toml = toml.replace("\"rw\"", "\"ro\"");
     let outcome = jail("sh", "echo x > /work/ro.txt", &toml);
@@ -358,4 +367,54 @@ fn exec_runs_a_program_with_its_words_intact() {
         .output()
         .expect("run");
     assert_eq!(missing.status.code(), Some(127), "{}", String::from_utf8_lossy(&missing.stderr));
+}
+
+#[test]
+fn descriptors_the_host_holds_do_not_reach_the_guest() {
+    use std::os::unix::process::CommandExt;
+    let secret = tempfile::NamedTempFile::new().expect("file");
+    std::fs::write(secret.path(), "host-secret-through-an-fd").expect("write");
+    let file = std::fs::File::open(secret.path()).expect("open");
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&file);
+    let mut command = Command::new(env!("CARGO_BIN_EXE_stockade"));
+    command.args(["run", "--json", "--lang", "sh", "-c", "cat <&7 2>&1; ls /proc/self/fd | tr '\\n' ' '"]);
+    // SAFETY: dup2 is async-signal-safe; fd 7 is left open without
+    // close-on-exec, as a careless embedding process would leave it.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::dup2(raw, 7) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let out = command.output().expect("run stockade");
+    let outcome: Value = serde_json::from_slice(&out.stdout).expect("outcome");
+    assert!(!stdout(&outcome).contains("host-secret"), "{outcome}");
+    assert!(stderr(&outcome).contains("7: Bad file descriptor"), "{outcome}");
+    assert!(stdout(&outcome).ends_with("0 1 2 3 "), "only stdio (and ls's own listing): {outcome}");
+}
+
+#[test]
+fn vsock_packet_sockets_and_x32_calls_are_refused() {
+    let code = "import ctypes, os, socket\nfor family in (socket.AF_VSOCK, socket.AF_PACKET):\n    try:\n        \
+                socket.socket(family, socket.SOCK_STREAM if family == socket.AF_VSOCK else socket.SOCK_RAW)\n        \
+                print(family, 'opened')\n    except OSError as e:\n        print(family, e.strerror)\n\
+                libc = ctypes.CDLL(None, use_errno=True)\n\
+                result = libc.syscall(0x40000000 | 272, 0x10000000)\n\
+                print('x32 unshare', result, os.strerror(ctypes.get_errno()))";
+    let outcome = jail("python-native", code, "[limits]\nwall_ms = 10000\n");
+    assert_eq!(
+        stdout(&outcome),
+        "40 Operation not permitted\n17 Operation not permitted\nx32 unshare -1 Function not implemented\n",
+        "{outcome}"
+    );
+}
+
+#[test]
+fn a_pipeline_ends_when_its_reader_does() {
+    // SIGPIPE is the default in the guest (the host ignores it): `yes` dies
+    // when `head` exits, instead of spinning to the wall time.
+    let outcome = jail("sh", "yes | head -n 1", "[limits]\nwall_ms = 5000\n");
+    assert_eq!((outcome["status"]["kind"].as_str(), stdout(&outcome)), (Some("ok"), "y\n"), "{outcome}");
 }

@@ -43,25 +43,26 @@ pub enum Stage {
 }
 
 impl Stage {
+    /// Every stage, in order: the wire format's only source of names.
+    const ALL: [Stage; 13] = [
+        Stage::Sync,
+        Stage::Groups,
+        Stage::Staging,
+        Stage::FirstPivot,
+        Stage::Build,
+        Stage::Pivot,
+        Stage::ReadOnlyRoot,
+        Stage::Stdio,
+        Stage::Process,
+        Stage::Identity,
+        Stage::Seccomp,
+        Stage::Landlock,
+        Stage::Exec,
+    ];
+
     /// The stage's number on the wire back to its name.
     pub fn from_u32(value: u32) -> Option<Stage> {
-        use Stage::*;
-        [
-            Sync,
-            Groups,
-            Staging,
-            FirstPivot,
-            Build,
-            Pivot,
-            ReadOnlyRoot,
-            Stdio,
-            Process,
-            Identity,
-            Seccomp,
-            Exec,
-        ]
-        .into_iter()
-        .find(|stage| *stage as u32 == value)
+        Stage::ALL.into_iter().find(|stage| *stage as u32 == value)
     }
 }
 
@@ -185,7 +186,7 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         if fds.stdin >= 0 {
             check!(Stage::Stdio, libc::dup2(fds.stdin, 0));
         } else {
-            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY);
+            let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
             check!(Stage::Stdio, null);
             check!(Stage::Stdio, libc::dup2(null, 0));
         }
@@ -232,6 +233,13 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
             );
         }
 
+        // Nothing the host process holds may reach the guest: every
+        // descriptor above 2 closes at `execve`, whatever its flags.
+        check!(Stage::Exec, close_inherited());
+        // Signals as a new process has them: default handlers (the host's
+        // SIGPIPE is ignored, and `yes | head` would spin), nothing blocked.
+        check!(Stage::Exec, default_signals());
+
         libc::execve(plan.argv[0].as_ptr(), plan.argv_ptrs.as_ptr(), plan.env_ptrs.as_ptr());
         (Stage::Exec, errno())
     }
@@ -258,10 +266,12 @@ unsafe fn build(step: &Step) -> i32 {
                 if *file {
                     libc::close(made);
                 }
-                if mount(Some(source), target, None, libc::MS_BIND | libc::MS_REC, None) < 0 {
+                // Not recursive: a mount nested under the source stays out of sight.
+                if mount(Some(source), target, None, libc::MS_BIND, None) < 0 {
                     return -1;
                 }
-                if !*read_only {
+                if *file && !*read_only {
+                    // A device: its node must keep working as one.
                     return 0;
                 }
                 // A remount must keep the flags the kernel locked on the
@@ -279,12 +289,9 @@ unsafe fn build(step: &Step) -> i32 {
                 .iter()
                 .filter(|(st, _)| stat.f_flag & st != 0)
                 .fold(0, |flags, (_, ms)| flags | ms);
-                let flags = libc::MS_REMOUNT
-                    | libc::MS_BIND
-                    | libc::MS_RDONLY
-                    | libc::MS_NOSUID
-                    | libc::MS_NODEV
-                    | kept;
+                let read_only = if *read_only { libc::MS_RDONLY } else { 0 };
+                let flags =
+                    libc::MS_REMOUNT | libc::MS_BIND | libc::MS_NOSUID | libc::MS_NODEV | read_only | kept;
                 mount(None, target, None, flags, None)
             }
             Step::Tmpfs { target, options } => {
@@ -312,6 +319,53 @@ unsafe fn build(step: &Step) -> i32 {
                 if written == contents.len() as isize { 0 } else { -1 }
             }
         }
+    }
+}
+
+/// Marks every descriptor above 2 close-on-exec.
+unsafe fn close_inherited() -> i32 {
+    const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
+    // SAFETY: close_range takes two numbers and flags and touches no memory.
+    let marked =
+        unsafe { libc::syscall(libc::SYS_close_range, 3u32, libc::c_uint::MAX, CLOSE_RANGE_CLOEXEC) };
+    if marked == 0 {
+        return 0;
+    }
+    // Before Linux 5.11: each descriptor in turn.
+    for fd in 3..65_536 {
+        // SAFETY: F_SETFD on a number that may or may not be open.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) };
+    }
+    0
+}
+
+/// Every handler back to the default, and an empty signal mask.
+unsafe fn default_signals() -> i32 {
+    // SAFETY: raw rt_sigaction and rt_sigprocmask on structs on this stack.
+    unsafe {
+        let mut action: libc::sigaction = std::mem::zeroed();
+        action.sa_sigaction = libc::SIG_DFL;
+        for signal in 1..65 {
+            if signal == libc::SIGKILL || signal == libc::SIGSTOP {
+                continue;
+            }
+            // Signals 32 and 33 belong to libc; the kernel refuses nothing here.
+            libc::syscall(
+                libc::SYS_rt_sigaction,
+                signal,
+                &raw const action,
+                std::ptr::null_mut::<u8>(),
+                8usize,
+            );
+        }
+        let empty: u64 = 0;
+        libc::syscall(
+            libc::SYS_rt_sigprocmask,
+            libc::SIG_SETMASK,
+            &raw const empty,
+            std::ptr::null_mut::<u8>(),
+            8usize,
+        ) as i32
     }
 }
 

@@ -77,7 +77,14 @@ pub fn plan(policy: &Policy) -> Option<LandlockPlan> {
     rules.push((c("/proc")?, bits(read | AccessFs::WriteFile)));
     for grant in &policy.files.grants {
         let rights = match grant.mode {
-            FileMode::Rw => all & !AccessFs::MakeSym,
+            // No links, fifos, sockets or devices left behind for the host to trip on.
+            FileMode::Rw => {
+                all & !(AccessFs::MakeSym
+                    | AccessFs::MakeFifo
+                    | AccessFs::MakeSock
+                    | AccessFs::MakeChar
+                    | AccessFs::MakeBlock)
+            }
             FileMode::Ro => read,
         };
         rules.push((c(&grant.guest)?, bits(rights)));

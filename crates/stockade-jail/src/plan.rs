@@ -89,8 +89,10 @@ pub struct Plan {
 
 /// The host paths the guest sees read-only, if they exist: the programs and
 /// libraries, and the few files of `/etc` they read.
-const READ_ONLY_DIRS: &[&str] = &["/usr", "/etc/alternatives", "/etc/ssl", "/etc/ca-certificates"];
-const READ_ONLY_FILES: &[&str] = &["/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types"];
+/// Only the public half of `/etc/ssl`: `private/` holds the host's keys.
+const READ_ONLY_DIRS: &[&str] = &["/usr", "/etc/alternatives", "/etc/ssl/certs", "/etc/ca-certificates"];
+const READ_ONLY_FILES: &[&str] =
+    &["/etc/ld.so.cache", "/etc/localtime", "/etc/mime.types", "/etc/ssl/openssl.cnf"];
 /// The merged-`/usr` links every Debian program expects.
 const USR_LINKS: &[(&str, &str)] = &[
     ("/bin", "usr/bin"),
@@ -138,6 +140,7 @@ impl Plan {
             Ok(())
         };
 
+        mkdir_all(&mut steps, "/etc/ssl")?;
         for dir in READ_ONLY_DIRS.iter().filter(|d| std::path::Path::new(d).is_dir()) {
             mkdir_all(&mut steps, dir)?;
             steps.push(Step::Bind { source: old(dir)?, target: new(dir)?, read_only: true, file: false });
@@ -153,7 +156,6 @@ impl Plan {
                 steps.push(Step::Symlink { target: c(target, "a link")?, link: new(link)? });
             }
         }
-        mkdir_all(&mut steps, "/etc")?;
         let etc = [
             (
                 "/etc/passwd",

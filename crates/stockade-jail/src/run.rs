@@ -71,13 +71,21 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     // SAFETY: the child runs `child_entry` on its own stack, reading `entry`
     // (and through it `plan` and `fds`), all of which outlive it: this
     // function waits below until the child has called `execve` or died.
+    // Signals stay blocked across the clone, so that none of this process's
+    // handlers runs in the child (on shared memory) before it resets them.
     let pid = unsafe {
-        libc::clone(
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut before: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut before);
+        let pid = libc::clone(
             child_entry,
             stack.top(),
             NAMESPACES | libc::CLONE_VM | libc::SIGCHLD,
             (&raw const entry).cast_mut().cast(),
-        )
+        );
+        libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
+        pid
     };
     if pid < 0 {
         return Err(namespaces_refused(std::io::Error::last_os_error()));
@@ -99,9 +107,12 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     drop(sync_w);
     let failure = startup_failure(error_r);
     if let Some((stage, errno)) = failure {
+        // Reaped before the stack is unmapped: the child may still be on it.
+        child.kill();
         child.reap();
+        let stage = stage.map_or_else(|| "an unknown stage".to_string(), |stage| format!("{stage:?}"));
         return Err(SandboxError::Engine(format!(
-            "the jail could not start: {stage:?} failed: {}",
+            "the jail could not start: {stage} failed: {}",
             std::io::Error::from_raw_os_error(errno)
         )));
     }
@@ -285,14 +296,19 @@ impl Drop for ChildStack {
     }
 }
 
-/// The child's stage and errno, if it failed before `execve`.
-fn startup_failure(error: OwnedFd) -> Option<(Stage, i32)> {
-    let mut message = [0u8; 8];
+/// The child's stage and errno, if it failed before `execve`. End of file
+/// with nothing read means the pipe closed at `execve`; anything else (a
+/// stage this parent does not know, a short message) is a failure too.
+fn startup_failure(error: OwnedFd) -> Option<(Option<Stage>, i32)> {
+    let mut message = Vec::with_capacity(8);
     let mut file = std::fs::File::from(error);
-    file.read_exact(&mut message).ok()?;
-    let stage = u32::from_ne_bytes(message[..4].try_into().ok()?);
-    let errno = i32::from_ne_bytes(message[4..].try_into().ok()?);
-    Some((Stage::from_u32(stage)?, errno))
+    if file.read_to_end(&mut message).is_ok() && message.is_empty() {
+        return None;
+    }
+    let word = |at: usize| message.get(at..at + 4).and_then(|b| b.try_into().ok()).map(u32::from_ne_bytes);
+    let stage = word(0).and_then(Stage::from_u32);
+    let errno = word(4).map_or(0, |e| e as i32);
+    Some((stage, errno))
 }
 
 /// Maps the guest's user and group: to the caller's own ids, or, when the
@@ -334,6 +350,9 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
 pub(crate) struct Child {
     pid: libc::pid_t,
     pidfd: OwnedFd,
+    /// The status once reaped: a pid is waited for once, never again (it
+    /// may belong to another process by then).
+    reaped: std::cell::Cell<Option<(libc::c_int, libc::rusage)>>,
 }
 
 impl Child {
@@ -350,7 +369,7 @@ impl Child {
             return Err(SandboxError::Engine(format!("pidfd_open: {error}")));
         }
         // SAFETY: pidfd_open succeeded; the descriptor is ours.
-        Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) } })
+        Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) }, reaped: std::cell::Cell::new(None) })
     }
 
     /// Whether the process has exited, waiting at most `wait`.
@@ -372,17 +391,32 @@ impl Child {
         };
     }
 
-    /// Waits for the process; its status and resource use.
+    /// Waits for the process (once); its status and resource use.
     pub(crate) fn reap(&self) -> (libc::c_int, libc::rusage) {
+        if let Some(reaped) = self.reaped.get() {
+            return reaped;
+        }
         let mut status = 0;
         // SAFETY: an all-zero rusage is valid; wait4 fills it.
         let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
         loop {
-            // SAFETY: `pid` is our child; the out-pointers are valid.
+            // SAFETY: `pid` is our child, not yet reaped; the out-pointers are valid.
             let reaped = unsafe { libc::wait4(self.pid, &mut status, 0, &mut rusage) };
             if reaped >= 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+                self.reaped.set(Some((status, rusage)));
                 return (status, rusage);
             }
+        }
+    }
+}
+
+impl Drop for Child {
+    /// An early return or a panic never leaves a jail running: it is killed
+    /// (the whole namespace with it) and reaped.
+    fn drop(&mut self) {
+        if self.reaped.get().is_none() {
+            self.kill();
+            self.reap();
         }
     }
 }

@@ -52,11 +52,22 @@ const DENIED: &[(i64, &str)] = &[
     (libc::SYS_quotactl, "quotas are the host's"),
     (libc::SYS_lookup_dcookie, "profiling interface of the host"),
     (libc::SYS_personality, "personality flags can turn off address randomisation"),
+    #[cfg(target_arch = "x86_64")]
     (libc::SYS_symlink, "a link left in a read-write grant would steer the host's later reads"),
     (libc::SYS_symlinkat, "a link left in a read-write grant would steer the host's later reads"),
+    #[cfg(target_arch = "x86_64")]
     (libc::SYS_link, "as symlink: hard links in a grant outlive the run"),
     (libc::SYS_linkat, "as symlink: hard links in a grant outlive the run"),
 ];
+
+/// Socket families refused: vsock reaches the hypervisor's host past any
+/// network namespace; packet sockets see raw frames.
+const DENIED_FAMILIES: &[u64] = &[libc::AF_VSOCK as u64, libc::AF_PACKET as u64];
+
+/// On x86_64, the x32 ABI's calls carry bit 30 in their number, and rules
+/// keyed by the 64-bit numbers do not match them.
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+const AUDIT_ARCH_X86_64: u32 = 0xc000_003e;
 
 /// `clone` flags that make a namespace: refused (the guest may fork and
 /// start threads, not build namespaces of its own).
@@ -99,6 +110,10 @@ pub fn filters() -> Result<Vec<BpfProgram>, String> {
         libc::SYS_ioctl,
         DENIED_IOCTLS.iter().map(|request| equal(1, *request)).collect::<Result<_, _>>()?,
     );
+    rules.insert(
+        libc::SYS_socket,
+        DENIED_FAMILIES.iter().map(|family| equal(0, *family)).collect::<Result<_, _>>()?,
+    );
     let deny =
         SeccompFilter::new(rules, SeccompAction::Allow, SeccompAction::Errno(libc::EPERM as u32), arch)
             .map_err(|e| format!("seccomp: {e:?}"))?;
@@ -109,10 +124,34 @@ pub fn filters() -> Result<Vec<BpfProgram>, String> {
         arch,
     )
     .map_err(|e| format!("seccomp: {e:?}"))?;
-    [deny, clone3]
+    let mut programs: Vec<BpfProgram> = [deny, clone3]
         .into_iter()
         .map(|filter| BpfProgram::try_from(filter).map_err(|e| format!("seccomp: {e:?}")))
-        .collect()
+        .collect::<Result<_, _>>()?;
+    if cfg!(target_arch = "x86_64") {
+        programs.push(x32_refused());
+    }
+    Ok(programs)
+}
+
+/// A program by hand (seccompiler checks the architecture, not the x32
+/// bit): on x86_64, any call numbered with the x32 bit gets `ENOSYS`.
+fn x32_refused() -> BpfProgram {
+    const LOAD: u16 = (libc::BPF_LD | libc::BPF_W | libc::BPF_ABS) as u16;
+    const JEQ: u16 = (libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K) as u16;
+    const JGE: u16 = (libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K) as u16;
+    const RET: u16 = (libc::BPF_RET | libc::BPF_K) as u16;
+    let statement = |code: u16, k: u32| seccompiler::sock_filter { code, jt: 0, jf: 0, k };
+    let jump = |code: u16, k: u32, jt: u8, jf: u8| seccompiler::sock_filter { code, jt, jf, k };
+    // struct seccomp_data: the call's number at offset 0, the architecture at 4.
+    vec![
+        statement(LOAD, 4),
+        jump(JEQ, AUDIT_ARCH_X86_64, 0, 3),
+        statement(LOAD, 0),
+        jump(JGE, X32_SYSCALL_BIT, 0, 1),
+        statement(RET, libc::SECCOMP_RET_ERRNO | libc::ENOSYS as u32),
+        statement(RET, libc::SECCOMP_RET_ALLOW),
+    ]
 }
 
 #[cfg(test)]
@@ -120,7 +159,7 @@ mod tests {
     #[test]
     fn the_filters_compile() {
         let filters = super::filters().expect("filters");
-        assert_eq!(filters.len(), 2);
+        assert_eq!(filters.len(), if cfg!(target_arch = "x86_64") { 3 } else { 2 });
         assert!(filters.iter().all(|program| !program.is_empty()));
     }
 }

@@ -55,14 +55,16 @@ impl ShellSession {
         let mut started = start(&plan, &policy.limits)?;
         let stdin =
             started.stdin.take().ok_or_else(|| SandboxError::Engine("the shell has no stdin".into()))?;
-        let stdout = Stream::read(started.stdout.try_clone().map_err(io)?);
-        let stderr = Stream::read(started.stderr.try_clone().map_err(io)?);
+        let nonce = nonce()?;
+        let limits = &policy.limits;
+        let stdout = Stream::read(started.stdout.try_clone().map_err(io)?, &nonce, limits.stdout_bytes);
+        let stderr = Stream::read(started.stderr.try_clone().map_err(io)?, &nonce, limits.stderr_bytes);
         Ok(ShellSession {
             started,
             commands: std::fs::File::from(stdin),
             stdout,
             stderr,
-            nonce: nonce()?,
+            nonce,
             limits: policy.limits.clone(),
             ended: None,
         })
@@ -85,9 +87,9 @@ impl ShellSession {
         }
         let kill_on_overflow = self.limits.output_overflow == OutputOverflow::Kill;
         let watch = Watch { deadline, cancel };
-        let out = self.stdout.until(nonce, self.limits.stdout_bytes, kill_on_overflow, &watch);
+        let out = self.stdout.until(kill_on_overflow, &watch);
         let err = match &out {
-            Ok(_) => self.stderr.until(nonce, self.limits.stderr_bytes, kill_on_overflow, &watch),
+            Ok(_) => self.stderr.until(kill_on_overflow, &watch),
             Err(_) => Err(Stop::Eof),
         };
         let (status, exit_code, ended) = match (&out, &err) {
@@ -114,14 +116,16 @@ impl ShellSession {
                 (Status::Exited { code }, code, Some("its shell exited"))
             }
         };
-        let take = |captured: Result<Captured, Stop>, stream: &mut Stream| match captured {
+        // A command that did not finish leaves no output: it is still in
+        // the reader's hands, and the session ends with it.
+        let take = |captured: Result<Captured, Stop>| match captured {
             Ok(captured) => {
                 Written { text: captured.text, truncated: captured.truncated, bytes: captured.written }
             }
-            Err(_) => stream.drain(),
+            Err(_) => Written { text: String::new(), truncated: false, bytes: 0 },
         };
-        let out = take(out, &mut self.stdout);
-        let err = take(err, &mut self.stderr);
+        let out = take(out);
+        let err = take(err);
         if let Some(why) = ended {
             self.end(why);
         }
@@ -138,7 +142,12 @@ impl ShellSession {
         SandboxError::SessionEnded(why.to_string())
     }
 
+    /// The shell's exit status; a shell that closed its output but lives on
+    /// is killed first, so this never waits long.
     fn exit_status(&self) -> i32 {
+        if !self.started.child.exited_within(Duration::from_millis(200)).unwrap_or(false) {
+            self.started.child.kill();
+        }
         let (status, _) = self.started.child.reap();
         if libc::WIFEXITED(status) { libc::WEXITSTATUS(status) } else { 128 + libc::WTERMSIG(status) }
     }
@@ -186,73 +195,46 @@ struct Watch<'a> {
     cancel: Option<&'a Cancel>,
 }
 
-/// One output stream of the shell, read on a thread into a channel.
+/// What a stream's reader thread reports.
+enum Event {
+    /// A command's output, up to its end marker.
+    Done(Captured),
+    /// The command's output passed the cap (sent once per command).
+    Overflow,
+}
+
+/// One output stream of the shell. Its reader thread splits the stream at
+/// the end markers and keeps at most `cap` bytes of each command's output,
+/// so host memory stays bounded whatever the guest writes, in a turn or
+/// between turns.
 struct Stream {
-    chunks: Receiver<Vec<u8>>,
-    buffer: Vec<u8>,
+    events: Receiver<Event>,
 }
 
 impl Stream {
-    fn read(fd: OwnedFd) -> Stream {
-        let (send, chunks) = std::sync::mpsc::channel();
+    fn read(fd: OwnedFd, nonce: &str, cap: u64) -> Stream {
+        let marker: Vec<u8> = std::iter::once(MARK).chain(nonce.bytes()).collect();
+        let (send, events) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let mut file = std::fs::File::from(fd);
             let mut chunk = vec![0u8; 64 << 10];
+            let mut split =
+                Splitter { marker, cap, pending: Vec::new(), kept: Vec::new(), written: 0, said: false };
             loop {
-                match file.read(&mut chunk) {
+                let n = match file.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        if send.send(chunk[..n].to_vec()).is_err() {
-                            break;
-                        }
-                    }
+                    Ok(n) => n,
+                };
+                if split.feed(&chunk[..n], &send).is_err() {
+                    break;
                 }
             }
         });
-        Stream { chunks, buffer: Vec::new() }
+        Stream { events }
     }
 
-    /// Reads up to this command's marker; keeps at most `cap` bytes.
-    fn until(&mut self, nonce: &str, cap: u64, kill: bool, watch: &Watch<'_>) -> Result<Captured, Stop> {
-        let marker: Vec<u8> = std::iter::once(MARK).chain(nonce.bytes()).collect();
-        let (mut kept, mut written) = (Vec::new(), 0u64);
-        loop {
-            match find(&self.buffer, &marker) {
-                Some(at) => {
-                    if let Some(newline) = self.buffer[at..].iter().position(|b| *b == b'\n') {
-                        let output: Vec<u8> = self.buffer.drain(..at).collect();
-                        let line: Vec<u8> = self.buffer.drain(..=newline).collect();
-                        written = written.saturating_add(output.len() as u64);
-                        keep(&mut kept, &output, cap);
-                        let status = std::str::from_utf8(&line[marker.len()..])
-                            .ok()
-                            .and_then(|tail| tail.trim().parse().ok());
-                        return Ok(Captured {
-                            text: String::from_utf8_lossy(&kept).into_owned(),
-                            truncated: written > cap,
-                            written,
-                            status,
-                        });
-                    }
-                    // The marker's line is not all here yet: wait for it.
-                }
-                None => {
-                    // All but what could be the start of a marker is output.
-                    let safe = self.buffer.len().saturating_sub(marker.len() - 1);
-                    let output: Vec<u8> = self.buffer.drain(..safe).collect();
-                    written = written.saturating_add(output.len() as u64);
-                    keep(&mut kept, &output, cap);
-                    if kill && written > cap {
-                        return Err(Stop::Output);
-                    }
-                }
-            }
-            self.more(watch)?;
-        }
-    }
-
-    /// Waits for the next chunk, watching the deadline and the cancel.
-    fn more(&mut self, watch: &Watch<'_>) -> Result<(), Stop> {
+    /// Waits for this command's output, up to its marker.
+    fn until(&mut self, kill_on_overflow: bool, watch: &Watch<'_>) -> Result<Captured, Stop> {
         loop {
             let left = watch.deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -261,34 +243,69 @@ impl Stream {
             if watch.cancel.is_some_and(Cancel::is_cancelled) {
                 return Err(Stop::Cancelled);
             }
-            match self.chunks.recv_timeout(left.min(TICK)) {
-                Ok(chunk) => {
-                    self.buffer.extend_from_slice(&chunk);
-                    return Ok(());
-                }
-                Err(RecvTimeoutError::Timeout) => continue,
+            match self.events.recv_timeout(left.min(TICK)) {
+                Ok(Event::Done(captured)) => return Ok(captured),
+                Ok(Event::Overflow) if kill_on_overflow => return Err(Stop::Output),
+                Ok(Event::Overflow) | Err(RecvTimeoutError::Timeout) => continue,
                 Err(RecvTimeoutError::Disconnected) => return Err(Stop::Eof),
             }
         }
     }
-
-    /// Whatever arrived, for a command that did not finish.
-    fn drain(&mut self) -> Written {
-        while let Ok(chunk) = self.chunks.try_recv() {
-            self.buffer.extend_from_slice(&chunk);
-        }
-        let bytes = std::mem::take(&mut self.buffer);
-        Written {
-            text: String::from_utf8_lossy(&bytes).into_owned(),
-            truncated: false,
-            bytes: bytes.len() as u64,
-        }
-    }
 }
 
-fn keep(kept: &mut Vec<u8>, bytes: &[u8], cap: u64) {
-    let room = usize::try_from(cap.saturating_sub(kept.len() as u64)).unwrap_or(usize::MAX);
-    kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+/// Splits a stream at end markers, keeping at most `cap` bytes per command.
+struct Splitter {
+    marker: Vec<u8>,
+    cap: u64,
+    /// Bytes not yet known to be output: a marker may start in them.
+    pending: Vec<u8>,
+    kept: Vec<u8>,
+    written: u64,
+    /// Whether this command's overflow was reported.
+    said: bool,
+}
+
+impl Splitter {
+    fn feed(&mut self, bytes: &[u8], send: &std::sync::mpsc::Sender<Event>) -> Result<(), ()> {
+        self.pending.extend_from_slice(bytes);
+        while let Some(at) = find(&self.pending, &self.marker) {
+            let Some(newline) = self.pending[at..].iter().position(|b| *b == b'\n') else { break };
+            let output: Vec<u8> = self.pending.drain(..at).collect();
+            let line: Vec<u8> = self.pending.drain(..=newline).collect();
+            self.output(&output);
+            let status = std::str::from_utf8(&line[self.marker.len()..])
+                .ok()
+                .and_then(|tail| tail.trim().parse().ok());
+            let captured = Captured {
+                text: String::from_utf8_lossy(&std::mem::take(&mut self.kept)).into_owned(),
+                truncated: self.written > self.cap,
+                written: self.written,
+                status,
+            };
+            (self.written, self.said) = (0, false);
+            send.send(Event::Done(captured)).map_err(drop)?;
+        }
+        // All but what could be the start of a marker (or a marker whose
+        // line is incomplete) is output.
+        let safe = match find(&self.pending, &self.marker) {
+            // A marker line longer than any real one is the guest's, not ours.
+            Some(at) if self.pending.len() - at < 64 => at,
+            _ => self.pending.len().saturating_sub(self.marker.len() - 1),
+        };
+        let output: Vec<u8> = self.pending.drain(..safe).collect();
+        self.output(&output);
+        if self.written > self.cap && !self.said {
+            self.said = true;
+            send.send(Event::Overflow).map_err(drop)?;
+        }
+        Ok(())
+    }
+
+    fn output(&mut self, bytes: &[u8]) {
+        self.written = self.written.saturating_add(bytes.len() as u64);
+        let room = usize::try_from(self.cap.saturating_sub(self.kept.len() as u64)).unwrap_or(usize::MAX);
+        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {

@@ -133,3 +133,33 @@ fn a_jail_starts_from_a_process_with_busy_threads() {
     assert_eq!(outcome.expect("run"), "started\n");
     sleeper.join().expect("sleeper");
 }
+
+/// A command that closes the shell's output must not hang the session's
+/// turn (it waited for a shell that lived on).
+#[test]
+fn a_shell_that_closes_its_output_ends_the_session_without_hanging() {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let sandbox = sandbox(Policy::default());
+        let session = sandbox.session(Language::Shell).expect("session");
+        let outcome = session.run("exec >/dev/null 2>&1; sleep 600");
+        let _ = done.send((outcome.map(|o| o.status), session.run("true").err().map(|e| e.to_string())));
+    });
+    let (outcome, after) = finished.recv_timeout(Duration::from_secs(60)).expect("the turn hung");
+    assert!(matches!(outcome, Ok(Status::Exited { .. })), "{outcome:?}");
+    assert!(after.is_some_and(|why| why.contains("exited")));
+}
+
+#[test]
+fn session_output_between_turns_stays_bounded() {
+    let mut policy = Policy::builder().wall_time(Duration::from_secs(10)).build().expect("policy");
+    policy.limits.stdout_bytes = 4096;
+    let sandbox = sandbox(policy);
+    let session = sandbox.session(Language::Bash).expect("session");
+    // A background writer floods stdout between turns; the next turn's
+    // output is capped like any other.
+    session.run("(yes flood &) ; true").expect("run");
+    std::thread::sleep(Duration::from_millis(300));
+    let next = session.run("echo mine").expect("run");
+    assert!(next.stdout.len() <= 4096 && next.stdout_truncated, "{} bytes", next.stdout.len());
+}
