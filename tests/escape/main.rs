@@ -184,12 +184,15 @@ fn tracing_mounting_and_namespaces_are_refused() {
                 print('unshare', errno(libc.unshare(0x10000000)))\n\
                 fd = os.open('/proc/1/ns/net', os.O_RDONLY)\n\
                 print('setns', errno(libc.setns(fd, 0)))\n\
-                print('chroot', errno(libc.chroot(b'/tmp')))";
+                print('chroot', errno(libc.chroot(b'/tmp')))\n\
+                print('clone newuser', errno(libc.syscall(56, 0x10000000 | 17, 0, 0, 0, 0)))\n\
+                print('clone3', errno(libc.syscall(435, 0, 0)))";
     let outcome = jail("python-native", code, "[limits]\nwall_ms = 10000\n");
     assert_eq!(
         stdout(&outcome),
         "ptrace Operation not permitted\nmount Operation not permitted\nunshare Operation not permitted\n\
-         setns Operation not permitted\nchroot Operation not permitted\n",
+         setns Operation not permitted\nchroot Operation not permitted\nclone newuser Operation not permitted\n\
+         clone3 Function not implemented\n",
         "{outcome}"
     );
 }

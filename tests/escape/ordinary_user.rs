@@ -18,7 +18,14 @@ fn an_ordinary_user_gets_the_same_jail() {
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
         .arg(&binary)
-        .args(["run", "--json", "--lang", "sh", "-c", "id -u; ls /; cat /proc/self/status | grep CapEff"])
+        .args([
+            "run",
+            "--json",
+            "--lang",
+            "sh",
+            "-c",
+            "id -u; ls /; grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status",
+        ])
         .env("HOME", dir.path())
         .env("STOCKADE_CACHE_DIR", dir.path().join("cache"))
         .output()
@@ -29,7 +36,9 @@ fn an_ordinary_user_gets_the_same_jail() {
     assert_eq!(outcome["status"]["kind"], "ok", "{outcome}");
     assert_eq!(
         outcome["stdout"],
-        "1000\nbin\ndev\netc\nlib\nlib32\nlib64\nproc\nsbin\ntmp\nusr\nCapEff:\t0000000000000000\n",
+        "1000\nbin\ndev\netc\nlib\nlib32\nlib64\nproc\nsbin\ntmp\nusr\nCapInh:\t0000000000000000\n\
+         CapPrm:\t0000000000000000\nCapEff:\t0000000000000000\nCapBnd:\t0000000000000000\n\
+         CapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n",
         "{outcome}"
     );
 }

@@ -40,9 +40,12 @@ impl RunCgroup {
             };
             delegate(&own)?;
             let group = make(&own, &name)?;
+            // From here the group is removed on every return (`Drop`).
+            let cgroup = RunCgroup { memory: group.clone(), pids: group.clone(), v2: true };
             delegate(group.parent().unwrap_or(&own))?;
-            let cgroup = RunCgroup { memory: group.clone(), pids: group, v2: true };
             cgroup.limit("memory.max", memory_bytes)?;
+            // Swap must not stretch the memory limit (v1's memsw does the same).
+            let _ = std::fs::write(cgroup.memory.join("memory.swap.max"), "0");
             cgroup.limit_pids("pids.max", processes)?;
             return Ok(cgroup);
         }
