@@ -421,3 +421,30 @@ fn a_pipeline_ends_when_its_reader_does() {
     let outcome = jail("sh", "yes | head -n 1", "[limits]\nwall_ms = 5000\n");
     assert_eq!((outcome["status"]["kind"].as_str(), stdout(&outcome)), (Some("ok"), "y\n"), "{outcome}");
 }
+
+#[test]
+fn a_run_dies_with_a_crashed_host() {
+    let name = marker("orphan");
+    let policy = tempfile::NamedTempFile::new().expect("policy");
+    std::fs::write(policy.path(), format!("[limits]\nwall_ms = 600000\n[env]\nMARK = {name:?}\n"))
+        .expect("write");
+    let mut host = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["run", "--lang", "sh", "--policy"])
+        .arg(policy.path())
+        .args(["-c", "sleep 600 & sleep 600"])
+        .spawn()
+        .expect("start stockade");
+    let started = std::time::Instant::now();
+    while processes_with(&name).is_empty() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!processes_with(&name).is_empty(), "the jail never started");
+    // SIGKILL: stockade gets no chance to clean up; the kernel must.
+    host.kill().expect("kill stockade");
+    host.wait().expect("reap stockade");
+    let killed = std::time::Instant::now();
+    while !processes_with(&name).is_empty() && killed.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(processes_with(&name).is_empty(), "the jail outlived its host");
+}

@@ -193,6 +193,11 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         check!(Stage::Stdio, libc::dup2(fds.stdout, 1));
         check!(Stage::Stdio, libc::dup2(fds.stderr, 2));
 
+        // After the id changes, which clear it: a fresh run's jail dies
+        // with the thread that waits for it, even if that process crashes.
+        if plan.die_with_parent {
+            check!(Stage::Process, libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as c_ulong, 0, 0, 0));
+        }
         check!(Stage::Process, libc::sethostname(c"sandbox".as_ptr(), 7));
         check!(Stage::Process, libc::setsid());
         for (resource, value) in &plan.rlimits {

@@ -82,6 +82,10 @@ pub struct Plan {
     pub landlock: Option<crate::landlock::LandlockPlan>,
     /// Whether stdin is a pipe from the parent (a session's commands), not `/dev/null`.
     pub stdin_from_parent: bool,
+    /// Whether the jail dies when the thread that started it does (a fresh
+    /// run: that thread waits for it; a session outlives the thread that
+    /// opened it, so it does not).
+    pub die_with_parent: bool,
     /// Whether the child may drop its supplementary groups (a root parent
     /// leaves `setgroups` allowed for it; an ordinary user's kernel forbids it).
     pub drop_groups: bool,
@@ -250,6 +254,7 @@ impl Plan {
             filters,
             landlock,
             stdin_from_parent: false,
+            die_with_parent: true,
             drop_groups,
         })
     }

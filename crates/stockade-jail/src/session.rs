@@ -52,6 +52,7 @@ impl ShellSession {
         plan.argv_ptrs =
             plan.argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
         plan.stdin_from_parent = true;
+        plan.die_with_parent = false;
         let mut started = start(&plan, &policy.limits)?;
         let stdin =
             started.stdin.take().ok_or_else(|| SandboxError::Engine("the shell has no stdin".into()))?;
