@@ -54,6 +54,11 @@ pub fn keep(error: PyErr) {
     PENDING.with(|pending| *pending.borrow_mut() = Some(error));
 }
 
+/// Whether this thread's run is being stopped by a kept exception.
+pub fn pending() -> bool {
+    PENDING.with(|pending| pending.borrow().is_some())
+}
+
 /// The exception that stopped this thread's last run, if one did.
 pub fn take() -> Option<PyErr> {
     PENDING.with(|pending| pending.borrow_mut().take())

@@ -186,10 +186,14 @@ fn add_grants(policy: &mut Policy, grants: &str) -> PyResult<()> {
 
 /// A tool handler that calls a Python function with the arguments as JSON
 /// text and reads its result as JSON text. The function's exceptions reach
-/// the guest as `ToolError`s; a `KeyboardInterrupt` (or `SystemExit`) also
-/// stops the run and is raised again to the caller.
+/// the guest as `ToolError`s; a `KeyboardInterrupt` also stops the run and
+/// is raised again to the caller. Nothing else a tool raises (`SystemExit`
+/// from an argument parser the guest fed, say) leaves the run.
 fn python_handler(call: Py<PyAny>) -> impl Fn(Value) -> Result<Value, ToolError> + Send + Sync + 'static {
     move |arguments: Value| {
+        if interrupt::pending() {
+            return Err(ToolError::new("the run is being interrupted"));
+        }
         Python::attach(|py| {
             let answer = call.bind(py).call1((arguments.to_string(),)).and_then(|r| r.extract::<String>());
             match answer {
@@ -197,7 +201,7 @@ fn python_handler(call: Py<PyAny>) -> impl Fn(Value) -> Result<Value, ToolError>
                     .map_err(|e| ToolError::new(format!("the tool's result is not JSON: {e}"))),
                 Err(error) => {
                     let message = describe(py, &error);
-                    if !error.is_instance_of::<PyException>(py) {
+                    if error.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
                         interrupt::keep(error);
                     }
                     Err(ToolError::new(message))

@@ -280,7 +280,8 @@ def _grants(
 def _rule(rule: Any) -> Any:
     """An Amla constraint in stockade's policy form."""
     if isinstance(rule, str) and rule.startswith("startswith:"):
-        return "starts_with " + rule[len("startswith:"):]
+        # The table form keeps the prefix exact (a text rule is trimmed).
+        return {"starts_with": rule[len("startswith:"):]}
     if isinstance(rule, (bool, int, float)):
         return {"eq": rule}
     if isinstance(rule, (tuple, set, frozenset)):

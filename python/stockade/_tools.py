@@ -71,8 +71,13 @@ def _schema_for_signature(function: Callable[..., Any], arg_docs: Dict[str, str]
         if parameter.kind is inspect.Parameter.VAR_KEYWORD:
             open_ended = True
             continue
-        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.POSITIONAL_ONLY):
+        if parameter.kind is inspect.Parameter.VAR_POSITIONAL:
             continue
+        if parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+            raise ValueError(
+                f"tool {function.__name__}: parameter {parameter.name!r} is positional-only; "
+                "tools are called with named arguments"
+            )
         schema = json_schema_for(hints.get(parameter.name, Any))
         if parameter.name in arg_docs and "description" not in schema:
             schema["description"] = arg_docs[parameter.name]
@@ -80,11 +85,13 @@ def _schema_for_signature(function: Callable[..., Any], arg_docs: Dict[str, str]
             required.append(parameter.name)
         else:
             try:
-                schema["default"] = json.loads(json.dumps(parameter.default, default=_jsonable))
+                schema["default"] = json.loads(json.dumps(parameter.default, default=_jsonable, allow_nan=False))
             except (TypeError, ValueError):
                 pass
         properties[parameter.name] = schema
     schema = {"type": "object", "properties": properties, "additionalProperties": open_ended}
+    # The guest maps positional arguments by this order (JSON objects keep none).
+    schema["x-stockade-order"] = list(properties)
     if required:
         schema["required"] = required
     return schema

@@ -89,12 +89,33 @@ def test_smolagents_executor_reports_guest_errors_to_the_agent():
     from stockade.adapters.smolagents import StockadeExecutor
 
     executor = StockadeExecutor({"limits": {"wall_ms": 300}})
-    executor.send_tools({})
+    # CodeAgent sends the variables first, then the tools.
     executor.send_variables({"numbers": [1, 2, 3], "unsendable": object()})
+    executor.send_tools({})
     assert executor("sum(numbers)").output == 6
     with pytest.raises(InterpreterError, match="ZeroDivisionError"):
         executor("1 / 0")
     assert executor("numbers[-1]").output == 3
+    executor("kept = 5")
     with pytest.raises(InterpreterError, match="limits.wall_ms"):
         executor("while True: pass")
+    # A limit ends the session; the next step gets a new one, with the
+    # variables the agent sent but not the state earlier steps made.
+    assert executor("sum(numbers)").output == 6
+    with pytest.raises(InterpreterError, match="NameError"):
+        executor("kept")
     executor.cleanup()
+
+
+def test_a_dropped_executor_is_freed():
+    import gc
+    import weakref
+
+    from stockade.adapters.smolagents import StockadeExecutor
+
+    executor = StockadeExecutor()
+    executor.send_tools({})
+    ref = weakref.ref(executor)
+    del executor
+    gc.collect()
+    assert ref() is None

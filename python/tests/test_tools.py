@@ -39,6 +39,7 @@ def test_schema_from_type_hints_and_docstring():
         },
         "required": ["city"],
         "additionalProperties": False,
+        "x-stockade-order": ["city", "days", "unit", "tags"],
     }
 
 
@@ -146,3 +147,46 @@ def test_a_policy_that_lists_a_tool_keeps_its_own_rules(tmp_path):
 def test_unregistered_names_are_not_tools():
     result = Sandbox().run("typeof get_weather", language="javascript")
     assert result.value == "undefined"
+
+
+def test_positional_arguments_follow_the_functions_order():
+    def sub(x: int, a: int) -> int:
+        return x - a
+
+    def send(to: str, subject: str, body: str = "") -> list:
+        return [to, subject, body]
+
+    sandbox = Sandbox(tools=[sub, send])
+    assert sandbox.run("sub(10, 3)").value == 7
+    assert sandbox.run("send('bob@example.com', 'Hi', 'text')").value == ["bob@example.com", "Hi", "text"]
+
+
+def test_only_keyboard_interrupt_leaves_the_run():
+    import argparse
+
+    def strict(flag: str) -> str:
+        parser = argparse.ArgumentParser(exit_on_error=False, add_help=False)
+        parser.add_argument("--n", type=int)
+        parser.parse_args([flag])  # exits with SystemExit on bad input
+        return "parsed"
+
+    sandbox = Sandbox(tools=[strict])
+    result = sandbox.run("try:\n    strict(flag='--bogus')\nexcept ToolError as e:\n    m = str(e)\nm")
+    assert result.ok and "SystemExit" in result.value, result
+
+
+def test_a_startswith_prefix_is_kept_exactly():
+    def auth(header: str) -> bool:
+        return True
+
+    sandbox = create_sandbox_tool(tools=[auth], constraints={"auth": {"header": "startswith:Bearer "}})
+    assert sandbox.run("auth(header='Bearer abc')", language="python").result.value is True
+    assert sandbox.run("auth(header='Bearerabc')", language="python").result.error.type == "ToolDenied"
+
+
+def test_positional_only_parameters_are_refused_at_registration():
+    def f(a: int, /) -> int:
+        return a
+
+    with pytest.raises(ValueError, match="positional-only"):
+        Sandbox(tools=[f])

@@ -69,52 +69,49 @@ class StockadeExecutor(PythonExecutor):
     def __init__(self, policy: PolicyLike = None, **_ignored: Any) -> None:
         self._policy = policy
         self._session: Optional[Session] = None
+        self._tools: Dict[str, Any] = {}
+        self._variables: Dict[str, Any] = {}
+        # The final answer lands here; the tool holds this dict, not the
+        # executor, so that no reference cycle keeps a dropped executor alive.
         self._final: Dict[str, Any] = {}
         self.state: Dict[str, Any] = {}
 
     def send_tools(self, tools: Mapping[str, Any]) -> None:
-        """Opens the session, with the agent's tools as host tools."""
-        self.cleanup()
-        specs = [_tool_spec(name, tool) for name, tool in tools.items() if name != "final_answer"]
-        final = tools.get("final_answer")
-        self._final = {}
-
-        def _stockade_final_answer(answer: Any) -> bool:
-            self._final["answer"] = final(answer) if final is not None else answer
-            return True
-
-        sandbox = Sandbox(self._policy, [*specs, _stockade_final_answer])
-        self._session = sandbox.session("python")
-        sandbox.destroy()
-        setup = self._session.run(_FINAL_ANSWER)
-        if not setup.ok:
-            raise InterpreterError(f"stockade could not set up final_answer: {setup}")
+        """Takes the agent's tools (host tools in the guest); the session
+        opens with them (again, if they changed)."""
+        if dict(tools) != self._tools or self._session is None:
+            self._tools = dict(tools)
+            self._open()
 
     def send_variables(self, variables: Mapping[str, Any]) -> None:
-        """Defines the JSON-ready ``variables`` in the guest."""
-        ready = {}
+        """Defines the JSON-ready ``variables`` in the guest (now, and again
+        whenever the session has to be opened anew)."""
         for name, value in variables.items():
             try:
                 json.dumps(value)
             except (TypeError, ValueError):
                 _log.warning("stockade: variable %r is not JSON data and was not sent to the sandbox", name)
                 continue
-            ready[name] = value
-        if ready:
-            result = self._live().run(f"import json as _json\nglobals().update(_json.loads({json.dumps(json.dumps(ready))}))")
-            if not result.ok:
-                raise InterpreterError(f"stockade could not send the variables: {result}")
+            self._variables[name] = value
+        if self._session is not None:
+            self._define(self._session, {k: v for k, v in variables.items() if k in self._variables})
 
     def __call__(self, code_action: str) -> CodeOutput:
         self._final.pop("answer", None)
-        result = self._live().run(code_action)
+        session = self._live()
+        result = session.run(code_action)
+        if session.closed_because is not None:
+            # A limit stopped the guest mid-step: the next step starts in a
+            # new session, with the tools and variables, but not this one's state.
+            self.cleanup()
         if "answer" in self._final:
             return CodeOutput(output=self._final.pop("answer"), logs=result.stdout, is_final_answer=True)
         if result.status == "guest_error" and result.error is not None:
             trace = result.error.traceback or f"{result.error.type}: {result.error.message}"
             raise InterpreterError(f"{result.stdout}\nCode execution failed:\n{trace}")
         if not result.ok:
-            raise InterpreterError(f"{result.stdout}\n{result}")
+            note = " The sandbox was reset: variables defined in earlier steps are gone." if self._session is None else ""
+            raise InterpreterError(f"{result.stdout}\n{result}{note}")
         return CodeOutput(output=result.value, logs=result.stdout, is_final_answer=False)
 
     def cleanup(self) -> None:
@@ -125,9 +122,37 @@ class StockadeExecutor(PythonExecutor):
 
     def _live(self) -> Session:
         if self._session is None:
-            self.send_tools({})
+            self._open()
         assert self._session is not None
         return self._session
+
+    def _open(self) -> None:
+        self.cleanup()
+        specs = [_tool_spec(name, tool) for name, tool in self._tools.items() if name != "final_answer"]
+        final, box = self._tools.get("final_answer"), self._final
+
+        def _stockade_final_answer(answer: Any) -> bool:
+            box["answer"] = final(answer) if final is not None else answer
+            return True
+
+        sandbox = Sandbox(self._policy, [*specs, _stockade_final_answer])
+        session = sandbox.session("python")
+        sandbox.destroy()
+        setup = session.run(_FINAL_ANSWER)
+        if not setup.ok:
+            session.close()
+            raise InterpreterError(f"stockade could not set up final_answer: {setup}")
+        self._session = session
+        self._define(session, self._variables)
+
+    @staticmethod
+    def _define(session: Session, variables: Mapping[str, Any]) -> None:
+        if not variables:
+            return
+        payload = json.dumps(json.dumps(dict(variables)))
+        result = session.run(f"import json as _json\nglobals().update(_json.loads({payload}))")
+        if not result.ok:
+            raise InterpreterError(f"stockade could not send the variables: {result}")
 
 
 def _tool_spec(name: str, tool: Any) -> ToolSpec:

@@ -82,7 +82,16 @@ def _stockade_install():
         return json.loads(answer)
 
     def make_tool(name, description, schema):
-        params = list((schema or {}).get("properties", {}))
+        # Positional arguments follow the tool's declared order when it
+        # gives one ("x-stockade-order", which the Python package writes), else
+        # its required arguments, in order, then the rest: a schema's
+        # properties come sorted by name, not in the function's order.
+        schema = schema or {}
+        properties = list(schema.get("properties", {}))
+        params = schema.get("x-stockade-order")
+        if not isinstance(params, list) or sorted(params) != sorted(properties):
+            required = [p for p in schema.get("required", []) if p in properties]
+            params = required + [p for p in properties if p not in required]
 
         def tool(*args, **kwargs):
             if len(args) > len(params):
