@@ -1,6 +1,17 @@
-//! Human-readable rendering of an outcome.
+//! Rendering an outcome: as JSON, or readable by a person.
 
 use stockade::{Limit, Outcome, Status};
+
+/// Prints the outcome (as JSON with `json`, else as `human` does) and
+/// returns the exit code the command ends with: the guest's, or the limit's.
+pub fn outcome(outcome: &Outcome, policy: &stockade::Policy, json: bool) -> anyhow::Result<i32> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(outcome)?);
+    } else {
+        human(outcome, policy);
+    }
+    Ok(outcome.exit_code)
+}
 
 /// Writes the guest's output through, then the value, then a status line
 /// on stderr for anything other than success.

@@ -153,10 +153,7 @@ fn a_command_tool_is_called_within_the_policy_and_audited() {
     "#;
     let policy_path = policy.path().to_str().expect("utf-8 path");
     let out = stockade(&["run", "--lang", "js", "--policy", policy_path, "--tool", &tool, "-c", code]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), r#"[true,"denied","denied",true,"budget_exceeded"]"#);
-    let ran = std::fs::read_to_string(&counter).expect("the tool ran");
-    assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
+    assert_transfers(&out, &counter);
 
     let verified = stockade(&["audit", "verify", log.to_str().expect("utf-8 path")]);
     assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stdout));
@@ -311,10 +308,7 @@ r
 "#;
     let policy_path = policy.path().to_str().expect("utf-8 path");
     let out = stockade(&["run", "--lang", "python", "--policy", policy_path, "--tool", &tool, "-c", code]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(text(&out.stdout).trim(), r#"[true,"denied","denied",true,"budget_exceeded"]"#);
-    let ran = std::fs::read_to_string(&counter).expect("the tool ran");
-    assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
+    assert_transfers(&out, &counter);
 
     // The REPL keeps state between inputs; a block ends at an empty line.
     let input = b"import pandas as pd\nx = 20\ndef f(v):\n    return v * 2\n\nf(x) + 2\nraise KeyError('k')\nprint(x)\n";
@@ -495,4 +489,13 @@ fn check_mcp_answers(out: &std::process::Output) {
     assert_eq!(answers["listing"]["sessions"], serde_json::json!([{"session": "s1", "language": "python"}]));
     assert_eq!(answers["closed"]["error"], false);
     assert_eq!(answers["after"]["sessions"], serde_json::json!([]));
+}
+
+/// The transfer_money script's result (two refusals by constraint, one by
+/// budget) and the two calls the tool really got.
+fn assert_transfers(out: &Output, counter: &std::path::Path) {
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).trim(), r#"[true,"denied","denied",true,"budget_exceeded"]"#);
+    let ran = std::fs::read_to_string(counter).expect("the tool ran");
+    assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
 }

@@ -66,14 +66,14 @@ pub struct Plan {
     /// Steps, in order.
     pub steps: Vec<Step>,
     /// The program and its arguments.
-    pub argv: Vec<CString>,
+    pub(crate) argv: Vec<CString>,
     /// The guest's environment: the policy's `[env]`, nothing else.
     #[expect(dead_code, reason = "owns the strings `env_ptrs` points into")]
-    pub env: Vec<CString>,
+    pub(crate) env: Vec<CString>,
     /// `argv` as `execve` takes it: pointers, then null.
-    pub argv_ptrs: Vec<*const libc::c_char>,
+    pub(crate) argv_ptrs: Vec<*const libc::c_char>,
     /// `env` as `execve` takes it.
-    pub env_ptrs: Vec<*const libc::c_char>,
+    pub(crate) env_ptrs: Vec<*const libc::c_char>,
     /// Resource limits: `(resource, value)`.
     pub rlimits: Vec<(libc::c_int, u64)>,
     /// The seccomp filters, installed last.
@@ -109,6 +109,24 @@ const USR_LINKS: &[(&str, &str)] = &[
 const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"];
 
 impl Plan {
+    /// The plan for a session's shell (`sh` or `bash`), which reads its
+    /// commands from the parent on stdin, and outlives the thread that opens it.
+    pub fn shell_session(language: Language, policy: &Policy) -> Result<Plan, SandboxError> {
+        let shell = match language {
+            Language::Shell => "/bin/sh",
+            Language::Bash => "/bin/bash",
+            other => {
+                return Err(SandboxError::Engine(format!(
+                    "a process-jail session is a shell (sh or bash), not {other}; run {other} in it, or use fresh runs"
+                )));
+            }
+        };
+        let mut plan = Plan::with_argv(&[shell, "-s"], policy)?;
+        plan.stdin_from_parent = true;
+        plan.die_with_parent = false;
+        Ok(plan)
+    }
+
     /// The plan for `code` in `language` under `policy`. Folder grants are
     /// the canonical host paths the facade resolved.
     pub fn new(language: Language, code: &str, policy: &Policy) -> Result<Plan, SandboxError> {
@@ -125,6 +143,11 @@ impl Plan {
                 code.len()
             )));
         }
+        Plan::with_argv(&argv, policy)
+    }
+
+    /// The plan for the program `argv` (its path first) under `policy`.
+    fn with_argv(argv: &[&str], policy: &Policy) -> Result<Plan, SandboxError> {
         let c = |text: &str, what: &str| {
             CString::new(text).map_err(|_| SandboxError::Code(format!("{what} contains a NUL byte")))
         };
@@ -209,7 +232,7 @@ impl Plan {
             });
         }
 
-        let argv = argv.into_iter().map(|arg| c(arg, "the code")).collect::<Result<Vec<_>, _>>()?;
+        let argv = argv.iter().map(|arg| c(arg, "the code")).collect::<Result<Vec<_>, _>>()?;
         let env = policy
             .env
             .iter()

@@ -152,8 +152,7 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         child.kill();
     }
     let (wait_status, rusage) = child.reap();
-    let (stdout, stdout_truncated, stdout_written) = out.finish();
-    let (stderr, stderr_truncated, stderr_written) = err.finish();
+    let (out, err) = (out.finish(), err.finish());
     let oom = cgroup.as_ref().is_some_and(RunCgroup::oom_killed);
     let status = match stopped {
         Some(status) => status,
@@ -170,8 +169,6 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         _ => signal_code(wait_status),
     };
     let memory = peak.unwrap_or_else(|| u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024));
-    let out = Written { text: stdout, truncated: stdout_truncated, bytes: stdout_written };
-    let err = Written { text: stderr, truncated: stderr_truncated, bytes: stderr_written };
     Ok(outcome(status, exit_code, out, err, started.elapsed(), memory))
 }
 
@@ -421,16 +418,52 @@ impl Drop for Child {
     }
 }
 
+/// Output kept up to a cap, and counted past it.
+pub(crate) struct Capped {
+    cap: u64,
+    kept: Vec<u8>,
+    written: u64,
+}
+
+impl Capped {
+    pub(crate) fn new(cap: u64) -> Capped {
+        Capped { cap, kept: Vec::new(), written: 0 }
+    }
+
+    /// Keeps what fits of `bytes`; counts all of them.
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.written = self.written.saturating_add(bytes.len() as u64);
+        let room = usize::try_from(self.cap.saturating_sub(self.kept.len() as u64)).unwrap_or(usize::MAX);
+        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+    }
+
+    /// Whether more was written than the cap keeps.
+    pub(crate) fn over(&self) -> bool {
+        self.written > self.cap
+    }
+
+    /// What was written, and starts afresh (a session's next command).
+    pub(crate) fn take(&mut self) -> Written {
+        let written = Written {
+            text: String::from_utf8_lossy(&self.kept).into_owned(),
+            truncated: self.over(),
+            bytes: self.written,
+        };
+        (self.kept, self.written) = (Vec::new(), 0);
+        written
+    }
+}
+
 /// One output stream, read on a thread: kept up to its cap, counted past it.
 struct Capture {
-    reader: std::thread::JoinHandle<(Vec<u8>, bool, u64)>,
+    reader: std::thread::JoinHandle<Written>,
 }
 
 impl Capture {
     fn start(pipe: OwnedFd, cap: u64, kill: bool, overflowed: Arc<AtomicBool>) -> Capture {
         let reader = std::thread::spawn(move || {
             let mut file = std::fs::File::from(pipe);
-            let (mut kept, mut written, mut chunk) = (Vec::new(), 0u64, vec![0u8; 64 << 10]);
+            let (mut capped, mut chunk) = (Capped::new(cap), vec![0u8; 64 << 10]);
             loop {
                 let n = match file.read(&mut chunk) {
                     Ok(0) => break,
@@ -438,21 +471,17 @@ impl Capture {
                     Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 };
-                let room = usize::try_from(cap.saturating_sub(kept.len() as u64)).unwrap_or(usize::MAX);
-                kept.extend_from_slice(&chunk[..n.min(room)]);
-                written = written.saturating_add(n as u64);
-                if written > cap && kill {
+                capped.push(&chunk[..n]);
+                if kill && capped.over() {
                     overflowed.store(true, Ordering::Relaxed);
                 }
             }
-            let truncated = written > cap;
-            (kept, truncated, written)
+            capped.take()
         });
         Capture { reader }
     }
 
-    fn finish(self) -> (String, bool, u64) {
-        let (bytes, truncated, written) = self.reader.join().unwrap_or_default();
-        (String::from_utf8_lossy(&bytes).into_owned(), truncated, written)
+    fn finish(self) -> Written {
+        self.reader.join().unwrap_or(Written { text: String::new(), truncated: false, bytes: 0 })
     }
 }

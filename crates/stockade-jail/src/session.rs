@@ -12,7 +12,7 @@
 //! output: the budgets are the host's.
 
 use crate::plan::Plan;
-use crate::run::{Started, Written, outcome, start};
+use crate::run::{Capped, Started, Written, outcome, start};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
@@ -38,21 +38,7 @@ pub struct ShellSession {
 impl ShellSession {
     /// Starts a shell (`sh` or `bash`) in a new jail under `policy`.
     pub fn open(language: Language, policy: &Policy) -> Result<ShellSession, SandboxError> {
-        let shell = match language {
-            Language::Shell | Language::Bash => language,
-            other => {
-                return Err(SandboxError::Engine(format!(
-                    "a process-jail session is a shell (sh or bash), not {other}; run {other} in it, or use fresh runs"
-                )));
-            }
-        };
-        let mut plan = Plan::new(shell, "", policy)?;
-        plan.argv.truncate(1);
-        plan.argv.push(c"-s".to_owned());
-        plan.argv_ptrs =
-            plan.argv.iter().map(|a| a.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
-        plan.stdin_from_parent = true;
-        plan.die_with_parent = false;
+        let plan = Plan::shell_session(language, policy)?;
         let mut started = start(&plan, &policy.limits)?;
         let stdin =
             started.stdin.take().ok_or_else(|| SandboxError::Engine("the shell has no stdin".into()))?;
@@ -120,9 +106,7 @@ impl ShellSession {
         // A command that did not finish leaves no output: it is still in
         // the reader's hands, and the session ends with it.
         let take = |captured: Result<Captured, Stop>| match captured {
-            Ok(captured) => {
-                Written { text: captured.text, truncated: captured.truncated, bytes: captured.written }
-            }
+            Ok(captured) => captured.written,
             Err(_) => Written { text: String::new(), truncated: false, bytes: 0 },
         };
         let out = take(out);
@@ -184,9 +168,7 @@ enum Stop {
 
 /// What one command wrote on one stream.
 struct Captured {
-    text: String,
-    truncated: bool,
-    written: u64,
+    written: Written,
     /// The exit status the stdout marker carries.
     status: Option<i32>,
 }
@@ -219,8 +201,7 @@ impl Stream {
         std::thread::spawn(move || {
             let mut file = std::fs::File::from(fd);
             let mut chunk = vec![0u8; 64 << 10];
-            let mut split =
-                Splitter { marker, cap, pending: Vec::new(), kept: Vec::new(), written: 0, said: false };
+            let mut split = Splitter { marker, pending: Vec::new(), output: Capped::new(cap), said: false };
             loop {
                 let n = match file.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
@@ -254,14 +235,12 @@ impl Stream {
     }
 }
 
-/// Splits a stream at end markers, keeping at most `cap` bytes per command.
+/// Splits a stream at end markers, keeping at most its cap per command.
 struct Splitter {
     marker: Vec<u8>,
-    cap: u64,
     /// Bytes not yet known to be output: a marker may start in them.
     pending: Vec<u8>,
-    kept: Vec<u8>,
-    written: u64,
+    output: Capped,
     /// Whether this command's overflow was reported.
     said: bool,
 }
@@ -271,20 +250,13 @@ impl Splitter {
         self.pending.extend_from_slice(bytes);
         while let Some(at) = find(&self.pending, &self.marker) {
             let Some(newline) = self.pending[at..].iter().position(|b| *b == b'\n') else { break };
-            let output: Vec<u8> = self.pending.drain(..at).collect();
-            let line: Vec<u8> = self.pending.drain(..=newline).collect();
-            self.output(&output);
+            self.output.push(&self.pending[..at]);
+            let line: Vec<u8> = self.pending.drain(..at + newline + 1).skip(at).collect();
             let status = std::str::from_utf8(&line[self.marker.len()..])
                 .ok()
                 .and_then(|tail| tail.trim().parse().ok());
-            let captured = Captured {
-                text: String::from_utf8_lossy(&std::mem::take(&mut self.kept)).into_owned(),
-                truncated: self.written > self.cap,
-                written: self.written,
-                status,
-            };
-            (self.written, self.said) = (0, false);
-            send.send(Event::Done(captured)).map_err(drop)?;
+            self.said = false;
+            send.send(Event::Done(Captured { written: self.output.take(), status })).map_err(drop)?;
         }
         // All but what could be the start of a marker (or a marker whose
         // line is incomplete) is output.
@@ -293,19 +265,13 @@ impl Splitter {
             Some(at) if self.pending.len() - at < 64 => at,
             _ => self.pending.len().saturating_sub(self.marker.len() - 1),
         };
-        let output: Vec<u8> = self.pending.drain(..safe).collect();
-        self.output(&output);
-        if self.written > self.cap && !self.said {
+        self.output.push(&self.pending[..safe]);
+        self.pending.drain(..safe);
+        if self.output.over() && !self.said {
             self.said = true;
             send.send(Event::Overflow).map_err(drop)?;
         }
         Ok(())
-    }
-
-    fn output(&mut self, bytes: &[u8]) {
-        self.written = self.written.saturating_add(bytes.len() as u64);
-        let room = usize::try_from(self.cap.saturating_sub(self.kept.len() as u64)).unwrap_or(usize::MAX);
-        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
     }
 }
 

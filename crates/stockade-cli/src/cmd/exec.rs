@@ -25,12 +25,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     }
     let sandbox = args.sandbox.sandbox()?;
     let outcome = sandbox.run(Language::Shell, &exec_line(&args.command))?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-    } else {
-        render::human(&outcome, sandbox.policy());
-    }
-    Ok(outcome.exit_code)
+    render::outcome(&outcome, sandbox.policy(), args.json)
 }
 
 /// `exec 'CMD' 'ARG'...`: the jail's shell replaces itself with the program,

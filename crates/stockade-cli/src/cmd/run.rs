@@ -38,12 +38,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     };
     let sandbox = args.sandbox.sandbox()?;
     let outcome = sandbox.run(args.lang, &code)?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-    } else {
-        render::human(&outcome, sandbox.policy());
-    }
-    Ok(outcome.exit_code)
+    render::outcome(&outcome, sandbox.policy(), args.json)
 }
 
 fn read_code(path: &std::path::Path) -> anyhow::Result<String> {
