@@ -41,6 +41,7 @@ demo python "import os; sorted(os.environ)"
 demo python "open('/etc/passwd').read()"
 demo python "import time; time.sleep(60)" --policy examples/short-wall.toml
 demo python "bytearray(2 ** 30)"
+demo sh 'echo hi; id; ls /; cat /root/.ssh/id_rsa /etc/shadow 2>&1'
 echo
 echo "==> the Python package, in .venv (EXAMPLES.md §1: a host tool called from sandboxed JavaScript)"
 .venv/bin/python - <<'PY'
