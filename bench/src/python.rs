@@ -90,7 +90,7 @@ pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<R
         Row {
             id: "P8",
             what: format!(
-                "memory per extra live session ({P8_SESSIONS} opened, each ran `x = 1`; resident set growth)"
+                "memory per extra live session ({P8_SESSIONS} opened, each ran `x = 1`; Pss growth)"
             ),
             ours: Quantity::Bytes(session_memory(P8_SESSIONS)?),
             peer: Peer {
@@ -121,7 +121,7 @@ pub fn all(cli: &Path, n: crate::javascript::Iterations) -> anyhow::Result<Vec<R
         rows.push(Row {
             id: "P7",
             what: format!("{what}, fresh sandbox, in process"),
-            ours: (median(&compute(&format!("{setup}\n{body}"), n.compute)?)).into(),
+            ours: (median(&compute(&format!("{setup}\n{}\nbody()", as_function(body)), n.compute)?)).into(),
             peer: Peer {
                 name: "native python3 (timed inside python)".into(),
                 median: native_timed(setup, body, n.compute)
@@ -173,7 +173,7 @@ struct SessionMemory {
     per_session_bytes: f64,
 }
 
-/// The growth of this process's resident set per extra live session, once
+/// The growth of this process's proportional set size per extra live session, once
 /// one session has loaded everything shared.
 fn session_memory(count: usize) -> anyhow::Result<u64> {
     let sandbox = Sandbox::new(Policy::default())?;
@@ -191,10 +191,21 @@ fn session_memory(count: usize) -> anyhow::Result<u64> {
     Ok(grown / count as u64)
 }
 
+/// This process's proportional set size: its private pages, plus each
+/// shared page divided among the processes mapping it. Page-cache pages of
+/// a guest's memory image that every session maps count once, as they cost
+/// once; the plain resident set would count them per session.
 fn resident_bytes() -> anyhow::Result<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm")?;
-    let pages: u64 = statm.split_whitespace().nth(1).context("statm")?.parse()?;
-    Ok(pages * 4096)
+    let rollup = std::fs::read_to_string("/proc/self/smaps_rollup")?;
+    let kib: u64 = rollup
+        .lines()
+        .find_map(|line| line.strip_prefix("Pss:"))
+        .context("no Pss in /proc/self/smaps_rollup")?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()?;
+    Ok(kib * 1024)
 }
 
 fn compute(code: &str, iterations: usize) -> anyhow::Result<Vec<Duration>> {
@@ -209,13 +220,19 @@ fn compute(code: &str, iterations: usize) -> anyhow::Result<Vec<Duration>> {
 /// Asks the machine's python3 to time `body` itself, start-up left out.
 fn native_timed(setup: &str, body: &str, iterations: usize) -> anyhow::Result<Duration> {
     let script = format!(
-        "import time, json\n{setup}\ndef body():\n{}\nbody()\nsamples = []\nfor _ in range({iterations}):\n    t = time.perf_counter()\n    body()\n    samples.append((time.perf_counter() - t) * 1000.0)\nprint(json.dumps(samples))",
-        indent(&format!("global s\n{body}"))
+        "import time, json\n{setup}\n{}\nbody()\nsamples = []\nfor _ in range({iterations}):\n    t = time.perf_counter()\n    body()\n    samples.append((time.perf_counter() - t) * 1000.0)\nprint(json.dumps(samples))",
+        as_function(body)
     );
     let output = Command::new("/usr/bin/python3").args(["-c", &script]).output()?;
     ensure!(output.status.success(), "python3 failed: {}", String::from_utf8_lossy(&output.stderr));
     let millis: Vec<f64> = serde_json::from_slice(&output.stdout).context("python3 printed no samples")?;
     Ok(median(&stats::from_millis(&millis)))
+}
+
+/// `body` as the function `body()`, the same on both sides, so that both
+/// interpreters run the same code the same way (`s` a global, the rest locals).
+fn as_function(body: &str) -> String {
+    format!("def body():\n{}", indent(&format!("global s\n{body}")))
 }
 
 fn indent(code: &str) -> String {

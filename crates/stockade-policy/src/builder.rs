@@ -121,6 +121,17 @@ impl PolicyBuilder {
         self
     }
 
+    /// Imports `modules` into the CPython guest's start-up snapshot
+    /// (`python.preload`).
+    pub fn python_preload<I, S>(mut self, modules: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.policy.python.preload = modules.into_iter().map(Into::into).collect();
+        self
+    }
+
     /// Validates and returns the policy.
     pub fn build(self) -> Result<Policy, PolicyError> {
         self.policy.validate()?;

@@ -34,6 +34,20 @@ pub struct Policy {
     pub audit: AuditPolicy,
     /// How strict the process jail is about layers a kernel may lack.
     pub jail: JailPolicy,
+    /// The CPython guest's own settings.
+    pub python: PythonPolicy,
+}
+
+/// The CPython guest's own settings (`--lang python` only).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, default)]
+pub struct PythonPolicy {
+    /// Modules imported into the interpreter's start-up snapshot, so that a
+    /// fresh run starts with them loaded (`["numpy", "pandas"]` saves each
+    /// run about 0.8 s). Each distinct list is a snapshot of its own, made
+    /// and compiled once per machine (about two minutes) and cached
+    /// (about 300 MB). Default: none beyond stockade's common set.
+    pub preload: Vec<String>,
 }
 
 /// The process jail's own settings (native languages only).

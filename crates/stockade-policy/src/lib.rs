@@ -51,7 +51,7 @@ pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
     AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailPolicy, Limits, NetworkPolicy, OutputOverflow,
-    Policy, SecretPolicy, SessionPolicy, ToolPolicy,
+    Policy, PythonPolicy, SecretPolicy, SessionPolicy, ToolPolicy,
 };
 pub use error::PolicyError;
 pub use requirement::Requirement;

@@ -10,6 +10,8 @@ pub const MIN_MEMORY_BYTES: u64 = MIB;
 pub const MAX_OUTPUT_BYTES: u64 = 1024 * MIB;
 /// Largest scratch `/tmp`: it is host memory, outside `limits.memory_bytes`.
 pub const MAX_TMP_BYTES: u64 = 16 * 1024 * MIB;
+/// Most modules `python.preload` may name.
+pub const MAX_PRELOAD: usize = 32;
 /// Largest source code a policy may accept.
 pub const MAX_CODE_BYTES: u64 = 64 * MIB;
 
@@ -49,6 +51,25 @@ impl Policy {
                     "needs limits.fuel: a session's fuel is counted only when its runs are metered",
                 ));
             }
+        }
+
+        for (i, module) in self.python.preload.iter().enumerate() {
+            let key = format!("python.preload[{i}]");
+            if !is_module_name(module) {
+                return Err(PolicyError::invalid(
+                    key,
+                    "must be a module name such as `numpy` or `xml.etree`",
+                ));
+            }
+            if self.python.preload[..i].contains(module) {
+                return Err(PolicyError::invalid(key, "is listed twice"));
+            }
+        }
+        if self.python.preload.len() > MAX_PRELOAD {
+            return Err(PolicyError::invalid(
+                "python.preload",
+                format!("names at most {MAX_PRELOAD} modules"),
+            ));
         }
 
         for (name, value) in &self.env {
@@ -168,6 +189,18 @@ pub fn check_identifier(key: &str, name: &str) -> Result<(), PolicyError> {
     }
 }
 
+/// A dotted Python module name of ASCII identifiers (`xml.etree`), at most
+/// 128 bytes: it is written into the guest's warm-up code, so nothing else
+/// may pass.
+fn is_module_name(name: &str) -> bool {
+    name.len() <= 128
+        && name.split('.').all(|part| {
+            !part.is_empty()
+                && !part.starts_with(|c: char| c.is_ascii_digit())
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
 fn guest_path(key: &str, path: &str) -> Result<(), PolicyError> {
     if !path.starts_with('/') || path == "/" || path.contains('\0') {
         return Err(PolicyError::invalid(key, "must be an absolute path other than `/`, without NUL"));
@@ -211,6 +244,16 @@ mod tests {
         }
         for bad in ["", "*", "a..b", "http://x.com", "x.com:0", "x.com:99999", "*.", "a b.com"] {
             assert!(host_pattern(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn module_names() {
+        for ok in ["numpy", "xml.etree.ElementTree", "_private", "a1"] {
+            assert!(is_module_name(ok), "{ok}");
+        }
+        for bad in ["", "1x", "a..b", ".a", "a.", "os; import x", "a-b", "é", "a\0"] {
+            assert!(!is_module_name(bad), "{bad:?}");
         }
     }
 

@@ -164,13 +164,19 @@ pub fn engine(profile: Profile, metering: Metering) -> wasmtime::Result<&'static
 }
 
 /// An engine for one-off work that is run once and thrown away (the wizer
-/// initialisation run): no pool, fast compilation.
-pub fn scratch_engine() -> wasmtime::Result<Engine> {
+/// initialisation runs): no pool, no deadlines, fast compilation, and what
+/// `profile`'s modules need.
+pub fn scratch_engine(profile: Profile) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
     config
         .cranelift_opt_level(wasmtime::OptLevel::None)
         .max_wasm_stack(MAX_WASM_STACK)
-        .async_stack_size(MAX_WASM_STACK + (1 << 20));
+        .async_stack_size(MAX_WASM_STACK + (1 << 20))
+        .wasm_gc(false);
+    if profile == Profile::Large {
+        config.wasm_exceptions(true);
+        config.enable_incremental_compilation(crate::progress::store())?;
+    }
     Engine::new(&config)
 }
 

@@ -15,8 +15,9 @@ use wasmtime::{Engine, InstancePre, Linker, Module, Result, format_err};
 pub enum Guest {
     /// QuickJS, for JavaScript.
     QuickJs,
-    /// CPython 3.15 with numpy and pandas (`python-snapshot.wasm`).
-    Python,
+    /// CPython 3.15 with numpy and pandas (`python-snapshot.wasm`), with
+    /// these modules imported in its start-up snapshot.
+    Python(Preload),
 }
 
 impl Guest {
@@ -24,7 +25,7 @@ impl Guest {
     pub fn name(self) -> &'static str {
         match self {
             Guest::QuickJs => "quickjs",
-            Guest::Python => "python",
+            Guest::Python(_) => "python",
         }
     }
 
@@ -32,8 +33,41 @@ impl Guest {
     pub fn profile(self) -> Profile {
         match self {
             Guest::QuickJs => Profile::Small,
-            Guest::Python => Profile::Large,
+            Guest::Python(_) => Profile::Large,
         }
+    }
+}
+
+/// A policy's `python.preload` list, kept once per process so that a
+/// [`Guest`] stays a small `Copy` key. Each distinct list is a snapshot and
+/// a compiled module of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Preload(&'static [String]);
+
+impl Preload {
+    /// No modules beyond the snapshot's common set.
+    pub const NONE: Preload = Preload(&[]);
+
+    /// The interned `modules`.
+    pub fn of(modules: &[String]) -> Preload {
+        static KEPT: Mutex<Vec<&'static [String]>> = Mutex::new(Vec::new());
+        if modules.is_empty() {
+            return Preload::NONE;
+        }
+        let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(found) = kept.iter().find(|kept| **kept == modules) {
+            return Preload(found);
+        }
+        // Leaked on purpose: one small list per distinct policy setting,
+        // which each costs a minutes-long compile anyway.
+        let leaked: &'static [String] = Box::leak(modules.to_vec().into_boxed_slice());
+        kept.push(leaked);
+        Preload(leaked)
+    }
+
+    /// The modules.
+    pub fn modules(self) -> &'static [String] {
+        self.0
     }
 }
 
@@ -41,7 +75,8 @@ impl Guest {
 enum Source {
     /// Embedded; snapshotted with wizer before it is compiled.
     Embedded { wasm: &'static [u8], sha256: &'static str },
-    /// Fetched and verified on this machine, already snapshotted.
+    /// Fetched and verified on this machine; snapshotted again by stockade
+    /// ([`crate::python::snapshot`]) before it is compiled.
     Fetched(PythonArtifacts),
 }
 
@@ -52,9 +87,23 @@ impl Source {
                 wasm: stockade_guests::QUICKJS,
                 sha256: stockade_guests::QUICKJS_SHA256,
             }),
-            Guest::Python => {
+            Guest::Python(_) => {
                 stockade_artifacts::locate(cache.dir()).map(Source::Fetched).map_err(|e| format_err!("{e}"))
             }
+        }
+    }
+
+    /// What the module to compile is made from: the source module's digest
+    /// and, for CPython, the recipe of stockade's snapshot of it.
+    fn recipe(&self, guest: Guest) -> String {
+        match (self, guest) {
+            (Source::Fetched(artifacts), Guest::Python(preload)) => cache::key(&[
+                artifacts.module_sha256.as_bytes(),
+                crate::python::snapshot::VERSION,
+                crate::python::RUNTIME.as_bytes(),
+                crate::python::snapshot::warm_up(preload.modules()).as_bytes(),
+            ]),
+            _ => self.sha256().to_string(),
         }
     }
 
@@ -70,6 +119,10 @@ impl Source {
         match self {
             Source::Embedded { wasm, .. } => crate::snapshot::snapshot(cache, guest.name(), wasm),
             Source::Fetched(artifacts) => {
+                let entry = format!("{}-{}.wasm", guest.name(), self.recipe(guest));
+                if let Some(bytes) = cache.load(&entry) {
+                    return Ok(bytes);
+                }
                 let wasm = std::fs::read(&artifacts.module)
                     .map_err(|e| format_err!("cannot read {}: {e}", artifacts.module.display()))?;
                 // Only the file's size was checked when it was located; its
@@ -82,7 +135,19 @@ impl Source {
                         artifacts.module.display()
                     ));
                 }
-                Ok(wasm)
+                let preload = match guest {
+                    Guest::Python(preload) => preload.modules(),
+                    Guest::QuickJs => &[],
+                };
+                let snapshot = crate::python::snapshot::make(
+                    cache,
+                    &wasm,
+                    &artifacts.lib_dir,
+                    crate::python::RUNTIME,
+                    preload,
+                )?;
+                cache.store(&entry, &snapshot)?;
+                Ok(snapshot)
             }
         }
     }
@@ -105,9 +170,6 @@ pub struct Compiled {
     pub pre: InstancePre<State>,
     /// The host folder the guest's standard library is read from (CPython).
     pub lib_dir: Option<PathBuf>,
-    /// CPython: stockade's runtime turn as a precompiled code object, once
-    /// made ([`crate::python::prepare`]); until then runs use its source.
-    pub prelude: std::sync::OnceLock<String>,
 }
 
 /// One slot per (guest, metering): its own lock, so compiling one guest
@@ -138,11 +200,7 @@ pub fn compiled(guest: Guest, metering: Metering) -> Result<Arc<Compiled>> {
     crate::clock::add_to_linker(&mut linker)?;
     crate::files::add_to_linker(&mut linker)?;
     let pre = linker.instantiate_pre(&module)?;
-    let compiled =
-        Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir(), prelude: Default::default() });
-    if guest == Guest::Python {
-        crate::python::prepare(&compiled, &cache, source.sha256());
-    }
+    let compiled = Arc::new(Compiled { guest, engine, pre, lib_dir: source.lib_dir() });
     *slot = Some(compiled.clone());
     Ok(compiled)
 }
@@ -156,26 +214,39 @@ pub fn is_cached(guest: Guest, metering: Metering) -> Result<bool> {
 }
 
 fn cwasm_entry(guest: Guest, source: &Source, engine: &Engine) -> String {
-    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, source.sha256()))
+    format!("{}-{}.cwasm", guest.name(), cwasm_key(engine, &source.recipe(guest)))
 }
 
 fn load_or_compile(cache: &Cache, guest: Guest, source: &Source, engine: &Engine) -> Result<Module> {
-    let entry = cwasm_entry(guest, source, engine);
-    if let Some(module) = load(cache, &entry, engine) {
+    compile_cached(cache, &cwasm_entry(guest, source, engine), engine, guest.name(), || {
+        source.module_wasm(guest, cache)
+    })
+}
+
+/// The module cached as `entry` (a `.cwasm` of `engine`), else `wasm()`
+/// compiled now, with its progress reported as `what`, and cached.
+pub(crate) fn compile_cached(
+    cache: &Cache,
+    entry: &str,
+    engine: &Engine,
+    what: &str,
+    wasm: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Module> {
+    if let Some(module) = load(cache, entry, engine) {
         return Ok(module);
     }
     // Another process may be compiling the same entry: wait for it, then
     // use its work rather than compile again.
-    let _lock = cache.lock(&entry)?;
-    if let Some(module) = load(cache, &entry, engine) {
+    let _lock = cache.lock(entry)?;
+    if let Some(module) = load(cache, entry, engine) {
         return Ok(module);
     }
-    let wasm = source.module_wasm(guest, cache)?;
+    let wasm = wasm()?;
     let module = {
-        let _report = crate::progress::compiling(guest.name(), &wasm);
+        let _report = crate::progress::compiling(what, &wasm);
         Module::new(engine, &wasm)?
     };
-    cache.store(&entry, &module.serialize()?)?;
+    cache.store(entry, &module.serialize()?)?;
     Ok(module)
 }
 
@@ -186,7 +257,8 @@ fn load(cache: &Cache, entry: &str, engine: &Engine) -> Option<Module> {
     // file (or matched before and its inode, size and change times have not
     // moved since, which any write would do), and every `.cwasm` entry was written by
     // `Module::serialize` in `load_or_compile` for an engine with this exact
-    // configuration (it is part of the name). Mapping the file in place
+    // configuration (it is part of the name; [`compile_cached`] writes them
+    // all). Mapping the file in place
     // spares copying (and faulting in) megabytes of code per process.
     match unsafe { Module::deserialize_open_file(engine, file) } {
         Ok(module) => Some(module),
@@ -199,7 +271,7 @@ fn load(cache: &Cache, entry: &str, engine: &Engine) -> Option<Module> {
 
 /// The cache key of a module compiled by `engine`: wasmtime's own
 /// compatibility hash of the engine configuration plus the module's digest.
-fn cwasm_key(engine: &Engine, wasm_digest: &str) -> String {
+pub(crate) fn cwasm_key(engine: &Engine, wasm_digest: &str) -> String {
     use std::hash::{Hash, Hasher};
     struct Sha(sha2::Sha256);
     impl Hasher for Sha {

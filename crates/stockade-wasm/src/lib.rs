@@ -30,29 +30,29 @@ pub mod scratch;
 mod snapshot;
 mod state;
 
-pub use guest::Guest;
+pub use guest::{Guest, Preload};
 
 use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError};
-use stockade_policy::Requirement;
+use stockade_policy::{Policy, Requirement};
 
 /// Runs guests in WebAssembly.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct WasmBackend;
 
 impl WasmBackend {
-    /// Snapshots and compiles the guest for `language` now (if the cache does
-    /// not already hold it), so the first run does not pay for it.
-    pub fn prepare(&self, language: Language, fuel: bool) -> Result<(), SandboxError> {
-        let metering = if fuel { engine::Metering::Fuel } else { engine::Metering::Off };
-        guest::compiled(guest_for(language)?, metering).map(drop).map_err(prepare_error)
+    /// Snapshots and compiles the guest that runs `language` under `policy`
+    /// now (if the cache does not already hold it), so the first run does
+    /// not pay for it.
+    pub fn prepare(&self, language: Language, policy: &Policy) -> Result<(), SandboxError> {
+        guest::compiled(guest_for(language, policy)?, metering(policy)).map(drop).map_err(prepare_error)
     }
 }
 
 impl WasmBackend {
-    /// Whether the guest for `language` is compiled and cached on disk.
-    pub fn is_prepared(&self, language: Language, fuel: bool) -> Result<bool, SandboxError> {
-        let metering = if fuel { engine::Metering::Fuel } else { engine::Metering::Off };
-        guest::is_cached(guest_for(language)?, metering).map_err(prepare_error)
+    /// Whether the guest that runs `language` under `policy` is compiled and
+    /// cached on disk.
+    pub fn is_prepared(&self, language: Language, policy: &Policy) -> Result<bool, SandboxError> {
+        guest::is_cached(guest_for(language, policy)?, metering(policy)).map_err(prepare_error)
     }
 
     /// The directory compiled guests are cached in.
@@ -78,33 +78,34 @@ impl Backend for WasmBackend {
     }
 
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
-        let metering = match request.policy.limits.fuel {
-            Some(_) => engine::Metering::Fuel,
-            None => engine::Metering::Off,
-        };
-        let compiled = guest::compiled(guest_for(request.language)?, metering).map_err(prepare_error)?;
+        let guest = guest_for(request.language, request.policy)?;
+        let compiled = guest::compiled(guest, metering(request.policy)).map_err(prepare_error)?;
         run::run(&compiled, request)
     }
 
     fn open(
         &self,
         language: Language,
-        policy: &stockade_policy::Policy,
+        policy: &Policy,
         tools: Option<&std::sync::Arc<dyn stockade_core::ToolHost>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
-        let metering =
-            if policy.limits.fuel.is_some() { engine::Metering::Fuel } else { engine::Metering::Off };
-        let compiled = guest::compiled(guest_for(language)?, metering).map_err(prepare_error)?;
+        let compiled =
+            guest::compiled(guest_for(language, policy)?, metering(policy)).map_err(prepare_error)?;
         Ok(Box::new(live::Session::open(&compiled, policy, tools)?))
     }
 }
 
-fn guest_for(language: Language) -> Result<Guest, SandboxError> {
+fn guest_for(language: Language, policy: &Policy) -> Result<Guest, SandboxError> {
     match language {
         Language::JavaScript => Ok(Guest::QuickJs),
-        Language::Python => Ok(Guest::Python),
+        Language::Python => Ok(Guest::Python(guest::Preload::of(&policy.python.preload))),
         other => Err(SandboxError::Code(format!("the wasm backend does not run {other}"))),
     }
+}
+
+/// Fuel changes the compiled code: a policy that sets it needs the metered variant.
+fn metering(policy: &Policy) -> engine::Metering {
+    if policy.limits.fuel.is_some() { engine::Metering::Fuel } else { engine::Metering::Off }
 }
 
 fn prepare_error(error: wasmtime::Error) -> SandboxError {

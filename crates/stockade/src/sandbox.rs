@@ -189,7 +189,7 @@ impl Sandbox {
         if language.is_native() {
             return self.backend(language).map(drop);
         }
-        self.wasm.prepare(language, self.policy.limits.fuel.is_some())
+        self.wasm.prepare(language, &self.policy)
     }
 
     /// The tool gate of one run (none when there are no tools), counting

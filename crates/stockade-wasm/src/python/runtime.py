@@ -1,5 +1,6 @@
-# stockade's runtime in the CPython guest, run as the first turn of every
-# instance. It
+# stockade's runtime in the CPython guest, run once per machine before
+# stockade's snapshot of the interpreter is taken (python/snapshot.rs); each
+# run then calls `stockade._start` first. It
 # - reports the run's result to the host through the door (`_host.call`) as
 #   a result frame: the value of a trailing expression (JSON where it can be,
 #   else its repr) or the uncaught exception, with its traceback. Result
@@ -115,21 +116,37 @@ def _stockade_install():
         return tool
 
     tools = types.SimpleNamespace()
-    try:
-        listing = request({"op": "list"}).get("tools", [])
-    except ToolError:
-        listing = []
-    for described in listing:
-        name = described["name"]
-        fn = make_tool(name, described.get("description", ""), described.get("inputSchema"))
-        setattr(tools, name, fn)
-        if not hasattr(builtins, name):
-            setattr(__main__, name, fn)
-
     module = types.ModuleType("stockade", "stockade's guest API: the run's host tools and their errors.")
     module.tools, module.ToolError, module.ToolDenied = tools, ToolError, ToolDenied
     sys.modules["stockade"] = module
     builtins.ToolError, builtins.ToolDenied = ToolError, ToolDenied
+
+    def start(config):
+        # The first turn of each run, on an interpreter restored from the
+        # snapshot: what must differ between runs is set here.
+        del module._start
+        config = json.loads(bytes.fromhex(config))
+        import os
+
+        os.environ.update(config.get("env", {}))
+        # Generators seeded while the snapshot was made would repeat the
+        # same numbers in every run.
+        if "random" in sys.modules:
+            sys.modules["random"].seed()
+        if "numpy.random" in sys.modules:
+            sys.modules["numpy.random"].seed()
+        try:
+            listing = request({"op": "list"}).get("tools", [])
+        except ToolError:
+            listing = []
+        for described in listing:
+            name = described["name"]
+            fn = make_tool(name, described.get("description", ""), described.get("inputSchema"))
+            setattr(tools, name, fn)
+            if not hasattr(builtins, name):
+                setattr(__main__, name, fn)
+
+    module._start = start
 
 
 _stockade_install()

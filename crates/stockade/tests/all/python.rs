@@ -317,22 +317,44 @@ def attempt(call):
 }
 
 #[test]
-fn the_runtime_turn_is_precompiled_once_and_cached() {
-    assert_eq!(py("1 + 1").value, Some(serde_json::json!(2)));
-    let dir = stockade::diagnostics::cache_dir().expect("cache dir");
-    let prelude = std::fs::read_dir(&dir)
-        .expect("cache")
-        .map(|e| e.expect("entry").path())
-        .find(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("python-runtime-") && n.ends_with(".py"))
-        })
-        .expect("a precompiled runtime in the cache");
-    let text = std::fs::read_to_string(prelude).expect("read");
-    assert!(
-        text.starts_with("exec(__import__('marshal').loads(bytes.fromhex('"),
-        "{}",
-        &text[..60.min(text.len())]
-    );
+fn fresh_runs_start_from_the_snapshot_each_with_its_own_randomness() {
+    // stockade's snapshot imported `traceback` and `random` before any run...
+    let code = "import sys, random\n['traceback' in sys.modules, random.random(), random.getrandbits(64)]";
+    let first = py(code).value.expect("a value");
+    let second = py(code).value.expect("a value");
+    assert_eq!(first[0], true, "{first}");
+    // ...and each run reseeds them: no two runs draw the same numbers.
+    assert_ne!(first[1], second[1], "{first} {second}");
+    assert_ne!(first[2], second[2], "{first} {second}");
+    // What the snapshot run printed or reported is not any run's.
+    let outcome = py("import builtins, sys\n\
+                      [hasattr(builtins, '_'), hasattr(sys, 'last_exc'), sorted(k for k in globals() if k[0] != '_')]");
+    assert_eq!(outcome.value, Some(serde_json::json!([false, false, ["builtins", "sys"]])), "{outcome:?}");
+    assert!(outcome.stdout.is_empty() && outcome.stderr.is_empty(), "{outcome:?}");
+}
+
+#[test]
+fn python_preload_imports_modules_into_a_snapshot_of_its_own() {
+    let policy = Policy::builder().python_preload(["numpy", "pandas"]).build().expect("policy");
+    let code = "import sys\nloaded = ['numpy' in sys.modules, 'pandas' in sys.modules]\n\
+                import numpy as np, pandas as pd\n\
+                [loaded, float(np.random.random()), int(pd.DataFrame({'a': [1, 2]})['a'].sum())]";
+    let first = py_with(policy.clone(), code);
+    assert_eq!(first.status, Status::Ok, "{first:?}");
+    let first = first.value.expect("a value");
+    assert_eq!(first[0], serde_json::json!([true, true]), "{first}");
+    assert_eq!(first[2], 3, "{first}");
+    // numpy's global generator was seeded in the snapshot; each run reseeds it.
+    let second = py_with(policy, code).value.expect("a value");
+    assert_ne!(first[1], second[1], "{first} {second}");
+    // Without the setting, the default snapshot has neither.
+    assert_eq!(py("import sys\n'pandas' in sys.modules").value, Some(serde_json::json!(false)));
+
+    // A module that cannot be imported fails the snapshot, and says which.
+    let missing = Policy::builder().python_preload(["no_such_module_here"]).build().expect("policy");
+    let error = py_result(missing, "1").expect_err("no snapshot");
+    assert!(error.to_string().contains("no_such_module_here"), "{error}");
+    // A name that is no module name never reaches the guest.
+    let error = Policy::from_toml_str("[python]\npreload = [\"os; import shutil\"]").expect_err("refused");
+    assert!(error.to_string().contains("python.preload[0]"), "{error}");
 }
