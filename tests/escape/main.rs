@@ -211,6 +211,43 @@ fn terminal_injection_is_refused() {
 }
 
 #[test]
+fn a_terminal_of_its_own_is_no_way_out() {
+    // With `jail.tty` the program has a real terminal: stdin, stdout, stderr
+    // and /dev/tty are the run's new pseudo-terminal, never the host's.
+    let code = "import fcntl, os, termios\n\
+                print([os.isatty(fd) for fd in (0, 1, 2)], os.getsid(0) == os.getpid(), os.tcgetpgrp(0) == os.getpid())\n\
+                print(repr(os.read(0, 100)))\n\
+                for path, fd in (('/dev/tty', os.open('/dev/tty', os.O_RDWR)), ('stdin', 0)):\n    \
+                for name, request, arg in (('TIOCSTI', termios.TIOCSTI, b'x'), ('TIOCSETD', termios.TIOCSETD, b'\\x0d\\0\\0\\0')):\n        \
+                try:\n            fcntl.ioctl(fd, request, arg)\n            print(path, name, 'done')\n        \
+                except OSError as e:\n            print(path, name, e.strerror)\n\
+                os.write(os.open('/dev/tty', os.O_WRONLY), b'via /dev/tty\\n')\n\
+                import sys\nprint('to stderr', file=sys.stderr)";
+    let outcome = jail("python-native", code, "[limits]\nwall_ms = 10000\n[jail]\ntty = true\n");
+    assert_eq!(outcome["status"], serde_json::json!({"kind": "ok"}), "{outcome}");
+    assert_eq!(
+        stdout(&outcome),
+        "[True, True, True] True True\nb''\n\
+         /dev/tty TIOCSTI Operation not permitted\n/dev/tty TIOCSETD Operation not permitted\n\
+         stdin TIOCSTI Operation not permitted\nstdin TIOCSETD Operation not permitted\n\
+         via /dev/tty\nto stderr\n",
+        "{outcome}"
+    );
+    assert_eq!(stderr(&outcome), "", "{outcome}");
+    // A session's shell reads a pipe: asking it for a terminal is refused.
+    let policy = tempfile::NamedTempFile::new().expect("policy file");
+    std::fs::write(policy.path(), "[jail]\ntty = true\n").expect("write policy");
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["repl", "--lang", "sh", "--policy"])
+        .arg(policy.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run stockade");
+    assert!(!out.status.success(), "a tty session opened");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("jail.tty"), "{out:?}");
+}
+
+#[test]
 fn a_fork_bomb_is_contained_and_cleaned_up() {
     let name = marker("bomb");
     let toml = format!("[limits]\nwall_ms = 3000\nprocesses = 64\n[env]\nMARK = {name:?}\n");

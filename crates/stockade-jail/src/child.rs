@@ -76,7 +76,8 @@ pub struct Fds {
     pub stdout: RawFd,
     /// See `stdout`.
     pub stderr: RawFd,
-    /// The read end of the parent's stdin pipe, or -1 for `/dev/null`.
+    /// The read end of the parent's stdin pipe (or the terminal), or -1
+    /// for `/dev/null`.
     pub stdin: RawFd,
 }
 
@@ -200,6 +201,11 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         }
         check!(Stage::Process, libc::sethostname(c"sandbox".as_ptr(), 7));
         check!(Stage::Process, libc::setsid());
+        // A new session has no controlling terminal; the run's own
+        // pseudo-terminal (stdin, when asked for) becomes it.
+        if plan.tty {
+            check!(Stage::Stdio, libc::ioctl(0, libc::TIOCSCTTY, 0));
+        }
         for (resource, value) in &plan.rlimits {
             let limit = libc::rlimit { rlim_cur: *value, rlim_max: *value };
             check!(Stage::Process, libc::setrlimit(*resource as _, &limit));

@@ -20,6 +20,7 @@ mod plan;
 mod run;
 mod seccomp;
 mod session;
+mod tty;
 
 use std::sync::Arc;
 use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError, ToolHost};

@@ -82,6 +82,9 @@ pub struct Plan {
     pub landlock: Option<crate::landlock::LandlockPlan>,
     /// Whether stdin is a pipe from the parent (a session's commands), not `/dev/null`.
     pub stdin_from_parent: bool,
+    /// Whether the program's stdio is a new pseudo-terminal, which is also
+    /// its controlling terminal (`jail.tty`).
+    pub tty: bool,
     /// Whether the jail dies when the thread that started it does (a fresh
     /// run: that thread waits for it; a session outlives the thread that
     /// opened it, so it does not).
@@ -105,7 +108,9 @@ const USR_LINKS: &[(&str, &str)] = &[
     ("/lib64", "usr/lib64"),
     ("/lib32", "usr/lib32"),
 ];
-/// The devices the guest gets: bound from the host, never made.
+/// The devices the guest gets: bound from the host, never made. With
+/// `jail.tty`, `/dev/tty` too: it opens the opener's controlling terminal,
+/// which in the jail is the run's own pseudo-terminal.
 const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/random", "/dev/urandom"];
 
 impl Plan {
@@ -121,6 +126,11 @@ impl Plan {
                 )));
             }
         };
+        if policy.jail.tty {
+            return Err(SandboxError::Engine(
+                "jail.tty is for fresh runs: a session's shell reads its commands from a pipe".into(),
+            ));
+        }
         let mut plan = Plan::with_argv(&[shell, "-s"], policy)?;
         plan.stdin_from_parent = true;
         plan.die_with_parent = false;
@@ -197,7 +207,8 @@ impl Plan {
             steps.push(Step::Write { path: new(path)?, contents: contents.into_bytes() });
         }
         mkdir_all(&mut steps, "/dev")?;
-        for device in DEVICES {
+        let tty: &[&str] = if policy.jail.tty { &["/dev/tty"] } else { &[] };
+        for device in DEVICES.iter().chain(tty) {
             steps.push(Step::Bind {
                 source: old(device)?,
                 target: new(device)?,
@@ -277,6 +288,7 @@ impl Plan {
             filters,
             landlock,
             stdin_from_parent: false,
+            tty: policy.jail.tty,
             die_with_parent: true,
             drop_groups,
         })

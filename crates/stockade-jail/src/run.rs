@@ -5,6 +5,7 @@
 use crate::cgroup::RunCgroup;
 use crate::child::{self, Fds, Stage};
 use crate::plan::{GUEST_ID, Plan, ROOT_MAPS_TO};
+use crate::tty::Terminal;
 use std::io::Read;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
@@ -51,7 +52,16 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
             None
         }
     };
-    let (stdout_r, stdout_w) = pipe()?;
+    // With a terminal, the program's three streams are its terminal side,
+    // and its output is read from the host's side; the stderr pipe then
+    // only ever reads end-of-file.
+    let terminal = if plan.tty { Some(Terminal::open()?) } else { None };
+    let (stdout_r, stdout_w) = match &terminal {
+        Some(pair) => {
+            (pair.controller.try_clone().map_err(io_error)?, pair.terminal.try_clone().map_err(io_error)?)
+        }
+        None => pipe()?,
+    };
     let (stderr_r, stderr_w) = pipe()?;
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
@@ -60,8 +70,12 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
         sync: sync_r.as_raw_fd(),
         error: error_w.as_raw_fd(),
         stdout: stdout_w.as_raw_fd(),
-        stderr: stderr_w.as_raw_fd(),
-        stdin: stdin.as_ref().map_or(-1, |(read, _)| read.as_raw_fd()),
+        stderr: terminal.as_ref().map_or(stderr_w.as_raw_fd(), |pair| pair.terminal.as_raw_fd()),
+        stdin: match (&terminal, &stdin) {
+            (Some(pair), _) => pair.terminal.as_raw_fd(),
+            (None, Some((read, _))) => read.as_raw_fd(),
+            (None, None) => -1,
+        },
     };
     // The child shares this process's memory until `execve` (CLONE_VM, as
     // posix_spawn does), so that starting a jail costs the same from a small
@@ -118,6 +132,9 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     }
     // The child has called `execve`: it no longer uses this memory.
     drop((entry, stack));
+    if let Some(pair) = terminal {
+        Terminal::end_input(&pair.controller);
+    }
     Ok(Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin })
 }
 
@@ -331,6 +348,10 @@ fn namespaces_refused(error: std::io::Error) -> SandboxError {
          kernel.apparmor_restrict_unprivileged_userns=0), or run stockade outside a container that \
          forbids them. stockade never runs native code unjailed."
     ))
+}
+
+fn io_error(error: std::io::Error) -> SandboxError {
+    SandboxError::Engine(format!("the jail's descriptors: {error}"))
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {

@@ -83,8 +83,10 @@ const NAMESPACE_FLAGS: &[u64] = &[
 
 /// `ioctl` requests refused: `TIOCSTI` pushes keystrokes into a terminal's
 /// input, which would type commands into the user's shell; `TIOCLINUX`
-/// does the same on virtual consoles.
-const DENIED_IOCTLS: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX];
+/// does the same on virtual consoles; `TIOCSETD` swaps a terminal's line
+/// discipline, kernel code (n_hdlc, n_gsm) with a history of exploits that
+/// a run's own pseudo-terminal (`jail.tty`) would otherwise reach.
+const DENIED_IOCTLS: &[u64] = &[libc::TIOCSTI, libc::TIOCLINUX, libc::TIOCSETD];
 
 /// The filters to install, in order: the deny list (`EPERM`), and `clone3`
 /// answered `ENOSYS` (its flags are behind a pointer, out of the filter's

@@ -57,6 +57,12 @@ pub struct JailPolicy {
     /// Refuse to run a native program where the kernel has no Landlock,
     /// instead of running it with that layer off (and saying so). Default false.
     pub require_landlock: bool,
+    /// Give a fresh run a terminal of its own: a new pseudo-terminal is its
+    /// stdin, stdout, stderr and controlling terminal (`/dev/tty`), for
+    /// programs that behave differently without one. Its output then comes
+    /// back as stdout alone (a terminal has one stream), and its input is
+    /// at end-of-file. Default false: stdin is `/dev/null`, output pipes.
+    pub tty: bool,
 }
 
 /// Budgets for one run.
