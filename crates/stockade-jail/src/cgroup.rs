@@ -83,6 +83,15 @@ impl RunCgroup {
         if self.v2 { "v2" } else { "v1" }
     }
 
+    /// The v2 group's directory, open for `clone3(CLONE_INTO_CGROUP)`;
+    /// `None` under v1 (or if it cannot be opened: then `attach`).
+    pub fn v2_directory(&self) -> Option<std::fs::File> {
+        if !self.v2 {
+            return None;
+        }
+        std::fs::File::open(&self.memory).ok()
+    }
+
     /// Puts `pid` (and so everything it starts) in the groups.
     pub fn attach(&self, pid: libc::pid_t) -> std::io::Result<()> {
         std::fs::write(self.memory.join("cgroup.procs"), pid.to_string())?;

@@ -20,6 +20,7 @@ mod plan;
 mod run;
 mod seccomp;
 mod session;
+mod spawn;
 mod tty;
 
 use std::sync::Arc;

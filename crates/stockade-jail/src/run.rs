@@ -5,9 +5,10 @@
 use crate::cgroup::RunCgroup;
 use crate::child::{self, Fds, Stage};
 use crate::plan::{GUEST_ID, Plan, ROOT_MAPS_TO};
+use crate::spawn::{ChildStack, spawn};
 use crate::tty::Terminal;
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -77,37 +78,29 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
             (None, None) => -1,
         },
     };
-    // The child shares this process's memory until `execve` (CLONE_VM, as
-    // posix_spawn does), so that starting a jail costs the same from a small
-    // process as from one with gigabytes mapped: no page tables are copied.
     let stack = ChildStack::new().map_err(|e| SandboxError::Engine(format!("the jail's stack: {e}")))?;
     let entry = Entry { plan, fds: &fds };
+    let group = cgroup.as_ref().and_then(RunCgroup::v2_directory);
     // SAFETY: the child runs `child_entry` on its own stack, reading `entry`
     // (and through it `plan` and `fds`), all of which outlive it: this
     // function waits below until the child has called `execve` or died.
-    // Signals stay blocked across the clone, so that none of this process's
-    // handlers runs in the child (on shared memory) before it resets them.
-    let pid = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut before: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut before);
-        let pid = libc::clone(
+    let spawned = unsafe {
+        spawn(
+            &stack,
+            NAMESPACES,
             child_entry,
-            stack.top(),
-            NAMESPACES | libc::CLONE_VM | libc::SIGCHLD,
             (&raw const entry).cast_mut().cast(),
-        );
-        libc::pthread_sigmask(libc::SIG_SETMASK, &before, std::ptr::null_mut());
-        pid
+            group.as_ref().map(AsFd::as_fd),
+        )
     };
-    if pid < 0 {
-        return Err(namespaces_refused(std::io::Error::last_os_error()));
-    }
+    let (pid, in_group) = spawned.map_err(namespaces_refused)?;
     drop((sync_r, error_w, stdout_w, stderr_w));
     let stdin = stdin.map(|(_, write)| write);
     let child = Child::new(pid)?;
-    let attached = cgroup.as_ref().map_or(Ok(()), |cgroup| cgroup.attach(pid));
+    let attached = match &cgroup {
+        Some(cgroup) if !in_group => cgroup.attach(pid),
+        _ => Ok(()),
+    };
     if let Err(error) = attached.and_then(|()| write_maps(pid)) {
         child.kill();
         child.reap();
@@ -260,53 +253,6 @@ extern "C" fn child_entry(entry: *mut libc::c_void) -> libc::c_int {
     unsafe {
         let entry = &*entry.cast::<Entry<'_>>();
         child::run(entry.plan, entry.fds)
-    }
-}
-
-/// The child's stack: mapped memory with a guard page below it.
-struct ChildStack {
-    base: *mut libc::c_void,
-}
-
-impl ChildStack {
-    /// Enough for the child's few frames (a `statvfs` is its largest local).
-    const SIZE: usize = 256 << 10;
-    const GUARD: usize = 4096;
-
-    fn new() -> std::io::Result<ChildStack> {
-        // SAFETY: an anonymous private mapping at an address the kernel picks.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                Self::SIZE,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK,
-                -1,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
-        let stack = ChildStack { base };
-        // SAFETY: the lowest page of the mapping just made.
-        if unsafe { libc::mprotect(base, Self::GUARD, libc::PROT_NONE) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(stack)
-    }
-
-    /// The top of the stack (stacks grow down), 16-byte aligned.
-    fn top(&self) -> *mut libc::c_void {
-        // SAFETY: one past the end of the mapping, which is page aligned.
-        unsafe { self.base.cast::<u8>().add(Self::SIZE).cast() }
-    }
-}
-
-impl Drop for ChildStack {
-    fn drop(&mut self) {
-        // SAFETY: the mapping `new` made, no longer used by any child.
-        unsafe { libc::munmap(self.base, Self::SIZE) };
     }
 }
 
