@@ -8,14 +8,15 @@
 //! resets them.
 //!
 //! Under cgroup v2 the child is born inside its run's group
-//! (`clone3` with `CLONE_INTO_CGROUP`, Linux 5.7+): it is bounded from its
-//! first instruction, and the parent writes no `cgroup.procs`, whose write
-//! may wait on the kernel for milliseconds. `clone3` starts the child on
+//! (`clone3` with `CLONE_INTO_CGROUP`, Linux 5.7+): its processes count from
+//! the first (its memory from `execve`: until then it is the parent's), and
+//! the parent writes no `cgroup.procs`, whose write may wait on the kernel
+//! for milliseconds. `clone3` starts the child on
 //! the new stack in the middle of the system call, which only a few lines of
 //! assembly can handle; they exist for x86-64. Elsewhere, on older kernels,
-//! or where a seccomp profile answers `clone3` with `ENOSYS` (container
-//! runtimes do), the child is cloned with glibc's `clone` and the caller
-//! moves it into its groups.
+//! or where `clone3` is refused (container runtimes' seccomp profiles answer
+//! `ENOSYS` or `EPERM`), the child is cloned with glibc's `clone` and the
+//! caller moves it into its groups.
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
@@ -50,18 +51,15 @@ pub(crate) unsafe fn spawn(
         libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut before);
         before
     };
-    let into_cgroup = cgroup.and_then(|group| {
-        // SAFETY: the caller's contract, passed on.
-        let pid = unsafe { clone3_into(stack, namespaces, main, arg, group) };
-        // Not supported here (old kernel, another architecture, a seccomp
-        // profile): fall back to `clone`. Any other error is the answer.
-        match pid {
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::E2BIG | libc::EOPNOTSUPP)) => None,
-            other => Some(other),
-        }
-    });
+    // A failed `clone3` made no child, so any error (no `clone3` on this
+    // kernel or architecture, a seccomp profile's ENOSYS or EPERM, a group
+    // it may not enter) falls back to `clone`, whose own error, if any, is
+    // then the answer, and the caller moves the child into its groups.
+    // SAFETY: the caller's contract, passed on.
+    let into_cgroup =
+        cgroup.and_then(|group| unsafe { clone3_into(stack, namespaces, main, arg, Some(group)) }.ok());
     let result = match into_cgroup {
-        Some(pid) => pid.map(|pid| (pid, true)),
+        Some(pid) => Ok((pid, true)),
         None => {
             // SAFETY: the caller's contract; `stack.top()` is the top of a
             // mapping that outlives the child's use of it.
@@ -91,18 +89,22 @@ struct CloneArgs {
     cgroup: u64,
 }
 
-/// `clone3` with `CLONE_INTO_CGROUP`: the child starts on `stack` just after
-/// the system call, calls `main(arg)` and exits with its value.
+const _: () = assert!(std::mem::size_of::<CloneArgs>() == 88, "CLONE_ARGS_SIZE_VER2");
+
+/// `clone3`, with `CLONE_INTO_CGROUP` when given a group: the child starts
+/// on `stack` just after the system call, calls `main(arg)` and exits with
+/// its value.
 #[cfg(target_arch = "x86_64")]
 unsafe fn clone3_into(
     stack: &ChildStack,
     namespaces: libc::c_int,
     main: ChildMain,
     arg: *mut libc::c_void,
-    cgroup: BorrowedFd<'_>,
+    cgroup: Option<BorrowedFd<'_>>,
 ) -> std::io::Result<libc::pid_t> {
+    let into = if cgroup.is_some() { CLONE_INTO_CGROUP } else { 0 };
     let args = CloneArgs {
-        flags: (namespaces as u32 as u64) | libc::CLONE_VM as u64 | CLONE_INTO_CGROUP,
+        flags: (namespaces as u32 as u64) | libc::CLONE_VM as u64 | into,
         pidfd: 0,
         child_tid: 0,
         parent_tid: 0,
@@ -112,7 +114,7 @@ unsafe fn clone3_into(
         tls: 0,
         set_tid: 0,
         set_tid_size: 0,
-        cgroup: cgroup.as_raw_fd() as u64,
+        cgroup: cgroup.map_or(0, |group| group.as_raw_fd() as u64),
     };
     let result: i64;
     // SAFETY: `clone3` returns twice. The parent gets the child's pid (or
@@ -159,7 +161,7 @@ unsafe fn clone3_into(
     _namespaces: libc::c_int,
     _main: ChildMain,
     _arg: *mut libc::c_void,
-    _cgroup: BorrowedFd<'_>,
+    _cgroup: Option<BorrowedFd<'_>>,
 ) -> std::io::Result<libc::pid_t> {
     Err(std::io::Error::from_raw_os_error(libc::ENOSYS))
 }
@@ -307,6 +309,23 @@ mod tests {
         assert!(placed, "clone3 with CLONE_INTO_CGROUP was not used");
         let name = cgroup.group.file_name().and_then(|n| n.to_str()).expect("name");
         assert!(seen.lines().any(|line| line == format!("0::/{name}")), "{seen}");
+    }
+
+    /// The trampoline itself, without a group: needs no privilege.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn the_clone3_trampoline_runs_the_child_and_returns_its_status() {
+        let (read, write) = pipe();
+        let stack = ChildStack::new().expect("stack");
+        let mut fd = read.as_raw_fd();
+        // SAFETY: as below: `fd` and `stack` outlive the child.
+        let pid =
+            unsafe { clone3_into(&stack, 0, wait_for_parent, (&raw mut fd).cast(), None) }.expect("clone3");
+        release(write);
+        let mut status = 0;
+        // SAFETY: reaps the child started above.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 7, "status {status:#x}");
     }
 
     #[test]

@@ -99,7 +99,9 @@ impl Source {
         match (self, guest) {
             (Source::Fetched(artifacts), Guest::Python(preload)) => cache::key(&[
                 artifacts.module_sha256.as_bytes(),
+                crate::snapshot::PIPELINE,
                 crate::python::snapshot::VERSION,
+                crate::python::view_digest().as_bytes(),
                 crate::python::RUNTIME.as_bytes(),
                 crate::python::snapshot::warm_up(preload.modules()).as_bytes(),
             ]),

@@ -45,12 +45,24 @@ pub(crate) fn configure(wasi: &mut WasiCtxBuilder, compiled: &Compiled) -> Resul
     view(wasi, lib)
 }
 
+/// The interpreter's argv.
+const ARGV: &[&str] = &["/usr/local/bin/python.wasm"];
+
+/// Its environment before a policy's `[env]`.
+const BASE_ENV: &[(&str, &str)] = &[("TMPDIR", "/tmp"), ("PYTHONTZPATH", ""), ("HOME", "/tmp/home")];
+
+/// What of [`view`] a snapshot keeps (CPython reads argv and environ while
+/// it starts), for the snapshot's cache key.
+pub(crate) fn view_digest() -> String {
+    format!("{ARGV:?} {BASE_ENV:?} {GUEST_LIB}")
+}
+
 /// [`configure`] with the library's folder.
 pub(crate) fn view(wasi: &mut WasiCtxBuilder, lib: &Path) -> Result<(), SandboxError> {
-    wasi.args(&["/usr/local/bin/python.wasm"])
-        .env("TMPDIR", "/tmp")
-        .env("PYTHONTZPATH", "")
-        .env("HOME", "/tmp/home");
+    wasi.args(ARGV);
+    for (name, value) in BASE_ENV {
+        wasi.env(name, value);
+    }
     wasi.preopened_dir(lib, GUEST_LIB, FsPerms::ReadOnly).map_err(|e| SandboxError::Artifact {
         message: format!("cannot open {}: {e:#}", lib.display()),
         hint: "run `stockade fetch python`".into(),
@@ -91,10 +103,32 @@ pub(crate) async fn open(
     let config = serde_json::json!({ "env": env }).to_string();
     let start = format!("__import__('stockade')._start('{}')", hex(config.as_bytes()));
     match interpreter.turn(store, &start).await {
-        Ok(0) => Ok(Ok(interpreter)),
-        Ok(status) => Err(SandboxError::Engine(format!(
-            "stockade's runtime failed in the CPython guest (status {status})"
-        ))),
+        Ok(0) => {
+            store.data_mut().report = None;
+            Ok(Ok(interpreter))
+        }
+        // The start function raised: the policy left it too little memory
+        // (its limit, as it would be for the code), or something is broken.
+        Ok(_) if store.data().limiter.denied() => Ok(Err(Ending::Frame(ResultFrame {
+            ok: false,
+            value: None,
+            error: Some(crate::door::GuestErrorFrame {
+                kind: "MemoryError".into(),
+                message: "the run's memory limit left the interpreter too little to start".into(),
+                stack: None,
+            }),
+        }))),
+        Ok(status) => {
+            let why = match store.data_mut().report.take() {
+                Some(Ok(ResultFrame { error: Some(error), .. })) => {
+                    format!(": {}: {}", error.kind, error.message)
+                }
+                _ => String::new(),
+            };
+            Err(SandboxError::Engine(format!(
+                "stockade's runtime failed in the CPython guest (status {status}){why}"
+            )))
+        }
         Err(e) => Ok(Err(Ending::Trap(e))),
     }
 }

@@ -143,7 +143,9 @@ def _stockade_install():
             name = described["name"]
             fn = make_tool(name, described.get("description", ""), described.get("inputSchema"))
             setattr(tools, name, fn)
-            if not hasattr(builtins, name):
+            # Not over a builtin, nor over a dunder of __main__ (a tool
+            # named `__builtins__` would take the guest's builtins away).
+            if not hasattr(builtins, name) and not name.startswith("__"):
                 setattr(__main__, name, fn)
 
     module._start = start

@@ -32,7 +32,7 @@ use wasmtime::{Linker, Result, Store, format_err};
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// Version of this snapshot recipe; bump it to invalidate old snapshots.
-pub(crate) const VERSION: &[u8] = b"stockade-python-snapshot-1";
+pub(crate) const VERSION: &[u8] = b"stockade-python-snapshot-2";
 
 /// The export added for wasi-libc's function that forgets its preopens.
 const RESET_PREOPENS: &str = "stockade_reset_preopens";
@@ -127,8 +127,32 @@ pub(crate) fn make(
             }
         }
         instance.get_typed_func::<(), ()>(&mut store, RESET_PREOPENS)?.call_async(&mut store, ()).await?;
-        wizer.snapshot(&cx, &mut wasmtime_wizer::WasmtimeWizer { store: &mut store, instance }).await
+        let snapshot =
+            wizer.snapshot(&cx, &mut wasmtime_wizer::WasmtimeWizer { store: &mut store, instance }).await?;
+        without_names(&snapshot)
     })
+}
+
+/// `wasm` without its name section. wasmtime keeps the names of all of
+/// CPython's 89 000 functions in the compiled module's metadata, and every
+/// process that loads it decodes them: about a millisecond of each
+/// `stockade run`. They only name wasm frames in a crash's backtrace, which
+/// a run reports by its cause alone.
+fn without_names(wasm: &[u8]) -> Result<Vec<u8>> {
+    use wasmparser::{Parser, Payload};
+    let mut module = wasm_encoder::Module::new();
+    for payload in Parser::new(0).parse_all(wasm) {
+        let payload = payload?;
+        if let Payload::CustomSection(section) = &payload
+            && section.name() == "name"
+        {
+            continue;
+        }
+        if let Some((id, range)) = payload.as_section() {
+            module.section(&wasm_encoder::RawSection { id, data: &wasm[range] });
+        }
+    }
+    Ok(module.finish())
 }
 
 /// The warm-up turn: imports, a value and a traceback through the
@@ -225,5 +249,25 @@ mod tests {
         assert_eq!(exports, ["a", RESET_PREOPENS]);
         let missing = wat::parse_str("(module (func $other))").expect("wat");
         assert!(with_export(&missing, LIBC_RESET_PREOPENS, RESET_PREOPENS).is_err());
+    }
+
+    #[test]
+    fn drops_the_name_section_and_nothing_else() {
+        let wasm =
+            wat::parse_str(r#"(module (func $named (export "f") (result i32) i32.const 7))"#).expect("wat");
+        let has_names = |wasm: &[u8]| {
+            wasmparser::Parser::new(0)
+                .parse_all(wasm)
+                .any(|p| matches!(p, Ok(wasmparser::Payload::CustomSection(s)) if s.name() == "name"))
+        };
+        assert!(has_names(&wasm));
+        let out = without_names(&wasm).expect("strip");
+        assert!(!has_names(&out));
+        let engine = wasmtime::Engine::default();
+        let module = Module::new(&engine, &out).expect("valid");
+        let mut store = wasmtime::Store::new(&engine, ());
+        let instance = wasmtime::Instance::new(&mut store, &module, &[]).expect("instance");
+        let f = instance.get_typed_func::<(), i32>(&mut store, "f").expect("export");
+        assert_eq!(f.call(&mut store, ()).expect("call"), 7);
     }
 }
