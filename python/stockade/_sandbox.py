@@ -181,10 +181,24 @@ class ToolOutput(str):
 
 _TOOL_DESCRIPTION = (
     "Run code in a secure sandbox, isolated from this machine: no files, network or environment "
-    "unless granted. Set language to \"javascript\" (ES2023; top-level await and return; call tools "
-    "with `await name({...})`) or \"python\" (CPython with numpy and pandas; call tools as "
-    "`name(arg=...)`). Print results or end with an expression: its value is returned."
+    "unless granted. Print results or end with an expression: its value is returned."
 )
+
+#: What the model is told of each language a sandbox tool may offer.
+_LANGUAGE_NOTES = {
+    "javascript": "ES2023; top-level await and return; call tools with `await name({...})`",
+    "python": "CPython with numpy and pandas; call tools as `name(arg=...)`",
+    "sh": "a POSIX shell in a process jail",
+    "bash": "bash in a process jail",
+    "python-native": "the host's python3 in a process jail",
+    "node-native": "the host's node in a process jail",
+}
+
+#: The languages a sandbox tool offers unless told otherwise: the two that
+#: run in WebAssembly. The native ones run real programs in the process
+#: jail, a different kind of isolation, so a model gets them only if the
+#: developer lists them.
+DEFAULT_TOOL_LANGUAGES = ("javascript", "python")
 
 
 class SandboxTool:
@@ -196,14 +210,27 @@ class SandboxTool:
 
     name = "sandbox"
 
-    def __init__(self, sandbox: Sandbox, tools: Sequence[Callable[..., Any]]) -> None:
+    def __init__(
+        self,
+        sandbox: Sandbox,
+        tools: Sequence[Callable[..., Any]],
+        languages: Sequence[str] = DEFAULT_TOOL_LANGUAGES,
+    ) -> None:
+        unknown = [language for language in languages if language not in _LANGUAGE_NOTES]
+        if unknown or not languages:
+            raise ValueError(
+                f"languages must name at least one of {', '.join(_LANGUAGE_NOTES)}; got {list(languages)!r}"
+            )
         self.sandbox = sandbox
         self.tools = list(tools)
+        #: The languages :meth:`run` accepts, the first the default.
+        self.languages = tuple(dict.fromkeys(languages))
 
     @property
     def description(self) -> str:
-        """A description for the model, naming the tools the code may call."""
-        lines = [_TOOL_DESCRIPTION]
+        """A description for the model, naming its languages and the tools the code may call."""
+        lines = [_TOOL_DESCRIPTION, "Set language to one of:"]
+        lines.extend(f'  "{language}": {_LANGUAGE_NOTES[language]}' for language in self.languages)
         if self.sandbox.tools:
             lines.append("")
             lines.append("Functions the code may call:")
@@ -213,12 +240,22 @@ class SandboxTool:
                 lines.append(f"  {spec.name}({{{parameters}}}){summary}")
         return "\n".join(lines)
 
-    def run(self, code: str, language: str = "javascript") -> ToolOutput:
-        """Runs ``code`` in a fresh guest and returns the text for the model."""
-        return ToolOutput(self.sandbox.run(code, language))
+    def run(self, code: str, language: Optional[str] = None) -> ToolOutput:
+        """Runs ``code`` in a fresh guest and returns the text for the model.
 
-    def execute(self, code: str, language: str = "javascript") -> Result:
+        ``language`` must be one of :attr:`languages` (default: the first);
+        any other raises ``ValueError`` before anything runs.
+        """
+        return ToolOutput(self.execute(code, language))
+
+    def execute(self, code: str, language: Optional[str] = None) -> Result:
         """Runs ``code`` in a fresh guest and returns the whole :class:`Result`."""
+        language = self.languages[0] if language is None else language
+        if language not in self.languages:
+            raise ValueError(
+                f"this sandbox tool runs {', '.join(self.languages)}, not {language!r} "
+                "(create_sandbox_tool(languages=[...]) chooses them)"
+            )
         return self.sandbox.run(code, language)
 
     def as_langchain_tool(self) -> Any:
@@ -234,6 +271,7 @@ def create_sandbox_tool(
     constraints: Optional[Mapping[str, Mapping[str, Any]]] = None,
     max_calls: Union[int, Mapping[str, int], None] = None,
     policy: PolicyLike = None,
+    languages: Sequence[str] = DEFAULT_TOOL_LANGUAGES,
 ) -> SandboxTool:
     """Amla's API: a sandbox whose guest may call ``tools``.
 
@@ -243,10 +281,14 @@ def create_sandbox_tool(
     ``"len <= 64"``, ``{"ge": 1, "le": 10}``). An invalid rule is an error,
     never skipped. ``max_calls`` is a budget per run, for all tools (an int)
     or per tool (a dict). A refused call raises ``ToolDenied`` in the guest,
-    and the tool does not run.
+    and the tool does not run. ``languages`` are the ones the model may
+    choose, the first the default: JavaScript and Python (both in
+    WebAssembly) unless the native ones (``"sh"``, ``"bash"``,
+    ``"python-native"``, ``"node-native"``: the process jail) are listed.
     """
     tools = list(tools or [])
-    return SandboxTool(Sandbox(policy, tools, constraints=constraints, max_calls=max_calls), tools)
+    sandbox = Sandbox(policy, tools, constraints=constraints, max_calls=max_calls)
+    return SandboxTool(sandbox, tools, languages)
 
 
 def _grants(

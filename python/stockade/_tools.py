@@ -23,13 +23,23 @@ _NONE_TYPE = type(None)
 class ToolSpec:
     """A tool as the sandbox registers it."""
 
-    __slots__ = ("name", "description", "schema", "function")
+    __slots__ = ("name", "description", "schema", "function", "converters")
 
-    def __init__(self, name: str, description: str, schema: dict, function: Callable[..., Any]) -> None:
+    def __init__(
+        self,
+        name: str,
+        description: str,
+        schema: dict,
+        function: Callable[..., Any],
+        converters: Optional[Dict[str, Callable[[Any], Any]]] = None,
+    ) -> None:
         self.name = name
         self.description = description
         self.schema = schema
         self.function = function
+        #: Per parameter, what turns its JSON value into the declared type
+        #: (an enum member, a dataclass, a pydantic model, a tuple...).
+        self.converters = converters or {}
 
     def native(self) -> Tuple[str, str, str, Callable[[str], str]]:
         """The tuple `NativeSandbox` takes."""
@@ -38,7 +48,11 @@ class ToolSpec:
     def _call(self, arguments: str) -> str:
         # The host has checked the arguments against `schema` and the
         # policy before this runs.
-        result = self.function(**json.loads(arguments))
+        values = json.loads(arguments)
+        for name, convert in self.converters.items():
+            if name in values:
+                values[name] = convert(values[name])
+        result = self.function(**values)
         if inspect.isawaitable(result):
             result = _wait(result)
         return json.dumps(result, default=_jsonable, ensure_ascii=False)
@@ -55,15 +69,72 @@ def tool_spec(function: Callable[..., Any]) -> ToolSpec:
     if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
         raise ValueError(f"a tool needs a name that is an identifier; {function!r} has {name!r}")
     summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
-    return ToolSpec(name, summary, _schema_for_signature(function, arg_docs), function)
+    hints = _hints(function)
+    converters = {}
+    for parameter, hint in hints.items():
+        convert = _converter_for(hint)
+        if convert is not None:
+            converters[parameter] = convert
+    return ToolSpec(name, summary, _schema_for_signature(function, arg_docs, hints), function, converters)
 
 
-def _schema_for_signature(function: Callable[..., Any], arg_docs: Dict[str, str]) -> dict:
-    signature = inspect.signature(function)
+def _hints(function: Callable[..., Any]) -> Dict[str, Any]:
+    """The parameters' type hints. Where one cannot be resolved (a forward
+    reference to a name that does not exist), the others still count."""
     try:
-        hints = typing.get_type_hints(function, include_extras=True)
-    except Exception:  # unresolvable forward references: fall back to no types
-        hints = {}
+        return typing.get_type_hints(function, include_extras=True)
+    except Exception:
+        parameters = inspect.signature(function).parameters.values()
+        return {p.name: p.annotation for p in parameters if p.annotation is not p.empty and not isinstance(p.annotation, str)}
+
+
+def _converter_for(hint: Any) -> Optional[Callable[[Any], Any]]:
+    """What turns a JSON value into a value of ``hint``, or None when the
+    JSON value already is one (strings, numbers, plain lists and dicts)."""
+    origin = typing.get_origin(hint)
+    arguments = typing.get_args(hint)
+    if origin is typing.Annotated:
+        return _converter_for(arguments[0])
+    if origin is typing.Union or _is_union_type(origin):
+        options = [argument for argument in arguments if argument is not _NONE_TYPE]
+        inner = _converter_for(options[0]) if len(options) == 1 else None
+        if inner is None:
+            return None
+        return lambda value: None if value is None else inner(value)
+    if isinstance(hint, type) and issubclass(hint, enum.Enum):
+        return hint
+    if dataclasses.is_dataclass(hint) and isinstance(hint, type):
+        fields = _hints_of(hint)
+        inner = {name: convert for name, convert in ((n, _converter_for(t)) for n, t in fields.items()) if convert}
+        return lambda value: hint(**{k: inner[k](v) if k in inner else v for k, v in value.items()})
+    model_validate = getattr(hint, "model_validate", None)
+    if callable(model_validate):  # a pydantic model
+        return model_validate
+    if origin in (list, set, frozenset, tuple) or hint in (tuple, set, frozenset):
+        kind = origin or hint
+        if kind is tuple and arguments and arguments[-1] is not Ellipsis:
+            items = [_converter_for(argument) for argument in arguments]
+            return lambda value: tuple(convert(v) if convert else v for convert, v in zip(items, value))
+        item = _converter_for(arguments[0]) if arguments else None
+        if item is None and kind is list:
+            return None
+        return lambda value: kind(item(v) if item else v for v in value)
+    if origin is dict and len(arguments) == 2:
+        item = _converter_for(arguments[1])
+        if item is not None:
+            return lambda value: {k: item(v) for k, v in value.items()}
+    return None
+
+
+def _hints_of(kind: type) -> Dict[str, Any]:
+    try:
+        return typing.get_type_hints(kind)
+    except Exception:
+        return {}
+
+
+def _schema_for_signature(function: Callable[..., Any], arg_docs: Dict[str, str], hints: Dict[str, Any]) -> dict:
+    signature = inspect.signature(function)
     properties: Dict[str, Any] = {}
     required: List[str] = []
     open_ended = False
@@ -108,6 +179,14 @@ def json_schema_for(hint: Any) -> dict:
     if origin is typing.Annotated:
         schema = json_schema_for(arguments[0])
         notes = [note for note in arguments[1:] if isinstance(note, str)]
+        for note in arguments[1:]:
+            # pydantic's Field(...) and annotated-types' bounds: the host
+            # enforces them before the tool runs.
+            described = getattr(note, "description", None)
+            if isinstance(described, str):
+                notes.append(described)
+            for bound in [note, *(getattr(note, "metadata", None) or [])]:
+                _add_bounds(schema, bound)
         if notes:
             schema["description"] = " ".join(notes)
         return schema
@@ -162,6 +241,22 @@ def json_schema_for(hint: Any) -> dict:
     if callable(model_schema):  # a pydantic model
         return model_schema()
     return {}
+
+
+#: annotated-types' (and pydantic's) bound attributes, as JSON Schema keys.
+_BOUNDS = {"ge": "minimum", "gt": "exclusiveMinimum", "le": "maximum", "lt": "exclusiveMaximum"}
+
+
+def _add_bounds(schema: Dict[str, Any], bound: Any) -> None:
+    for attribute, key in _BOUNDS.items():
+        value = getattr(bound, attribute, None)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            schema[key] = value
+    for attribute, suffix in (("min_length", "min"), ("max_length", "max")):
+        value = getattr(bound, attribute, None)
+        if isinstance(value, int) and not isinstance(value, bool):
+            key = f"{suffix}Items" if schema.get("type") == "array" else f"{suffix}Length"
+            schema[key] = value
 
 
 def _is_union_type(origin: Any) -> bool:

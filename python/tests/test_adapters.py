@@ -42,6 +42,23 @@ def test_langchain_tool_invoked_as_an_agent_does():
     assert "ToolDenied" in budget
 
 
+def test_a_langchain_tool_offers_only_its_languages():
+    from pydantic import ValidationError
+
+    tool = create_sandbox_tool().as_langchain_tool()
+    # The default tool is WebAssembly only: the model cannot pick the process jail.
+    with pytest.raises(ValidationError):
+        tool.invoke({"code": "id", "language": "sh"})
+    assert '"sh"' not in tool.description
+
+    jailed = create_sandbox_tool(languages=["sh", "python"]).as_langchain_tool()
+    assert tool.invoke({"code": "6 * 7", "language": "python"}) == "42"
+    assert jailed.invoke({"code": "echo from-the-jail"}) == "from-the-jail"
+    assert '"sh"' in jailed.description and '"javascript"' not in jailed.description
+    with pytest.raises(ValidationError):
+        jailed.invoke({"code": "1", "language": "javascript"})
+
+
 def test_smolagents_code_agent_runs_its_code_in_stockade():
     from smolagents import CodeAgent, tool
     from smolagents.models import ChatMessage, MessageRole, Model

@@ -2,7 +2,7 @@
 
 import asyncio
 import enum
-from typing import Dict, List, Literal, Optional
+from typing import Dict, List, Literal, Optional, Tuple
 
 import pytest
 
@@ -190,3 +190,79 @@ def test_positional_only_parameters_are_refused_at_registration():
 
     with pytest.raises(ValueError, match="positional-only"):
         Sandbox(tools=[f])
+
+
+def test_a_sandbox_tool_runs_only_the_languages_it_was_given():
+    tool = create_sandbox_tool()
+    assert tool.languages == ("javascript", "python")
+    assert str(tool.run("6 * 7")) == "42"  # JavaScript, Amla's default
+    for language in ("sh", "bash", "python-native", "node-native", "cobol"):
+        with pytest.raises(ValueError, match="not '"):
+            tool.run("echo escaped", language)
+    jailed = create_sandbox_tool(languages=["python", "sh"])
+    assert jailed.run("echo hi", "sh").result.stdout == "hi\n"
+    assert str(jailed.run("6 * 7")) == "42"  # the first listed is the default
+    with pytest.raises(ValueError):
+        create_sandbox_tool(languages=["cobol"])
+    with pytest.raises(ValueError):
+        create_sandbox_tool(languages=[])
+
+
+def test_arguments_arrive_as_their_declared_types():
+    import dataclasses
+
+    import pydantic
+
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        unit: Unit = Unit.CELSIUS
+
+    class Order(pydantic.BaseModel):
+        item: str
+        quantity: int
+
+    seen = {}
+
+    def record(unit: Unit, point: Point, order: Order, pair: Tuple[int, str], maybe: Optional[Unit] = None,
+               units: Optional[List[Unit]] = None) -> str:
+        seen.update(unit=unit, point=point, order=order, pair=pair, maybe=maybe, units=units)
+        return "ok"
+
+    sandbox = Sandbox(tools=[record])
+    code = "record(unit='f', point={'x': 1, 'unit': 'f'}, order={'item': 'tea', 'quantity': 2}, pair=[1, 'a'], units=['c'])"
+    assert sandbox.run(code).value == "ok"
+    assert seen["unit"] is Unit.FAHRENHEIT
+    assert seen["point"] == Point(1, Unit.FAHRENHEIT)
+    assert isinstance(seen["order"], Order) and seen["order"].quantity == 2
+    assert seen["pair"] == (1, "a") and seen["maybe"] is None and seen["units"] == [Unit.CELSIUS]
+
+
+def test_annotated_bounds_are_checked_before_the_tool_runs():
+    import pydantic
+    from typing import Annotated
+
+    calls = []
+
+    def pay(amount: Annotated[float, pydantic.Field(gt=0, le=1000, description="In dollars.")],
+            memo: Annotated[str, pydantic.Field(max_length=8)] = "") -> float:
+        calls.append(amount)
+        return amount
+
+    schema = tool_spec(pay).schema["properties"]
+    assert schema["amount"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "In dollars."}
+    assert schema["memo"]["maxLength"] == 8
+    sandbox = Sandbox(tools=[pay])
+    for code in ("pay(0)", "pay(1000.5)", "pay(5, memo='far too long')"):
+        result = sandbox.run(f"try:\n    {code}\nexcept ToolDenied as e:\n    print(e.kind)")
+        assert result.stdout == "invalid_arguments\n", code
+    assert calls == []
+    assert sandbox.run("pay(1000)").value == 1000
+
+
+def test_one_unresolvable_hint_leaves_the_others():
+    def lookup(key: "NoSuchType", limit: int = 5) -> int:  # noqa: F821
+        return limit
+
+    schema = tool_spec(lookup).schema["properties"]
+    assert schema["limit"]["type"] == "integer" and schema["key"] == {}

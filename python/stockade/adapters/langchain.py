@@ -7,11 +7,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Type
 
 try:
     from langchain_core.tools import StructuredTool
-    from pydantic import BaseModel, Field
+    from pydantic import BaseModel, Field, create_model
 except ImportError as error:  # pragma: no cover - exercised without the extra
     raise ImportError("the LangChain adapter needs langchain-core: pip install 'stockade[langchain]'") from error
 
@@ -30,18 +30,31 @@ class CodeInput(BaseModel):
     )
 
 
+def _input_for(languages: "tuple[str, ...]") -> Type[BaseModel]:
+    """:class:`CodeInput` for the tool's own languages (the default ones: itself)."""
+    if languages == ("javascript", "python"):
+        return CodeInput
+    return create_model(
+        "CodeInput",
+        __doc__=CodeInput.__doc__,
+        code=(str, CodeInput.model_fields["code"]),
+        language=(Literal[languages], Field(default=languages[0], description="One of: " + ", ".join(languages))),
+    )
+
+
 def as_langchain_tool(sandbox_tool: "SandboxTool", name: str = "sandbox") -> Any:
     """A ``StructuredTool`` (a LangChain ``BaseTool``) named ``name`` whose
     ``invoke`` runs the code in a fresh guest of ``sandbox_tool`` and returns
     the text for the model. Guest errors come back as that text, so the
-    model can read and fix them; host errors raise."""
+    model can read and fix them; host errors raise. The model may pick only
+    the sandbox tool's languages."""
 
-    def run(code: str, language: str = "javascript") -> str:
+    def run(code: str, language: str = sandbox_tool.languages[0]) -> str:
         return str(sandbox_tool.run(code, language))
 
     return StructuredTool.from_function(
         func=run,
         name=name,
         description=sandbox_tool.description,
-        args_schema=CodeInput,
+        args_schema=_input_for(sandbox_tool.languages),
     )
