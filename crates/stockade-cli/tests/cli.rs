@@ -274,6 +274,16 @@ fn run_python_with_pandas() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "a    3\ndtype: int64\n");
 
+    // A policy's `python.preload` snapshot, made ahead of time, then used.
+    let preload = policy_file("[python]\npreload = [\"numpy\", \"pandas\"]\n");
+    let preload = preload.path().to_str().expect("utf-8 path");
+    let out = stockade(&["precompile", "python", "--policy", preload]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let loaded = "import sys; print('pandas' in sys.modules)";
+    let out = stockade(&["run", "--lang", "python", "--policy", preload, "-c", loaded]);
+    assert_eq!(text(&out.stdout), "True\n", "{}", text(&out.stderr));
+    assert_eq!(text(&stockade(&["run", "--lang", "python", "-c", loaded]).stdout), "False\n");
+
     let out = stockade(&["run", "--lang", "python", "-c", "import sys; sys.exit(3)"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
     let out = stockade(&["run", "--lang", "py", "-c", "{'a': 1}\n"]);
