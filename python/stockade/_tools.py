@@ -165,7 +165,31 @@ def _schema_for_signature(function: Callable[..., Any], arg_docs: Dict[str, str]
     schema["x-stockade-order"] = list(properties)
     if required:
         schema["required"] = required
+    # A pydantic model's nested models are `$defs` referred to as
+    # `#/$defs/Name` from the model's own root; here that root is the
+    # tool's schema, so they move up to it.
+    definitions: Dict[str, Any] = {}
+    _hoist_definitions(properties, definitions, function.__name__)
+    if definitions:
+        schema["$defs"] = definitions
     return schema
+
+
+def _hoist_definitions(node: Any, definitions: Dict[str, Any], tool: str) -> None:
+    """Moves every `$defs` under ``node`` into ``definitions``; two
+    different definitions of one name are an error, not a silent pick."""
+    if isinstance(node, list):
+        for item in node:
+            _hoist_definitions(item, definitions, tool)
+        return
+    if not isinstance(node, dict):
+        return
+    for name, definition in (node.pop("$defs", None) or {}).items():
+        _hoist_definitions(definition, definitions, tool)
+        if definitions.setdefault(name, definition) != definition:
+            raise ValueError(f"tool {tool}: two different types are both named {name!r} in its schema")
+    for value in node.values():
+        _hoist_definitions(value, definitions, tool)
 
 
 def json_schema_for(hint: Any) -> dict:

@@ -266,3 +266,30 @@ def test_one_unresolvable_hint_leaves_the_others():
 
     schema = tool_spec(lookup).schema["properties"]
     assert schema["limit"]["type"] == "integer" and schema["key"] == {}
+
+
+def test_nested_pydantic_models_are_usable_tool_arguments():
+    import pydantic
+
+    class Address(pydantic.BaseModel):
+        city: str
+
+    class Customer(pydantic.BaseModel):
+        name: str
+        address: Address
+
+    seen = []
+
+    def register(customer: Customer, others: Optional[List[Customer]] = None) -> str:
+        seen.append(customer)
+        return customer.address.city
+
+    schema = tool_spec(register).schema
+    assert set(schema["$defs"]) == {"Address"}  # hoisted from each model's own root
+    sandbox = Sandbox(tools=[register])
+    result = sandbox.run("register(customer={'name': 'Ada', 'address': {'city': 'Oslo'}}, others=[])")
+    assert result.value == "Oslo", result
+    assert isinstance(seen[0].address, Address)
+    refused = sandbox.run("try:\n    register(customer={'name': 'Ada', 'address': {'town': 1}})\nexcept ToolDenied as e:\n    print(e.kind)")
+    assert refused.stdout == "invalid_arguments\n"
+    assert len(seen) == 1
