@@ -100,7 +100,9 @@ pub(crate) async fn open(
         Err(e) => return Err(engine_error(e)),
     };
     let interpreter = Interpreter::find(&instance, &mut *store).map_err(engine_error)?;
-    let config = serde_json::json!({ "env": env }).to_string();
+    // Without tools the runtime asks the host for none (an exchange, and an
+    // exception, saved from every run).
+    let config = serde_json::json!({ "env": env, "tools": store.data().tools.is_some() }).to_string();
     let start = format!("__import__('stockade')._start('{}')", hex(config.as_bytes()));
     match interpreter.turn(store, &start).await {
         Ok(0) => {

@@ -135,10 +135,12 @@ def _stockade_install():
             sys.modules["random"].seed()
         if "numpy.random" in sys.modules:
             sys.modules["numpy.random"].seed()
-        try:
-            listing = request({"op": "list"}).get("tools", [])
-        except ToolError:
-            listing = []
+        listing = []
+        if config.get("tools"):
+            try:
+                listing = request({"op": "list"}).get("tools", [])
+            except ToolError:
+                pass
         for described in listing:
             name = described["name"]
             fn = make_tool(name, described.get("description", ""), described.get("inputSchema"))
