@@ -271,6 +271,15 @@ mod tests {
         }
     }
 
+    /// Reaps `pid` and returns its exit status (it must have exited).
+    fn exit_status(pid: libc::pid_t) -> i32 {
+        let mut status = 0;
+        // SAFETY: reaps a child the test started.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        assert!(libc::WIFEXITED(status), "status {status:#x}");
+        libc::WEXITSTATUS(status)
+    }
+
     fn release(write: OwnedFd) {
         // SAFETY: one byte from a live buffer to a pipe the test owns.
         assert_eq!(unsafe { libc::write(write.as_raw_fd(), [1u8].as_ptr().cast(), 1) }, 1);
@@ -302,10 +311,7 @@ mod tests {
                 .expect("spawn");
         let seen = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).expect("the child's cgroups");
         release(write);
-        let mut status = 0;
-        // SAFETY: reaps the child started above.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 7, "status {status:#x}");
+        assert_eq!(exit_status(pid), 7);
         assert!(placed, "clone3 with CLONE_INTO_CGROUP was not used");
         let name = cgroup.group.file_name().and_then(|n| n.to_str()).expect("name");
         assert!(seen.lines().any(|line| line == format!("0::/{name}")), "{seen}");
@@ -322,10 +328,7 @@ mod tests {
         let pid =
             unsafe { clone3_into(&stack, 0, wait_for_parent, (&raw mut fd).cast(), None) }.expect("clone3");
         release(write);
-        let mut status = 0;
-        // SAFETY: reaps the child started above.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 7, "status {status:#x}");
+        assert_eq!(exit_status(pid), 7);
     }
 
     #[test]
@@ -337,10 +340,7 @@ mod tests {
         let (pid, placed) =
             unsafe { spawn(&stack, 0, wait_for_parent, (&raw mut fd).cast(), None) }.expect("spawn");
         release(write);
-        let mut status = 0;
-        // SAFETY: reaps the child started above.
-        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
-        assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 7, "status {status:#x}");
+        assert_eq!(exit_status(pid), 7);
         assert!(!placed);
     }
 }

@@ -139,17 +139,32 @@ pub(crate) fn make(
 /// `stockade run`. They only name wasm frames in a crash's backtrace, which
 /// a run reports by its cause alone.
 fn without_names(wasm: &[u8]) -> Result<Vec<u8>> {
-    use wasmparser::{Parser, Payload};
+    rewrite(wasm, |payload| match payload {
+        wasmparser::Payload::CustomSection(section) if section.name() == "name" => Ok(Some(None)),
+        _ => Ok(None),
+    })
+}
+
+/// `wasm` re-encoded section by section: `change` returns `None` to copy a
+/// section as it is, `Some(None)` to drop it, `Some(Some(section))` to put
+/// another in its place.
+fn rewrite(
+    wasm: &[u8],
+    mut change: impl FnMut(&wasmparser::Payload<'_>) -> Result<Option<Option<wasm_encoder::ExportSection>>>,
+) -> Result<Vec<u8>> {
     let mut module = wasm_encoder::Module::new();
-    for payload in Parser::new(0).parse_all(wasm) {
+    for payload in wasmparser::Parser::new(0).parse_all(wasm) {
         let payload = payload?;
-        if let Payload::CustomSection(section) = &payload
-            && section.name() == "name"
-        {
-            continue;
-        }
-        if let Some((id, range)) = payload.as_section() {
-            module.section(&wasm_encoder::RawSection { id, data: &wasm[range] });
+        match change(&payload)? {
+            Some(Some(replacement)) => {
+                module.section(&replacement);
+            }
+            Some(None) => {}
+            None => {
+                if let Some((id, range)) = payload.as_section() {
+                    module.section(&wasm_encoder::RawSection { id, data: &wasm[range] });
+                }
+            }
         }
     }
     Ok(module.finish())
@@ -206,29 +221,23 @@ fn with_export(wasm: &[u8], function: &str, export: &str) -> Result<Vec<u8>> {
         }
     }
     let index = index.ok_or_else(|| format_err!("the CPython guest names no function `{function}`"))?;
-    let mut module = wasm_encoder::Module::new();
-    for payload in Parser::new(0).parse_all(wasm) {
-        let payload = payload?;
-        if let Payload::ExportSection(reader) = &payload {
-            let mut exports = wasm_encoder::ExportSection::new();
-            for existing in reader.clone() {
-                let existing = existing?;
-                let kind = match existing.kind {
-                    ExternalKind::Func | ExternalKind::FuncExact => wasm_encoder::ExportKind::Func,
-                    ExternalKind::Table => wasm_encoder::ExportKind::Table,
-                    ExternalKind::Memory => wasm_encoder::ExportKind::Memory,
-                    ExternalKind::Global => wasm_encoder::ExportKind::Global,
-                    ExternalKind::Tag => wasm_encoder::ExportKind::Tag,
-                };
-                exports.export(existing.name, kind, existing.index);
-            }
-            exports.export(export, wasm_encoder::ExportKind::Func, index);
-            module.section(&exports);
-        } else if let Some((id, range)) = payload.as_section() {
-            module.section(&wasm_encoder::RawSection { id, data: &wasm[range] });
+    rewrite(wasm, |payload| {
+        let Payload::ExportSection(reader) = payload else { return Ok(None) };
+        let mut exports = wasm_encoder::ExportSection::new();
+        for existing in reader.clone() {
+            let existing = existing?;
+            let kind = match existing.kind {
+                ExternalKind::Func | ExternalKind::FuncExact => wasm_encoder::ExportKind::Func,
+                ExternalKind::Table => wasm_encoder::ExportKind::Table,
+                ExternalKind::Memory => wasm_encoder::ExportKind::Memory,
+                ExternalKind::Global => wasm_encoder::ExportKind::Global,
+                ExternalKind::Tag => wasm_encoder::ExportKind::Tag,
+            };
+            exports.export(existing.name, kind, existing.index);
         }
-    }
-    Ok(module.finish())
+        exports.export(export, wasm_encoder::ExportKind::Func, index);
+        Ok(Some(Some(exports)))
+    })
 }
 
 #[cfg(test)]
