@@ -29,6 +29,7 @@ mod run;
 pub mod scratch;
 mod snapshot;
 mod state;
+mod store;
 
 pub use guest::{Guest, Preload};
 

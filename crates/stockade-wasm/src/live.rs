@@ -16,6 +16,7 @@ use crate::pipe::CappedPipe;
 use crate::python::Interpreter;
 use crate::run::{Ending, engine_error, outcome};
 use crate::state::State;
+use crate::store::GuestStore;
 use std::sync::Arc;
 use std::time::Instant;
 use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn};
@@ -38,7 +39,7 @@ enum Exports {
 
 /// One guest instance and what it was given.
 pub(crate) struct Live {
-    store: Store<State>,
+    store: GuestStore,
     exports: Exports,
     memory: wasmtime::Memory,
     stdout: CappedPipe,
@@ -63,7 +64,7 @@ pub(crate) enum Opened {
 
 /// What is left of a guest that failed to start, to describe its failure.
 pub(crate) struct LiveParts {
-    store: Store<State>,
+    store: GuestStore,
     stdout: CappedPipe,
     stderr: CappedPipe,
 }
@@ -106,7 +107,7 @@ impl Live {
         let mut state = State::new(wasi.build_p1(), MemoryLimiter::new(limits.memory_bytes), clock);
         state.tools = tools.cloned();
         state.cancel = cancel.cloned();
-        let mut store = Store::new(compiled.engine, state);
+        let mut store = GuestStore::new(Store::new(compiled.engine, state));
         store.limiter(|state| &mut state.limiter);
         store.epoch_deadline_callback(on_epoch_deadline);
         set_deadline(&mut store, deadline);
@@ -274,6 +275,7 @@ async fn open_quickjs(
         }
         Err(e) => return Err(engine_error(e)),
     };
+    crate::store::remember_memory(&instance, store);
     let alloc = instance.get_typed_func::<u32, u32>(&mut *store, door::ALLOC).map_err(engine_error)?;
     let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN).map_err(engine_error)?;
     let memory = instance
@@ -349,4 +351,94 @@ fn on_epoch_deadline(
         return Err(wasmtime::Trap::Interrupt.into());
     }
     Ok(wasmtime::UpdateDeadline::Continue(next_check(state, left)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Metering;
+    use crate::store::test_swap;
+
+    fn open(compiled: &Arc<Compiled>) -> Box<Live> {
+        let deadline = deadline_after(std::time::Duration::from_secs(30));
+        let opened = pollster::block_on(Live::open(
+            compiled,
+            &Policy::default(),
+            None,
+            None,
+            deadline,
+            Slot::acquire(),
+        ));
+        match opened.expect("open") {
+            Opened::Ready(live) => live,
+            Opened::Failed(..) => panic!("the guest did not start"),
+        }
+    }
+
+    fn value(live: &mut Live, code: &str) -> Option<serde_json::Value> {
+        let deadline = deadline_after(std::time::Duration::from_secs(30));
+        pollster::block_on(live.turn(code, None, None, deadline, None)).expect("turn").value
+    }
+
+    #[test]
+    fn a_guest_swapped_out_leaves_nothing_to_the_next_in_its_slot() {
+        let Some(_swap) = test_swap::on() else {
+            eprintln!("skipped: no swap, and only root may enable a swap file");
+            return;
+        };
+        let cases = [
+            (
+                Guest::QuickJs,
+                "globalThis.secret = 'hunter2-' + 'x'.repeat(100000); 1",
+                "typeof globalThis.secret",
+                serde_json::json!("undefined"),
+            ),
+            (
+                Guest::Python(crate::Preload::NONE),
+                "secret = 'hunter2-' + 'x' * 100000",
+                "'secret' in globals()",
+                serde_json::json!(false),
+            ),
+        ];
+        for (guest, plant, look, clean) in cases {
+            let compiled = crate::guest::compiled(guest, Metering::Off).expect("compiled guest");
+            assert!(
+                swapped_run_is_forgotten(&compiled, plant, look, clean),
+                "{guest:?}: the pool never reused a slot"
+            );
+        }
+    }
+
+    /// Whether, twice, a guest that ran `plant` and was swapped out gave its
+    /// slot to a fresh one that found `look` to be `clean`.
+    fn swapped_run_is_forgotten(
+        compiled: &Arc<Compiled>,
+        plant: &str,
+        look: &str,
+        clean: serde_json::Value,
+    ) -> bool {
+        let mut same_slot = 0;
+        for _ in 0..8 {
+            let mut first = open(compiled);
+            value(&mut first, plant);
+            let memory = first.memory;
+            let data = memory.data_mut(&mut *first.store);
+            let base = data.as_ptr() as usize;
+            assert!(test_swap::page_out(data) > 0, "nothing of the guest was swapped out");
+            drop(first);
+
+            let mut next = open(compiled);
+            let next_base = next.memory.data_ptr(&*next.store) as usize;
+            assert_eq!(value(&mut next, look).as_ref(), Some(&clean));
+            // Another test may take the slot in between; the check counts
+            // only when the next instance reused the first one's memory.
+            if next_base == base {
+                same_slot += 1;
+                if same_slot == 2 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
 }

@@ -27,11 +27,24 @@ pub struct State {
     pub report_cap: u64,
     /// Stops the current run when made; checked every epoch tick and in sleeps.
     pub cancel: Option<Cancel>,
+    /// The guest's linear memory once its instance exists: what
+    /// [`crate::store::GuestStore`] forgets before the pool reuses it.
+    pub memory: Option<wasmtime::Memory>,
 }
 
 impl State {
     /// A state with no tools, no deadline and no report yet.
     pub fn new(wasi: WasiP1Ctx, limiter: MemoryLimiter, clock: RunClock) -> State {
-        State { wasi, limiter, tools: None, clock, deadline: None, report: None, report_cap: 0, cancel: None }
+        State {
+            wasi,
+            limiter,
+            tools: None,
+            clock,
+            deadline: None,
+            report: None,
+            report_cap: 0,
+            cancel: None,
+            memory: None,
+        }
     }
 }

@@ -1,0 +1,161 @@
+//! A guest's store, and what its instance must not leave to the next one.
+//!
+//! The pool hands an instance's slot to the next guest after resetting the
+//! pages the guest wrote. wasmtime 48 finds those pages with one
+//! `PAGEMAP_SCAN` for pages that are *present* and written, so a written
+//! page that the kernel has swapped out is neither restored nor dropped:
+//! the next guest in the slot reads it back in, as the last guest left it
+//! (a fresh run could see the previous run's heap, and its `__main__`).
+//! wasmtime's pull request 14357 reports and fixes it upstream; until that
+//! ships, [`GuestStore`] tells the kernel to drop the whole of a guest's
+//! memory before the pool gets it back whenever swap is on. Dropped pages,
+//! swapped or not, read again as the module's image (or zeros), and a page
+//! that is not present cannot be swapped out while the pool resets it. The
+//! price, only with swap on, is that the next instance in the slot faults
+//! its pages in again.
+//!
+//! Tables have the same flaw and no handle to forget them by (neither
+//! guest exports its table), so the engine never keeps a table's pages
+//! resident (`crate::engine`). The exception objects of CPython's GC heap
+//! are left as they are: wasm cannot read a GC object it did not allocate,
+//! and wasmtime checks every access to that heap.
+
+use crate::state::State;
+use std::ops::{Deref, DerefMut};
+use wasmtime::{Instance, Store};
+
+/// The store of one pooled guest instance: a `Store` that, when dropped,
+/// first forgets its guest's memory if the kernel may have swapped it.
+pub(crate) struct GuestStore(Store<State>);
+
+impl GuestStore {
+    /// Wraps a store whose instances come from the engine's pool.
+    pub fn new(store: Store<State>) -> GuestStore {
+        GuestStore(store)
+    }
+}
+
+impl Deref for GuestStore {
+    type Target = Store<State>;
+
+    fn deref(&self) -> &Store<State> {
+        &self.0
+    }
+}
+
+impl DerefMut for GuestStore {
+    fn deref_mut(&mut self) -> &mut Store<State> {
+        &mut self.0
+    }
+}
+
+impl Drop for GuestStore {
+    fn drop(&mut self) {
+        if let Some(memory) = self.0.data().memory
+            && swap_is_on()
+        {
+            forget(memory, &mut self.0);
+        }
+    }
+}
+
+/// Notes `instance`'s linear memory in its store, for [`GuestStore`] to
+/// forget when the store goes. Called as soon as an instance exists.
+pub(crate) fn remember_memory(instance: &Instance, store: &mut Store<State>) {
+    let memory = instance.get_memory(&mut *store, crate::door::MEMORY);
+    store.data_mut().memory = memory;
+}
+
+/// Whether any swap space is configured: `sysinfo`'s total swap, which
+/// counts swap files, partitions and zram alike. One syscall, no file.
+pub(crate) fn swap_is_on() -> bool {
+    let mut info = std::mem::MaybeUninit::<libc::sysinfo>::zeroed();
+    // SAFETY: `sysinfo` fills the struct it is given and touches nothing else.
+    let status = unsafe { libc::sysinfo(info.as_mut_ptr()) };
+    // SAFETY: zeroed is a valid `sysinfo`, and the call only wrote fields.
+    let info = unsafe { info.assume_init() };
+    // A failed call cannot say there is no swap.
+    status != 0 || info.totalswap > 0
+}
+
+/// Drops every page of `memory` so it reads as the module's image again.
+fn forget(memory: wasmtime::Memory, store: &mut Store<State>) {
+    let data = memory.data_mut(&mut *store);
+    if data.is_empty() {
+        return;
+    }
+    // SAFETY: the range is exactly the guest's linear memory, which the
+    // pool mapped private and page-aligned and which nothing borrows while
+    // the store is being dropped; dropping its pages only resets contents
+    // the guest was allowed to see anyway.
+    let dropped = unsafe {
+        rustix::mm::madvise(data.as_mut_ptr().cast(), data.len(), rustix::mm::Advice::LinuxDontNeed)
+    };
+    if let Err(error) = dropped {
+        // Overwriting swaps every page in and leaves nothing of the guest's:
+        // the pool then resets or drops them as written pages.
+        tracing::warn!(%error, "could not drop a guest's memory; zeroing it");
+        data.fill(0);
+    }
+}
+
+/// Swap space for tests that need the kernel to swap a guest out.
+#[cfg(test)]
+pub(crate) mod test_swap {
+    use std::path::PathBuf;
+
+    /// Swap is on while this lives: the machine's own, or a swap file the
+    /// test enabled (and disables and removes when dropped).
+    pub struct Swap(Option<PathBuf>);
+
+    /// Swap for a test, or `None` (the test then says it was skipped) when
+    /// there is none and this process may not enable any (not root).
+    pub fn on() -> Option<Swap> {
+        if super::swap_is_on() {
+            return Some(Swap(None));
+        }
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return None;
+        }
+        let path = std::env::temp_dir().join(format!("stockade-test-{}.swap", std::process::id()));
+        // A swap file may have no holes, so it is written, not truncated to size.
+        std::fs::write(&path, vec![0u8; 64 << 20]).expect("write the swap file");
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
+        let swap = Swap(Some(path.clone()));
+        let made = std::process::Command::new("mkswap").arg(&path).output().expect("run mkswap");
+        assert!(made.status.success(), "mkswap: {}", String::from_utf8_lossy(&made.stderr));
+        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
+        // SAFETY: a valid NUL-terminated path; swapon only reads it.
+        let status = unsafe { libc::swapon(c_path.as_ptr(), 0) };
+        assert_eq!(status, 0, "swapon {}: {}", path.display(), std::io::Error::last_os_error());
+        Some(swap)
+    }
+
+    impl Drop for Swap {
+        fn drop(&mut self) {
+            if let Some(path) = self.0.take() {
+                let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
+                // SAFETY: as for swapon.
+                unsafe { libc::swapoff(c_path.as_ptr()) };
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    /// Asks the kernel to swap out `data`'s pages now, and returns how many
+    /// of them are swapped out afterwards.
+    pub fn page_out(data: &mut [u8]) -> usize {
+        use std::io::{Read, Seek, SeekFrom};
+        // SAFETY: the range is memory this process owns; paging it out
+        // changes where its contents live, not what they are.
+        let status = unsafe { libc::madvise(data.as_mut_ptr().cast(), data.len(), libc::MADV_PAGEOUT) };
+        assert_eq!(status, 0, "MADV_PAGEOUT: {}", std::io::Error::last_os_error());
+        let pages = data.len() / 4096;
+        let mut map = std::fs::File::open("/proc/self/pagemap").expect("pagemap");
+        map.seek(SeekFrom::Start(data.as_ptr() as u64 / 4096 * 8)).expect("seek");
+        let mut entries = vec![0u8; pages * 8];
+        map.read_exact(&mut entries).expect("read pagemap");
+        entries.chunks_exact(8).filter(|e| e[7] & 0x40 != 0).count()
+    }
+}
