@@ -37,7 +37,7 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
             let stack = stack.as_deref().map(str::trim_end).filter(|s| !s.is_empty());
             match stack {
                 // A Python traceback already ends with `Kind: message`.
-                Some(stack) if stack.starts_with("Traceback") => {
+                Some(stack) if ends_with_the_error(stack, kind) => {
                     let _ = writeln!(stderr, "{stack}");
                 }
                 _ => {
@@ -61,6 +61,13 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
     }
 }
 
+/// Whether `stack`'s last line is the error itself (`Kind: message`, the
+/// kind perhaps qualified by its module), as Python's tracebacks end.
+fn ends_with_the_error(stack: &str, kind: &str) -> bool {
+    let head = stack.lines().last().and_then(|line| line.split(':').next()).unwrap_or_default();
+    head == kind || head.strip_suffix(kind).is_some_and(|module| module.ends_with('.'))
+}
+
 fn describe(limit: Limit, policy: &stockade::Policy) -> String {
     let l = &policy.limits;
     match limit {
@@ -69,5 +76,23 @@ fn describe(limit: Limit, policy: &stockade::Policy) -> String {
         Limit::Memory => format!("memory limit exceeded (limits.memory_bytes = {})", l.memory_bytes),
         Limit::Output => format!("output limit exceeded (limits.stdout_bytes = {})", l.stdout_bytes),
         other => format!("{} exceeded", other.key()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ends_with_the_error;
+
+    #[test]
+    fn a_python_traceback_is_shown_as_it_is_and_a_javascript_stack_after_the_error() {
+        let traceback = "Traceback (most recent call last):\n  File \"<turn 1>\", line 1\njson.decoder.JSONDecodeError: x";
+        assert!(ends_with_the_error(traceback, "JSONDecodeError"));
+        assert!(ends_with_the_error(
+            "  File \"<turn 1>\", line 1\n    f(\nSyntaxError: '(' was never closed",
+            "SyntaxError"
+        ));
+        assert!(ends_with_the_error("Traceback (most recent call last):\nKeyError", "KeyError"));
+        assert!(!ends_with_the_error("    at f (<eval>:1:7)\n    at <eval> (<eval>:2)", "TypeError"));
+        assert!(!ends_with_the_error("Traceback\nNotTypeError: x", "TypeError"));
     }
 }

@@ -41,10 +41,50 @@ def _stockade_install():
         except (TypeError, ValueError, RecursionError):
             send({"ok": True, "value": repr(value)})
 
+    # The interpreter names each turn's code "<turn N>", counting from its
+    # first turn ever, the snapshot's included; `start` notes the turn it
+    # ran in, so a run's (or a session's) own turns are named from 1.
+    turns_before = [0]
+
+    def turn_number(filename):
+        if isinstance(filename, str) and filename[:6] == "<turn " and filename[-1:] == ">":
+            if filename[6:-1].isdigit():
+                return int(filename[6:-1])
+        return None
+
+    def relabel(filename):
+        number = turn_number(filename)
+        if number is None or number <= turns_before[0]:
+            return filename
+        return "<turn %d>" % (number - turns_before[0])
+
+    def relabelled(summary, seen):
+        # The source lines are read when the summary is made, under the
+        # real names; only what the report shows changes.
+        if summary is None or id(summary) in seen:
+            return
+        seen.add(id(summary))
+        for frame in summary.stack:
+            frame.filename = relabel(frame.filename)
+        if getattr(summary, "filename", None):
+            summary.filename = relabel(summary.filename)
+        for nested in [summary.__cause__, summary.__context__] + list(summary.exceptions or []):
+            relabelled(nested, seen)
+
     def excepthook(kind, error, traceback):
         import traceback as tb
 
-        stack = "".join(tb.format_exception(kind, error, traceback))
+        if isinstance(error, SyntaxError):
+            error.filename = relabel(error.filename)
+        summary = tb.TracebackException(kind, error, traceback)
+        if isinstance(error, SyntaxError) and not any(
+            (turn_number(frame.filename) or 0) > turns_before[0] for frame in summary.stack
+        ):
+            # The code itself did not compile: the frames are the
+            # interpreter's parse of it, not the code's, as with `python -c`.
+            summary.stack = tb.StackSummary()
+        relabelled(summary, set())
+        stack = "".join(summary.format())
         try:
             message = str(error)
         except Exception:
@@ -125,6 +165,7 @@ def _stockade_install():
         # The first turn of each run, on an interpreter restored from the
         # snapshot: what must differ between runs is set here.
         del module._start
+        turns_before[0] = turn_number(sys._getframe(1).f_code.co_filename) or 0
         config = json.loads(bytes.fromhex(config))
         import os
 

@@ -102,6 +102,42 @@ fn an_uncaught_exception_is_a_guest_error_with_its_traceback() {
 }
 
 #[test]
+fn tracebacks_number_a_runs_own_turns_from_one() {
+    // The interpreter counts turns from its first ever, the snapshot's and
+    // the start turn's included; reports count the caller's.
+    let outcome = py("x = 1\n1 / 0");
+    let (_, _, stack) = guest_error(&outcome);
+    assert!(stack.contains("File \"<turn 1>\", line 2, in <module>"), "{stack}");
+    let syntax = py("def broken(:");
+    assert!(guest_error(&syntax).1.contains("(<turn 1>, line 1)"), "{syntax:?}");
+    let (_, _, stack) = guest_error(&syntax);
+    // As `python -c` shows it: where in the code, not the parser's frames.
+    assert!(stack.starts_with("  File \"<turn 1>\", line 1\n"), "{stack}");
+    let nested = py("compile('def broken(:', 'mine', 'exec')");
+    let (_, _, stack) = guest_error(&nested);
+    assert!(
+        stack.starts_with("Traceback") && stack.contains("File \"<turn 1>\", line 1, in <module>"),
+        "{stack}"
+    );
+
+    let sandbox = Sandbox::new(Policy::default()).expect("sandbox");
+    let session = sandbox.session(Language::Python).expect("session");
+    session.run("def f():\n    return 1 / 0").expect("define");
+    let outcome = session
+        .run("try:\n    f()\nexcept ZeroDivisionError as e:\n    raise KeyError('k') from e")
+        .expect("run");
+    let (_, _, stack) = guest_error(&outcome);
+    for frame in [
+        "File \"<turn 2>\", line 2, in <module>",
+        "File \"<turn 1>\", line 2, in f",
+        "File \"<turn 2>\", line 4",
+    ] {
+        assert!(stack.contains(frame), "{frame} in {stack}");
+    }
+    assert!(!stack.contains("<turn 3>") && !stack.contains("<turn 5>"), "{stack}");
+}
+
+#[test]
 fn sys_exit_sets_the_exit_code() {
     let outcome = py("import sys\nprint('bye')\nsys.exit(3)");
     assert_eq!(outcome.status, Status::Exited { code: 3 }, "{outcome:?}");
