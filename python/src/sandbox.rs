@@ -186,7 +186,8 @@ fn add_grants(policy: &mut Policy, grants: &str) -> PyResult<()> {
 
 /// A tool handler that calls a Python function with the arguments as JSON
 /// text and reads its result as JSON text. The function's exceptions reach
-/// the guest as `ToolError`s; a `KeyboardInterrupt` also stops the run and
+/// the guest as `ToolError`s (how much of them: `stockade.ToolError`'s
+/// docs); a `KeyboardInterrupt` also stops the run and
 /// is raised again to the caller. Nothing else a tool raises (`SystemExit`
 /// from an argument parser the guest fed, say) leaves the run.
 fn python_handler(call: Py<PyAny>) -> impl Fn(Value) -> Result<Value, ToolError> + Send + Sync + 'static {
@@ -211,9 +212,19 @@ fn python_handler(call: Py<PyAny>) -> impl Fn(Value) -> Result<Value, ToolError>
     }
 }
 
+/// What the guest is told of a tool's exception: the message of a
+/// `stockade.ToolError` (which the tool raised for the guest, or which
+/// stands in for an exception whose message stays on the host), else
 /// `Type: message`, as Python prints an exception's last line.
 fn describe(py: Python<'_>, error: &PyErr) -> String {
-    let kind = error.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
     let message = error.value(py).str().map(|s| s.to_string()).unwrap_or_default();
+    let deliberate = py
+        .import("stockade._tools")
+        .and_then(|tools| tools.getattr("ToolError"))
+        .is_ok_and(|class| error.value(py).is_instance(&class).unwrap_or(false));
+    if deliberate {
+        return message;
+    }
+    let kind = error.get_type(py).name().map(|n| n.to_string()).unwrap_or_else(|_| "Exception".into());
     if message.is_empty() { kind } else { format!("{kind}: {message}") }
 }

@@ -30,7 +30,7 @@ from ._native import (
 )
 from ._result import GuestError, Result, Usage
 from ._sandbox import Sandbox, SandboxTool, Session, ToolOutput, create_sandbox_tool
-from ._tools import ToolSpec, json_schema_for, tool_spec
+from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
 
 __version__ = "0.1.0"
 
@@ -47,6 +47,7 @@ __all__ = [
     "Session",
     "SessionEnded",
     "StockadeError",
+    "ToolError",
     "ToolOutput",
     "ToolSpec",
     "Usage",

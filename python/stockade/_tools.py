@@ -10,14 +10,34 @@ import datetime
 import enum
 import inspect
 import json
+import logging
 import re
 import threading
 import typing
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-__all__ = ["ToolSpec", "tool_spec", "json_schema_for"]
+__all__ = ["ToolError", "ToolSpec", "tool_spec", "json_schema_for"]
 
 _NONE_TYPE = type(None)
+
+_log = logging.getLogger("stockade")
+
+
+class ToolError(Exception):
+    """Raise it from a tool to fail the call with a message meant for the guest.
+
+    The guest's call raises its own ``ToolError`` with exactly this message.
+    A tool's errors about its input (``ValueError``, ``TypeError``,
+    ``LookupError``, ``ArithmeticError``, ``NotImplementedError``) reach the
+    guest as ``Type: message``. Any other exception (an ``OSError``, an HTTP
+    client's error...) reaches it as its type alone: such messages carry host
+    paths, addresses and credentials, and the guest's code is not trusted
+    with them. Its message and traceback go to the ``stockade`` logger.
+    """
+
+
+#: What a tool may tell the guest in its own words.
+_SHOWN = (ToolError, ValueError, TypeError, LookupError, ArithmeticError, NotImplementedError)
 
 
 class ToolSpec:
@@ -49,12 +69,19 @@ class ToolSpec:
         # The host has checked the arguments against `schema` and the
         # policy before this runs.
         values = json.loads(arguments)
-        for name, convert in self.converters.items():
-            if name in values:
-                values[name] = convert(values[name])
-        result = self.function(**values)
-        if inspect.isawaitable(result):
-            result = _wait(result)
+        try:
+            for name, convert in self.converters.items():
+                if name in values:
+                    values[name] = convert(values[name])
+            result = self.function(**values)
+            if inspect.isawaitable(result):
+                result = _wait(result)
+        except _SHOWN:
+            raise
+        except Exception as error:
+            kind = type(error).__name__
+            _log.warning("tool %s raised %s; the guest sees only its type", self.name, kind, exc_info=True)
+            raise ToolError("%s (the tool failed; its message stays on the host)" % kind) from None
         return json.dumps(result, default=_jsonable, ensure_ascii=False)
 
 

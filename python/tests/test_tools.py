@@ -6,7 +6,7 @@ from typing import Dict, List, Literal, Optional, Tuple
 
 import pytest
 
-from stockade import PolicyError, Sandbox, create_sandbox_tool, json_schema_for, tool_spec
+from stockade import PolicyError, Sandbox, ToolError, create_sandbox_tool, json_schema_for, tool_spec
 
 
 class Unit(enum.Enum):
@@ -86,6 +86,30 @@ def test_a_tool_exception_reaches_the_guest_as_tool_error():
     assert result.value == ["ToolError", "lookup: KeyError: 'k'"]
     py = sandbox.run("try:\n    lookup('k')\nexcept ToolError as e:\n    message = str(e)\nmessage")
     assert py.value == "lookup: KeyError: 'k'"
+
+
+def test_a_tools_errors_reach_the_guest_only_as_far_as_they_are_meant_to(caplog):
+    def pay(amount: int) -> str:
+        if amount > 100:
+            raise ValueError("amount over 100")
+        if amount == 13:
+            raise ToolError("the bank is closed")
+        raise ConnectionError("https://bank.internal/pay?token=sk-host-secret refused")
+
+    sandbox = Sandbox(tools=[pay])
+
+    def message(call: str) -> str:
+        return sandbox.run(f"try:\n    {call}\nexcept ToolError as e:\n    m = str(e)\nm").value
+
+    assert message("pay(amount=500)") == "pay: ValueError: amount over 100"
+    assert message("pay(amount=13)") == "pay: the bank is closed"
+    with caplog.at_level("WARNING", logger="stockade"):
+        withheld = message("pay(amount=1)")
+    assert withheld == "pay: ConnectionError (the tool failed; its message stays on the host)"
+    assert "sk-host-secret" not in withheld
+    assert "sk-host-secret" in caplog.text and "tool pay raised ConnectionError" in caplog.text
+    js = sandbox.run("try { await pay({amount: 1}) } catch (e) { e.message }", language="javascript")
+    assert js.value == withheld
 
 
 def test_async_tools_and_non_json_results():
