@@ -1,13 +1,20 @@
 //! Ctrl-C during a run: the run's [`Cancel`] asks the interpreter for
-//! pending signals on every check (every 5 ms, on the run's own thread, which
-//! is where Python delivers them). A `KeyboardInterrupt` raised there, or in
+//! pending signals (at most every 50 ms, on the run's own thread, which is
+//! where Python delivers them), also while the run waits for an instance
+//! slot or for its session's guest. A `KeyboardInterrupt` raised there, or in
 //! a tool the guest was calling, is kept, the guest is stopped, and the
 //! caller re-raises it.
 
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use stockade::Cancel;
+
+/// How often, at most, a run started on the main thread asks Python for
+/// pending signals: Ctrl-C stops it within about this long.
+const SIGNAL_CHECK_MS: u64 = 50;
 
 static MAIN_THREAD: PyOnceLock<u64> = PyOnceLock::new();
 static GET_IDENT: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -34,18 +41,29 @@ pub fn for_this_thread(py: Python<'_>) -> PyResult<Cancel> {
         (Some(get_ident), Some(main)) => get_ident.call0(py)?.extract::<u64>(py)? == *main,
         _ => false,
     };
+    let started = Instant::now();
+    let next_check_ms = AtomicU64::new(0);
     Ok(Cancel::asking(move || {
         if PENDING.with(|pending| pending.borrow().is_some()) {
             return true;
         }
-        on_main
-            && Python::attach(|py| match py.check_signals() {
-                Ok(()) => false,
-                Err(error) => {
-                    keep(error);
-                    true
-                }
-            })
+        if !on_main {
+            return false;
+        }
+        // Taking the GIL waits for any other Python thread to yield it (up
+        // to its switch interval), so the run looks at most this often.
+        let now_ms = started.elapsed().as_millis() as u64;
+        if now_ms < next_check_ms.load(Ordering::Relaxed) {
+            return false;
+        }
+        next_check_ms.store(now_ms + SIGNAL_CHECK_MS, Ordering::Relaxed);
+        Python::attach(|py| match py.check_signals() {
+            Ok(()) => false,
+            Err(error) => {
+                keep(error);
+                true
+            }
+        })
     }))
 }
 

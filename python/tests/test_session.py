@@ -100,3 +100,19 @@ def test_ctrl_c_in_a_session_ends_it(long_wall):
     timer.join()
     with pytest.raises(SessionEnded, match="cancelled"):
         session.run("1")
+
+
+def test_ctrl_c_while_waiting_for_a_busy_session_stops_only_the_wait(long_wall):
+    session = Sandbox(long_wall).session("python")
+    results = []
+    worker = threading.Thread(target=lambda: results.append(session.run("while True: pass")))
+    worker.start()
+    time.sleep(0.3)
+    timer = ctrl_c_after(0.3)
+    with pytest.raises(KeyboardInterrupt):
+        session.run("1 + 1")  # waits for the worker's run, which never ends
+    timer.join()
+    assert worker.is_alive(), "the session's own run was stopped too"
+    session.close()
+    worker.join(timeout=30)
+    assert not worker.is_alive() and results[0].status == "cancelled"

@@ -30,6 +30,20 @@ pub struct Outcome {
     pub audit: Option<AuditRange>,
 }
 
+impl Outcome {
+    /// The outcome of a run cancelled before its guest started (while it
+    /// waited for an instance slot or for its session), `wall` after it
+    /// was asked for.
+    pub fn cancelled_before_start(wall: std::time::Duration) -> Outcome {
+        Outcome {
+            status: Status::Cancelled,
+            exit_code: Status::CANCELLED_EXIT_CODE,
+            usage: Usage { wall, ..Usage::default() },
+            ..Outcome::default()
+        }
+    }
+}
+
 /// The sequence numbers of a run's first and last audit records.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AuditRange {

@@ -26,6 +26,9 @@ const MAX_WASM_STACK: usize = 8 << 20;
 /// ([`Slot::acquire`]) rather than fail.
 const DEFAULT_POOL_SLOTS: u32 = 64;
 
+/// How often a run waiting for a slot looks at its cancel request.
+const CANCEL_CHECK: Duration = Duration::from_millis(20);
+
 /// Largest funcref table of the large profile: CPython's has 47 157 entries.
 const LARGE_TABLE_ELEMENTS: usize = 50_000;
 
@@ -102,6 +105,21 @@ impl Slot {
         }
         *in_use += 1;
         Slot(SlotKind::Run)
+    }
+
+    /// [`Slot::acquire`], but `None` as soon as `cancel` is made while it
+    /// waits: a run waiting for a slot can still be stopped (Ctrl-C).
+    pub fn acquire_unless(cancel: Option<&stockade_core::Cancel>) -> Option<Slot> {
+        let Some(cancel) = cancel else { return Some(Slot::acquire()) };
+        let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
+        while *in_use >= pool_slots() {
+            if cancel.is_cancelled() {
+                return None;
+            }
+            (in_use, _) = FREED.wait_timeout(in_use, CANCEL_CHECK).unwrap_or_else(|p| p.into_inner());
+        }
+        *in_use += 1;
+        Some(Slot(SlotKind::Run))
     }
 
     /// A slot for a session, which holds it for as long as it lives: waits
@@ -273,5 +291,25 @@ mod tests {
         // And once sessions let go, another can open.
         assert!(Slot::acquire_for_session(Duration::ZERO).is_some());
         drop(run);
+    }
+
+    #[test]
+    fn a_run_waiting_for_a_slot_stops_when_cancelled() {
+        let held: Vec<Slot> = (0..pool_slots()).map(|_| Slot::acquire()).collect();
+        let made = stockade_core::Cancel::new();
+        made.cancel();
+        assert!(Slot::acquire_unless(Some(&made)).is_none());
+        let later = stockade_core::Cancel::new();
+        let canceller = {
+            let later = later.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(50));
+                later.cancel();
+            })
+        };
+        assert!(Slot::acquire_unless(Some(&later)).is_none(), "it waited past the cancel");
+        canceller.join().expect("canceller");
+        drop(held);
+        assert!(Slot::acquire_unless(Some(&stockade_core::Cancel::new())).is_some());
     }
 }

@@ -38,7 +38,9 @@ pub fn run(compiled: &Arc<Compiled>, request: RunRequest<'_>) -> Result<Outcome,
     let limits = &request.policy.limits;
     let started = Instant::now();
     let deadline = deadline_after(Duration::from_millis(limits.wall_ms));
-    let slot = crate::engine::Slot::acquire();
+    let Some(slot) = crate::engine::Slot::acquire_unless(request.cancel) else {
+        return Ok(Outcome::cancelled_before_start(started.elapsed()));
+    };
     let opened = pollster::block_on(Live::open(
         compiled,
         request.policy,

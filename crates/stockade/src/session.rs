@@ -18,6 +18,9 @@ use std::time::{Duration, Instant};
 use stockade_audit::Event;
 use stockade_core::{Cancel, Language, LiveGuest, Outcome, SandboxError, ToolHost, Turn};
 
+/// How often a run waiting for its session's guest looks at its cancel request.
+const WAIT_CHECK: Duration = Duration::from_millis(2);
+
 /// Runs that share one guest. `Send + Sync`; its runs take turns.
 ///
 /// ```no_run
@@ -116,14 +119,26 @@ impl Session {
     }
 
     fn run_inner(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
-        let mut inner = match self.inner.lock() {
-            Ok(inner) => inner,
-            // A run panicked (a tool handler, say) with the guest mid-turn:
-            // its state may be half-updated, as after a trap.
-            Err(poisoned) => {
-                let mut inner = poisoned.into_inner();
-                self.close_locked(&mut inner, "a run panicked, so its guest's state may be half-updated");
-                inner
+        let asked = Instant::now();
+        // Another thread's run may hold the guest; this one waits, but can
+        // still be cancelled (Ctrl-C) or closed while it does.
+        let mut inner = loop {
+            match self.inner.try_lock() {
+                Ok(inner) => break inner,
+                // A run panicked (a tool handler, say) with the guest
+                // mid-turn: its state may be half-updated, as after a trap.
+                Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                    let mut inner = poisoned.into_inner();
+                    self.close_locked(&mut inner, "a run panicked, so its guest's state may be half-updated");
+                    break inner;
+                }
+                Err(std::sync::TryLockError::WouldBlock) if self.closing.is_cancelled() => {
+                    return Err(SandboxError::SessionEnded("closed".into()));
+                }
+                Err(std::sync::TryLockError::WouldBlock) if cancel.is_cancelled() => {
+                    return Ok(Outcome::cancelled_before_start(asked.elapsed()));
+                }
+                Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(WAIT_CHECK),
             }
         };
         let budget = self.budget(&mut inner)?;

@@ -106,3 +106,39 @@ fn a_cancelled_session_run_ends_the_session() {
         other => panic!("expected the session to have ended, got {other:?}"),
     }
 }
+
+#[test]
+fn a_run_waiting_for_its_sessions_guest_can_be_cancelled_and_leaves_the_session_alone() {
+    let sandbox = Sandbox::new(long_wall()).expect("sandbox");
+    let session = Arc::new(sandbox.session(Language::JavaScript).expect("session"));
+    session.run("globalThis.x = 41").expect("run");
+    let (busy, stop) = (session.clone(), Cancel::new());
+    let first = {
+        let stop = stop.clone();
+        std::thread::spawn(move || busy.run_cancellable("while (true) {}", &stop))
+    };
+    // The first run holds the guest; the second waits for it until cancelled.
+    std::thread::sleep(Duration::from_millis(100));
+    let cancel = Cancel::new();
+    let canceller = cancel_after(&cancel, Duration::from_millis(100));
+    let waiting = session.run_cancellable("x + 1", &cancel).expect("run");
+    canceller.join().expect("canceller");
+    assert_eq!(waiting.status, Status::Cancelled);
+    assert_eq!(waiting.exit_code, Status::CANCELLED_EXIT_CODE);
+    assert!(!first.is_finished(), "the first run was stopped too");
+    // Closing while a run waits ends the wait as the close does everything else.
+    let closer = {
+        let session = session.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            session.close();
+        })
+    };
+    match session.run("x") {
+        Err(SandboxError::SessionEnded(why)) => assert_eq!(why, "closed"),
+        other => panic!("expected the session to be closed, got {other:?}"),
+    }
+    closer.join().expect("closer");
+    let first = first.join().expect("first run").expect("outcome");
+    assert_eq!(first.status, Status::Cancelled);
+}
