@@ -22,6 +22,7 @@ mod guest;
 pub mod host_call;
 mod limiter;
 mod live;
+mod pagemap;
 mod pipe;
 pub mod progress;
 mod python;

@@ -409,6 +409,41 @@ mod tests {
         }
     }
 
+    #[test]
+    fn joining_a_guests_runs_of_written_pages_changes_none_of_its_memory() {
+        let compiled =
+            crate::guest::compiled(Guest::Python(crate::Preload::NONE), Metering::Off).expect("CPython");
+        let mut live = open(&compiled);
+        value(&mut live, "print('hello')");
+        let memory = live.memory;
+        let data = memory.data_mut(&mut *live.store);
+        // Many more runs than the pool resets in place: every fourth page of
+        // the upper half written with the byte it holds.
+        let page = 4096;
+        for at in (data.len() / 2..data.len()).step_by(4 * page).take(120) {
+            // SAFETY: `at` is inside the slice; a volatile write of the byte
+            // read keeps the contents and still makes the page a written one.
+            unsafe { std::ptr::write_volatile(&mut data[at], std::ptr::read_volatile(&data[at])) };
+        }
+        let before = data.to_vec();
+        let Some(runs) = crate::pagemap::written_runs(data) else {
+            eprintln!("skipped: this kernel has no PAGEMAP_SCAN");
+            return;
+        };
+        assert!(runs.len() > 120, "{}", runs.len());
+        assert_eq!(crate::store::join_runs(data), Some(true));
+        let after = crate::pagemap::written_runs(data).expect("scan");
+        assert!(after.len() <= 32, "{} runs", after.len());
+        assert!(
+            runs.iter()
+                .all(|run| after.iter().any(|joined| joined.start <= run.start && run.end <= joined.end))
+        );
+        assert!(data == before.as_slice(), "joining changed the guest's memory");
+        assert_eq!(crate::store::join_runs(data), Some(false));
+        // The guest goes on as before.
+        assert_eq!(value(&mut live, "6 * 7"), Some(serde_json::json!(42)));
+    }
+
     /// Whether, twice, a guest that ran `plant` and was swapped out gave its
     /// slot to a fresh one that found `look` to be `clean`.
     fn swapped_run_is_forgotten(
