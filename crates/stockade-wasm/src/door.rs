@@ -22,6 +22,9 @@ pub const ALLOC: &str = "stockade_alloc";
 pub const RUN: &str = "stockade_run";
 /// The guest's linear memory.
 pub const MEMORY: &str = "memory";
+/// The guest's function table, exported so a store can empty it before
+/// the pool reuses it (see `crate::store`).
+pub const TABLE: &str = "__indirect_function_table";
 /// The guest's shadow-stack pointer, exported so a stack overflow can be
 /// told apart from other out-of-bounds accesses.
 pub const STACK_POINTER: &str = "__stack_pointer";

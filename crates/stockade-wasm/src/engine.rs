@@ -213,13 +213,9 @@ fn config(profile: Profile, metering: Metering) -> wasmtime::Result<Config> {
         // pool finds the pages a run dirtied and resets only those; pages
         // past the budget are dropped and fault in again when used.
         .linear_memory_keep_resident(profile.keep_resident())
-        // Tables are dropped whole, never kept: the pool's scan misses a
-        // table page the kernel swapped out (see `crate::store`), and a
-        // stale function reference there would point into another
-        // instance. Linear memory is kept, and forgotten by the store when
-        // swap is on. Faulting a run's table pages in again costs a fresh
-        // CPython run about 25 µs and a QuickJS run about 7.
-        .table_keep_resident(0)
+        // With swap on, the store empties a guest's table and drops its
+        // memory before the pool resets them (`crate::store`).
+        .table_keep_resident(64 << 10)
         .pagemap_scan(wasmtime::Enabled::Auto)
         .async_stack_keep_resident(64 << 10);
 

@@ -275,7 +275,7 @@ async fn open_quickjs(
         }
         Err(e) => return Err(engine_error(e)),
     };
-    crate::store::remember_memory(&instance, store);
+    crate::store::remember_exports(&instance, store);
     let alloc = instance.get_typed_func::<u32, u32>(&mut *store, door::ALLOC).map_err(engine_error)?;
     let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN).map_err(engine_error)?;
     let memory = instance
@@ -406,6 +406,31 @@ mod tests {
                 swapped_run_is_forgotten(&compiled, plant, look, clean),
                 "{guest:?}: the pool never reused a slot"
             );
+        }
+    }
+
+    #[test]
+    fn forgetting_a_guest_empties_its_table_and_drops_its_written_pages() {
+        for guest in [Guest::QuickJs, Guest::Python(crate::Preload::NONE)] {
+            let compiled = crate::guest::compiled(guest, Metering::Off).expect("compiled guest");
+            let mut live = open(&compiled);
+            value(&mut live, "1 + 1");
+            let store = &mut *live.store;
+            let table = store.data().table.expect("the guest exports its table");
+            let size = table.size(&*store);
+            let entries = |store: &mut Store<State>| {
+                (0..size)
+                    .filter(|&i| matches!(table.get(&mut *store, i), Some(wasmtime::Ref::Func(Some(_)))))
+                    .count()
+            };
+            assert!(entries(store) > 0, "{guest:?}: no function in the table to begin with");
+            let memory = store.data().memory.expect("memory");
+            assert!(crate::pagemap::written_runs(memory.data(&*store)).is_none_or(|runs| !runs.is_empty()));
+            crate::store::forget(store);
+            assert_eq!(entries(store), 0, "{guest:?}: functions left in the table");
+            if let Some(runs) = crate::pagemap::written_runs(memory.data(&*store)) {
+                assert!(runs.is_empty(), "{guest:?}: written pages left: {runs:?}");
+            }
         }
     }
 

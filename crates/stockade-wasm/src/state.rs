@@ -30,6 +30,8 @@ pub struct State {
     /// The guest's linear memory once its instance exists: what
     /// [`crate::store::GuestStore`] forgets before the pool reuses it.
     pub memory: Option<wasmtime::Memory>,
+    /// The guest's function table, which that store empties likewise.
+    pub table: Option<wasmtime::Table>,
 }
 
 impl State {
@@ -45,6 +47,7 @@ impl State {
             report_cap: 0,
             cancel: None,
             memory: None,
+            table: None,
         }
     }
 }

@@ -1,31 +1,40 @@
-//! A guest's store, and what its instance must not leave to the next one.
+//! A guest's store, and what its instance leaves to the next one in its
+//! pool slot.
 //!
 //! The pool hands an instance's slot to the next guest after resetting the
-//! pages the guest wrote. wasmtime 48 finds those pages with one
-//! `PAGEMAP_SCAN` for pages that are *present* and written, so a written
-//! page that the kernel has swapped out is neither restored nor dropped:
-//! the next guest in the slot reads it back in, as the last guest left it
-//! (a fresh run could see the previous run's heap, and its `__main__`).
-//! wasmtime's pull request 14357 reports and fixes it upstream; until that
-//! ships, [`GuestStore`] tells the kernel to drop the whole of a guest's
-//! memory before the pool gets it back whenever swap is on. Dropped pages,
-//! swapped or not, read again as the module's image (or zeros), and a page
-//! that is not present cannot be swapped out while the pool resets it. The
-//! price, only with swap on, is that the next instance in the slot faults
-//! its pages in again.
+//! pages the guest wrote, which wasmtime 48 finds with one `PAGEMAP_SCAN`
+//! for pages that are *present* and written, reporting at most 32 runs of
+//! them. Two things follow, and [`GuestStore`] deals with both when it is
+//! dropped, before the pool gets the slot back:
 //!
-//! Tables have the same flaw and no handle to forget them by (neither
-//! guest exports its table), so the engine never keeps a table's pages
-//! resident (`crate::engine`). The exception objects of CPython's GC heap
-//! are left as they are: wasm cannot read a GC object it did not allocate,
-//! and wasmtime checks every access to that heap.
+//! - **Swap** (a leak): a written page the kernel has swapped out is neither
+//!   restored nor dropped, and the next guest in the slot reads it back in
+//!   as the last guest left it (a fresh run saw the previous run's heap and
+//!   its `__main__`). wasmtime's pull request 14357 reports it upstream.
+//!   Whenever swap is on, the store has the kernel drop the whole of the
+//!   guest's memory: dropped pages, swapped or not, read again as the
+//!   module's image (or zeros), and a page that is not present cannot be
+//!   swapped out while the pool resets. The price, only with swap on, is
+//!   that the next instance faults its pages in again. Tables have the same
+//!   flaw, and a stale function reference there could point into another
+//!   instance, so the store also empties the guest's function table (both
+//!   guests export it for this): a page swapped out after that holds only
+//!   empty entries, which at worst make the next guest's call through them
+//!   trap. CPython's exception objects in its GC heap are left as they are:
+//!   wasm cannot read a GC object it did not allocate, and wasmtime checks
+//!   every access to that heap.
+//! - **Speed**: past the 32nd run the pool drops the rest of the memory, so
+//!   a guest that writes more runs (CPython writes about 140) has the next
+//!   instance fault them all in again. Otherwise the store joins the runs
+//!   into 32 first ([`coalesce`]).
 
 use crate::state::State;
 use std::ops::{Deref, DerefMut, Range};
 use wasmtime::{Instance, Store};
 
 /// The store of one pooled guest instance: a `Store` that, when dropped,
-/// first forgets its guest's memory if the kernel may have swapped it.
+/// first drops its guest's memory if the kernel may have swapped it, and
+/// else joins the runs of pages the guest wrote (see the module's docs).
 pub(crate) struct GuestStore(Store<State>);
 
 impl GuestStore {
@@ -51,20 +60,22 @@ impl DerefMut for GuestStore {
 
 impl Drop for GuestStore {
     fn drop(&mut self) {
-        let Some(memory) = self.0.data().memory else { return };
         if swap_is_on() {
-            forget(memory, &mut self.0);
-        } else {
+            forget(&mut self.0);
+        } else if let Some(memory) = self.0.data().memory {
             coalesce(memory, &mut self.0);
         }
     }
 }
 
-/// Notes `instance`'s linear memory in its store, for [`GuestStore`] to
-/// forget when the store goes. Called as soon as an instance exists.
-pub(crate) fn remember_memory(instance: &Instance, store: &mut Store<State>) {
+/// Notes `instance`'s linear memory and function table in its store, for
+/// [`GuestStore`] to look after when the store goes. Called as soon as an
+/// instance exists.
+pub(crate) fn remember_exports(instance: &Instance, store: &mut Store<State>) {
     let memory = instance.get_memory(&mut *store, crate::door::MEMORY);
-    store.data_mut().memory = memory;
+    let table = instance.get_table(&mut *store, crate::door::TABLE);
+    let state = store.data_mut();
+    (state.memory, state.table) = (memory, table);
 }
 
 /// Whether any swap space is configured: `sysinfo`'s total swap, which
@@ -102,7 +113,7 @@ const MAX_JOIN_BYTES: usize = 4 << 20;
 /// writes about 140 runs of pages in a run, and past the 32nd the pool
 /// dropped them all (and the pages the guest only read), so every run
 /// faulted about 240 pages back in.
-pub(crate) fn coalesce(memory: wasmtime::Memory, store: &mut Store<State>) {
+fn coalesce(memory: wasmtime::Memory, store: &mut Store<State>) {
     let data = memory.data_mut(&mut *store);
     // A scan of CPython's memory costs about 50 µs, and once the runs are
     // joined a slot's guests mostly write the same pages again, so a slot
@@ -116,7 +127,9 @@ pub(crate) fn coalesce(memory: wasmtime::Memory, store: &mut Store<State>) {
             return;
         }
     }
-    if join_runs(data) == Some(false) {
+    // Runs that fit, too far apart to join, or a kernel that cannot say:
+    // the next few instances are unlikely to differ.
+    if join_runs(data) != Some(true) {
         QUIET.lock().unwrap_or_else(|p| p.into_inner()).insert(slot, QUIET_INSTANCES);
     }
 }
@@ -154,8 +167,16 @@ fn joins(runs: &[Range<usize>], most: usize, budget: usize) -> Option<Vec<Range<
     (gaps.iter().map(|gap| gap.len()).sum::<usize>() <= budget).then_some(gaps)
 }
 
-/// Drops every page of `memory` so it reads as the module's image again.
-fn forget(memory: wasmtime::Memory, store: &mut Store<State>) {
+/// Drops every page of the guest's memory, so it reads as the module's
+/// image again, and empties its function table.
+pub(crate) fn forget(store: &mut Store<State>) {
+    if let Some(table) = store.data().table {
+        let size = table.size(&*store);
+        if let Err(error) = table.fill(&mut *store, 0, wasmtime::Ref::Func(None), size) {
+            tracing::warn!(%error, "could not empty a guest's function table");
+        }
+    }
+    let Some(memory) = store.data().memory else { return };
     let data = memory.data_mut(&mut *store);
     if data.is_empty() {
         return;

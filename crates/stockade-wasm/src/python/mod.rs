@@ -99,7 +99,7 @@ pub(crate) async fn open(
         }
         Err(e) => return Err(engine_error(e)),
     };
-    crate::store::remember_memory(&instance, store);
+    crate::store::remember_exports(&instance, store);
     let interpreter = Interpreter::find(&instance, &mut *store).map_err(engine_error)?;
     // Without tools the runtime asks the host for none (an exchange, and an
     // exception, saved from every run).

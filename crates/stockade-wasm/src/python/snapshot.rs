@@ -32,7 +32,7 @@ use wasmtime::{Linker, Result, Store, format_err};
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// Version of this snapshot recipe; bump it to invalidate old snapshots.
-pub(crate) const VERSION: &[u8] = b"stockade-python-snapshot-2";
+pub(crate) const VERSION: &[u8] = b"stockade-python-snapshot-3";
 
 /// The export added for wasi-libc's function that forgets its preopens.
 const RESET_PREOPENS: &str = "stockade_reset_preopens";
@@ -199,13 +199,19 @@ del gc
     )
 }
 
-/// `wasm` with one more export: the function the name section calls
-/// `function`, exported as `export`.
+/// `wasm` with more exports: the function the name section calls
+/// `function`, exported as `export`, and its function table (when it has
+/// one of its own) as [`crate::door::TABLE`].
 fn with_export(wasm: &[u8], function: &str, export: &str) -> Result<Vec<u8>> {
     use wasmparser::{ExternalKind, KnownCustom, Name, Parser, Payload};
     let mut index = None;
+    let mut has_table = false;
     for payload in Parser::new(0).parse_all(wasm) {
-        if let Payload::CustomSection(section) = payload?
+        let payload = payload?;
+        if let Payload::TableSection(tables) = &payload {
+            has_table |= tables.count() > 0;
+        }
+        if let Payload::CustomSection(section) = payload
             && let KnownCustom::Name(names) = section.as_known()
         {
             for name in names {
@@ -236,6 +242,9 @@ fn with_export(wasm: &[u8], function: &str, export: &str) -> Result<Vec<u8>> {
             exports.export(existing.name, kind, existing.index);
         }
         exports.export(export, wasm_encoder::ExportKind::Func, index);
+        if has_table {
+            exports.export(crate::door::TABLE, wasm_encoder::ExportKind::Table, 0);
+        }
         Ok(Some(Some(exports)))
     })
 }
@@ -247,15 +256,18 @@ mod tests {
 
     #[test]
     fn adds_an_export_by_the_name_section() {
-        let wasm = wat::parse_str(
-            r#"(module (func $a) (func $__wasilibc_reset_preopens (nop)) (export "a" (func $a)))"#,
-        )
-        .expect("wat");
-        let out = with_export(&wasm, LIBC_RESET_PREOPENS, RESET_PREOPENS).expect("export");
         let engine = wasmtime::Engine::default();
-        let module = Module::new(&engine, &out).expect("valid");
-        let exports: Vec<_> = module.exports().map(|e| e.name().to_string()).collect();
-        assert_eq!(exports, ["a", RESET_PREOPENS]);
+        let exports = |wat: &str| {
+            let wasm = wat::parse_str(wat).expect("wat");
+            let out = with_export(&wasm, LIBC_RESET_PREOPENS, RESET_PREOPENS).expect("export");
+            let module = Module::new(&engine, &out).expect("valid");
+            module.exports().map(|e| e.name().to_string()).collect::<Vec<_>>()
+        };
+        let plain = r#"(module (func $a) (func $__wasilibc_reset_preopens (nop)) (export "a" (func $a)))"#;
+        assert_eq!(exports(plain), ["a", RESET_PREOPENS]);
+        let with_table = r#"(module (table 2 funcref) (func $a) (func $__wasilibc_reset_preopens (nop))
+            (export "a" (func $a)))"#;
+        assert_eq!(exports(with_table), ["a", RESET_PREOPENS, crate::door::TABLE]);
         let missing = wat::parse_str("(module (func $other))").expect("wat");
         assert!(with_export(&missing, LIBC_RESET_PREOPENS, RESET_PREOPENS).is_err());
     }
