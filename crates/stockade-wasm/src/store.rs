@@ -117,11 +117,17 @@ fn coalesce(memory: wasmtime::Memory, store: &mut Store<State>) {
     let data = memory.data_mut(&mut *store);
     // A scan of CPython's memory costs about 50 µs, and once the runs are
     // joined a slot's guests mostly write the same pages again, so a slot
-    // whose runs fit is looked at again only every few instances.
+    // whose runs fit is looked at again only every few instances. A slot's
+    // first instance is not looked at: joining pays off only when the slot
+    // is used again, and a process that runs one guest (`stockade run`)
+    // would spend a millisecond copying pages for nobody.
     let slot = data.as_ptr() as usize;
     {
         let mut quiet = QUIET.lock().unwrap_or_else(|p| p.into_inner());
-        let left = quiet.entry(slot).or_default();
+        let Some(left) = quiet.get_mut(&slot) else {
+            quiet.insert(slot, 0);
+            return;
+        };
         if *left > 0 {
             *left -= 1;
             return;
