@@ -229,7 +229,10 @@ pub(crate) mod test_swap {
     pub struct Swap(Option<PathBuf>);
 
     /// Swap for a test, or `None` (the test then says it was skipped) when
-    /// there is none and this process may not enable any (not root).
+    /// there is none and this process cannot enable any: not root, in a
+    /// container that may not (`EPERM`), or with no folder on a filesystem
+    /// that takes swap files (`EINVAL`: tmpfs, overlayfs). The temporary
+    /// folder is tried first, then the crate's own (the checkout's disk).
     pub fn on() -> Option<Swap> {
         if super::swap_is_on() {
             return Some(Swap(None));
@@ -238,18 +241,31 @@ pub(crate) mod test_swap {
         if unsafe { libc::geteuid() } != 0 {
             return None;
         }
-        let path = std::env::temp_dir().join(format!("stockade-test-{}.swap", std::process::id()));
-        // A swap file may have no holes, so it is written, not truncated to size.
-        std::fs::write(&path, vec![0u8; 64 << 20]).expect("write the swap file");
-        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600)).expect("chmod");
-        let swap = Swap(Some(path.clone()));
-        let made = std::process::Command::new("mkswap").arg(&path).output().expect("run mkswap");
-        assert!(made.status.success(), "mkswap: {}", String::from_utf8_lossy(&made.stderr));
-        let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
-        // SAFETY: a valid NUL-terminated path; swapon only reads it.
-        let status = unsafe { libc::swapon(c_path.as_ptr(), 0) };
-        assert_eq!(status, 0, "swapon {}: {}", path.display(), std::io::Error::last_os_error());
-        Some(swap)
+        let name = format!("stockade-test-{}.swap", std::process::id());
+        let folders = [std::env::temp_dir(), std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))];
+        for folder in folders {
+            let path = folder.join(&name);
+            // A swap file may have no holes, so it is written, not truncated to size.
+            std::fs::write(&path, vec![0u8; 64 << 20]).expect("write the swap file");
+            std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+                .expect("chmod");
+            let swap = Swap(Some(path.clone()));
+            let made = std::process::Command::new("mkswap").arg(&path).output().expect("run mkswap");
+            assert!(made.status.success(), "mkswap: {}", String::from_utf8_lossy(&made.stderr));
+            let c_path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("no NUL");
+            // SAFETY: a valid NUL-terminated path; swapon only reads it.
+            if unsafe { libc::swapon(c_path.as_ptr(), 0) } == 0 {
+                return Some(swap);
+            }
+            let error = std::io::Error::last_os_error();
+            // `swap` is dropped here, which removes the file (swapoff fails harmlessly).
+            match error.raw_os_error() {
+                Some(libc::EINVAL) => eprintln!("{} cannot hold a swap file: {error}", folder.display()),
+                Some(libc::EPERM) => return None,
+                _ => panic!("swapon {}: {error}", path.display()),
+            }
+        }
+        None
     }
 
     impl Drop for Swap {
