@@ -18,6 +18,16 @@ def ctrl_c_after(seconds: float) -> threading.Timer:
     return timer
 
 
+def run_in_a_thread(session, code: str):
+    """Starts `session.run(code)` on another thread; returns the thread and
+    the list its result is appended to, once the run has had time to start."""
+    results = []
+    worker = threading.Thread(target=lambda: results.append(session.run(code)))
+    worker.start()
+    time.sleep(0.3)
+    return worker, results
+
+
 def test_a_session_keeps_state_and_closes_as_a_context_manager():
     sandbox = Sandbox()
     with sandbox.session("python") as session:
@@ -55,10 +65,7 @@ def test_the_gil_is_released_while_a_guest_runs(long_wall):
     # If the worker held the GIL inside its endless run, this thread could not
     # wake from its sleep to close the session, and the test would hang.
     session = Sandbox(long_wall).session("javascript")
-    results = []
-    worker = threading.Thread(target=lambda: results.append(session.run("while (true) {}")))
-    worker.start()
-    time.sleep(0.3)
+    worker, results = run_in_a_thread(session, "while (true) {}")
     session.close()
     worker.join(timeout=30)
     assert not worker.is_alive()
@@ -104,10 +111,7 @@ def test_ctrl_c_in_a_session_ends_it(long_wall):
 
 def test_ctrl_c_while_waiting_for_a_busy_session_stops_only_the_wait(long_wall):
     session = Sandbox(long_wall).session("python")
-    results = []
-    worker = threading.Thread(target=lambda: results.append(session.run("while True: pass")))
-    worker.start()
-    time.sleep(0.3)
+    worker, results = run_in_a_thread(session, "while True: pass")
     timer = ctrl_c_after(0.3)
     with pytest.raises(KeyboardInterrupt):
         session.run("1 + 1")  # waits for the worker's run, which never ends

@@ -63,6 +63,14 @@ def test_tools_run_from_both_languages_with_json_results():
     assert py.value == 1
 
 
+def assert_refused_before_the_tool_runs(sandbox: Sandbox, calls: list, codes) -> None:
+    """Each of `codes` is refused for its arguments, and the tool (which
+    appends to `calls`) never ran."""
+    for code in codes:
+        assert refusal(sandbox, code) == "invalid_arguments\n", code
+    assert calls == []
+
+
 def test_off_schema_arguments_never_reach_the_tool():
     calls = []
 
@@ -71,9 +79,7 @@ def test_off_schema_arguments_never_reach_the_tool():
         return a + b
 
     sandbox = Sandbox(tools=[add])
-    for code in ("add(a='1', b=2)", "add(a=1)", "add(a=1, b=2, c=3)"):
-        assert refusal(sandbox, code) == "invalid_arguments\n", code
-    assert calls == []
+    assert_refused_before_the_tool_runs(sandbox, calls, ("add(a='1', b=2)", "add(a=1)", "add(a=1, b=2, c=3)"))
     assert sandbox.run("add(2, 3)").value == 5
 
 
@@ -281,9 +287,7 @@ def test_annotated_bounds_are_checked_before_the_tool_runs():
     assert schema["amount"] == {"type": "number", "exclusiveMinimum": 0, "maximum": 1000, "description": "In dollars."}
     assert schema["memo"]["maxLength"] == 8
     sandbox = Sandbox(tools=[pay])
-    for code in ("pay(0)", "pay(1000.5)", "pay(5, memo='far too long')"):
-        assert refusal(sandbox, code) == "invalid_arguments\n", code
-    assert calls == []
+    assert_refused_before_the_tool_runs(sandbox, calls, ("pay(0)", "pay(1000.5)", "pay(5, memo='far too long')"))
     assert sandbox.run("pay(1000)").value == 1000
 
 

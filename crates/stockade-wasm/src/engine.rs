@@ -99,24 +99,19 @@ static SESSIONS: AtomicU32 = AtomicU32::new(0);
 impl Slot {
     /// Waits until a slot is free and takes it.
     pub fn acquire() -> Slot {
-        let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
-        while *in_use >= pool_slots() {
-            in_use = FREED.wait(in_use).unwrap_or_else(|p| p.into_inner());
-        }
-        *in_use += 1;
-        Slot(SlotKind::Run)
+        Slot::acquire_unless(None).unwrap_or_else(|| unreachable!("only a cancel ends the wait"))
     }
 
     /// [`Slot::acquire`], but `None` as soon as `cancel` is made while it
     /// waits: a run waiting for a slot can still be stopped (Ctrl-C).
     pub fn acquire_unless(cancel: Option<&stockade_core::Cancel>) -> Option<Slot> {
-        let Some(cancel) = cancel else { return Some(Slot::acquire()) };
         let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
         while *in_use >= pool_slots() {
-            if cancel.is_cancelled() {
-                return None;
-            }
-            (in_use, _) = FREED.wait_timeout(in_use, CANCEL_CHECK).unwrap_or_else(|p| p.into_inner());
+            in_use = match cancel {
+                None => FREED.wait(in_use).unwrap_or_else(|p| p.into_inner()),
+                Some(cancel) if cancel.is_cancelled() => return None,
+                Some(_) => FREED.wait_timeout(in_use, CANCEL_CHECK).unwrap_or_else(|p| p.into_inner()).0,
+            };
         }
         *in_use += 1;
         Some(Slot(SlotKind::Run))
