@@ -92,6 +92,29 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         args: Option<serde_json::Value>,
     },
+    /// The same refusal as an earlier `tool_call` record of the run (the
+    /// same tool and rule), made `repeats` more times. Written once, at the
+    /// run's end, instead of once per call: a guest that repeats a refused
+    /// call cannot grow the log by it.
+    RefusalsRepeated {
+        /// The run's id.
+        run: String,
+        /// The tool, as its `tool_call` record names it.
+        tool: String,
+        /// The rule, as its `tool_call` record names it.
+        rule: String,
+        /// Refusals after the recorded one.
+        repeats: u64,
+    },
+    /// Refusals of a run past the number of distinct ones a run may record
+    /// (a `limit_hit` of `audit_records` marks where that began): counted,
+    /// not recorded. Written once, at the run's end.
+    RefusalsUnrecorded {
+        /// The run's id.
+        run: String,
+        /// Refusals not recorded one by one.
+        count: u64,
+    },
     /// A run hit a limit and was stopped or truncated.
     LimitHit {
         /// The run's id.

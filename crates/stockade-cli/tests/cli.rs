@@ -78,6 +78,29 @@ fn exit_codes_say_what_happened() {
 }
 
 #[test]
+fn a_guest_exit_code_that_collides_with_a_limit_is_told_apart_by_json() {
+    // A guest's own `exit 124` and the wall limit exit alike; --json tells them apart.
+    let own = stockade(&["run", "--lang", "sh", "--json", "-c", "exit 124"]);
+    assert_eq!(own.status.code(), Some(124), "{}", text(&own.stderr));
+    let own: serde_json::Value = serde_json::from_slice(&own.stdout).expect("json outcome");
+    assert_eq!(
+        (own["status"]["kind"].as_str(), own["exit_code"].as_i64()),
+        (Some("exited"), Some(124)),
+        "{own}"
+    );
+    let policy = policy_file("[limits]\nwall_ms = 100\n");
+    let args =
+        ["run", "--lang", "js", "--json", "-p", policy.path().to_str().expect("path"), "-c", "for(;;){}"];
+    let stopped = stockade(&args);
+    assert_eq!(stopped.status.code(), Some(124));
+    let stopped: serde_json::Value = serde_json::from_slice(&stopped.stdout).expect("json outcome");
+    assert_eq!(stopped["status"]["kind"], "limit_exceeded", "{stopped}");
+    // The mapping is documented where a user looks for it.
+    let help = text(&stockade(&["run", "--help"]).stdout);
+    assert!(help.contains("Exit codes:") && help.contains("sys.exit(124)"), "{help}");
+}
+
+#[test]
 fn bad_input_is_a_clear_error() {
     let mut file = tempfile::NamedTempFile::new().expect("temp");
     file.write_all(b"console.log(1)\xff\xfe").expect("write");
@@ -191,6 +214,76 @@ fn a_failing_tool_command_is_an_error_in_the_guest() {
     assert!(shown.contains("ToolError") && shown.contains("nope"), "{shown}");
     let bad = stockade(&["run", "--lang", "js", "--tool", "no-equals-sign", "-c", "1"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// `stockade run --lang js` with one command-backed tool, under a policy
+/// that allows every tool and sets `wall_ms`; the run must end within
+/// `bound` (else it is killed and the test fails: a hang, not a timing).
+fn run_with_tool_command(tool: &str, code: &str, wall_ms: u64, bound: std::time::Duration) -> Output {
+    let policy = policy_file(&format!("allow_unlisted_tools = true\n[limits]\nwall_ms = {wall_ms}\n"));
+    let policy_path = policy.path().to_str().expect("utf-8 path");
+    let child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["run", "--lang", "js", "--policy", policy_path, "--tool", tool, "-c", code])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn stockade");
+    let pid = child.id();
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match finished.recv_timeout(bound) {
+        Ok(out) => out.expect("wait for stockade"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("stockade run with --tool {tool:?} hung past {bound:?} (wall_ms = {wall_ms})");
+        }
+    }
+}
+
+#[test]
+fn a_tool_command_that_echoes_large_arguments_does_not_deadlock() {
+    // Past the pipe's buffer, writing the arguments before reading the
+    // answer deadlocked with any command that echoes its input.
+    let code = "const r = await echo({s: 'x'.repeat(200000)}); r.s.length";
+    let out = run_with_tool_command("echo=cat", code, 5000, std::time::Duration::from_secs(60));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "200000\n");
+}
+
+#[test]
+fn a_tool_command_that_never_reads_its_arguments_keeps_the_wall_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pids = dir.path().join("pids");
+    // 100 KB of arguments fill the pipe; the command and the child it
+    // starts must both be killed at the deadline, not 30 s later.
+    let tool = format!("info=sleep 30 & echo $! > {}; sleep 30; echo done", pids.display());
+    let code = "try { await info({s: 'x'.repeat(100000)}) } catch (e) { e.message }";
+    let out = run_with_tool_command(&tool, code, 2000, std::time::Duration::from_secs(25));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("ran longer than") && shown.contains("killed"), "{shown}{}", text(&out.stderr));
+    let pid = std::fs::read_to_string(&pids).expect("the command wrote its child's pid");
+    let pid = pid.trim();
+    // A killed child is gone once its parent (sh, also killed) is reaped by init.
+    let alive = (0..200).all(|_| {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let running = !state.is_empty() && !state.contains(") Z ");
+        if running {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        running
+    });
+    assert!(!alive, "the tool command's child {pid} outlived the call");
+}
+
+#[test]
+fn a_tool_command_whose_answer_passes_its_cap_says_so() {
+    let code = "try { await big({}); 'no error' } catch (e) { `${e.name}: ${e.message}` }";
+    let tool = "big=head -c 20000000 /dev/zero";
+    let out = run_with_tool_command(tool, code, 20000, std::time::Duration::from_secs(60));
+    let shown = text(&out.stdout);
+    assert!(shown.contains("ToolError") && shown.contains("size cap"), "{shown}{}", text(&out.stderr));
 }
 
 #[test]

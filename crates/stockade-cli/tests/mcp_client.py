@@ -51,9 +51,10 @@ async def main(args) -> None:
             after = await call("list_sessions", {})
             print(json.dumps({
                 "tools": tools,
-                "js": {"error": js.is_error, "value": js.structured_content["value"], "text": text(js)},
+                "js": {"error": js.is_error, "value": (js.structured_content or {}).get("value"), "text": text(js)},
                 "first": {"error": first.is_error},
-                "second": {"error": second.is_error, "value": second.structured_content["value"]},
+                # A failed call has no structured content: its text says why.
+                "second": {"error": second.is_error, "value": (second.structured_content or {}).get("value", text(second))},
                 "fresh": {"error": fresh.is_error, "text": text(fresh)},
                 "escape": {"error": escape.is_error, "text": text(escape)},
                 "wrong_language": {"error": wrong.is_error, "text": text(wrong)},

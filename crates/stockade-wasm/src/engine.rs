@@ -29,6 +29,13 @@ const DEFAULT_POOL_SLOTS: u32 = 64;
 /// How often a run waiting for a slot looks at its cancel request.
 const CANCEL_CHECK: Duration = Duration::from_millis(20);
 
+/// Fiber stacks one run may hold at once: its own call into the guest, and
+/// the guest's `host_alloc` that a host call (a tool's answer) calls while
+/// the first is suspended in it. A pool with only one stack per slot ran
+/// out of fibers, not slots, and concurrent runs failed as guest crashes
+/// instead of waiting for a slot.
+const STACKS_PER_RUN: u32 = 2;
+
 /// Largest funcref table of the large profile: CPython's has 47 157 entries.
 const LARGE_TABLE_ELEMENTS: usize = 50_000;
 
@@ -198,7 +205,7 @@ fn config(profile: Profile, metering: Metering) -> wasmtime::Result<Config> {
     let slots = pool_slots();
     pool.total_core_instances(slots)
         .total_tables(slots)
-        .total_stacks(slots)
+        .total_stacks(slots * STACKS_PER_RUN)
         .total_component_instances(0)
         .max_memory_size(MAX_MEMORY_BYTES)
         .max_core_instance_size(4 << 20)

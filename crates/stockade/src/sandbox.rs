@@ -173,7 +173,7 @@ impl Sandbox {
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let request = RunRequest { language, code, policy: &self.policy, tools: host.as_ref(), cancel };
         let result = backend.run(request);
-        let tool_calls = gate.as_ref().map_or(0, |gate| gate.calls());
+        let tool_calls = gate.as_ref().map_or(0, |gate| gate.finish());
         record.finish(result, tool_calls)
     }
 

@@ -157,7 +157,7 @@ impl Session {
             inner.fuel = inner.fuel.saturating_add(outcome.usage.fuel.unwrap_or(0));
         }
         inner.last_used = Instant::now();
-        let outcome = record.finish(result, gate.as_ref().map_or(0, |gate| gate.calls()));
+        let outcome = record.finish(result, gate.as_ref().map_or(0, |gate| gate.finish()));
         if let Some(why) = ended {
             let why = if self.closing.is_cancelled() {
                 "closed".to_string()

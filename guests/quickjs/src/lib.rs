@@ -24,6 +24,7 @@ use std::cell::RefCell;
 use std::io::Write;
 
 mod fs;
+mod random;
 
 /// Defines `console` on top of the one native function `__stockade_write`.
 const PRELUDE: &str = include_str!("prelude.js");
@@ -70,6 +71,7 @@ fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let host = Function::new(ctx.clone(), |frame: String| host_call(frame.as_bytes()))?;
     ctx.globals().set("__stockade_host", host)?;
     ctx.globals().set("__stockade_fs", Function::new(ctx.clone(), fs::call)?)?;
+    random::install(ctx)?;
     ctx.eval::<(), _>(PRELUDE)?;
     Ok(())
 }
@@ -171,6 +173,7 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
     if source.contains(&0) {
         return error_frame_plain("SyntaxError", "source code contains a NUL byte");
     }
+    random::reseed();
     engine.context.with(|ctx| {
         if let Err(err) = install_process(&ctx).catch(&ctx) {
             return error_frame(&ctx, err);

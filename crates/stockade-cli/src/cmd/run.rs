@@ -6,8 +6,27 @@ use std::io::Read;
 use std::path::PathBuf;
 use stockade::Language;
 
+/// The exit codes of `stockade run`, as `--help` shows them.
+const EXIT_CODES: &str = "\
+Exit codes:
+  0     the code ran to the end
+  1     the code raised an uncaught error
+  2     bad invocation, policy or code (nothing ran)
+  3     engine, guest artifact or audit log failure
+  124   wall time exceeded (limits.wall_ms)
+  125   fuel exhausted (limits.fuel)
+  137   memory limit exceeded (limits.memory_bytes)
+  141   output limit exceeded (output_overflow = \"kill\")
+  130   cancelled (Ctrl-C)
+A guest that exits by itself (sys.exit(N), exit N) exits with its own N,
+which may be any of these: `sys.exit(124)` looks like the wall limit. Where
+it matters, use --json: its status.kind tells `exited` (the guest's own
+exit) from `limit_exceeded` (stockade stopped it), and status.limit names
+the limit.";
+
 /// Arguments of `stockade run`.
 #[derive(clap::Args)]
+#[command(after_long_help = EXIT_CODES)]
 pub struct Args {
     /// Language of the code: js or python (WebAssembly), or sh, bash,
     /// python-native or node-native (the host's programs, in the process jail).

@@ -24,6 +24,20 @@ use stockade_core::protocol::{self, ErrorKind, Op};
 /// a bounded amount of log and work; the run's wall time stops it.
 pub const MAX_FRAMES_PER_RUN: u64 = 100_000;
 
+/// Distinct refusals (tool and rule) one run may record in full. A refusal
+/// already recorded is counted instead ([`Event::RefusalsRepeated`]), and
+/// past this many distinct ones every refusal is only counted: what a run
+/// can add to the log is bounded by this, not by the frames it sends.
+pub const MAX_REFUSAL_RECORDS_PER_RUN: usize = 256;
+
+/// Characters of a tool's name a record keeps in clear (a name the guest
+/// made up may be anything); past them, a digest of the whole stands for
+/// the rest.
+pub const RECORDED_NAME_CHARS: usize = 64;
+
+/// The same for a rule (a protocol error's text quotes the guest's frame).
+pub const RECORDED_RULE_CHARS: usize = 200;
+
 /// A refusal: what the guest is told, and what the log records as the rule.
 struct Refused {
     kind: ErrorKind,
@@ -42,6 +56,11 @@ struct Counts {
     frames: u64,
     calls: u64,
     allowed: HashMap<String, u64>,
+    /// Refusals recorded, by (tool, rule) as recorded, and how many times
+    /// each was made.
+    refusals: HashMap<(String, String), u64>,
+    /// Refusals past [`MAX_REFUSAL_RECORDS_PER_RUN`] distinct ones.
+    unrecorded: u64,
 }
 
 /// Allowed calls per tool over all the runs of one session, for
@@ -85,9 +104,11 @@ impl Gate {
         let entry = match self.decide(name, &args, frame_len) {
             Ok(entry) => entry,
             Err(refused) => {
-                let log_arguments = self.log_arguments(name);
                 // The guest is refused either way; a failed record changes nothing for it.
-                let _ = self.record(name, Decision::Denied, &refused.rule, &args, log_arguments);
+                if self.first_of_its_kind(name, &refused.rule) {
+                    let _ =
+                        self.record(name, Decision::Denied, &refused.rule, &args, self.log_arguments(name));
+                }
                 return protocol::answer_error(id, refused.kind, &refused.message);
             }
         };
@@ -193,6 +214,65 @@ impl Gate {
         Ok(entry)
     }
 
+    /// Whether a refusal of `tool` by `rule` is the first of its kind in
+    /// this run, and so is to be recorded; otherwise it is counted (see
+    /// [`MAX_REFUSAL_RECORDS_PER_RUN`]).
+    fn first_of_its_kind(&self, tool: &str, rule: &str) -> bool {
+        if self.audit.is_none() {
+            return false;
+        }
+        let key = (self.recorded_name(tool), for_the_record(rule, RECORDED_RULE_CHARS));
+        let mut counts = self.lock();
+        if let Some(seen) = counts.refusals.get_mut(&key) {
+            *seen += 1;
+            return false;
+        }
+        if counts.refusals.len() >= MAX_REFUSAL_RECORDS_PER_RUN {
+            counts.unrecorded += 1;
+            if counts.unrecorded == 1
+                && let Some(log) = &self.audit
+            {
+                let _ = log.append(&Event::LimitHit { run: self.run.clone(), limit: "audit_records".into() });
+            }
+            return false;
+        }
+        counts.refusals.insert(key, 1);
+        true
+    }
+
+    /// Records what [`Gate::first_of_its_kind`] only counted: one record per
+    /// refusal that was repeated, and one for those past the cap. Called
+    /// once, when the run ends, before its `run_end`; returns
+    /// [`Gate::calls`].
+    pub fn finish(&self) -> u64 {
+        let calls = self.calls();
+        let Some(log) = &self.audit else { return calls };
+        let (mut repeated, unrecorded) = {
+            let mut counts = self.lock();
+            let repeated: Vec<_> = counts.refusals.drain().filter(|(_, seen)| *seen > 1).collect();
+            (repeated, std::mem::take(&mut counts.unrecorded))
+        };
+        repeated.sort();
+        for ((tool, rule), seen) in repeated {
+            let _ =
+                log.append(&Event::RefusalsRepeated { run: self.run.clone(), tool, rule, repeats: seen - 1 });
+        }
+        if unrecorded > 0 {
+            let _ = log.append(&Event::RefusalsUnrecorded { run: self.run.clone(), count: unrecorded });
+        }
+        calls
+    }
+
+    /// A tool's name as the log records it: a registered tool's as it is,
+    /// a name the guest made up cut to a prefix and a digest.
+    fn recorded_name(&self, tool: &str) -> String {
+        if self.registry.get(tool).is_some() {
+            tool.to_string()
+        } else {
+            for_the_record(tool, RECORDED_NAME_CHARS)
+        }
+    }
+
     fn log_arguments(&self, name: &str) -> bool {
         self.registry.get(name).and_then(|e| e.rules.as_ref()).is_some_and(|r| r.log_arguments)
     }
@@ -225,9 +305,9 @@ impl Gate {
         let Some(log) = &self.audit else { return Ok(()) };
         let event = Event::ToolCall {
             run: self.run.clone(),
-            tool: protocol::clip(tool),
+            tool: self.recorded_name(tool),
             decision,
-            rule: rule.to_string(),
+            rule: for_the_record(rule, RECORDED_RULE_CHARS),
             args_sha256,
             args,
         };
@@ -260,11 +340,25 @@ impl ToolHost for Gate {
                 self.lock().calls += 1;
                 // An unreadable frame has no arguments; its digest is of the raw bytes.
                 let rule = format!("protocol: {}", refusal.message);
-                let _ =
-                    self.record_digest("", Decision::Denied, &rule, stockade_audit::sha256_hex(frame), None);
+                if self.first_of_its_kind("", &rule) {
+                    let digest = stockade_audit::sha256_hex(frame);
+                    let _ = self.record_digest("", Decision::Denied, &rule, digest, None);
+                }
                 protocol::answer_error(refusal.id, refusal.kind, &refusal.message)
             }
         }
+    }
+}
+
+/// `text` as a record keeps it: whole up to `max` characters, else that
+/// many and a digest of the whole (`…sha256:` and 16 hex digits).
+fn for_the_record(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((end, _)) => {
+            let digest = stockade_audit::sha256_hex(text.as_bytes());
+            format!("{}…sha256:{}", &text[..end], &digest[..16])
+        }
+        None => text.to_string(),
     }
 }
 
@@ -343,10 +437,77 @@ mod tests {
         }
         let last = gate.answer(br#"{"v":1,"op":"call","tool":"add","args":{}}"#);
         assert_eq!(kind_of(&last), "budget_exceeded");
+        gate.finish();
         drop(gate);
         let text = std::fs::read_to_string(&path).expect("log");
-        // One record per frame up to the cap, one limit_hit, nothing after.
-        assert_eq!(text.lines().count() as u64, 1 + MAX_FRAMES_PER_RUN + 1);
-        assert_eq!(text.matches("tool_frames").count(), 1);
+        // The first refusal, the cut at the frame cap, and the count of the
+        // same refusal repeated; nothing after the cap.
+        let kinds: Vec<_> =
+            records(&text).iter().map(|r| r["kind"].as_str().unwrap_or("").to_string()).collect();
+        assert_eq!(kinds, ["log_opened", "tool_call", "limit_hit", "refusals_repeated"], "{text}");
+        assert_eq!(records(&text)[3]["repeats"], MAX_FRAMES_PER_RUN - 1);
+    }
+
+    /// The events of a log's records.
+    fn records(text: &str) -> Vec<Value> {
+        text.lines()
+            .map(|line| serde_json::from_str::<Value>(line).expect("a record")["event"].clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_guest_cannot_inflate_the_audit_log() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (gate, path) = gate_with_log(dir.path());
+        // Unknown tools with 4 KiB names full of control characters, each
+        // one new (which once recorded 2.5 KB a frame), then one repeated.
+        let junk = "\u{1b}[2J\n".repeat(1000);
+        for i in 0..20_000 {
+            let frame = serde_json::json!({"v": 1, "op": "call", "tool": format!("{i}{junk}"), "args": {}});
+            assert_eq!(kind_of(&gate.answer(frame.to_string().as_bytes())), "unknown_tool");
+        }
+        for _ in 0..1000 {
+            gate.answer(br#"{"v":1,"op":"call","tool":"nope","args":{}}"#);
+        }
+        gate.finish();
+        drop(gate);
+        let text = std::fs::read_to_string(&path).expect("log");
+        assert!(text.len() < 256 << 10, "a run wrote {} bytes of refusals", text.len());
+        let records = records(&text);
+        let calls: Vec<_> = records.iter().filter(|r| r["kind"] == "tool_call").collect();
+        assert_eq!(calls.len(), MAX_REFUSAL_RECORDS_PER_RUN);
+        // A made-up name is kept as a prefix and a digest of the whole.
+        let name = calls[0]["tool"].as_str().expect("a name");
+        assert!(name.starts_with("0\u{1b}[2J") && name.contains("…sha256:"), "{name}");
+        assert_eq!(name.chars().count(), RECORDED_NAME_CHARS + "…sha256:".chars().count() + 16);
+        assert!(records.iter().any(|r| r["kind"] == "limit_hit" && r["limit"] == "audit_records"));
+        let unrecorded = records.iter().find(|r| r["kind"] == "refusals_unrecorded").expect("the count");
+        assert_eq!(unrecorded["count"], 20_000 + 1000 - MAX_REFUSAL_RECORDS_PER_RUN as u64);
+        let report = stockade_audit::verify(std::fs::File::open(&path).expect("open")).expect("verify");
+        assert_eq!(report.broken, None);
+    }
+
+    #[test]
+    fn a_refusal_repeated_is_recorded_once_with_its_count() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (gate, path) = gate_with_log(dir.path());
+        for _ in 0..500 {
+            gate.answer(br#"{"v":1,"op":"call","tool":"nope","args":{}}"#);
+            gate.answer(br#"{"v":1,"op":"call","tool":"add","args":{"a":1}}"#);
+        }
+        gate.finish();
+        drop(gate);
+        let text = std::fs::read_to_string(&path).expect("log");
+        let records = records(&text);
+        // Every allowed call, then the first refusal of each kind.
+        let calls = records.iter().filter(|r| r["kind"] == "tool_call").count() as u64;
+        assert_eq!(calls, DEFAULT_MAX_CALLS + 2, "{text}");
+        let repeats: Vec<_> = records
+            .iter()
+            .filter(|r| r["kind"] == "refusals_repeated")
+            .map(|r| (r["tool"].as_str().unwrap_or("").to_string(), r["repeats"].as_u64()))
+            .collect();
+        let add_refused = 500 - DEFAULT_MAX_CALLS - 1;
+        assert_eq!(repeats, [("add".to_string(), Some(add_refused)), ("nope".to_string(), Some(499))]);
     }
 }

@@ -369,3 +369,87 @@ fn grants_that_would_hand_out_more_than_they_say_are_refused() {
     );
     assert_eq!(sandbox.expect("sandbox").policy().files.grants[0].host, tree.path("data"));
 }
+
+/// A bind mount for the length of a test, undone when dropped.
+struct BindMount(PathBuf);
+
+impl BindMount {
+    fn new(from: &Path, to: &Path) -> BindMount {
+        std::fs::create_dir_all(to).expect("mount point");
+        let status = std::process::Command::new("mount").arg("--bind").arg(from).arg(to).status();
+        assert!(status.is_ok_and(|s| s.success()), "mount --bind {} {}", from.display(), to.display());
+        BindMount(to.to_path_buf())
+    }
+}
+
+impl Drop for BindMount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn an_alias_of_the_audit_log_or_key_folder_cannot_be_granted() {
+    // /proc/self belongs to the process's effective user.
+    if std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").expect("/proc/self")) != 0 {
+        eprintln!("skipped: bind mounts need root (CI runs this as root)");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().canonicalize().expect("canonical");
+    let logs = root.join("logs");
+    let keys = root.join("keys");
+    let elsewhere = root.join("elsewhere");
+    for folder in [&logs, &keys, &elsewhere] {
+        std::fs::create_dir_all(folder).expect("folders");
+    }
+    let log = logs.join("audit.jsonl");
+    let key = keys.join("audit.key");
+    std::fs::write(&key, "07".repeat(32)).expect("key");
+    let policy = |grant: &Path| {
+        let mut policy = Policy::builder()
+            .grant_dir(grant.to_string_lossy(), "/data", FileMode::Rw)
+            .audit(log.to_string_lossy(), stockade::policy::Fsync::Never)
+            .build()
+            .expect("policy");
+        policy.audit.signing_key = Some(key.to_string_lossy().into_owned());
+        policy
+    };
+    let refused = |grant: &Path, why: &str| {
+        let error = Sandbox::new(policy(grant)).expect_err(why).to_string();
+        assert!(error.contains("files.grants[0]") && error.contains("never reach"), "{why}: {error}");
+    };
+    // The folder of the log under another name: a bind mount of it, and a
+    // bind mount of its parent (the log sits deeper in the alias).
+    let log_alias = BindMount::new(&logs, &root.join("alias-of-logs"));
+    refused(&log_alias.0, "an alias of the log's folder");
+    let root_alias = BindMount::new(&root, &root.join("alias-of-root"));
+    refused(&root_alias.0.join("logs"), "the log's folder through an alias of an ancestor");
+    drop(root_alias);
+    let key_alias = BindMount::new(&keys, &root.join("alias-of-keys"));
+    refused(&key_alias.0, "an alias of the key's folder");
+    // The module cache the same way, and a folder inside it, whose alias
+    // walks up to nothing of the cache's.
+    let cache = stockade::diagnostics::cache_dir().expect("cache dir");
+    std::fs::create_dir_all(cache.join("inner")).expect("cache dir");
+    let refused_as_cache = |alias: &Path, why: &str| {
+        let over_cache = Policy::builder().grant_dir(alias.to_string_lossy(), "/c", FileMode::Ro);
+        let error = Sandbox::new(over_cache.build().expect("policy")).expect_err(why).to_string();
+        assert!(error.contains("module cache"), "{why}: {error}");
+    };
+    let cache_alias = BindMount::new(&cache, &root.join("alias-of-cache"));
+    refused_as_cache(&cache_alias.0, "an alias of the cache");
+    let inner_alias = BindMount::new(&cache.join("inner"), &root.join("alias-of-inner"));
+    refused_as_cache(&inner_alias.0, "an alias of a folder inside the cache");
+    drop(inner_alias);
+    let _ = std::fs::remove_dir(cache.join("inner"));
+    // A second hard link to the log is another name for it.
+    std::fs::write(&log, b"").expect("log");
+    std::fs::hard_link(&log, elsewhere.join("copy.jsonl")).expect("hard link");
+    let error = Sandbox::new(policy(&elsewhere)).expect_err("a hard link").to_string();
+    assert!(error.contains("hard links"), "{error}");
+    std::fs::remove_file(elsewhere.join("copy.jsonl")).expect("unlink");
+    // An alias of an unrelated folder is granted as before.
+    let other = BindMount::new(&elsewhere, &root.join("alias-of-elsewhere"));
+    Sandbox::new(policy(&other.0)).expect("an alias of a folder that holds nothing of stockade's");
+}

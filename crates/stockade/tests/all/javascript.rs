@@ -68,3 +68,25 @@ fn a_promise_that_never_settles_is_reported() {
         "{outcome:?}"
     );
 }
+
+#[test]
+fn math_random_is_not_the_same_in_every_fresh_run() {
+    // QuickJS seeded its generator before the snapshot, so every fresh
+    // instance drew the same numbers.
+    let draws: Vec<_> = (0..4)
+        .map(|_| {
+            let outcome = js("[Math.random(), Math.random()]");
+            assert!(outcome.status.is_ok(), "{outcome:?}");
+            outcome.value.expect("a value")
+        })
+        .collect();
+    for (i, draw) in draws.iter().enumerate() {
+        let pair = draw.as_array().expect("a pair");
+        assert!(pair.iter().all(|x| x.as_f64().is_some_and(|x| (0.0..1.0).contains(&x))), "{draw}");
+        assert_ne!(pair[0], pair[1]);
+        assert!(!draws[..i].contains(draw), "run {i} drew the same numbers as an earlier run: {draws:?}");
+    }
+    // It still looks like Math.random.
+    let shape = js("[typeof Math.random, Math.random.name, Object.keys(Math).includes('random')]");
+    assert_eq!(shape.value, Some(serde_json::json!(["function", "random", false])));
+}

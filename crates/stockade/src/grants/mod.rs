@@ -2,8 +2,14 @@
 //! becomes its canonical absolute path (so a later change of the current
 //! directory, or a symlink swapped on the way, cannot move a grant, and the
 //! audit log names the real folder), and combinations that would hand the
-//! guest more than each grant says are refused.
+//! guest more than each grant says are refused. Overlaps with stockade's
+//! own files are found by what the paths are on disk, not by their names
+//! ([`place`]).
 
+mod place;
+
+use place::Place;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use stockade_core::SandboxError;
 use stockade_policy::{FileMode, Policy, PolicyError};
@@ -45,15 +51,22 @@ pub(crate) fn resolve(policy: &mut Policy) -> Result<(), SandboxError> {
             .into());
         }
     }
+    let protected = protected(policy)?;
+    for (what, path) in &protected {
+        refuse_hard_links(what, path)?;
+    }
+    let protected: Vec<_> =
+        protected.into_iter().map(|(what, path)| (what, Place::of(&path), path)).collect();
     for (i, (folder, _)) in folders.iter().enumerate() {
-        for (what, protected) in protected(policy)? {
-            if protected.starts_with(folder) || folder.starts_with(&protected) {
+        let place = Place::of(folder);
+        for (what, protected, path) in &protected {
+            if place.overlaps(protected) {
                 return Err(PolicyError::invalid(
                     format!("files.grants[{i}].host"),
                     format!(
                         "{} overlaps {what} ({}), which the guest must never reach",
                         folder.display(),
-                        protected.display()
+                        path.display()
                     ),
                 )
                 .into());
@@ -61,6 +74,24 @@ pub(crate) fn resolve(policy: &mut Policy) -> Result<(), SandboxError> {
         }
     }
     Ok(())
+}
+
+/// A second hard link to the audit log or the key is a name no folder
+/// check can follow: refused while the sandbox grants any folder.
+fn refuse_hard_links(what: &str, path: &Path) -> Result<(), SandboxError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(found) if found.is_file() && found.nlink() > 1 => Err(PolicyError::invalid(
+            "files.grants",
+            format!(
+                "{what} ({}) has {} hard links, and a grant could hold another of its names; \
+                 remove the other links",
+                path.display(),
+                found.nlink()
+            ),
+        )
+        .into()),
+        _ => Ok(()),
+    }
 }
 
 /// stockade's own files: a guest that could write its compiled-module cache
