@@ -287,6 +287,16 @@ fn a_tool_command_whose_answer_passes_its_cap_says_so() {
 }
 
 #[test]
+fn a_large_tool_answer_reaches_the_guest() {
+    // 15 MB is under the protocol's cap, but the guest must grow its memory
+    // to take it: that was once refused as "this sandbox has no host tools".
+    let tool = "big=python3 -c \"import json; print(json.dumps('x' * 15000000))\"";
+    let code = "try { (await big({})).length } catch (e) { `${e.name}: ${e.message}` }";
+    let out = run_with_tool_command(tool, code, 20000, std::time::Duration::from_secs(60));
+    assert_eq!(text(&out.stdout), "15000000\n", "{}", text(&out.stderr));
+}
+
+#[test]
 fn signed_audit_logs_verify_against_the_public_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let key = dir.path().join("audit.key");

@@ -86,11 +86,32 @@ async fn door(
         // nothing can change its memory under the borrow.
         host.answer(&memory.data(&*caller)[start..start + len as usize])
     };
-    answer_with(caller, &answer, out_ptr_ptr, out_len_ptr).await
+    match answer_with(caller, &answer, out_ptr_ptr, out_len_ptr).await? {
+        NO_ROOM => {
+            // The guest cannot take the answer (its allocator failed, most
+            // likely at `limits.memory_bytes`): tell it so, in a frame small
+            // enough to fit, rather than fault as if there were no host.
+            let message = format!(
+                "the answer is {} bytes, more than the guest could make room for (limits.memory_bytes?)",
+                answer.len()
+            );
+            let refusal = host.refuse(ErrorKind::TooLarge, &message);
+            match answer_with(caller, &refusal, out_ptr_ptr, out_len_ptr).await? {
+                NO_ROOM => Ok(HOST_FAULT),
+                delivered => Ok(delivered),
+            }
+        }
+        delivered => Ok(delivered),
+    }
 }
 
+/// What [`answer_with`] returns when the guest's `host_alloc` gave no room
+/// (a null pointer, or room past its memory); never returned to the guest.
+const NO_ROOM: i32 = -3;
+
 /// Hands `answer` to the guest: room from its `host_alloc`, then the
-/// answer's address and length at the addresses it gave.
+/// answer's address and length at the addresses it gave. Returns 0,
+/// [`HOST_FAULT`], or [`NO_ROOM`].
 async fn answer_with(
     caller: &mut Caller<'_, State>,
     answer: &[u8],
@@ -107,15 +128,12 @@ async fn answer_with(
     }
     let Ok(answer_len) = u32::try_from(answer.len()) else { return Ok(HOST_FAULT) };
     let at = alloc.call_async(&mut *caller, answer_len).await?;
-    if at == 0 || !fits(at, u64::from(answer_len)) {
-        return Ok(HOST_FAULT);
-    }
-    // Growth inside `host_alloc` may have moved nothing we hold: the checks
-    // above only compare against sizes, and these writes re-borrow memory.
+    // `host_alloc` may have grown the memory (a large answer needs it to):
+    // the room it gave is checked against the size after, not before.
     let data = memory.data_mut(&mut *caller);
     let size = data.len() as u64;
-    if u64::from(at) + u64::from(answer_len) > size {
-        return Ok(HOST_FAULT);
+    if at == 0 || u64::from(at) + u64::from(answer_len) > size {
+        return Ok(NO_ROOM);
     }
     data[at as usize..at as usize + answer.len()].copy_from_slice(answer);
     data[out_ptr_ptr as usize..out_ptr_ptr as usize + 4].copy_from_slice(&at.to_le_bytes());
@@ -151,6 +169,24 @@ mod tests {
             (call $call (local.get 0) (local.get 1) (local.get 2) (local.get 3))))
     "#;
 
+    /// A guest whose allocator grows its memory for what it hands out, and
+    /// gives nothing (a null pointer) past 150 000 bytes.
+    const GROWING: &str = r#"
+        (module
+          (import "host" "call" (func $call (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (global $next (mut i32) (i32.const 32768))
+          (func (export "host_alloc") (param $len i32) (result i32)
+            (local $at i32)
+            (if (i32.gt_u (local.get $len) (i32.const 150000)) (then (return (i32.const 0))))
+            (local.set $at (global.get $next))
+            (global.set $next (i32.add (global.get $next) (local.get $len)))
+            (drop (memory.grow (i32.add (i32.shr_u (local.get $len) (i32.const 16)) (i32.const 1))))
+            (local.get $at))
+          (func (export "door") (param i32 i32 i32 i32) (result i32)
+            (call $call (local.get 0) (local.get 1) (local.get 2) (local.get 3))))
+    "#;
+
     /// Records the frames it is given and answers with `answer`.
     struct Recorder {
         frames: Mutex<Vec<Vec<u8>>>,
@@ -176,8 +212,12 @@ mod tests {
     }
 
     fn guest(tools: Option<Arc<dyn ToolHost>>) -> Guest {
+        guest_of(GUEST, tools)
+    }
+
+    fn guest_of(wat: &str, tools: Option<Arc<dyn ToolHost>>) -> Guest {
         let engine = engine(Profile::Small, Metering::Off).expect("engine");
-        let module = Module::new(engine, wat::parse_str(GUEST).expect("wat")).expect("module");
+        let module = Module::new(engine, wat::parse_str(wat).expect("wat")).expect("module");
         let mut linker = Linker::new(engine);
         add_to_linker(&mut linker).expect("linker");
         let clock = crate::clock::RunClock { zero: std::time::Instant::now() };
@@ -253,6 +293,31 @@ mod tests {
         let host = recorder(&vec![b' '; 40_000]);
         let mut g = guest(Some(host));
         assert_eq!(g.call((0, 2, 100, 104)), HOST_FAULT);
+    }
+
+    #[test]
+    fn an_answer_that_needs_the_memory_to_grow_is_delivered() {
+        // The room was once checked against the memory's size from before
+        // `host_alloc` grew it: every answer that needed growth was a fault,
+        // which guests report as "this sandbox has no host tools".
+        let host = recorder(&vec![b' '; 100_000]);
+        let mut g = guest_of(GROWING, Some(host.clone()));
+        assert_eq!(g.call((0, 2, 100, 104)), 0);
+        let (at, len) = (g.read_u32(100) as usize, g.read_u32(104) as usize);
+        assert_eq!(&g.memory.data(&g.store)[at..at + len], host.answer.as_slice());
+    }
+
+    #[test]
+    fn an_answer_the_guest_cannot_make_room_for_is_refused_with_an_answer() {
+        let host = recorder(&vec![b' '; 200_000]);
+        let mut g = guest_of(GROWING, Some(host.clone()));
+        assert_eq!(g.call((0, 2, 100, 104)), 0);
+        assert_eq!(host.refusals.lock().expect("lock").as_slice(), [ErrorKind::TooLarge]);
+        let (at, len) = (g.read_u32(100) as usize, g.read_u32(104) as usize);
+        let answer: serde_json::Value =
+            serde_json::from_slice(&g.memory.data(&g.store)[at..at + len]).expect("json answer");
+        assert_eq!(answer["error"]["kind"], "too_large");
+        assert!(answer["error"]["message"].as_str().is_some_and(|m| m.contains("200000 bytes")), "{answer}");
     }
 
     #[test]
