@@ -44,6 +44,8 @@
 
 mod error;
 mod event;
+#[doc(hidden)]
+pub mod oracle;
 mod record;
 mod sign;
 mod verify;

@@ -28,6 +28,8 @@ use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxEr
 use stockade_policy::{Policy, Requirement};
 
 pub use plan::{DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MAX_CODE_BYTES};
+#[doc(hidden)]
+pub use session::splitter_oracle;
 
 /// What the jail enforces on this machine: every layer is on by default,
 /// and the ones the kernel may lack are reported here (by `stockade doctor`).

@@ -288,3 +288,76 @@ fn nonce() -> Result<String, SandboxError> {
 fn io(error: std::io::Error) -> SandboxError {
     SandboxError::Engine(format!("the jail's pipes: {error}"))
 }
+
+/// Properties of the splitter for the fuzz target `jail_output` and the
+/// seeded tests. The first byte picks the cap, the second how the rest is
+/// cut into reads; the rest is what the shell wrote. Whatever the bytes:
+/// nothing panics, no command's kept output passes the cap, the bytes held
+/// back for a possible marker stay bounded, and output that holds no marker
+/// comes out whole (up to the cap) however the reads were cut.
+#[doc(hidden)]
+pub fn splitter_oracle(bytes: &[u8]) {
+    let [cap, cut, written @ ..] = bytes else { return };
+    let cap = u64::from(*cap) * 4;
+    let cut = usize::from(*cut % 32) + 1;
+    let marker: Vec<u8> = std::iter::once(MARK).chain(*b"0123456789abcdef").collect();
+    let split = |reads: &mut dyn Iterator<Item = &[u8]>| {
+        let (send, events) = std::sync::mpsc::channel();
+        let mut splitter =
+            Splitter { marker: marker.clone(), pending: Vec::new(), output: Capped::new(cap), said: false };
+        for read in reads {
+            splitter.feed(read, &send).expect("the receiver is alive");
+            assert!(splitter.pending.len() < marker.len() + 64, "held back {} bytes", splitter.pending.len());
+        }
+        drop(send);
+        let done: Vec<Written> = events
+            .into_iter()
+            .filter_map(|event| match event {
+                Event::Done(captured) => Some(captured.written),
+                Event::Overflow => None,
+            })
+            .collect();
+        for written in &done {
+            assert!(written.text.len() as u64 <= cap.saturating_mul(3), "a command kept past its cap");
+        }
+        (done, splitter.output.take(), splitter.pending)
+    };
+    let (whole_done, whole_rest, whole_pending) = split(&mut std::iter::once(written));
+    let (cut_done, cut_rest, cut_pending) = split(&mut written.chunks(cut));
+    if find(written, &marker).is_none() {
+        assert!(whole_done.is_empty() && cut_done.is_empty(), "no marker, no command's end");
+        let total = |rest: &Written, pending: &[u8]| rest.bytes + pending.len() as u64;
+        assert_eq!(total(&whole_rest, &whole_pending), written.len() as u64);
+        assert_eq!(total(&cut_rest, &cut_pending), written.len() as u64);
+        assert_eq!((whole_rest.text, whole_pending), (cut_rest.text, cut_pending), "the reads' cut mattered");
+    }
+}
+
+#[cfg(test)]
+mod oracle_tests {
+    #[test]
+    fn the_splitter_oracle_holds_for_seeds() {
+        let marker = "\u{1e}0123456789abcdef";
+        let seeds: Vec<Vec<u8>> = vec![
+            b"\x10\x03hello\n".to_vec(),
+            format!("\x02\x01out{marker}0\nmore{marker}17\n").into_bytes(),
+            format!("\x00\x05{marker}").into_bytes(),
+            format!("\x01\x07{}{marker}{}\n", "x".repeat(300), "y".repeat(100)).into_bytes(),
+            b"\xff\x1f\x1e\x1e\x1e0123\xff\xfe".to_vec(),
+        ];
+        for seed in &seeds {
+            super::splitter_oracle(seed);
+            // And every prefix, and every single-byte change of each.
+            for end in 0..seed.len() {
+                super::splitter_oracle(&seed[..end]);
+            }
+            for at in 0..seed.len() {
+                for byte in [0u8, b'\n', 0x1e, b'0', 0xff] {
+                    let mut mutated = seed.clone();
+                    mutated[at] = byte;
+                    super::splitter_oracle(&mutated);
+                }
+            }
+        }
+    }
+}
