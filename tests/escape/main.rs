@@ -348,6 +348,25 @@ fn policies_the_jail_cannot_enforce_are_refused() {
     assert!(!String::from_utf8_lossy(&out.stdout).contains("never"));
 }
 
+/// Issue 20: `network.allow` with `--lang sh` was refused as "not
+/// supported by backend wasm".
+#[test]
+fn a_refusal_for_a_native_language_names_the_jail() {
+    let policy = tempfile::NamedTempFile::new().expect("policy");
+    std::fs::write(policy.path(), "[network]\nallow = [\"example.com\"]\n").expect("write");
+    let path = policy.path().to_str().expect("a path");
+    for command in [
+        &["run", "--lang", "sh", "--policy", path, "-c", "true"][..],
+        &["exec", "--policy", path, "--", "true"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stockade")).args(command).output().expect("run");
+        let error = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{error}");
+        assert!(error.contains("network.allow: not supported by backend jail"), "{command:?}: {error}");
+        assert!(!error.contains("wasm"), "{command:?}: {error}");
+    }
+}
+
 fn set_mode(path: &std::path::Path, mode: u32) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
