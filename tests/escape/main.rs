@@ -13,6 +13,11 @@ use std::process::Command;
 /// The outcome of `code` in `language` under the policy `toml`, from
 /// `stockade run --json`; the host environment also carries `SECRET`.
 pub fn jail(language: &str, code: &str, toml: &str) -> Value {
+    jail_with_host_env(language, code, toml, &[])
+}
+
+/// `jail`, with these variables added to the host's environment too.
+pub fn jail_with_host_env(language: &str, code: &str, toml: &str, host_env: &[(&str, &str)]) -> Value {
     let policy = tempfile::NamedTempFile::new().expect("policy file");
     std::fs::write(policy.path(), toml).expect("write policy");
     let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
@@ -20,6 +25,7 @@ pub fn jail(language: &str, code: &str, toml: &str) -> Value {
         .arg(policy.path())
         .args(["-c", code])
         .env("SECRET", "hunter2-host-secret")
+        .envs(host_env.iter().copied())
         .output()
         .expect("run stockade");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -315,7 +321,23 @@ fn wall_time_kills_the_whole_tree() {
 #[test]
 fn the_policy_environment_is_all_there_is() {
     let outcome = jail("sh", "env | sort", "[env]\nGREETING = \"hello\"\n");
-    assert_eq!(stdout(&outcome), "GREETING=hello\nPWD=/tmp\n", "{outcome}");
+    assert_eq!(
+        stdout(&outcome),
+        "GREETING=hello\nPATH=/usr/local/bin:/usr/bin:/bin\nPWD=/tmp\n",
+        "{outcome}"
+    );
+}
+
+/// Issue 20: the jail had no `PATH`, so `gcc` found no `ld`.
+#[test]
+fn the_jail_has_a_path_of_its_own_never_the_hosts() {
+    let host_path = "/opt/stockade-host-only/bin:/usr/bin:/bin";
+    let code = "echo $PATH; command -v ls; python3 -c 'import shutil; print(shutil.which(\"sh\"))'";
+    let outcome = jail_with_host_env("sh", code, "", &[("PATH", host_path)]);
+    assert_eq!(stdout(&outcome), "/usr/local/bin:/usr/bin:/bin\n/usr/bin/ls\n/usr/bin/sh\n", "{outcome}");
+    // The policy's `[env]` may set its own.
+    let outcome = jail_with_host_env("sh", "echo $PATH", "[env]\nPATH = \"/bin\"\n", &[("PATH", host_path)]);
+    assert_eq!(stdout(&outcome), "/bin\n", "{outcome}");
 }
 
 #[test]
