@@ -5,7 +5,9 @@
 //! It drives the `stockade` binary as an agent would. CI runs it as root;
 //! `ordinary_user.rs` runs a few cases again as an unprivileged user.
 
+mod grants;
 mod ordinary_user;
+mod syscalls;
 
 use serde_json::Value;
 use std::process::Command;

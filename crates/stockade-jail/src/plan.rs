@@ -271,7 +271,7 @@ impl Plan {
             (libc::RLIMIT_FSIZE as libc::c_int, tmp_bytes.max(memory)),
             (libc::RLIMIT_CPU as libc::c_int, policy.limits.wall_ms.div_ceil(1000).saturating_add(1)),
         ];
-        let filters = crate::seccomp::filters().map_err(SandboxError::Engine)?;
+        let filters = crate::seccomp::filters(&policy.jail).map_err(SandboxError::Engine)?;
         // SAFETY: geteuid cannot fail and touches no memory.
         let drop_groups = unsafe { libc::geteuid() } == 0;
         let pointers = |strings: &[CString]| {

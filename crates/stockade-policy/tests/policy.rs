@@ -265,3 +265,15 @@ fn a_grant_over_proc_sys_or_dev_is_refused() {
         assert!(Policy::from_toml_str(&toml).is_ok(), "{guest} is an ordinary folder");
     }
 }
+
+/// Issue 20: the jail's opt-ins for Unix sockets and inotify are off by
+/// default, parse, and are in the schema.
+#[test]
+fn jail_unix_sockets_and_inotify_are_opt_in() {
+    let default = Policy::default();
+    assert!(!default.jail.unix_sockets && !default.jail.inotify);
+    let policy = Policy::from_toml_str("[jail]\nunix_sockets = true\ninotify = true\n").expect("valid");
+    assert!(policy.jail.unix_sockets && policy.jail.inotify);
+    let schema = serde_json::to_string(&Policy::json_schema()).expect("schema");
+    assert!(schema.contains("unix_sockets") && schema.contains("inotify"), "{schema}");
+}
