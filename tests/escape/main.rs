@@ -5,7 +5,9 @@
 //! It drives the `stockade` binary as an agent would. CI runs it as root;
 //! `ordinary_user.rs` runs a few cases again as an unprivileged user.
 
+mod grants;
 mod ordinary_user;
+mod syscalls;
 
 use serde_json::Value;
 use std::process::Command;
@@ -13,6 +15,11 @@ use std::process::Command;
 /// The outcome of `code` in `language` under the policy `toml`, from
 /// `stockade run --json`; the host environment also carries `SECRET`.
 pub fn jail(language: &str, code: &str, toml: &str) -> Value {
+    jail_with_host_env(language, code, toml, &[])
+}
+
+/// `jail`, with these variables added to the host's environment too.
+pub fn jail_with_host_env(language: &str, code: &str, toml: &str, host_env: &[(&str, &str)]) -> Value {
     let policy = tempfile::NamedTempFile::new().expect("policy file");
     std::fs::write(policy.path(), toml).expect("write policy");
     let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
@@ -20,6 +27,7 @@ pub fn jail(language: &str, code: &str, toml: &str) -> Value {
         .arg(policy.path())
         .args(["-c", code])
         .env("SECRET", "hunter2-host-secret")
+        .envs(host_env.iter().copied())
         .output()
         .expect("run stockade");
     serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -315,7 +323,23 @@ fn wall_time_kills_the_whole_tree() {
 #[test]
 fn the_policy_environment_is_all_there_is() {
     let outcome = jail("sh", "env | sort", "[env]\nGREETING = \"hello\"\n");
-    assert_eq!(stdout(&outcome), "GREETING=hello\nPWD=/tmp\n", "{outcome}");
+    assert_eq!(
+        stdout(&outcome),
+        "GREETING=hello\nPATH=/usr/local/bin:/usr/bin:/bin\nPWD=/tmp\n",
+        "{outcome}"
+    );
+}
+
+/// Issue 20: the jail had no `PATH`, so `gcc` found no `ld`.
+#[test]
+fn the_jail_has_a_path_of_its_own_never_the_hosts() {
+    let host_path = "/opt/stockade-host-only/bin:/usr/bin:/bin";
+    let code = "echo $PATH; command -v ls; python3 -c 'import shutil; print(shutil.which(\"sh\"))'";
+    let outcome = jail_with_host_env("sh", code, "", &[("PATH", host_path)]);
+    assert_eq!(stdout(&outcome), "/usr/local/bin:/usr/bin:/bin\n/usr/bin/ls\n/usr/bin/sh\n", "{outcome}");
+    // The policy's `[env]` may set its own.
+    let outcome = jail_with_host_env("sh", "echo $PATH", "[env]\nPATH = \"/bin\"\n", &[("PATH", host_path)]);
+    assert_eq!(stdout(&outcome), "/bin\n", "{outcome}");
 }
 
 #[test]
@@ -346,6 +370,25 @@ fn policies_the_jail_cannot_enforce_are_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stderr).contains("limits.fuel"));
     assert!(!String::from_utf8_lossy(&out.stdout).contains("never"));
+}
+
+/// Issue 20: `network.allow` with `--lang sh` was refused as "not
+/// supported by backend wasm".
+#[test]
+fn a_refusal_for_a_native_language_names_the_jail() {
+    let policy = tempfile::NamedTempFile::new().expect("policy");
+    std::fs::write(policy.path(), "[network]\nallow = [\"example.com\"]\n").expect("write");
+    let path = policy.path().to_str().expect("a path");
+    for command in [
+        &["run", "--lang", "sh", "--policy", path, "-c", "true"][..],
+        &["exec", "--policy", path, "--", "true"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_stockade")).args(command).output().expect("run");
+        let error = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{error}");
+        assert!(error.contains("network.allow: not supported by backend jail"), "{command:?}: {error}");
+        assert!(!error.contains("wasm"), "{command:?}: {error}");
+    }
 }
 
 fn set_mode(path: &std::path::Path, mode: u32) {

@@ -9,7 +9,7 @@
 //! unprivileged user (mapped to the caller's own id, or to `nobody` when
 //! the caller is root), with every capability and the bounding set dropped,
 //! `no_new_privs`, a seccomp filter, resource limits and an environment of
-//! exactly the policy's `[env]`. Wall time kills the namespace's first
+//! exactly the policy's `[env]` (with [`DEFAULT_PATH`] unless it sets `PATH`). Wall time kills the namespace's first
 //! process, which kills every process in it. See `docs/jail.md`.
 #![deny(missing_docs)]
 
@@ -27,7 +27,7 @@ use std::sync::Arc;
 use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError, ToolHost};
 use stockade_policy::{Policy, Requirement};
 
-pub use plan::{DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MAX_CODE_BYTES};
+pub use plan::{DEFAULT_PATH, DEFAULT_PROCESSES, DEFAULT_TMP_BYTES, MAX_CODE_BYTES};
 #[doc(hidden)]
 pub use session::splitter_oracle;
 

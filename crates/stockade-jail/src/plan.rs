@@ -16,6 +16,9 @@ pub const MAX_CODE_BYTES: usize = 120 << 10;
 /// Size of the guest's `/tmp` when the policy sets none.
 pub const DEFAULT_TMP_BYTES: u64 = 64 << 20;
 
+/// The guest's `PATH` when the policy's `[env]` sets none: the jail's own
+/// folders, never the host's `PATH`.
+pub const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// Where the child builds the guest's root, before the last `pivot_root`.
 pub const NEW_ROOT: &str = "/newroot";
 /// Where the host's root stays reachable while the child builds.
@@ -67,7 +70,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The program and its arguments.
     pub(crate) argv: Vec<CString>,
-    /// The guest's environment: the policy's `[env]`, nothing else.
+    /// The guest's environment: the policy's `[env]`, and [`DEFAULT_PATH`]
+    /// unless it sets `PATH`; nothing of the host's.
     #[expect(dead_code, reason = "owns the strings `env_ptrs` points into")]
     pub(crate) env: Vec<CString>,
     /// `argv` as `execve` takes it: pointers, then null.
@@ -244,9 +248,15 @@ impl Plan {
         }
 
         let argv = argv.iter().map(|arg| c(arg, "the code")).collect::<Result<Vec<_>, _>>()?;
+        // The policy's `[env]`, and a `PATH` of the jail's own unless it
+        // sets one: without it a shell finds programs by its built-in
+        // default, but a compiler finds none of its helpers (`gcc` runs `ld`).
+        let default_path = (!policy.env.contains_key("PATH")).then_some(("PATH", DEFAULT_PATH));
         let env = policy
             .env
             .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .chain(default_path)
             .map(|(name, value)| c(&format!("{name}={value}"), "an environment variable"))
             .collect::<Result<Vec<_>, _>>()?;
         let memory = policy.limits.memory_bytes;
@@ -261,7 +271,7 @@ impl Plan {
             (libc::RLIMIT_FSIZE as libc::c_int, tmp_bytes.max(memory)),
             (libc::RLIMIT_CPU as libc::c_int, policy.limits.wall_ms.div_ceil(1000).saturating_add(1)),
         ];
-        let filters = crate::seccomp::filters().map_err(SandboxError::Engine)?;
+        let filters = crate::seccomp::filters(&policy.jail).map_err(SandboxError::Engine)?;
         // SAFETY: geteuid cannot fail and touches no memory.
         let drop_groups = unsafe { libc::geteuid() } == 0;
         let pointers = |strings: &[CString]| {

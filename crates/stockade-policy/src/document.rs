@@ -63,6 +63,19 @@ pub struct JailPolicy {
     /// back as stdout alone (a terminal has one stream), and its input is
     /// at end-of-file. Default false: stdin is `/dev/null`, output pipes.
     pub tty: bool,
+    /// Let the program make Unix-domain sockets (`socket(AF_UNIX)`, and
+    /// datagram `socketpair`s, which can send to any path), and so connect
+    /// to a socket the host left in a granted folder: an agent's, a
+    /// database's, a container runtime's. Default false: connected
+    /// stream pairs (`socketpair`) still work, which is what programs use
+    /// among their own processes.
+    pub unix_sockets: bool,
+    /// Let the program use inotify. Its watches sit on the host's inodes
+    /// (`/usr`, the grants), so it learns when host processes open, read or
+    /// change those files: a side channel. Default false (`inotify_init`
+    /// fails with `EPERM`; tools such as `tail -f` then poll). fanotify is
+    /// refused always.
+    pub inotify: bool,
 }
 
 /// Budgets for one run.

@@ -22,6 +22,9 @@
 //! | `tools` | none callable; `allow_unlisted_tools = false` |
 //! | `secrets` | none |
 //! | `audit` | no log |
+//! | `jail.require_landlock`, `jail.tty` | false: Landlock best effort; no terminal |
+//! | `jail.unix_sockets` | false: a native program makes no Unix-domain sockets (stream `socketpair`s only) |
+//! | `jail.inotify` | false: no inotify (a side channel on the host's files) |
 //!
 //! ```
 //! use stockade_policy::Policy;

@@ -94,6 +94,15 @@ impl Policy {
                 ));
             }
             guest_path(&format!("{key}.guest"), &grant.guest)?;
+            if let Some(special) = SPECIAL_FOLDERS.iter().find(|dir| is_within(&grant.guest, dir)) {
+                return Err(PolicyError::invalid(
+                    format!("{key}.guest"),
+                    format!(
+                        "is inside {special}, which the sandbox fills itself (its own processes and \
+                         devices); grant the folder at another guest path"
+                    ),
+                ));
+            }
             if self.files.grants[..i].iter().any(|g| g.guest == grant.guest) {
                 return Err(PolicyError::invalid(format!("{key}.guest"), "is granted twice"));
             }
@@ -160,6 +169,16 @@ impl Policy {
         }
         Ok(())
     }
+}
+
+/// Guest folders the sandbox makes itself, which a grant may not be at or
+/// under: the jail mounts its own `/proc` and `/dev` and no `/sys`, and a
+/// grant there would hide them or fail to mount.
+const SPECIAL_FOLDERS: &[&str] = &["/proc", "/sys", "/dev"];
+
+/// Whether `path` is `dir` or beneath it (both absolute, without `//`).
+fn is_within(path: &str, dir: &str) -> bool {
+    path.strip_prefix(dir).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), PolicyError> {
@@ -255,6 +274,12 @@ mod tests {
         for bad in ["", "1x", "a..b", ".a", "a.", "os; import x", "a-b", "é", "a\0"] {
             assert!(!is_module_name(bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn within() {
+        assert!(is_within("/proc", "/proc") && is_within("/proc/x", "/proc"));
+        assert!(!is_within("/process", "/proc") && !is_within("/devices", "/dev"));
     }
 
     #[test]

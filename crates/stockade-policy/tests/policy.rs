@@ -246,3 +246,34 @@ fn every_example_policy_is_valid() {
     }
     assert!(seen >= 3, "found {seen} example policies");
 }
+
+/// Issue 20: a grant at guest `/proc/x` passed `policy check`, then the
+/// jail failed to build its root ("No such file or directory").
+#[test]
+fn a_grant_over_proc_sys_or_dev_is_refused() {
+    for guest in ["/proc", "/proc/x", "/sys", "/sys/kernel", "/dev", "/dev/shm"] {
+        let toml = format!(
+            "[files]\ngrants = [{{ host = \"/srv\", guest = \"/data\" }}, {{ host = \"/srv\", guest = {guest:?} }}]\n"
+        );
+        let error = refused(&toml);
+        assert_eq!(error.key(), "files.grants[1].guest", "{guest}: {error}");
+        let special = guest.split('/').nth(1).expect("a folder");
+        assert!(error.to_string().contains(&format!("inside /{special}")), "{guest}: {error}");
+    }
+    for guest in ["/process", "/devices", "/system", "/data/proc"] {
+        let toml = format!("[files]\ngrants = [{{ host = \"/srv\", guest = {guest:?} }}]\n");
+        assert!(Policy::from_toml_str(&toml).is_ok(), "{guest} is an ordinary folder");
+    }
+}
+
+/// Issue 20: the jail's opt-ins for Unix sockets and inotify are off by
+/// default, parse, and are in the schema.
+#[test]
+fn jail_unix_sockets_and_inotify_are_opt_in() {
+    let default = Policy::default();
+    assert!(!default.jail.unix_sockets && !default.jail.inotify);
+    let policy = Policy::from_toml_str("[jail]\nunix_sockets = true\ninotify = true\n").expect("valid");
+    assert!(policy.jail.unix_sockets && policy.jail.inotify);
+    let schema = serde_json::to_string(&Policy::json_schema()).expect("schema");
+    assert!(schema.contains("unix_sockets") && schema.contains("inotify"), "{schema}");
+}

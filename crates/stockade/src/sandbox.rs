@@ -63,6 +63,7 @@ pub struct SandboxBuilder {
     policy: Policy,
     tools: Vec<Tool>,
     principal: Option<String>,
+    language: Option<Language>,
 }
 
 impl SandboxBuilder {
@@ -86,10 +87,23 @@ impl SandboxBuilder {
         self
     }
 
+    /// The language this sandbox is for, when it is for one: [`build`]
+    /// then checks the policy against that language's backend, so that a
+    /// refusal names it (the process jail for `sh`). Without it, `build`
+    /// checks the policy against the WebAssembly backend. Either way, a
+    /// policy is checked against each backend again when a run or session
+    /// first asks for it.
+    ///
+    /// [`build`]: SandboxBuilder::build
+    pub fn language(mut self, language: Language) -> SandboxBuilder {
+        self.language = Some(language);
+        self
+    }
+
     /// Checks everything and opens the audit log, if the policy keeps one.
     ///
     /// Fails if the policy is invalid, or grants or limits anything the
-    /// backends cannot enforce (a sandbox never runs with a silently ignored
+    /// backend (see [`SandboxBuilder::language`]) cannot enforce (a sandbox never runs with a silently ignored
     /// grant or limit), if a granted folder is missing, nests a read-only
     /// grant inside a read-write one or overlaps stockade's own files, if a
     /// tool's name or schema is invalid, or if the audit log cannot be
@@ -98,7 +112,12 @@ impl SandboxBuilder {
         let mut policy = self.policy;
         policy.validate()?;
         let wasm = Arc::new(WasmBackend);
-        enforceable(wasm.as_ref(), &policy)?;
+        let jail = Arc::new(JailBackend);
+        let checked: &dyn Backend = match self.language {
+            Some(language) if language.is_native() => jail.as_ref(),
+            _ => wasm.as_ref(),
+        };
+        enforceable(checked, &policy)?;
         crate::grants::resolve(&mut policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {
@@ -119,7 +138,6 @@ impl SandboxBuilder {
         let canonical = serde_json::to_vec(&policy).unwrap_or_default();
         let policy_sha256 = stockade_audit::sha256_hex(&canonical).into();
         let principal = self.principal.map(Arc::from);
-        let jail = Arc::new(JailBackend);
         Ok(Sandbox { policy: Arc::new(policy), wasm, jail, tools, audit, policy_sha256, principal })
     }
 }
@@ -227,14 +245,13 @@ impl Sandbox {
     }
 
     /// The backend that runs `language`. `build` checked the policy against
-    /// the wasm backend; the jail is checked here, when a native language is
-    /// first asked for, so a policy it cannot enforce never runs there.
+    /// one backend; each is checked here, when a language of its is asked
+    /// for, so a policy a backend cannot enforce never runs there.
     pub(crate) fn backend(&self, language: Language) -> Result<&dyn Backend, SandboxError> {
-        if language.is_native() {
-            enforceable(self.jail.as_ref(), &self.policy)?;
-            return Ok(self.jail.as_ref());
-        }
-        Ok(self.wasm.as_ref())
+        let backend: &dyn Backend =
+            if language.is_native() { self.jail.as_ref() } else { self.wasm.as_ref() };
+        enforceable(backend, &self.policy)?;
+        Ok(backend)
     }
 }
 

@@ -23,7 +23,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     if args.command.is_empty() {
         bail!("give the command after --: stockade exec -- CMD ARGS...");
     }
-    let sandbox = args.sandbox.sandbox()?;
+    let sandbox = args.sandbox.sandbox(Some(Language::Shell))?;
     let outcome = sandbox.run(Language::Shell, &exec_line(&args.command))?;
     render::outcome(&outcome, sandbox.policy(), args.json)
 }

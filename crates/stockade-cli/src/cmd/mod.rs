@@ -14,7 +14,7 @@ pub mod tool;
 
 use anyhow::Context;
 use std::path::Path;
-use stockade::{Policy, Sandbox};
+use stockade::{Language, Policy, Sandbox};
 
 /// Reads and validates a policy file (TOML, or JSON if it starts with `{`),
 /// or the deny-all default when there is none.
@@ -42,11 +42,16 @@ pub struct SandboxArgs {
 }
 
 impl SandboxArgs {
-    /// A sandbox for the policy file (deny-all without one) and the tools.
-    pub fn sandbox(&self) -> anyhow::Result<Sandbox> {
+    /// A sandbox for the policy file (deny-all without one) and the tools,
+    /// checked against the backend of `language` when the command runs one
+    /// (so that a refusal names the backend it would have run on).
+    pub fn sandbox(&self, language: Option<Language>) -> anyhow::Result<Sandbox> {
         let policy = load_policy(self.policy.as_deref())?;
         let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
         let mut builder = Sandbox::builder().policy(policy);
+        if let Some(language) = language {
+            builder = builder.language(language);
+        }
         for tool in tool::parse_all(&self.tools, timeout)? {
             builder = builder.tool(tool);
         }

@@ -20,7 +20,7 @@ pub struct Args {
 /// output and values as `run` does. A session that ends (a limit stopped
 /// its guest, or it expired) is reported and a new one starts.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let sandbox = args.sandbox.sandbox()?;
+    let sandbox = args.sandbox.sandbox(Some(args.lang))?;
     let mut session = sandbox.session(args.lang)?;
     let mut editor = DefaultEditor::new().context("cannot start the line editor")?;
     let (prompt, more) = match args.lang {

@@ -55,7 +55,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         (None, Some(path)) => read_code(&path)?,
         (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
     };
-    let sandbox = args.sandbox.sandbox()?;
+    let sandbox = args.sandbox.sandbox(Some(args.lang))?;
     let outcome = sandbox.run(args.lang, &code)?;
     render::outcome(&outcome, sandbox.policy(), args.json)
 }

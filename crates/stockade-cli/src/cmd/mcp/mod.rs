@@ -31,7 +31,7 @@ pub struct Args {
 /// Serves MCP on stdin/stdout until the client goes away, or on HTTP until
 /// SIGTERM or Ctrl-C.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let sandbox = args.sandbox.sandbox()?;
+    let sandbox = args.sandbox.sandbox(None)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let server = Server::new(sandbox);
