@@ -1,7 +1,7 @@
 //! Measures stockade beside its peers, in the same run on the same machine,
 //! and rewrites BENCHMARKS.md.
 //!
-//! `cargo run --release -p stockade-bench [-- --quick] [-- --out FILE]`.
+//! `cargo run --release -p stockade-bench [-- --quick] [-- --out FILE] [-- --only SECTION]`.
 //! Peers are installed on first use (amla-sandbox from PyPI into a private
 //! virtualenv); a peer that cannot be measured is reported as such, never
 //! silently left out.
@@ -32,7 +32,7 @@ fn main() -> anyhow::Result<()> {
             "--quick" => quick = true,
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
             "--only" => {
-                only = Some(args.next().context("--only needs a section: package, python, crash or jail")?)
+                only = Some(args.next().context("--only needs a section: package, python, tools, jail, http or crash")?)
             }
             other => {
                 anyhow::bail!("unknown argument {other:?} (expected --quick, --out FILE or --only SECTION)")
@@ -54,7 +54,9 @@ fn main() -> anyhow::Result<()> {
             "python" => python::all(&cli, iterations)?,
             "crash" => crash::all(&cli, crash_runs)?,
             "jail" => jail::all(&cli, iterations.peer * 8)?,
-            other => anyhow::bail!("unknown section {other:?} (package, python, crash or jail)"),
+            "tools" => tools::all(if quick { 3 } else { 20 })?,
+            "http" => http::all(&cli, if quick { 3 } else { 10 })?,
+            other => anyhow::bail!("unknown section {other:?} (package, python, tools, jail, http or crash)"),
         };
         for row in rows {
             println!(
