@@ -8,6 +8,7 @@ tests (tests/cli.rs) check it.
 import asyncio
 import contextlib
 import json
+import os
 import sys
 
 from mcp import ClientSession, StdioServerParameters
@@ -29,7 +30,10 @@ async def connect(args):
             async with streamable_http_client(url, http_client=client) as streams:
                 yield streams[0], streams[1]
     else:
-        params = StdioServerParameters(command=args[0], args=["mcp", "--policy", args[1]])
+        # The client passes the server only a few variables of its own
+        # choosing unless told; the server must see the test's cache
+        # (STOCKADE_CACHE_DIR), where the CPython guest was fetched.
+        params = StdioServerParameters(command=args[0], args=["mcp", "--policy", args[1]], env=dict(os.environ))
         async with stdio_client(params) as (read, write):
             yield read, write
 
