@@ -117,7 +117,6 @@ pub(crate) fn add_to_linker(linker: &mut Linker<State>) -> Result<()> {
 /// reports every folder's device as 1, so the devices cannot be compared
 /// first). A program that copies on `EXDEV` (a `mv`, Python's
 /// `shutil.move`) then does; a rename within one folder keeps its `EIO`.
-#[expect(clippy::too_many_arguments, reason = "WASI's signature, one argument per wasm parameter")]
 fn rename(
     mut caller: Caller<'_, State>,
     fd: i32,
