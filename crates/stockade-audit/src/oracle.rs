@@ -4,7 +4,8 @@
 use crate::verify::verify;
 
 /// Whatever the bytes: verifying never panics nor fails to read (they are
-/// in memory); it counts no more records than the bytes have lines; a broken line is numbered just past the intact ones; and cutting
+/// in memory); it counts no more records than the bytes have lines; a
+/// broken line is numbered just past the intact ones; and cutting
 /// the log after any intact record leaves exactly the records before the
 /// cut intact.
 #[doc(hidden)]
