@@ -46,6 +46,16 @@ mod tests {
         super::verifier(&seed);
         super::verifier(b"");
         super::verifier(b"garbage with no newline");
+        // Found by the fuzzer: a multi-byte character across where a seal
+        // would start made the verifier panic.
+        let mut across = vec![7u8; 3];
+        across.extend_from_slice("\u{a07}".as_bytes());
+        across.extend_from_slice(&[7; 60]);
+        across.extend_from_slice(b",\"hash\":\"\x07\x07\x07\"}\n*");
+        super::verifier(&across);
+        super::verifier(
+            &std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/verify-crash-1")).expect("seed"),
+        );
         for at in (0..seed.len()).step_by(7) {
             for byte in [b'\n', b'0', b'"', b'}', 0xff] {
                 let mut mutated = seed.clone();

@@ -45,7 +45,9 @@ pub(crate) fn unseal(line: &str) -> Result<(String, &str), String> {
     if line.len() < SEAL_LEN + 2 || !line.ends_with("\"}") {
         return Err("the line is not a sealed record".into());
     }
-    let (rest, seal) = line.split_at(line.len() - SEAL_LEN);
+    // A multi-byte character across the seal's start is no seal (and must not panic).
+    let (rest, seal) =
+        line.split_at_checked(line.len() - SEAL_LEN).ok_or("the line does not end with its hash")?;
     let hash = seal
         .strip_prefix(SEAL_PREFIX)
         .and_then(|s| s.strip_suffix("\"}"))
