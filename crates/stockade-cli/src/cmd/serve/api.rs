@@ -2,11 +2,13 @@
 
 use super::config::{Config, TokenConfig};
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Path, State as Shared};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State as Shared};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -65,6 +67,8 @@ pub struct State {
     sessions: Mutex<Sessions>,
     stopping: AtomicBool,
     next_id: AtomicU64,
+    max_body_bytes: usize,
+    body_timeout: Duration,
 }
 
 impl State {
@@ -76,6 +80,8 @@ impl State {
             sessions: Mutex::default(),
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: Duration::from_millis(config.body_timeout_ms),
         })
     }
 
@@ -106,13 +112,6 @@ impl State {
         found.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unknown token"))
     }
 
-    /// The tenant and the language it asks for, if both are valid.
-    fn admit_for(&self, headers: &HeaderMap, language: &str) -> Result<(Arc<Tenant>, Language), Refusal> {
-        let tenant = self.admit(headers)?;
-        let language = language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))?;
-        Ok((tenant, language))
-    }
-
     /// The tenant, if the server is not stopping.
     fn admit(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, Refusal> {
         if self.stopping.load(Ordering::SeqCst) {
@@ -133,6 +132,11 @@ impl Tenant {
             _ => Ok(()),
         }
     }
+}
+
+/// The language a request names, or 400.
+fn parse_language(language: &str) -> Result<Language, Refusal> {
+    language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))
 }
 
 fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
@@ -161,8 +165,11 @@ fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
     }))
 }
 
-/// The API's routes.
-pub fn router(state: Arc<State>, max_body_bytes: usize) -> axum::Router {
+/// The API's routes. Every handler checks the token before it reads a
+/// byte of the body: an unknown caller costs no parsing, and gets 401
+/// whatever it sent.
+pub fn router(state: Arc<State>) -> axum::Router {
+    let max_body_bytes = state.max_body_bytes;
     axum::Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
@@ -220,13 +227,30 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(DOCUMENT.get_or_init(super::openapi::document).clone())
 }
 
-async fn run(
-    Shared(state): Shared<Arc<State>>,
-    headers: HeaderMap,
-    Json(request): Json<RunRequest>,
-) -> Response {
-    let (tenant, language) = match state.admit_for(&headers, &request.language) {
-        Ok(admitted) => admitted,
+/// The body of `request` as JSON `T`, read once the caller is known: at
+/// most `max_body_bytes` (413), within `body_timeout_ms` (408), and valid
+/// for `T` (400 or 422, as axum's `Json` says).
+async fn body<T: DeserializeOwned>(state: &State, request: Request) -> Result<T, Response> {
+    let read = Bytes::from_request(request, &());
+    let bytes = match tokio::time::timeout(state.body_timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(rejected)) => return Err(rejected.into_response()),
+        Err(_) => return Err(error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")),
+    };
+    Json::<T>::from_bytes(&bytes).map(|Json(value)| value).map_err(IntoResponse::into_response)
+}
+
+async fn run(Shared(state): Shared<Arc<State>>, request: Request) -> Response {
+    let tenant = match state.admit(request.headers()) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused.into_response(),
+    };
+    let request: RunRequest = match body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let language = match parse_language(&request.language) {
+        Ok(language) => language,
         Err(refused) => return refused.into_response(),
     };
     if let Err(refused) = tenant.within_rate() {
@@ -236,13 +260,17 @@ async fn run(
     blocking(&tenant, move || sandbox.run(language, &request.code)).await
 }
 
-async fn open_session(
-    Shared(state): Shared<Arc<State>>,
-    headers: HeaderMap,
-    Json(request): Json<SessionRequest>,
-) -> Response {
-    let (tenant, language) = match state.admit_for(&headers, &request.language) {
-        Ok(admitted) => admitted,
+async fn open_session(Shared(state): Shared<Arc<State>>, request: Request) -> Response {
+    let tenant = match state.admit(request.headers()) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused.into_response(),
+    };
+    let request: SessionRequest = match body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let language = match parse_language(&request.language) {
+        Ok(language) => language,
         Err(refused) => return refused.into_response(),
     };
     let held = state.sessions().values().filter(|(owner, _)| Arc::ptr_eq(owner, &tenant)).count();
@@ -271,12 +299,15 @@ async fn open_session(
 async fn run_in_session(
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    Json(request): Json<SessionRunRequest>,
+    request: Request,
 ) -> Response {
-    let tenant = match state.admit(&headers) {
+    let tenant = match state.admit(request.headers()) {
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
+    };
+    let request: SessionRunRequest = match body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
     };
     let Some(session) = owned(&state, &tenant, &id) else {
         return error(StatusCode::NOT_FOUND, "no such session");
