@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 const TOKEN_A: &str = "token-for-agent-a";
 const TOKEN_B: &str = "token-for-agent-b";
+const TOKEN_C: &str = "token-for-agent-c";
 
 fn sha256(text: &str) -> String {
     stockade::audit_log::sha256_hex(text.as_bytes())
@@ -38,9 +39,11 @@ impl Server {
         let config = format!(
             "listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n{top}\n\
              [[tokens]]\nid = \"agent-a\"\nsha256 = \"{}\"\npolicy = \"a.toml\"\nmax_concurrent = 1\n\n\
-             [[tokens]]\nid = \"agent-b\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nrate = \"3/m\"\n",
+             [[tokens]]\nid = \"agent-b\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nrate = \"3/m\"\n\n\
+             [[tokens]]\nid = \"agent-c\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nmax_sessions = 2\n",
             sha256(TOKEN_A),
-            sha256(TOKEN_B)
+            sha256(TOKEN_B),
+            sha256(TOKEN_C)
         );
         let path = dir.path().join("server.toml");
         std::fs::write(&path, config).expect("config");
@@ -306,4 +309,33 @@ fn an_unauthenticated_malformed_body_gets_401() {
         }
     }
     assert!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some("{not json")).0 == 400);
+}
+
+/// Issue 20, finding 2: with `max_sessions = 2`, eight opens at once give
+/// exactly two sessions; the refused ones leave no slot behind, so closing
+/// one lets the next open.
+#[test]
+fn concurrent_session_opens_stay_within_max_sessions() {
+    let server = Server::start();
+    let open = r#"{"language": "js"}"#;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let opens: Vec<_> = (0..8)
+        .map(|_| {
+            let (address, start) = (server.address.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                call(&address, "POST", "/v1/sessions", Some(TOKEN_C), Some(open))
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, serde_json::Value)> =
+        opens.into_iter().map(|open| open.join().expect("an open")).collect();
+    let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 201, 429, 429, 429, 429, 429, 429], "{answers:?}");
+    let id = answers.iter().find(|(status, _)| *status == 201).and_then(|(_, b)| b["id"].as_str());
+    let id = id.expect("an opened session's id");
+    assert_eq!(server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(open)).0, 429);
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{id}"), Some(TOKEN_C), None).0, 204);
+    assert_eq!(server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(open)).0, 201);
 }

@@ -19,6 +19,8 @@ use tokio::sync::Semaphore;
 
 /// One API token: its sandbox (its policy) and its limits.
 struct Tenant {
+    /// Its place in `State::tenants`, and in `Table::opening`.
+    index: usize,
     id: String,
     sha256: String,
     sandbox: Sandbox,
@@ -52,6 +54,58 @@ impl Bucket {
 /// Live sessions by id, with the tenant that owns each.
 type Sessions = HashMap<String, (Arc<Tenant>, Arc<Session>)>;
 
+/// The sessions, and the slots held for sessions still opening, under one
+/// lock: a tenant's limit counts both, so concurrent opens cannot all see
+/// room for one more.
+struct Table {
+    open: Sessions,
+    /// Sessions being opened, per tenant (by `Tenant::index`).
+    opening: Vec<usize>,
+}
+
+/// A session slot held for `tenant` while its session opens. [`fill`] puts
+/// the session in its place; dropped unfilled (the open failed, or the
+/// request was refused or went away), it gives the slot back.
+///
+/// [`fill`]: Reservation::fill
+struct Reservation<'a> {
+    state: &'a State,
+    tenant: Arc<Tenant>,
+    filled: bool,
+}
+
+impl<'a> Reservation<'a> {
+    /// A slot for one more of `tenant`'s sessions, or 429 if its open and
+    /// opening sessions are at its `max_sessions`.
+    fn take(state: &'a State, tenant: &Arc<Tenant>) -> Result<Reservation<'a>, Refusal> {
+        let mut table = state.sessions();
+        let open = table.open.values().filter(|(owner, _)| Arc::ptr_eq(owner, tenant)).count();
+        let held = open + table.opening[tenant.index];
+        if held >= tenant.max_sessions {
+            let message = format!("this token holds {held} sessions, all it may; close one");
+            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, &message));
+        }
+        table.opening[tenant.index] += 1;
+        Ok(Reservation { state, tenant: tenant.clone(), filled: false })
+    }
+
+    /// Turns the slot into the open session `id`, in one step under the lock.
+    fn fill(mut self, id: String, session: Arc<Session>) {
+        let mut table = self.state.sessions();
+        table.opening[self.tenant.index] -= 1;
+        table.open.insert(id, (self.tenant.clone(), session));
+        self.filled = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.state.sessions().opening[self.tenant.index] -= 1;
+        }
+    }
+}
+
 /// An error answer: its status, and `{"error": message}`.
 struct Refusal(StatusCode, String);
 
@@ -64,7 +118,7 @@ impl IntoResponse for Refusal {
 /// Everything the handlers share.
 pub struct State {
     tenants: Vec<Arc<Tenant>>,
-    sessions: Mutex<Sessions>,
+    sessions: Mutex<Table>,
     stopping: AtomicBool,
     next_id: AtomicU64,
     max_body_bytes: usize,
@@ -74,10 +128,12 @@ pub struct State {
 impl State {
     /// Builds one sandbox per token from its policy.
     pub fn new(config: &Config) -> anyhow::Result<State> {
-        let tenants = config.tokens.iter().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
+        let tenants =
+            config.tokens.iter().enumerate().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
+        let opening = vec![0; tenants.len()];
         Ok(State {
             tenants,
-            sessions: Mutex::default(),
+            sessions: Mutex::new(Table { open: Sessions::new(), opening }),
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             max_body_bytes: config.max_body_bytes,
@@ -90,7 +146,7 @@ impl State {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Table> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -139,7 +195,7 @@ fn parse_language(language: &str) -> Result<Language, Refusal> {
     language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))
 }
 
-fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
+fn tenant((index, token): (usize, &TokenConfig)) -> anyhow::Result<Arc<Tenant>> {
     let policy = crate::cmd::load_policy(Some(&token.policy))?;
     let sandbox = Sandbox::builder().policy(policy).principal(&token.id).build()?;
     let rate = match &token.rate {
@@ -156,6 +212,7 @@ fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
         None => None,
     };
     Ok(Arc::new(Tenant {
+        index,
         id: token.id.clone(),
         sha256: token.sha256.clone(),
         sandbox,
@@ -273,11 +330,12 @@ async fn open_session(Shared(state): Shared<Arc<State>>, request: Request) -> Re
         Ok(language) => language,
         Err(refused) => return refused.into_response(),
     };
-    let held = state.sessions().values().filter(|(owner, _)| Arc::ptr_eq(owner, &tenant)).count();
-    if held >= tenant.max_sessions {
-        let message = format!("this token holds {held} sessions, all it may; close one");
-        return error(StatusCode::TOO_MANY_REQUESTS, &message);
-    }
+    // The slot is held from here until the session is in the table (or
+    // the open failed): what the limit counts is what has been admitted.
+    let reservation = match Reservation::take(&state, &tenant) {
+        Ok(reservation) => reservation,
+        Err(refused) => return refused.into_response(),
+    };
     if let Err(refused) = tenant.within_rate() {
         return refused.into_response();
     }
@@ -292,7 +350,7 @@ async fn open_session(Shared(state): Shared<Arc<State>>, request: Request) -> Re
     let count = state.next_id.fetch_add(1, Ordering::Relaxed);
     let seed = format!("{}-{count}-{}-{:?}", std::process::id(), opened.id(), Instant::now());
     let id = stockade::audit_log::sha256_hex(seed.as_bytes())[..32].to_string();
-    state.sessions().insert(id.clone(), (tenant, opened));
+    reservation.fill(id.clone(), opened);
     (StatusCode::CREATED, Json(SessionOpened { id, language: language.to_string() })).into_response()
 }
 
@@ -322,8 +380,8 @@ async fn run_in_session(
     .await;
     if session.closed_because().is_some() {
         let mut sessions = state.sessions();
-        if sessions.get(&id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
-            sessions.remove(&id);
+        if sessions.open.get(&id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
+            sessions.open.remove(&id);
         }
     }
     response
@@ -341,7 +399,7 @@ async fn close_session(
     if owned(&state, &tenant, &id).is_none() {
         return error(StatusCode::NOT_FOUND, "no such session");
     }
-    let Some((_, session)) = state.sessions().remove(&id) else {
+    let Some((_, session)) = state.sessions().open.remove(&id) else {
         return error(StatusCode::NOT_FOUND, "no such session");
     };
     // Closing waits for a run in progress: off the runtime's threads.
@@ -353,7 +411,7 @@ async fn close_session(
 /// absent as one that never existed.
 fn owned(state: &State, tenant: &Arc<Tenant>, id: &str) -> Option<Arc<Session>> {
     let sessions = state.sessions();
-    let (owner, session) = sessions.get(id)?;
+    let (owner, session) = sessions.open.get(id)?;
     Arc::ptr_eq(owner, tenant).then(|| session.clone())
 }
 
@@ -404,8 +462,8 @@ pub async fn reap(state: Arc<State>) {
         let lapsed: Vec<_> = {
             let mut sessions = state.sessions();
             let names: Vec<String> =
-                sessions.iter().filter(|(_, (_, s))| s.expired()).map(|(id, _)| id.clone()).collect();
-            names.iter().filter_map(|id| sessions.remove(id)).collect()
+                sessions.open.iter().filter(|(_, (_, s))| s.expired()).map(|(id, _)| id.clone()).collect();
+            names.iter().filter_map(|id| sessions.open.remove(id)).collect()
         };
         drop(lapsed);
     }
