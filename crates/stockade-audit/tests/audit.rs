@@ -202,3 +202,26 @@ fn signed_checkpoints_prove_the_chain_to_a_trusted_key() {
     let broken = report.broken.expect("the forged checkpoint fails");
     assert!(broken.why.contains("checkpoint"), "{broken}");
 }
+
+/// Issue 20, finding 5: a file of garbage without a newline is not a log
+/// cut short by a crash: it is broken, at its line.
+#[test]
+fn a_trailing_line_of_garbage_without_a_newline_is_broken() {
+    let garbage = tempfile::NamedTempFile::new().expect("tmp");
+    fs::write(garbage.path(), "this is not an audit log").expect("write");
+    let report = check(garbage.path());
+    let broken = report.broken.expect("garbage is broken");
+    assert_eq!((broken.line, report.records, report.partial_tail_bytes), (1, 0, 0), "{broken}");
+
+    // After intact records too; while a record cut anywhere, even inside
+    // its first bytes, is still a crash's partial line.
+    let (_dir, path) = written(2);
+    let full = fs::read(&path).expect("read");
+    fs::write(&path, [&full[..], b"{\"seq\":7,\"time\""].concat()).expect("append");
+    assert_eq!(check(&path).broken.expect("the wrong record").line, 4);
+    for cut in [b"{\"se".as_slice(), b"{\"seq\":3,\"time\":\"20"] {
+        fs::write(&path, [&full[..], cut].concat()).expect("append");
+        let report = check(&path);
+        assert_eq!((report.broken, report.partial_tail_bytes), (None, cut.len() as u64));
+    }
+}

@@ -509,3 +509,20 @@ fn assert_transfers(out: &Output, counter: &std::path::Path) {
     let ran = std::fs::read_to_string(counter).expect("the tool ran");
     assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
 }
+
+/// Issue 20, finding 5: `audit verify` says what it found in nonsense: an
+/// empty file is no log (exit 1), and garbage without a newline is broken
+/// at line 1, not a crash's partial line.
+#[test]
+fn audit_verify_of_an_empty_or_garbage_file_is_not_ok() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").expect("write");
+    let out = stockade(&["audit", "verify", empty.to_str().expect("utf-8 path")]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(1), "empty: no records\n".into()));
+    let garbage = dir.path().join("garbage.jsonl");
+    std::fs::write(&garbage, "no newline, no record").expect("write");
+    let out = stockade(&["audit", "verify", garbage.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).starts_with("BROKEN at line 1: the last line has no newline"), "{}", text(&out.stdout));
+}
