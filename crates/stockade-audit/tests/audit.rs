@@ -125,13 +125,45 @@ fn a_tampered_tail_is_not_continued() {
     }
 }
 
+/// Issue 20, finding 6: a log held past the opener's lock timeout is a
+/// clear error, after waiting that long; once released, it opens.
 #[test]
 fn one_writer_per_log() {
     let (_dir, path) = written(0);
     let first = AuditLog::open(&path, Fsync::Never).expect("first");
-    assert!(matches!(AuditLog::open(&path, Fsync::Never), Err(AuditError::Busy { .. })));
+    let started = std::time::Instant::now();
+    let wait = std::time::Duration::from_millis(300);
+    match AuditLog::open_waiting(&path, Fsync::Never, None, wait) {
+        Err(AuditError::Busy { waited, .. }) => assert_eq!(waited, wait),
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
     drop(first);
-    AuditLog::open(&path, Fsync::Never).expect("free again");
+    AuditLog::open_waiting(&path, Fsync::Never, None, wait).expect("free again");
+}
+
+/// Issue 20, finding 6: a second writer waits for the first to close the
+/// log, then continues the chain from where the first left it.
+#[test]
+fn a_second_writer_waits_for_the_lock_and_continues_the_chain() {
+    let (_dir, path) = written(1);
+    let first = AuditLog::open(&path, Fsync::Never).expect("first");
+    let second = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let wait = std::time::Duration::from_secs(20);
+            let log = AuditLog::open_waiting(&path, Fsync::Never, None, wait).expect("second");
+            log.append(&event(2)).expect("append")
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Written while the second waits: it must chain after these.
+    first.append(&event(3)).expect("append");
+    first.append(&event(4)).expect("append");
+    drop(first);
+    assert_eq!(second.join().expect("the second writer"), 6);
+    let report = check(&path);
+    assert_eq!((report.records, report.broken), (7, None));
 }
 
 #[test]

@@ -526,3 +526,58 @@ fn audit_verify_of_an_empty_or_garbage_file_is_not_ok() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
     assert!(text(&out.stdout).starts_with("BROKEN at line 1: the last line has no newline"), "{}", text(&out.stdout));
 }
+
+/// Issue 20, finding 6: two processes on one audit log both run: the
+/// second waits for the first's lock, continues its chain, and the log
+/// verifies.
+#[test]
+fn two_processes_append_to_one_audit_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let policy = policy_file(&format!("[audit]\npath = {log:?}\n"));
+    let policy_path = policy.path().to_str().expect("utf-8 path").to_string();
+    let code = "const t = Date.now(); while (Date.now() - t < 1000) {} 7";
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_stockade"))
+                .args(["run", "--lang", "js", "--policy", &policy_path, "-c", code])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn stockade")
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("wait");
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "7\n".into()), "{}", text(&out.stderr));
+    }
+    let verified = stockade(&["audit", "verify", log.to_str().expect("utf-8 path")]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stdout));
+    let opened = std::fs::read_to_string(&log).expect("log").matches("\"log_opened\"").count();
+    assert_eq!(opened, 2, "both processes wrote to the log");
+}
+
+/// Issue 20, finding 6: a log whose lock is held past the timeout
+/// (`STOCKADE_AUDIT_LOCK_TIMEOUT_MS`) is a clear error, and nothing runs.
+#[test]
+fn an_audit_log_locked_past_the_timeout_is_a_clear_error() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let held = std::fs::File::create(&log).expect("create the log");
+    // SAFETY: flock(2) on a descriptor this test owns and keeps open.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let policy = policy_file(&format!("[audit]\npath = {log:?}\n"));
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["run", "--lang", "js", "--policy", policy.path().to_str().expect("utf-8 path")])
+        .args(["-c", "console.log('ran')"])
+        .env("STOCKADE_AUDIT_LOCK_TIMEOUT_MS", "500")
+        .output()
+        .expect("run stockade");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_ne!(out.status.code(), Some(0));
+    assert!(text(&out.stderr).contains("in use by another writer, still after 500 ms"), "{}", text(&out.stderr));
+    assert!(!text(&out.stdout).contains("ran"));
+    drop(held);
+}
