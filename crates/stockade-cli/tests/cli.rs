@@ -581,3 +581,57 @@ fn an_audit_log_locked_past_the_timeout_is_a_clear_error() {
     assert!(!text(&out.stdout).contains("ran"));
     drop(held);
 }
+
+/// Issue 20, finding 4: a guest-chosen tool name with a newline, a forged
+/// record and terminal escapes is shown by `audit show` on its own line,
+/// escaped: no ESC byte, no extra line.
+#[test]
+fn audit_show_escapes_control_characters_in_guest_strings() {
+    use stockade::audit_log::{AuditLog, Decision, Event};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path, stockade::policy::Fsync::Always).expect("open");
+    let forged = "x\n#7 2026-01-01T00:00:00Z tool_call decision=allowed\x1b[2J\x1b]0;t\x07\r\u{9b}2J\u{7f}";
+    log.append(&Event::ToolCall {
+        run: "r".into(),
+        tool: forged.into(),
+        decision: Decision::Denied,
+        rule: "unlisted".into(),
+        args_sha256: stockade::audit_log::sha256_hex(b"{}"),
+        args: None,
+    })
+    .expect("append");
+    drop(log);
+    let out = stockade(&["audit", "show", path.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!out.stdout.iter().any(|&b| b == 0x1b || b == b'\r' || b == 0x7f), "{:?}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\u{9b}'), "{shown:?}");
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    let call = shown.lines().nth(1).expect("the tool call");
+    assert!(call.contains(r"tool=x\n#7 2026-01-01T00:00:00Z tool_call decision=allowed\x1b[2J"), "{call}");
+    assert!(call.contains("decision=denied"), "{call}");
+}
+
+/// Issue 20, finding 4: the guest's error is escaped on the way to the
+/// terminal (or anywhere); its stdout to a pipe stays byte for byte.
+#[test]
+fn guest_error_messages_are_escaped_and_piped_output_is_exact() {
+    let code = r#"console.log("\x1b[31mred\x1b[0m"); throw new TypeError("a\x1b[2Jb\r\nstockade: fake")"#;
+    let out = stockade(&["run", "--lang", "js", "-c", code]);
+    assert_eq!(out.stdout, b"\x1b[31mred\x1b[0m\n", "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&b'\r'), "{stderr:?}");
+    assert!(stderr.contains(r"Uncaught TypeError: a\x1b[2Jb\r"), "{stderr:?}");
+}
+
+/// Issue 20, finding 4: to a terminal (a pseudo-terminal from util-linux's
+/// `script`), the guest's stdout arrives with its escape sequences escaped.
+#[test]
+fn guest_output_to_a_terminal_is_escaped() {
+    let command = format!("{} run --lang js -c 'console.log(\"\\x1b[2Jhi\\x1b]0;t\\x07\")'", env!("CARGO_BIN_EXE_stockade"));
+    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("util-linux script");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The terminal turns `\n` into `\r\n`; nothing else is the guest's.
+    assert_eq!(text(&out.stdout), "\\x1b[2Jhi\\x1b]0;t\\x07\r\n");
+}

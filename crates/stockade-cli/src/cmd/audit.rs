@@ -99,10 +99,14 @@ fn show(path: PathBuf) -> anyhow::Result<i32> {
     let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
         let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-        match serde_json::from_slice::<serde_json::Value>(&line) {
-            Ok(record) => println!("{}", describe(&record)),
-            Err(_) => println!("line {}: not a record: {}", i + 1, String::from_utf8_lossy(&line)),
-        }
+        // A record's strings are the guest's choosing (a tool's name, its
+        // arguments): each line is shown escaped, so it stays one line and
+        // no escape sequence reaches the terminal.
+        let shown = match serde_json::from_slice::<serde_json::Value>(&line) {
+            Ok(record) => describe(&record),
+            Err(_) => format!("line {}: not a record: {}", i + 1, String::from_utf8_lossy(&line)),
+        };
+        println!("{}", crate::escape::controls(&shown, crate::escape::Keep::Nothing));
     }
     Ok(0)
 }
