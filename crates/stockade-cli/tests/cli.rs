@@ -524,7 +524,11 @@ fn audit_verify_of_an_empty_or_garbage_file_is_not_ok() {
     std::fs::write(&garbage, "no newline, no record").expect("write");
     let out = stockade(&["audit", "verify", garbage.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).starts_with("BROKEN at line 1: the last line has no newline"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("BROKEN at line 1: the last line has no newline"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// Issue 20, finding 6: two processes on one audit log both run: the
@@ -577,7 +581,11 @@ fn an_audit_log_locked_past_the_timeout_is_a_clear_error() {
         .expect("run stockade");
     assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{:?}", started.elapsed());
     assert_ne!(out.status.code(), Some(0));
-    assert!(text(&out.stderr).contains("in use by another writer, still after 500 ms"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("in use by another writer, still after 500 ms"),
+        "{}",
+        text(&out.stderr)
+    );
     assert!(!text(&out.stdout).contains("ran"));
     drop(held);
 }
@@ -629,9 +637,79 @@ fn guest_error_messages_are_escaped_and_piped_output_is_exact() {
 /// `script`), the guest's stdout arrives with its escape sequences escaped.
 #[test]
 fn guest_output_to_a_terminal_is_escaped() {
-    let command = format!("{} run --lang js -c 'console.log(\"\\x1b[2Jhi\\x1b]0;t\\x07\")'", env!("CARGO_BIN_EXE_stockade"));
-    let out = Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("util-linux script");
+    let command = format!(
+        "{} run --lang js -c 'console.log(\"\\x1b[2Jhi\\x1b]0;t\\x07\")'",
+        env!("CARGO_BIN_EXE_stockade")
+    );
+    let out =
+        Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("util-linux script");
     assert!(out.status.success(), "{}", text(&out.stderr));
     // The terminal turns `\n` into `\r\n`; nothing else is the guest's.
     assert_eq!(text(&out.stdout), "\\x1b[2Jhi\\x1b]0;t\\x07\r\n");
+}
+
+/// Issue 20, finding 3: `run_code` over MCP refuses a key given twice
+/// (which a parsed map would have collapsed to its last value) and an
+/// unknown key, as tool errors, as the HTTP API refuses both. Spoken as raw
+/// JSON-RPC on stdio, since no client library can send a repeated key.
+#[test]
+fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
+    use std::io::BufRead;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .arg("mcp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start stockade mcp");
+    let mut input = server.stdin.take().expect("stdin");
+    let output = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+    let (lines, answers) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in output.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    // Sends `message`; then, unless it is a notification, waits for its answer.
+    let mut ask = |message: &str| {
+        writeln!(input, "{message}").expect("send");
+        let id = serde_json::from_str::<serde_json::Value>(message).expect("json")["id"].clone();
+        if id.is_null() {
+            return serde_json::Value::Null;
+        }
+        loop {
+            let line = answers.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer in time");
+            let answer: serde_json::Value = serde_json::from_str(&line).expect("a JSON answer");
+            if answer["id"] == id {
+                return answer;
+            }
+        }
+    };
+    let init = ask(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+    );
+    assert!(init["result"].is_object(), "{init}");
+    let call = |id: u32, arguments: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"run_code","arguments":{arguments}}}}}"#
+        )
+    };
+    let text = |answer: &serde_json::Value| {
+        answer["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    };
+    ask(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    let twice = ask(&call(2, r#"{"language":"js","code":"'checked'","code":"'run'"}"#));
+    assert_eq!(twice["result"]["isError"], true, "{twice}");
+    assert!(text(&twice).contains("a key is given twice ([\"code\"])"), "{twice}");
+    let unknown = ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
+    assert_eq!(unknown["result"]["isError"], true, "{unknown}");
+    assert!(text(&unknown).contains("unknown field `timeout`"), "{unknown}");
+    let fine = ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
+    assert_eq!(
+        (&fine["result"]["isError"], &fine["result"]["structuredContent"]["value"]),
+        (&serde_json::json!(false), &serde_json::json!(42)),
+        "{fine}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
 }
