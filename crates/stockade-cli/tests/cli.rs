@@ -713,3 +713,48 @@ fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
     let _ = server.kill();
     let _ = server.wait();
 }
+
+/// Issue 20, finding 3, over streamable HTTP: the body is read raw too, so
+/// a repeated key is a tool error there as well.
+#[test]
+fn mcp_over_http_refuses_duplicate_keys() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["mcp", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start stockade mcp --listen");
+    let mut stderr = std::io::BufReader::new(server.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("the server says where it listens");
+    let address = line.trim().rsplit(' ').next().unwrap_or_default();
+    let address = address.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+    let post = |session: &str, body: &str| {
+        raw_http(
+            &address,
+            &format!(
+                "POST /mcp HTTP/1.1\r\nHost: {address}\r\n{session}Content-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let init = post(
+        "",
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+    );
+    let session = init
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().starts_with("mcp-session-id:").then(|| l[15..].trim().to_string())
+        })
+        .expect("a session id");
+    let session = format!("Mcp-Session-Id: {session}\r\n");
+    post(&session, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    let twice = post(
+        &session,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"js","code":"1","code":"2"}}}"#,
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(twice.contains(r#""isError":true"#) && twice.contains("a key is given twice"), "{twice}");
+}

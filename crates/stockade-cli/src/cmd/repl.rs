@@ -58,7 +58,10 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             }
             Err(e) => {
                 let shown = e.to_string();
-                eprintln!("stockade: error: {}", crate::escape::controls(&shown, crate::escape::Keep::Layout));
+                eprintln!(
+                    "stockade: error: {}",
+                    crate::escape::controls(&shown, crate::escape::Keep::Layout)
+                );
             }
         }
         if let Some(why) = session.closed_because() {

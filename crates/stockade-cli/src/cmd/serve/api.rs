@@ -128,8 +128,7 @@ pub struct State {
 impl State {
     /// Builds one sandbox per token from its policy.
     pub fn new(config: &Config) -> anyhow::Result<State> {
-        let tenants =
-            config.tokens.iter().enumerate().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
+        let tenants = config.tokens.iter().enumerate().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
         let opening = vec![0; tenants.len()];
         Ok(State {
             tenants,
