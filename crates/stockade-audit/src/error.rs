@@ -17,11 +17,18 @@ pub enum AuditError {
         /// What the OS said.
         source: std::io::Error,
     },
-    /// Another process holds the log; two writers would fork the chain.
-    #[error("audit log {path} is in use by another process (each writer needs a log of its own)")]
+    /// Another writer held the log for longer than the opener would wait;
+    /// two writers at once would fork the chain.
+    #[error(
+        "audit log {path} is in use by another writer, still after {} ms (a writer holds its log while it \
+         is open; wait longer with STOCKADE_AUDIT_LOCK_TIMEOUT_MS, or give each a log of its own)",
+        waited.as_millis()
+    )]
     Busy {
         /// The log file.
         path: PathBuf,
+        /// How long the opener waited for the lock.
+        waited: std::time::Duration,
     },
     /// The last complete line of an existing log is not a record, so the
     /// chain cannot be continued.

@@ -56,4 +56,4 @@ pub use event::{Decision, Event};
 pub use record::{GENESIS, Record, sha256_hex};
 pub use sign::Signer;
 pub use verify::{Broken, Report, verify, verify_with};
-pub use writer::AuditLog;
+pub use writer::{AuditLog, DEFAULT_LOCK_TIMEOUT, LOCK_TIMEOUT_ENV};

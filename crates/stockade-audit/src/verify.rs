@@ -7,13 +7,17 @@ use std::io::{BufRead, BufReader, Read};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Report {
     /// Complete records read and found intact, up to the first broken one.
+    /// Zero for an empty file, which a caller should not call intact: a
+    /// log that was ever opened has its `log_opened` record.
     pub records: u64,
     /// The hash of the last intact record ([`GENESIS`] for an empty log).
     pub last_hash: String,
     /// The first line that breaks the chain, if one does.
     pub broken: Option<Broken>,
     /// Bytes after the last newline: a line cut short by a crash mid-write.
-    /// Everything before it is checked; the partial line itself is not.
+    /// Everything before it is checked; the partial line itself is not,
+    /// beyond beginning as the next record would. Bytes after the last
+    /// newline that do not are reported in [`Report::broken`] instead.
     pub partial_tail_bytes: u64,
     /// Checkpoints found, each with a valid signature.
     pub checkpoints: u64,
@@ -64,6 +68,15 @@ pub fn verify_with(reader: impl Read, trusted: Option<&str>) -> std::io::Result<
             return Ok(report);
         }
         if buf.last() != Some(&b'\n') {
+            if !starts_a_record(&buf, report.records) {
+                let why = format!(
+                    "the last line has no newline and is not the start of record {} (a crash cuts a \
+                     record, it does not write another line)",
+                    report.records
+                );
+                report.broken = Some(Broken { line: report.records + 1, why });
+                return Ok(report);
+            }
             report.partial_tail_bytes = buf.len() as u64;
             return Ok(report);
         }
@@ -87,6 +100,15 @@ pub fn verify_with(reader: impl Read, trusted: Option<&str>) -> std::io::Result<
             }
         }
     }
+}
+
+/// Whether `tail`, a last line without its newline, can be the record at
+/// `seq` cut short by a crash mid-write: the writer writes each line whole
+/// from its start, so a cut line begins as that record does (or is a
+/// shorter piece of that beginning). Anything else is not a crash's work.
+fn starts_a_record(tail: &[u8], seq: u64) -> bool {
+    let start = format!("{{\"seq\":{seq},");
+    tail.starts_with(start.as_bytes()) || start.as_bytes().starts_with(tail)
 }
 
 /// For a `checkpoint` event at `seq` following `prev`: checks that it signs

@@ -7,16 +7,31 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 use stockade_policy::Fsync;
 
 /// Lines written between two syncs under [`Fsync::Batch`], at most.
 const BATCH_LINES: u32 = 256;
 
+/// How long [`AuditLog::open`] and [`AuditLog::open_signed`] wait for
+/// another writer (another process, or another `AuditLog` on the same file)
+/// to close the log, unless [`LOCK_TIMEOUT_ENV`] says otherwise.
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The environment variable that overrides [`DEFAULT_LOCK_TIMEOUT`], in
+/// milliseconds (`0`: do not wait). A value that is not a number is ignored.
+pub const LOCK_TIMEOUT_ENV: &str = "STOCKADE_AUDIT_LOCK_TIMEOUT_MS";
+
+/// How often a writer waiting for the lock tries again.
+const LOCK_POLL: Duration = Duration::from_millis(20);
+
 /// An open audit log. `Send + Sync`: threads share one and their lines are
 /// chained in the order they are appended.
 ///
 /// The file is locked (`flock`) while it is open, because two writers would
-/// each continue the chain from the same line and fork it.
+/// each continue the chain from the same line and fork it. A second writer
+/// waits for the lock (up to [`DEFAULT_LOCK_TIMEOUT`]) and reads where the
+/// chain ends only once it holds it.
 #[derive(Debug)]
 pub struct AuditLog {
     path: PathBuf,
@@ -57,15 +72,27 @@ impl AuditLog {
         fsync: Fsync,
         signer: Option<Signer>,
     ) -> Result<AuditLog, AuditError> {
+        AuditLog::open_waiting(path, fsync, signer, lock_timeout())
+    }
+
+    /// [`AuditLog::open_signed`], waiting at most `lock_timeout` for another
+    /// writer to release the log before giving up with [`AuditError::Busy`].
+    pub fn open_waiting(
+        path: impl AsRef<Path>,
+        fsync: Fsync,
+        signer: Option<Signer>,
+        lock_timeout: Duration,
+    ) -> Result<AuditLog, AuditError> {
         let path = path.as_ref().to_path_buf();
         let io = |source| AuditError::Io { path: path.clone(), source };
         let mut file =
             OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(&path).map_err(io)?;
-        match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(rustix::io::Errno::WOULDBLOCK) => return Err(AuditError::Busy { path }),
-            Err(e) => return Err(io(e.into())),
-        }
+        lock(&file, lock_timeout).map_err(|e| match e {
+            Locking::TimedOut => AuditError::Busy { path: path.clone(), waited: lock_timeout },
+            Locking::Failed(e) => io(e),
+        })?;
+        // Only now, holding the lock, is the end of the chain settled: the
+        // previous writer may have appended up to the moment it let go.
         let (complete, last_line) = read_tail(&mut file).map_err(io)?;
         let total = file.metadata().map_err(io)?.len();
         if complete < total {
@@ -160,6 +187,39 @@ impl AuditLog {
 impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.end_batch();
+    }
+}
+
+/// The lock wait [`LOCK_TIMEOUT_ENV`] asks for, or the default.
+fn lock_timeout() -> Duration {
+    std::env::var(LOCK_TIMEOUT_ENV)
+        .ok()
+        .and_then(|ms| ms.trim().parse().ok())
+        .map_or(DEFAULT_LOCK_TIMEOUT, Duration::from_millis)
+}
+
+/// Why [`lock`] did not take the lock.
+enum Locking {
+    TimedOut,
+    Failed(std::io::Error),
+}
+
+/// Takes `file`'s exclusive `flock`, trying again every [`LOCK_POLL`] until
+/// `timeout` has passed. Polling, not a blocking `flock`, because a blocking
+/// one cannot be given a deadline without a signal.
+fn lock(file: &File, timeout: Duration) -> Result<(), Locking> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(()),
+            Err(rustix::io::Errno::WOULDBLOCK | rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(Locking::Failed(e.into())),
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Locking::TimedOut);
+        }
+        std::thread::sleep(LOCK_POLL.min(deadline - now));
     }
 }
 

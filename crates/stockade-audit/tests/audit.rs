@@ -125,13 +125,45 @@ fn a_tampered_tail_is_not_continued() {
     }
 }
 
+/// Issue 20, finding 6: a log held past the opener's lock timeout is a
+/// clear error, after waiting that long; once released, it opens.
 #[test]
 fn one_writer_per_log() {
     let (_dir, path) = written(0);
     let first = AuditLog::open(&path, Fsync::Never).expect("first");
-    assert!(matches!(AuditLog::open(&path, Fsync::Never), Err(AuditError::Busy { .. })));
+    let started = std::time::Instant::now();
+    let wait = std::time::Duration::from_millis(300);
+    match AuditLog::open_waiting(&path, Fsync::Never, None, wait) {
+        Err(AuditError::Busy { waited, .. }) => assert_eq!(waited, wait),
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    assert!(started.elapsed() >= wait, "{:?}", started.elapsed());
     drop(first);
-    AuditLog::open(&path, Fsync::Never).expect("free again");
+    AuditLog::open_waiting(&path, Fsync::Never, None, wait).expect("free again");
+}
+
+/// Issue 20, finding 6: a second writer waits for the first to close the
+/// log, then continues the chain from where the first left it.
+#[test]
+fn a_second_writer_waits_for_the_lock_and_continues_the_chain() {
+    let (_dir, path) = written(1);
+    let first = AuditLog::open(&path, Fsync::Never).expect("first");
+    let second = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let wait = std::time::Duration::from_secs(20);
+            let log = AuditLog::open_waiting(&path, Fsync::Never, None, wait).expect("second");
+            log.append(&event(2)).expect("append")
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Written while the second waits: it must chain after these.
+    first.append(&event(3)).expect("append");
+    first.append(&event(4)).expect("append");
+    drop(first);
+    assert_eq!(second.join().expect("the second writer"), 6);
+    let report = check(&path);
+    assert_eq!((report.records, report.broken), (7, None));
 }
 
 #[test]
@@ -201,4 +233,27 @@ fn signed_checkpoints_prove_the_chain_to_a_trusted_key() {
     let report = verify_with(fs::File::open(&forged_path).expect("open"), Some(&key)).expect("read");
     let broken = report.broken.expect("the forged checkpoint fails");
     assert!(broken.why.contains("checkpoint"), "{broken}");
+}
+
+/// Issue 20, finding 5: a file of garbage without a newline is not a log
+/// cut short by a crash: it is broken, at its line.
+#[test]
+fn a_trailing_line_of_garbage_without_a_newline_is_broken() {
+    let garbage = tempfile::NamedTempFile::new().expect("tmp");
+    fs::write(garbage.path(), "this is not an audit log").expect("write");
+    let report = check(garbage.path());
+    let broken = report.broken.expect("garbage is broken");
+    assert_eq!((broken.line, report.records, report.partial_tail_bytes), (1, 0, 0), "{broken}");
+
+    // After intact records too; while a record cut anywhere, even inside
+    // its first bytes, is still a crash's partial line.
+    let (_dir, path) = written(2);
+    let full = fs::read(&path).expect("read");
+    fs::write(&path, [&full[..], b"{\"seq\":7,\"time\""].concat()).expect("append");
+    assert_eq!(check(&path).broken.expect("the wrong record").line, 4);
+    for cut in [b"{\"se".as_slice(), b"{\"seq\":3,\"time\":\"20"] {
+        fs::write(&path, [&full[..], cut].concat()).expect("append");
+        let report = check(&path);
+        assert_eq!((report.broken, report.partial_tail_bytes), (None, cut.len() as u64));
+    }
 }

@@ -1,6 +1,7 @@
 //! The `stockade` command: parse the arguments, dispatch to one subcommand.
 
 mod cmd;
+mod escape;
 mod exit;
 mod progress;
 mod render;
@@ -66,7 +67,9 @@ fn main() {
     match result {
         Ok(code) => std::process::exit(code),
         Err(error) => {
-            eprintln!("stockade: error: {error:#}");
+            // An error can quote the guest (a code error, a tool's message).
+            let shown = format!("{error:#}");
+            eprintln!("stockade: error: {}", escape::controls(&shown, escape::Keep::Layout));
             if let Some(hint) = exit::hint(&error) {
                 eprintln!("stockade: hint: {hint}");
             }

@@ -1,5 +1,7 @@
 //! Rendering an outcome: as JSON, or readable by a person.
 
+use crate::escape::{Keep, controls};
+use std::io::IsTerminal;
 use stockade::{Limit, Outcome, Status};
 
 /// Prints the outcome (as JSON with `json`, else as `human` does) and
@@ -15,16 +17,22 @@ pub fn outcome(outcome: &Outcome, policy: &stockade::Policy, json: bool) -> anyh
 
 /// Writes the guest's output through, then the value, then a status line
 /// on stderr for anything other than success.
+///
+/// Output goes byte for byte to a pipe or file; to a terminal, its control
+/// characters (escape sequences among them) are escaped, keeping `\n` and
+/// `\t`. The error's type, message and stack are the guest's words, so they
+/// are escaped wherever they go.
 pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(outcome.stdout.as_bytes());
+    let to_terminal = stdout.is_terminal();
+    let _ = stdout.write_all(shown(&outcome.stdout, to_terminal).as_bytes());
     if let Some(value) = &outcome.value {
-        let _ = writeln!(stdout, "{value}");
+        let _ = writeln!(stdout, "{}", shown(&value.to_string(), to_terminal));
     }
     let _ = stdout.flush();
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(outcome.stderr.as_bytes());
+    let _ = stderr.write_all(shown(&outcome.stderr, stderr.is_terminal()).as_bytes());
     if outcome.stdout_truncated {
         let _ = writeln!(stderr, "stockade: stdout truncated at {} bytes", policy.limits.stdout_bytes);
     }
@@ -34,10 +42,12 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
     match &outcome.status {
         Status::Ok => {}
         Status::GuestError { kind, message, stack } => {
+            let (kind, message) = (controls(kind, Keep::Nothing), controls(message, Keep::Layout));
+            let stack = stack.as_deref().map(|s| controls(s, Keep::Layout));
             let stack = stack.as_deref().map(str::trim_end).filter(|s| !s.is_empty());
             match stack {
                 // A Python traceback already ends with `Kind: message`.
-                Some(stack) if ends_with_the_error(stack, kind) => {
+                Some(stack) if ends_with_the_error(stack, &kind) => {
                     let _ = writeln!(stderr, "{stack}");
                 }
                 _ => {
@@ -59,6 +69,12 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
             let _ = writeln!(stderr, "stockade: {other:?}");
         }
     }
+}
+
+/// The guest's output `text` as it should reach a terminal (escaped) or
+/// anything else (unchanged).
+fn shown(text: &str, to_terminal: bool) -> std::borrow::Cow<'_, str> {
+    if to_terminal { controls(text, Keep::Layout) } else { std::borrow::Cow::Borrowed(text) }
 }
 
 /// Whether `stack`'s last line is the error itself (`Kind: message`, the

@@ -612,3 +612,252 @@ fn assert_transfers(out: &Output, counter: &std::path::Path) {
     let ran = std::fs::read_to_string(counter).expect("the tool ran");
     assert_eq!(ran, r#"{"amount":5,"currency":"USD"}{"amount":7,"currency":"EUR"}"#);
 }
+
+/// Issue 20, finding 5: `audit verify` says what it found in nonsense: an
+/// empty file is no log (exit 1), and garbage without a newline is broken
+/// at line 1, not a crash's partial line.
+#[test]
+fn audit_verify_of_an_empty_or_garbage_file_is_not_ok() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.jsonl");
+    std::fs::write(&empty, "").expect("write");
+    let out = stockade(&["audit", "verify", empty.to_str().expect("utf-8 path")]);
+    assert_eq!((out.status.code(), text(&out.stdout)), (Some(1), "empty: no records\n".into()));
+    let garbage = dir.path().join("garbage.jsonl");
+    std::fs::write(&garbage, "no newline, no record").expect("write");
+    let out = stockade(&["audit", "verify", garbage.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("BROKEN at line 1: the last line has no newline"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Issue 20, finding 6: two processes on one audit log both run: the
+/// second waits for the first's lock, continues its chain, and the log
+/// verifies.
+#[test]
+fn two_processes_append_to_one_audit_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let policy = policy_file(&format!("[audit]\npath = {log:?}\n"));
+    let policy_path = policy.path().to_str().expect("utf-8 path").to_string();
+    let code = "const t = Date.now(); while (Date.now() - t < 1000) {} 7";
+    let runs: Vec<_> = (0..2)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_stockade"))
+                .args(["run", "--lang", "js", "--policy", &policy_path, "-c", code])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn stockade")
+        })
+        .collect();
+    for run in runs {
+        let out = run.wait_with_output().expect("wait");
+        assert_eq!((out.status.code(), text(&out.stdout)), (Some(0), "7\n".into()), "{}", text(&out.stderr));
+    }
+    let verified = stockade(&["audit", "verify", log.to_str().expect("utf-8 path")]);
+    assert_eq!(verified.status.code(), Some(0), "{}", text(&verified.stdout));
+    let opened = std::fs::read_to_string(&log).expect("log").matches("\"log_opened\"").count();
+    assert_eq!(opened, 2, "both processes wrote to the log");
+}
+
+/// Issue 20, finding 6: a log whose lock is held past the timeout
+/// (`STOCKADE_AUDIT_LOCK_TIMEOUT_MS`) is a clear error, and nothing runs.
+#[test]
+fn an_audit_log_locked_past_the_timeout_is_a_clear_error() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let held = std::fs::File::create(&log).expect("create the log");
+    // SAFETY: flock(2) on a descriptor this test owns and keeps open.
+    assert_eq!(unsafe { libc::flock(held.as_raw_fd(), libc::LOCK_EX) }, 0);
+    let policy = policy_file(&format!("[audit]\npath = {log:?}\n"));
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["run", "--lang", "js", "--policy", policy.path().to_str().expect("utf-8 path")])
+        .args(["-c", "console.log('ran')"])
+        .env("STOCKADE_AUDIT_LOCK_TIMEOUT_MS", "500")
+        .output()
+        .expect("run stockade");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500), "{:?}", started.elapsed());
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        text(&out.stderr).contains("in use by another writer, still after 500 ms"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!text(&out.stdout).contains("ran"));
+    drop(held);
+}
+
+/// Issue 20, finding 4: a guest-chosen tool name with a newline, a forged
+/// record and terminal escapes is shown by `audit show` on its own line,
+/// escaped: no ESC byte, no extra line.
+#[test]
+fn audit_show_escapes_control_characters_in_guest_strings() {
+    use stockade::audit_log::{AuditLog, Decision, Event};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let log = AuditLog::open(&path, stockade::policy::Fsync::Always).expect("open");
+    let forged = "x\n#7 2026-01-01T00:00:00Z tool_call decision=allowed\x1b[2J\x1b]0;t\x07\r\u{9b}2J\u{7f}";
+    log.append(&Event::ToolCall {
+        run: "r".into(),
+        tool: forged.into(),
+        decision: Decision::Denied,
+        rule: "unlisted".into(),
+        args_sha256: stockade::audit_log::sha256_hex(b"{}"),
+        args: None,
+    })
+    .expect("append");
+    drop(log);
+    let out = stockade(&["audit", "show", path.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(!out.stdout.iter().any(|&b| b == 0x1b || b == b'\r' || b == 0x7f), "{:?}", text(&out.stdout));
+    let shown = text(&out.stdout);
+    assert!(!shown.contains('\u{9b}'), "{shown:?}");
+    assert_eq!(shown.lines().count(), 2, "{shown}");
+    let call = shown.lines().nth(1).expect("the tool call");
+    assert!(call.contains(r"tool=x\n#7 2026-01-01T00:00:00Z tool_call decision=allowed\x1b[2J"), "{call}");
+    assert!(call.contains("decision=denied"), "{call}");
+}
+
+/// Issue 20, finding 4: the guest's error is escaped on the way to the
+/// terminal (or anywhere); its stdout to a pipe stays byte for byte.
+#[test]
+fn guest_error_messages_are_escaped_and_piped_output_is_exact() {
+    let code = r#"console.log("\x1b[31mred\x1b[0m"); throw new TypeError("a\x1b[2Jb\r\nstockade: fake")"#;
+    let out = stockade(&["run", "--lang", "js", "-c", code]);
+    assert_eq!(out.stdout, b"\x1b[31mred\x1b[0m\n", "{}", text(&out.stdout));
+    let stderr = text(&out.stderr);
+    assert!(!out.stderr.contains(&0x1b) && !out.stderr.contains(&b'\r'), "{stderr:?}");
+    assert!(stderr.contains(r"Uncaught TypeError: a\x1b[2Jb\r"), "{stderr:?}");
+}
+
+/// Issue 20, finding 4: to a terminal (a pseudo-terminal from util-linux's
+/// `script`), the guest's stdout arrives with its escape sequences escaped.
+#[test]
+fn guest_output_to_a_terminal_is_escaped() {
+    let command = format!(
+        "{} run --lang js -c 'console.log(\"\\x1b[2Jhi\\x1b]0;t\\x07\")'",
+        env!("CARGO_BIN_EXE_stockade")
+    );
+    let out =
+        Command::new("script").args(["-qec", &command, "/dev/null"]).output().expect("util-linux script");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The terminal turns `\n` into `\r\n`; nothing else is the guest's.
+    assert_eq!(text(&out.stdout), "\\x1b[2Jhi\\x1b]0;t\\x07\r\n");
+}
+
+/// Issue 20, finding 3: `run_code` over MCP refuses a key given twice
+/// (which a parsed map would have collapsed to its last value) and an
+/// unknown key, as tool errors, as the HTTP API refuses both. Spoken as raw
+/// JSON-RPC on stdio, since no client library can send a repeated key.
+#[test]
+fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
+    use std::io::BufRead;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .arg("mcp")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start stockade mcp");
+    let mut input = server.stdin.take().expect("stdin");
+    let output = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+    let (lines, answers) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in output.lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    // Sends `message`; then, unless it is a notification, waits for its answer.
+    let mut ask = |message: &str| {
+        writeln!(input, "{message}").expect("send");
+        let id = serde_json::from_str::<serde_json::Value>(message).expect("json")["id"].clone();
+        if id.is_null() {
+            return serde_json::Value::Null;
+        }
+        loop {
+            let line = answers.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer in time");
+            let answer: serde_json::Value = serde_json::from_str(&line).expect("a JSON answer");
+            if answer["id"] == id {
+                return answer;
+            }
+        }
+    };
+    let init = ask(
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+    );
+    assert!(init["result"].is_object(), "{init}");
+    let call = |id: u32, arguments: &str| {
+        format!(
+            r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"run_code","arguments":{arguments}}}}}"#
+        )
+    };
+    let text = |answer: &serde_json::Value| {
+        answer["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    };
+    ask(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    let twice = ask(&call(2, r#"{"language":"js","code":"'checked'","code":"'run'"}"#));
+    assert_eq!(twice["result"]["isError"], true, "{twice}");
+    assert!(text(&twice).contains("a key is given twice ([\"code\"])"), "{twice}");
+    let unknown = ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
+    assert_eq!(unknown["result"]["isError"], true, "{unknown}");
+    assert!(text(&unknown).contains("unknown field `timeout`"), "{unknown}");
+    let fine = ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
+    assert_eq!(
+        (&fine["result"]["isError"], &fine["result"]["structuredContent"]["value"]),
+        (&serde_json::json!(false), &serde_json::json!(42)),
+        "{fine}"
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
+
+/// Issue 20, finding 3, over streamable HTTP: the body is read raw too, so
+/// a repeated key is a tool error there as well.
+#[test]
+fn mcp_over_http_refuses_duplicate_keys() {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["mcp", "--listen", "127.0.0.1:0"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start stockade mcp --listen");
+    let mut stderr = std::io::BufReader::new(server.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut stderr, &mut line).expect("the server says where it listens");
+    let address = line.trim().rsplit(' ').next().unwrap_or_default();
+    let address = address.trim_start_matches("http://").trim_end_matches("/mcp").to_string();
+    let post = |session: &str, body: &str| {
+        raw_http(
+            &address,
+            &format!(
+                "POST /mcp HTTP/1.1\r\nHost: {address}\r\n{session}Content-Type: application/json\r\n\
+                 Accept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+    };
+    let init = post(
+        "",
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+    );
+    let session = init
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase().starts_with("mcp-session-id:").then(|| l[15..].trim().to_string())
+        })
+        .expect("a session id");
+    let session = format!("Mcp-Session-Id: {session}\r\n");
+    post(&session, r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+    let twice = post(
+        &session,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"js","code":"1","code":"2"}}}"#,
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(twice.contains(r#""isError":true"#) && twice.contains("a key is given twice"), "{twice}");
+}

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 
 const TOKEN_A: &str = "token-for-agent-a";
 const TOKEN_B: &str = "token-for-agent-b";
+const TOKEN_C: &str = "token-for-agent-c";
 
 fn sha256(text: &str) -> String {
     stockade::audit_log::sha256_hex(text.as_bytes())
@@ -20,22 +21,43 @@ struct Server {
     dir: tempfile::TempDir,
 }
 
+/// Deadlines and a connection cap small enough for a test to pass them.
+const QUICK: &str = "max_connections = 8\nheader_timeout_ms = 500\nbody_timeout_ms = 500\n";
+
 impl Server {
     fn start() -> Server {
+        Server::start_with("", None)
+    }
+
+    /// A server with `top` added to its configuration's top level, and at
+    /// most `nofile` file descriptors if given.
+    fn start_with(top: &str, nofile: Option<u32>) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = dir.path().join("audit.jsonl");
         std::fs::write(dir.path().join("a.toml"), format!("[audit]\npath = {log:?}\n")).expect("policy a");
         std::fs::write(dir.path().join("b.toml"), "[limits]\nwall_ms = 5000\n").expect("policy b");
         let config = format!(
-            "listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n\
+            "listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n{top}\n\
              [[tokens]]\nid = \"agent-a\"\nsha256 = \"{}\"\npolicy = \"a.toml\"\nmax_concurrent = 1\n\n\
-             [[tokens]]\nid = \"agent-b\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nrate = \"3/m\"\n",
+             [[tokens]]\nid = \"agent-b\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nrate = \"3/m\"\n\n\
+             [[tokens]]\nid = \"agent-c\"\nsha256 = \"{}\"\npolicy = \"b.toml\"\nmax_sessions = 2\n",
             sha256(TOKEN_A),
-            sha256(TOKEN_B)
+            sha256(TOKEN_B),
+            sha256(TOKEN_C)
         );
         let path = dir.path().join("server.toml");
         std::fs::write(&path, config).expect("config");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        let mut command = match nofile {
+            // The shell lowers its own limit, then becomes the server.
+            Some(n) => {
+                let mut sh = Command::new("sh");
+                sh.args(["-c", &format!("ulimit -n {n} && exec \"$0\" \"$@\"")]);
+                sh.arg(env!("CARGO_BIN_EXE_stockade"));
+                sh
+            }
+            None => Command::new(env!("CARGO_BIN_EXE_stockade")),
+        };
+        let mut child = command
             .args(["serve", "--config"])
             .arg(&path)
             .stderr(Stdio::piped())
@@ -70,6 +92,8 @@ fn call(
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
     let mut stream = TcpStream::connect(address).expect("connect");
+    // Bounded: a server that never answers fails the test, not hangs it.
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
     let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     if let Some(token) = token {
         request.push_str(&format!("Authorization: Bearer {token}\r\n"));
@@ -214,4 +238,104 @@ fn schemathesis_finds_no_server_error() {
     let report = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{report}\n{}", String::from_utf8_lossy(&out.stderr));
     assert!(report.contains("passed"), "{report}");
+}
+
+/// Issue 20, finding 1: connections that never finish their headers, more
+/// than the connection cap and than the server's descriptor limit, do not
+/// lock callers out: the header deadline closes them, and health and an
+/// authorised run answer.
+#[test]
+fn half_open_connections_do_not_exhaust_the_server() {
+    let server = Server::start_with(QUICK, Some(96));
+    let half_open: Vec<TcpStream> = (0..120)
+        .map(|_| {
+            let mut stream = TcpStream::connect(&server.address).expect("connect");
+            stream.write_all(b"POST /v1/runs HTTP/1.1\r\nHost: x\r\n").expect("half a header");
+            stream
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    assert_eq!(server.call("GET", "/v1/health", None, None).0, 200);
+    let run = r#"{"language": "js", "code": "6 * 7"}"#;
+    let (status, outcome) = server.call("POST", "/v1/runs", Some(TOKEN_A), Some(run));
+    assert_eq!((status, &outcome["value"]), (200, &serde_json::json!(42)), "{outcome}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(25), "{:?}", started.elapsed());
+    drop(half_open);
+}
+
+/// Issue 20, finding 1: the server closes a connection whose headers do
+/// not arrive within `header_timeout_ms`.
+#[test]
+fn a_half_open_connection_is_closed_after_the_header_timeout() {
+    let server = Server::start_with(QUICK, None);
+    let mut stream = TcpStream::connect(&server.address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    stream.write_all(b"GET /v1/health HTTP/1.1\r\nHost: x\r\n").expect("half a header");
+    let started = std::time::Instant::now();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).expect("the server closes the connection");
+    assert!(started.elapsed() >= std::time::Duration::from_millis(400), "{:?}", started.elapsed());
+    assert!(!String::from_utf8_lossy(&answer).contains("200 OK"));
+}
+
+/// Issue 20, finding 1: a body that stops arriving gets 408 after
+/// `body_timeout_ms`, for a caller with a token; without one, 401 at once.
+#[test]
+fn a_body_that_stops_arriving_gets_408() {
+    let server = Server::start_with(QUICK, None);
+    let partial = |token: Option<&str>| {
+        let mut stream = TcpStream::connect(&server.address).expect("connect");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let head = format!("POST /v1/runs HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 100\r\n\r\n{{\"lang");
+        stream.write_all(head.as_bytes()).expect("send");
+        let mut answer = [0u8; 12];
+        stream.read_exact(&mut answer).expect("an answer before the body ends");
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    assert_eq!(partial(Some(TOKEN_A)), "HTTP/1.1 408");
+    assert_eq!(partial(None), "HTTP/1.1 401");
+}
+
+/// Issue 20, finding 1: the token is checked before the body is parsed,
+/// so an unknown caller learns nothing from its body: 401, not 400 or 422.
+#[test]
+fn an_unauthenticated_malformed_body_gets_401() {
+    let server = Server::start();
+    for body in ["{not json", r#"{"language": "js"}"#, r#"{"language": "js", "code": "1", "x": 1}"#] {
+        for path in ["/v1/runs", "/v1/sessions", "/v1/sessions/nope/runs"] {
+            assert_eq!(server.call("POST", path, None, Some(body)).0, 401, "{path} {body}");
+            assert_eq!(server.call("POST", path, Some("not-a-token"), Some(body)).0, 401, "{path} {body}");
+        }
+    }
+    assert!(server.call("POST", "/v1/runs", Some(TOKEN_A), Some("{not json")).0 == 400);
+}
+
+/// Issue 20, finding 2: with `max_sessions = 2`, eight opens at once give
+/// exactly two sessions; the refused ones leave no slot behind, so closing
+/// one lets the next open.
+#[test]
+fn concurrent_session_opens_stay_within_max_sessions() {
+    let server = Server::start();
+    let open = r#"{"language": "js"}"#;
+    let start = std::sync::Arc::new(std::sync::Barrier::new(8));
+    let opens: Vec<_> = (0..8)
+        .map(|_| {
+            let (address, start) = (server.address.clone(), start.clone());
+            std::thread::spawn(move || {
+                start.wait();
+                call(&address, "POST", "/v1/sessions", Some(TOKEN_C), Some(open))
+            })
+        })
+        .collect();
+    let answers: Vec<(u16, serde_json::Value)> =
+        opens.into_iter().map(|open| open.join().expect("an open")).collect();
+    let mut statuses: Vec<u16> = answers.iter().map(|(status, _)| *status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, [201, 201, 429, 429, 429, 429, 429, 429], "{answers:?}");
+    let id = answers.iter().find(|(status, _)| *status == 201).and_then(|(_, b)| b["id"].as_str());
+    let id = id.expect("an opened session's id");
+    assert_eq!(server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(open)).0, 429);
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{id}"), Some(TOKEN_C), None).0, 204);
+    assert_eq!(server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(open)).0, 201);
 }

@@ -28,7 +28,8 @@ pub enum Command {
     },
 }
 
-/// Runs the subcommand. `verify` exits 0 for an intact log, 1 for a broken one.
+/// Runs the subcommand. `verify` exits 0 for an intact log, 1 for a broken
+/// or empty one.
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
         Command::Verify { file, public_key } => verify(file, public_key.as_deref()),
@@ -65,6 +66,12 @@ fn verify(path: PathBuf, public_key: Option<&str>) -> anyhow::Result<i32> {
         n => format!("; the last line is cut short ({n} bytes, a crash mid-write) and was not checked"),
     };
     match report.broken {
+        // A log that was ever opened has its `log_opened` record: nothing
+        // checked is not "intact".
+        None if report.records == 0 => {
+            println!("empty: no records{partial}");
+            Ok(1)
+        }
         None if public_key.is_some() && report.signed_through.is_none() => {
             println!("UNSIGNED: {} records intact, but no checkpoint is signed by that key", report.records);
             Ok(1)
@@ -92,10 +99,14 @@ fn show(path: PathBuf) -> anyhow::Result<i32> {
     let file = std::fs::File::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
     for (i, line) in std::io::BufReader::new(file).split(b'\n').enumerate() {
         let line = line.with_context(|| format!("cannot read {}", path.display()))?;
-        match serde_json::from_slice::<serde_json::Value>(&line) {
-            Ok(record) => println!("{}", describe(&record)),
-            Err(_) => println!("line {}: not a record: {}", i + 1, String::from_utf8_lossy(&line)),
-        }
+        // A record's strings are the guest's choosing (a tool's name, its
+        // arguments): each line is shown escaped, so it stays one line and
+        // no escape sequence reaches the terminal.
+        let shown = match serde_json::from_slice::<serde_json::Value>(&line) {
+            Ok(record) => describe(&record),
+            Err(_) => format!("line {}: not a record: {}", i + 1, String::from_utf8_lossy(&line)),
+        };
+        println!("{}", crate::escape::controls(&shown, crate::escape::Keep::Nothing));
     }
     Ok(0)
 }

@@ -56,7 +56,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
                 eprintln!("stockade: the session ended ({why}); a new one starts, without its state");
                 session = reopen(&sandbox, args.lang)?;
             }
-            Err(e) => eprintln!("stockade: error: {e}"),
+            Err(e) => {
+                let shown = e.to_string();
+                eprintln!(
+                    "stockade: error: {}",
+                    crate::escape::controls(&shown, crate::escape::Keep::Layout)
+                );
+            }
         }
         if let Some(why) = session.closed_because() {
             eprintln!("stockade: the session ended ({why}); a new one starts, without its state");

@@ -65,9 +65,13 @@ pub async fn serve(server: Server, args: &HttpArgs) -> anyhow::Result<()> {
         Arc::new(LocalSessionManager::default()),
         config,
     );
-    let router = axum::Router::new().nest_service("/mcp", service).layer(axum::middleware::from_fn(
-        move |request, next| authorize(token_sha256.clone(), request, next),
-    ));
+    // Layers run outermost last: the token is checked before the body is read.
+    let router = axum::Router::new()
+        .nest_service("/mcp", service)
+        .layer(axum::middleware::from_fn(mark_duplicates))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            authorize(token_sha256.clone(), request, next)
+        }));
     let listener =
         tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     eprintln!("stockade: MCP on http://{}/mcp", listener.local_addr()?);
@@ -78,6 +82,29 @@ pub async fn serve(server: Server, args: &HttpArgs) -> anyhow::Result<()> {
         })
         .await?;
     Ok(())
+}
+
+/// Reads a POST's body (at most [`MAX_BODY_BYTES`]) and passes it on with
+/// a tool call's repeated keys marked (see [`super::raw`]).
+async fn mark_duplicates(request: Request<axum::body::Body>, next: Next) -> Response {
+    if request.method() != axum::http::Method::POST {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return (StatusCode::PAYLOAD_TOO_LARGE, "the body is too large or cut short\n").into_response();
+        }
+    };
+    let bytes = match super::raw::mark(&bytes) {
+        Some(marked) => axum::body::Bytes::from(marked),
+        None => bytes,
+    };
+    let mut request = Request::from_parts(parts, axum::body::Body::from(bytes));
+    // The length may have changed; hyper sets it again from the new body.
+    request.headers_mut().remove(axum::http::header::CONTENT_LENGTH);
+    next.run(request).await
 }
 
 /// Lets a request through when no token is required or it carries the token

@@ -8,13 +8,15 @@
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
-use rmcp::model::{CallToolResult, ContentBlock, ErrorData, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
+use rmcp::model::{CallToolResult, ContentBlock, ErrorData, JsonObject, ServerCapabilities, ServerConfig};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, ServiceExt, schemars, tool, tool_handler, tool_router};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use stockade::{Language, Outcome, Sandbox, SandboxError, Session, Status};
 
 mod http;
+mod raw;
 
 /// Live sessions one server keeps at most.
 const MAX_SESSIONS: usize = 16;
@@ -38,7 +40,13 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         let reaper = tokio::spawn(reap(server.sessions.clone()));
         match args.http.listen {
             Some(_) => http::serve(server, &args.http).await?,
-            None => server.serve(rmcp::transport::stdio()).await?.waiting().await.map(drop)?,
+            None => {
+                // stdin goes through raw::filter_lines, which sees each
+                // message before rmcp parses away its repeated keys.
+                let (filtered, reader) = tokio::io::duplex(64 * 1024);
+                tokio::spawn(raw::filter_lines(tokio::io::stdin(), filtered));
+                server.serve((reader, tokio::io::stdout())).await?.waiting().await.map(drop)?
+            }
         }
         reaper.abort();
         anyhow::Ok(())
@@ -46,8 +54,9 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
     Ok(0)
 }
 
-/// What `run_code` takes.
+/// What `run_code` takes. Other keys are refused, as the HTTP API does.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RunCode {
     /// `python` or `javascript` (also `py`, `js`).
     pub language: String,
@@ -61,6 +70,7 @@ pub struct RunCode {
 
 /// What `close_session` takes.
 #[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CloseSession {
     /// The session's name.
     pub session: String,
@@ -85,8 +95,16 @@ impl Server {
     #[tool(description = "Run JavaScript or Python (CPython with numpy and pandas) in a sandbox that has \
         nothing but what the server's policy grants: no host files, network or environment unless granted. \
         Returns stdout, stderr, the value of the last expression, and the status. With `session`, runs in a \
-        named session whose globals persist between calls.")]
-    async fn run_code(&self, Parameters(request): Parameters<RunCode>) -> Result<CallToolResult, ErrorData> {
+        named session whose globals persist between calls.", input_schema = schema::<RunCode>())]
+    async fn run_code(
+        &self,
+        Parameters(arguments): Parameters<JsonObject>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let request: RunCode = match arguments_of("run_code", arguments, &context) {
+            Ok(request) => request,
+            Err(refused) => return Ok(refused),
+        };
         let language: Language = match request.language.parse() {
             Ok(language) => language,
             Err(why) => return Ok(refusal(why)),
@@ -137,11 +155,16 @@ impl Server {
         Ok(CallToolResult::structured(listing))
     }
 
-    #[tool(description = "Close a session and free its sandbox.")]
+    #[tool(description = "Close a session and free its sandbox.", input_schema = schema::<CloseSession>())]
     async fn close_session(
         &self,
-        Parameters(CloseSession { session }): Parameters<CloseSession>,
+        Parameters(arguments): Parameters<JsonObject>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
+        let CloseSession { session } = match arguments_of("close_session", arguments, &context) {
+            Ok(request) => request,
+            Err(refused) => return Ok(refused),
+        };
         let Some(open) = self.lock().remove(&session) else {
             return Ok(refusal(format!("no session named {session:?}")));
         };
@@ -155,6 +178,28 @@ impl Server {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// The input schema of a tool that takes `T`.
+fn schema<T: schemars::JsonSchema + 'static>() -> Arc<JsonObject> {
+    rmcp::handler::server::common::schema_for_type::<T>()
+}
+
+/// A tool's arguments as `T`, or a tool error the model can act on: for a
+/// key given twice (which [`raw`] saw before the `Map` collapsed it), an
+/// unknown key, or a missing or mistyped one. Taking the `Map` and parsing
+/// here, rather than `Parameters<T>`, makes these tool errors, not
+/// JSON-RPC errors.
+fn arguments_of<T: serde::de::DeserializeOwned>(
+    tool: &str,
+    arguments: JsonObject,
+    context: &RequestContext<RoleServer>,
+) -> Result<T, CallToolResult> {
+    if let Some(repeated) = context.meta.get(raw::DUPLICATES) {
+        return Err(refusal(format!("{tool}: a key is given twice ({repeated}); give each argument once")));
+    }
+    serde_json::from_value(serde_json::Value::Object(arguments))
+        .map_err(|e| refusal(format!("{tool}: invalid arguments: {e}")))
 }
 
 /// The session `name`, opened for `language` if it does not exist; or why

@@ -2,11 +2,13 @@
 
 use super::config::{Config, TokenConfig};
 use axum::Json;
-use axum::extract::{DefaultBodyLimit, Path, State as Shared};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State as Shared};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -17,6 +19,8 @@ use tokio::sync::Semaphore;
 
 /// One API token: its sandbox (its policy) and its limits.
 struct Tenant {
+    /// Its place in `State::tenants`, and in `Table::opening`.
+    index: usize,
     id: String,
     sha256: String,
     sandbox: Sandbox,
@@ -50,6 +54,58 @@ impl Bucket {
 /// Live sessions by id, with the tenant that owns each.
 type Sessions = HashMap<String, (Arc<Tenant>, Arc<Session>)>;
 
+/// The sessions, and the slots held for sessions still opening, under one
+/// lock: a tenant's limit counts both, so concurrent opens cannot all see
+/// room for one more.
+struct Table {
+    open: Sessions,
+    /// Sessions being opened, per tenant (by `Tenant::index`).
+    opening: Vec<usize>,
+}
+
+/// A session slot held for `tenant` while its session opens. [`fill`] puts
+/// the session in its place; dropped unfilled (the open failed, or the
+/// request was refused or went away), it gives the slot back.
+///
+/// [`fill`]: Reservation::fill
+struct Reservation<'a> {
+    state: &'a State,
+    tenant: Arc<Tenant>,
+    filled: bool,
+}
+
+impl<'a> Reservation<'a> {
+    /// A slot for one more of `tenant`'s sessions, or 429 if its open and
+    /// opening sessions are at its `max_sessions`.
+    fn take(state: &'a State, tenant: &Arc<Tenant>) -> Result<Reservation<'a>, Refusal> {
+        let mut table = state.sessions();
+        let open = table.open.values().filter(|(owner, _)| Arc::ptr_eq(owner, tenant)).count();
+        let held = open + table.opening[tenant.index];
+        if held >= tenant.max_sessions {
+            let message = format!("this token holds {held} sessions, all it may; close one");
+            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, &message));
+        }
+        table.opening[tenant.index] += 1;
+        Ok(Reservation { state, tenant: tenant.clone(), filled: false })
+    }
+
+    /// Turns the slot into the open session `id`, in one step under the lock.
+    fn fill(mut self, id: String, session: Arc<Session>) {
+        let mut table = self.state.sessions();
+        table.opening[self.tenant.index] -= 1;
+        table.open.insert(id, (self.tenant.clone(), session));
+        self.filled = true;
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if !self.filled {
+            self.state.sessions().opening[self.tenant.index] -= 1;
+        }
+    }
+}
+
 /// An error answer: its status, and `{"error": message}`.
 struct Refusal(StatusCode, String);
 
@@ -62,20 +118,25 @@ impl IntoResponse for Refusal {
 /// Everything the handlers share.
 pub struct State {
     tenants: Vec<Arc<Tenant>>,
-    sessions: Mutex<Sessions>,
+    sessions: Mutex<Table>,
     stopping: AtomicBool,
     next_id: AtomicU64,
+    max_body_bytes: usize,
+    body_timeout: Duration,
 }
 
 impl State {
     /// Builds one sandbox per token from its policy.
     pub fn new(config: &Config) -> anyhow::Result<State> {
-        let tenants = config.tokens.iter().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
+        let tenants = config.tokens.iter().enumerate().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
+        let opening = vec![0; tenants.len()];
         Ok(State {
             tenants,
-            sessions: Mutex::default(),
+            sessions: Mutex::new(Table { open: Sessions::new(), opening }),
             stopping: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
+            max_body_bytes: config.max_body_bytes,
+            body_timeout: Duration::from_millis(config.body_timeout_ms),
         })
     }
 
@@ -84,7 +145,7 @@ impl State {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, Sessions> {
+    fn sessions(&self) -> std::sync::MutexGuard<'_, Table> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -104,13 +165,6 @@ impl State {
             }
         }
         found.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unknown token"))
-    }
-
-    /// The tenant and the language it asks for, if both are valid.
-    fn admit_for(&self, headers: &HeaderMap, language: &str) -> Result<(Arc<Tenant>, Language), Refusal> {
-        let tenant = self.admit(headers)?;
-        let language = language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))?;
-        Ok((tenant, language))
     }
 
     /// The tenant, if the server is not stopping.
@@ -135,7 +189,12 @@ impl Tenant {
     }
 }
 
-fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
+/// The language a request names, or 400.
+fn parse_language(language: &str) -> Result<Language, Refusal> {
+    language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))
+}
+
+fn tenant((index, token): (usize, &TokenConfig)) -> anyhow::Result<Arc<Tenant>> {
     let policy = crate::cmd::load_policy(Some(&token.policy))?;
     let sandbox = Sandbox::builder().policy(policy).principal(&token.id).build()?;
     let rate = match &token.rate {
@@ -152,6 +211,7 @@ fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
         None => None,
     };
     Ok(Arc::new(Tenant {
+        index,
         id: token.id.clone(),
         sha256: token.sha256.clone(),
         sandbox,
@@ -161,8 +221,11 @@ fn tenant(token: &TokenConfig) -> anyhow::Result<Arc<Tenant>> {
     }))
 }
 
-/// The API's routes.
-pub fn router(state: Arc<State>, max_body_bytes: usize) -> axum::Router {
+/// The API's routes. Every handler checks the token before it reads a
+/// byte of the body: an unknown caller costs no parsing, and gets 401
+/// whatever it sent.
+pub fn router(state: Arc<State>) -> axum::Router {
+    let max_body_bytes = state.max_body_bytes;
     axum::Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
@@ -220,13 +283,30 @@ async fn openapi() -> Json<serde_json::Value> {
     Json(DOCUMENT.get_or_init(super::openapi::document).clone())
 }
 
-async fn run(
-    Shared(state): Shared<Arc<State>>,
-    headers: HeaderMap,
-    Json(request): Json<RunRequest>,
-) -> Response {
-    let (tenant, language) = match state.admit_for(&headers, &request.language) {
-        Ok(admitted) => admitted,
+/// The body of `request` as JSON `T`, read once the caller is known: at
+/// most `max_body_bytes` (413), within `body_timeout_ms` (408), and valid
+/// for `T` (400 or 422, as axum's `Json` says).
+async fn body<T: DeserializeOwned>(state: &State, request: Request) -> Result<T, Response> {
+    let read = Bytes::from_request(request, &());
+    let bytes = match tokio::time::timeout(state.body_timeout, read).await {
+        Ok(Ok(bytes)) => bytes,
+        Ok(Err(rejected)) => return Err(rejected.into_response()),
+        Err(_) => return Err(error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")),
+    };
+    Json::<T>::from_bytes(&bytes).map(|Json(value)| value).map_err(IntoResponse::into_response)
+}
+
+async fn run(Shared(state): Shared<Arc<State>>, request: Request) -> Response {
+    let tenant = match state.admit(request.headers()) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused.into_response(),
+    };
+    let request: RunRequest = match body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let language = match parse_language(&request.language) {
+        Ok(language) => language,
         Err(refused) => return refused.into_response(),
     };
     if let Err(refused) = tenant.within_rate() {
@@ -236,20 +316,25 @@ async fn run(
     blocking(&tenant, move || sandbox.run(language, &request.code)).await
 }
 
-async fn open_session(
-    Shared(state): Shared<Arc<State>>,
-    headers: HeaderMap,
-    Json(request): Json<SessionRequest>,
-) -> Response {
-    let (tenant, language) = match state.admit_for(&headers, &request.language) {
-        Ok(admitted) => admitted,
+async fn open_session(Shared(state): Shared<Arc<State>>, request: Request) -> Response {
+    let tenant = match state.admit(request.headers()) {
+        Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
-    let held = state.sessions().values().filter(|(owner, _)| Arc::ptr_eq(owner, &tenant)).count();
-    if held >= tenant.max_sessions {
-        let message = format!("this token holds {held} sessions, all it may; close one");
-        return error(StatusCode::TOO_MANY_REQUESTS, &message);
-    }
+    let request: SessionRequest = match body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
+    let language = match parse_language(&request.language) {
+        Ok(language) => language,
+        Err(refused) => return refused.into_response(),
+    };
+    // The slot is held from here until the session is in the table (or
+    // the open failed): what the limit counts is what has been admitted.
+    let reservation = match Reservation::take(&state, &tenant) {
+        Ok(reservation) => reservation,
+        Err(refused) => return refused.into_response(),
+    };
     if let Err(refused) = tenant.within_rate() {
         return refused.into_response();
     }
@@ -264,19 +349,22 @@ async fn open_session(
     let count = state.next_id.fetch_add(1, Ordering::Relaxed);
     let seed = format!("{}-{count}-{}-{:?}", std::process::id(), opened.id(), Instant::now());
     let id = stockade::audit_log::sha256_hex(seed.as_bytes())[..32].to_string();
-    state.sessions().insert(id.clone(), (tenant, opened));
+    reservation.fill(id.clone(), opened);
     (StatusCode::CREATED, Json(SessionOpened { id, language: language.to_string() })).into_response()
 }
 
 async fn run_in_session(
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
-    headers: HeaderMap,
-    Json(request): Json<SessionRunRequest>,
+    request: Request,
 ) -> Response {
-    let tenant = match state.admit(&headers) {
+    let tenant = match state.admit(request.headers()) {
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
+    };
+    let request: SessionRunRequest = match body(&state, request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
     };
     let Some(session) = owned(&state, &tenant, &id) else {
         return error(StatusCode::NOT_FOUND, "no such session");
@@ -291,8 +379,8 @@ async fn run_in_session(
     .await;
     if session.closed_because().is_some() {
         let mut sessions = state.sessions();
-        if sessions.get(&id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
-            sessions.remove(&id);
+        if sessions.open.get(&id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
+            sessions.open.remove(&id);
         }
     }
     response
@@ -310,7 +398,7 @@ async fn close_session(
     if owned(&state, &tenant, &id).is_none() {
         return error(StatusCode::NOT_FOUND, "no such session");
     }
-    let Some((_, session)) = state.sessions().remove(&id) else {
+    let Some((_, session)) = state.sessions().open.remove(&id) else {
         return error(StatusCode::NOT_FOUND, "no such session");
     };
     // Closing waits for a run in progress: off the runtime's threads.
@@ -322,7 +410,7 @@ async fn close_session(
 /// absent as one that never existed.
 fn owned(state: &State, tenant: &Arc<Tenant>, id: &str) -> Option<Arc<Session>> {
     let sessions = state.sessions();
-    let (owner, session) = sessions.get(id)?;
+    let (owner, session) = sessions.open.get(id)?;
     Arc::ptr_eq(owner, tenant).then(|| session.clone())
 }
 
@@ -373,8 +461,8 @@ pub async fn reap(state: Arc<State>) {
         let lapsed: Vec<_> = {
             let mut sessions = state.sessions();
             let names: Vec<String> =
-                sessions.iter().filter(|(_, (_, s))| s.expired()).map(|(id, _)| id.clone()).collect();
-            names.iter().filter_map(|id| sessions.remove(id)).collect()
+                sessions.open.iter().filter(|(_, (_, s))| s.expired()).map(|(id, _)| id.clone()).collect();
+            names.iter().filter_map(|id| sessions.open.remove(id)).collect()
         };
         drop(lapsed);
     }

@@ -4,6 +4,9 @@
 //! ```toml
 //! listen = "127.0.0.1:8080"
 //! max_body_bytes = 1048576
+//! max_connections = 128               # open connections at once; more wait
+//! header_timeout_ms = 10000           # a request's headers must arrive by then
+//! body_timeout_ms = 30000             # and its body by then, after the headers
 //!
 //! [[tokens]]
 //! id = "agent-a"                      # recorded in the audit log
@@ -28,6 +31,21 @@ pub struct Config {
     /// Largest request body accepted; larger ones get 413.
     #[serde(default = "default_body")]
     pub max_body_bytes: usize,
+    /// Connections served at once. Past it, new ones wait in the kernel's
+    /// backlog (holding none of the server's descriptors) until one closes,
+    /// so a flood of idle connections delays callers but cannot exhaust the
+    /// server's file descriptors.
+    #[serde(default = "default_connections")]
+    pub max_connections: usize,
+    /// How long a connection may take to send a request's headers, counted
+    /// from when the server starts waiting for them (also between requests
+    /// on a kept-alive connection); past it, the server closes it.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_ms: u64,
+    /// How long a request's body may take to arrive once its headers have
+    /// (and its token has been checked); past it, 408.
+    #[serde(default = "default_body_timeout")]
+    pub body_timeout_ms: u64,
     /// The tokens that may call the API.
     pub tokens: Vec<TokenConfig>,
 }
@@ -62,6 +80,18 @@ fn default_body() -> usize {
     1 << 20
 }
 
+fn default_connections() -> usize {
+    128
+}
+
+fn default_header_timeout() -> u64 {
+    10_000
+}
+
+fn default_body_timeout() -> u64 {
+    30_000
+}
+
 fn default_concurrent() -> usize {
     4
 }
@@ -77,6 +107,12 @@ impl Config {
             std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
         let folder = path.parent().unwrap_or(Path::new("."));
+        if config.max_connections == 0 || config.max_connections > u32::MAX as usize {
+            bail!("{}: max_connections: 1 to {}", path.display(), u32::MAX);
+        }
+        if config.header_timeout_ms == 0 || config.body_timeout_ms == 0 {
+            bail!("{}: header_timeout_ms and body_timeout_ms: at least 1", path.display());
+        }
         if config.tokens.is_empty() {
             bail!("{}: no [[tokens]]: nobody could call the server", path.display());
         }

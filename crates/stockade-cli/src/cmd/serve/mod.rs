@@ -7,16 +7,19 @@
 
 mod api;
 mod config;
+mod listen;
 mod openapi;
 
 use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Arguments of `stockade serve`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// The server's configuration (TOML): `listen`, `max_body_bytes`, and
+    /// The server's configuration (TOML): `listen`, `max_body_bytes`,
+    /// `max_connections`, `header_timeout_ms`, `body_timeout_ms`, and
     /// `[[tokens]]` with `id`, `sha256`, `policy`, `max_concurrent`, `rate`,
     /// `max_sessions`.
     #[arg(long, short)]
@@ -34,15 +37,18 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
             .with_context(|| format!("cannot listen on {}", config.listen))?;
         eprintln!("stockade: listening on http://{}", listener.local_addr()?);
         let reaper = tokio::spawn(api::reap(state.clone()));
-        let app = api::router(state.clone(), config.max_body_bytes);
+        let app = api::router(state.clone());
         let stopping = state.clone();
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown_signal().await;
-                eprintln!("stockade: shutting down; runs in flight finish, new requests get 503");
-                stopping.stop();
-            })
-            .await?;
+        let limits = listen::Limits {
+            max_connections: config.max_connections,
+            header_timeout: Duration::from_millis(config.header_timeout_ms),
+        };
+        listen::serve(listener, app, limits, async move {
+            shutdown_signal().await;
+            eprintln!("stockade: shutting down; runs in flight finish, new requests get 503");
+            stopping.stop();
+        })
+        .await?;
         reaper.abort();
         anyhow::Ok(())
     })?;

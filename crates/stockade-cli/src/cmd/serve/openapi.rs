@@ -33,6 +33,7 @@ pub fn document() -> Value {
             ("400", "invalid request"),
             ("401", "no token, or an unknown one"),
             ("413", "the body is over max_body_bytes"),
+            ("408", "the body did not arrive within body_timeout_ms"),
             ("429", "over the token's rate, concurrency or sessions"),
             ("503", "the server is shutting down"),
         ] {
