@@ -33,6 +33,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_class::<sandbox::NativeSession>()?;
     module.add_function(wrap_pyfunction!(fetch_python, module)?)?;
     module.add_function(wrap_pyfunction!(python_fetched, module)?)?;
+    module.add_function(wrap_pyfunction!(sandbox::canonical_language, module)?)?;
     errors::register(module)?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use serde_json::Value;
 use std::sync::{Arc, RwLock};
 use stockade::policy::ToolPolicy;
-use stockade::{Language, Outcome, Policy, Sandbox, SandboxError, Session, Tool, ToolError};
+use stockade::{Language, Outcome, Policy, Request, Sandbox, SandboxError, Session, Tool, ToolError};
 
 /// A sandbox: a policy, its tools, fresh runs and sessions.
 #[pyclass(frozen, module = "stockade._native")]
@@ -53,8 +53,26 @@ impl NativeSandbox {
         let sandbox = self.live()?;
         let language = parse_language(language)?;
         let cancel = interrupt::for_this_thread(py)?;
-        let result = py.detach(|| sandbox.run_cancellable(language, code, &cancel));
+        let request = Request::new(language, code);
+        let result = py.detach(|| sandbox.run_request(&request, Some(&cancel)));
         finish(py, result)
+    }
+
+    /// The canonical names of the languages this sandbox runs.
+    #[getter]
+    fn languages(&self) -> PyResult<Vec<&'static str>> {
+        Ok(self.live()?.languages().iter().map(|language| language.name()).collect())
+    }
+
+    /// The policy's own `languages`, by canonical name, when it lists them.
+    #[getter]
+    fn policy_languages(&self) -> PyResult<Option<Vec<&'static str>>> {
+        let sandbox = self.live()?;
+        Ok(sandbox
+            .policy()
+            .languages
+            .as_ref()
+            .map(|list| list.iter().map(|language| language.name()).collect()))
     }
 
     /// Opens a session for `language`.
@@ -154,11 +172,15 @@ fn finish<'py>(py: Python<'py>, result: Result<Outcome, SandboxError>) -> PyResu
 }
 
 fn parse_language(name: &str) -> PyResult<Language> {
-    name.parse().map_err(|_| {
-        PyValueError::new_err(format!(
-            "unknown language {name:?}: stockade runs \"python\" and \"javascript\""
-        ))
-    })
+    name.parse()
+        .map_err(|unknown: stockade::policy::UnknownLanguage| PyValueError::new_err(unknown.to_string()))
+}
+
+/// The canonical name of the language `name` names (`py` → `python`), or
+/// `ValueError` naming every language stockade knows.
+#[pyfunction]
+pub fn canonical_language(name: &str) -> PyResult<&'static str> {
+    parse_language(name).map(Language::name)
 }
 
 /// Adds the `[tools.NAME]` entries the Python layer made from `tools=`,

@@ -19,9 +19,11 @@ Amla's API works unchanged:
 
 from ._native import (
     AuditError,
+    Busy,
     CodeRefused,
     EngineError,
     GuestUnavailable,
+    LanguageRefused,
     PolicyError,
     SessionEnded,
     StockadeError,
@@ -36,10 +38,12 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AuditError",
+    "Busy",
     "CodeRefused",
     "EngineError",
     "GuestError",
     "GuestUnavailable",
+    "LanguageRefused",
     "PolicyError",
     "Result",
     "Sandbox",

@@ -14,30 +14,16 @@ __all__ = ["Sandbox", "Session", "SandboxTool", "ToolOutput", "create_sandbox_to
 
 PolicyLike = Union[Mapping[str, Any], str, "os.PathLike[str]", None]
 
-_LANGUAGES = {
-    "python": "python",
-    "py": "python",
-    "python3": "python",
-    "javascript": "js",
-    "js": "js",
-    "node": "js",
-    # Native programs, in the process jail.
-    "sh": "sh",
-    "shell": "sh",
-    "bash": "bash",
-    "python-native": "python-native",
-    "node-native": "node-native",
-}
-
-
 def _language(name: str) -> str:
-    key = name.lower()
-    if key in _LANGUAGES:
-        return _LANGUAGES[key]
-    raise ValueError(
-        f"unknown language {name!r}: stockade runs python and javascript (in WebAssembly), "
-        "and sh, bash, python-native and node-native (in its process jail)"
-    )
+    """The canonical name of the language ``name`` names (``py`` is ``python``).
+
+    Raises ``ValueError`` naming every language stockade knows: the names
+    are stockade's own, the same on every surface."""
+    return _native.canonical_language(name)
+
+
+#: The name a sandbox tool shows a model for a language, by canonical name.
+_TOOL_NAMES = {"js": "javascript"}
 
 
 class Sandbox:
@@ -76,6 +62,12 @@ class Sandbox:
         grants = _grants(names, constraints, max_calls)
         self._tools: List[ToolSpec] = specs
         self._native = _native.NativeSandbox(_policy_text(policy), [spec.native() for spec in specs], json.dumps(grants))
+
+    @property
+    def languages(self) -> "tuple[str, ...]":
+        """The languages this sandbox runs, by canonical name: the policy's
+        ``languages``, or every one stockade knows when it lists none."""
+        return tuple(self._native.languages)
 
     def run(self, code: str, language: str = "python") -> Result:
         """Runs ``code`` in a fresh guest: nothing carries over between runs.
@@ -214,12 +206,20 @@ class SandboxTool:
         self,
         sandbox: Sandbox,
         tools: Sequence[Callable[..., Any]],
-        languages: Sequence[str] = DEFAULT_TOOL_LANGUAGES,
+        languages: Optional[Sequence[str]] = None,
     ) -> None:
+        if languages is None:
+            listed = sandbox._native.policy_languages
+            languages = tuple(_TOOL_NAMES.get(name, name) for name in listed) if listed else DEFAULT_TOOL_LANGUAGES
         unknown = [language for language in languages if language not in _LANGUAGE_NOTES]
         if unknown or not languages:
             raise ValueError(
                 f"languages must name at least one of {', '.join(_LANGUAGE_NOTES)}; got {list(languages)!r}"
+            )
+        refused = [language for language in languages if _language(language) not in sandbox.languages]
+        if refused:
+            raise ValueError(
+                f"the policy's languages ({', '.join(sandbox.languages)}) do not include {', '.join(refused)}"
             )
         self.sandbox = sandbox
         self.tools = list(tools)
@@ -271,7 +271,7 @@ def create_sandbox_tool(
     constraints: Optional[Mapping[str, Mapping[str, Any]]] = None,
     max_calls: Union[int, Mapping[str, int], None] = None,
     policy: PolicyLike = None,
-    languages: Sequence[str] = DEFAULT_TOOL_LANGUAGES,
+    languages: Optional[Sequence[str]] = None,
 ) -> SandboxTool:
     """Amla's API: a sandbox whose guest may call ``tools``.
 
@@ -282,9 +282,11 @@ def create_sandbox_tool(
     never skipped. ``max_calls`` is a budget per run, for all tools (an int)
     or per tool (a dict). A refused call raises ``ToolDenied`` in the guest,
     and the tool does not run. ``languages`` are the ones the model may
-    choose, the first the default: JavaScript and Python (both in
-    WebAssembly) unless the native ones (``"sh"``, ``"bash"``,
-    ``"python-native"``, ``"node-native"``: the process jail) are listed.
+    choose, the first the default. Without it, the policy's ``languages``
+    decide, and where the policy lists none, JavaScript and Python (both in
+    WebAssembly): the native ones (``"sh"``, ``"bash"``, ``"python-native"``,
+    ``"node-native"``: the process jail) only when listed here or there. A
+    language the policy does not run is a ``ValueError`` here.
     """
     tools = list(tools or [])
     sandbox = Sandbox(policy, tools, constraints=constraints, max_calls=max_calls)

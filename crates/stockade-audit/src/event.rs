@@ -39,6 +39,10 @@ pub enum Event {
         /// The session the run belongs to, if any.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<String>,
+        /// The layers of enforcement the run has on this machine
+        /// (`user_namespace`, `landlock:6`, `cgroup_memory`, `epoch_deadline`...).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        layers: Vec<String>,
     },
     /// A session (runs that share one guest) opened.
     SessionOpen {
@@ -51,6 +55,9 @@ pub enum Event {
         /// Who opened it (an API token's id), when known.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         principal: Option<String>,
+        /// The layers of enforcement its guest has on this machine.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        layers: Vec<String>,
     },
     /// A session closed; its guest is gone.
     SessionClose {

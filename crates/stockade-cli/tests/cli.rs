@@ -131,6 +131,23 @@ fn policy_check_names_the_key() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(text(&out.stdout).contains("5000 ms"));
 
+    assert!(text(&out.stdout).contains("languages     every one (js, python, sh,"), "{}", text(&out.stdout));
+    let languages = policy_file("languages = [\"python\", \"bash\"]\n");
+    let out = stockade(&["policy", "check", languages.path().to_str().expect("path")]);
+    assert!(text(&out.stdout).contains("languages     python, bash\n"), "{}", text(&out.stdout));
+    let out =
+        stockade(&["run", "--lang", "js", "-c", "1", "--policy", languages.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2), "a refused language is a refused request");
+    assert!(text(&out.stderr).contains("does not run js: it runs python, bash"), "{}", text(&out.stderr));
+    let none = policy_file("languages = []\n");
+    let out = stockade(&["policy", "check", none.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("languages: an empty list runs nothing"), "{}", text(&out.stderr));
+    let unknown = policy_file("languages = [\"cobol\"]\n");
+    let out = stockade(&["policy", "check", unknown.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("unknown language `cobol`"), "{}", text(&out.stderr));
+
     let unenforced = policy_file("[network]\nallow = [\"example.com\"]\n");
     let out = stockade(&["policy", "check", unenforced.path().to_str().expect("path")]);
     assert_eq!(out.status.code(), Some(2));
@@ -509,6 +526,8 @@ fn mcp_server_works_with_a_real_client() {
 #[test]
 fn mcp_server_over_http_works_with_a_real_client_and_a_token() {
     let policy = mcp_ready();
+    // Before the server starts: a missing client must not leave it running.
+    let python = venv_python();
     let token = "t0ken-for-the-mcp-http-test";
     let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
         .args(["mcp", "--listen", "127.0.0.1:0", "--token-env", "MCP_TEST_TOKEN", "--policy"])
@@ -540,7 +559,7 @@ fn mcp_server_over_http_works_with_a_real_client_and_a_token() {
     let rebinding = post("evil.example:80", &format!("Authorization: Bearer {token}\r\n"));
     assert!(!rebinding.starts_with("HTTP/1.1 2"), "a foreign Host header is refused: {rebinding}");
 
-    let out = Command::new(venv_python())
+    let out = Command::new(python)
         .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/mcp_client.py"))
         .args(["--http", &url, token])
         .output()
@@ -807,6 +826,14 @@ fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
     let unknown = ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
     assert_eq!(unknown["result"]["isError"], true, "{unknown}");
     assert!(text(&unknown).contains("unknown field `timeout`"), "{unknown}");
+    // Issue 19: under the default policy a model gets no shell; the refusal
+    // says so, and names what runs.
+    let shell = ask(&call(5, r#"{"language":"sh","code":"id"}"#));
+    assert_eq!(shell["result"]["isError"], true, "{shell}");
+    assert!(
+        text(&shell).contains("stockade (policy): this sandbox does not run sh: it runs js, python"),
+        "{shell}"
+    );
     let fine = ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
     assert_eq!(
         (&fine["result"]["isError"], &fine["result"]["structuredContent"]["value"]),
@@ -860,4 +887,66 @@ fn mcp_over_http_refuses_duplicate_keys() {
     let _ = server.kill();
     let _ = server.wait();
     assert!(twice.contains(r#""isError":true"#) && twice.contains("a key is given twice"), "{twice}");
+}
+
+/// Issue 19: a jailed run reports the layers it had, in its outcome and in
+/// its audit record. Run where the cgroup hierarchy is hidden (a private
+/// mount namespace with a tmpfs over `/sys/fs/cgroup`), it says it had
+/// rlimits instead of cgroups; with `jail.require = ["cgroups"]` it refuses
+/// to start. Needs root, as CI has, for the mount.
+#[test]
+fn a_jailed_run_says_which_layers_held_it_and_one_that_requires_cgroups_refuses_without() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let log = dir.path().join("audit.jsonl");
+    let policy = policy_file(&format!("[audit]\npath = {log:?}\n"));
+    let required = policy_file("[jail]\nrequire = [\"cgroups\"]\n");
+    let hidden = |policy: &std::path::Path| {
+        Command::new("unshare")
+            .args(["--mount", "--propagation", "private", "sh", "-c"])
+            .arg("mount -t tmpfs none /sys/fs/cgroup && exec \"$0\" \"$@\"")
+            .arg(env!("CARGO_BIN_EXE_stockade"))
+            .args(["run", "--lang", "sh", "--json", "-c", "true", "--policy"])
+            .arg(policy)
+            .output()
+            .expect("run stockade with the cgroups hidden")
+    };
+    let layers = |out: &Output| {
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON outcome");
+        let layers = outcome["enforcement"]["layers"].as_array().cloned().unwrap_or_default();
+        layers.iter().filter_map(|l| l.as_str().map(String::from)).collect::<Vec<_>>()
+    };
+    let recorded = || {
+        let lines = std::fs::read_to_string(&log).expect("the audit log");
+        let start =
+            lines.lines().rev().find(|l| l.contains("\"run_start\"")).expect("a run_start").to_string();
+        let start: serde_json::Value = serde_json::from_str(&start).expect("a JSON line");
+        start["event"]["layers"].clone()
+    };
+
+    // Here the jail has its cgroups, and says so.
+    let with = layers(&stockade(&[
+        "run",
+        "--lang",
+        "sh",
+        "--json",
+        "-c",
+        "true",
+        "--policy",
+        policy.path().to_str().unwrap(),
+    ]));
+    assert!(with.contains(&"cgroup_memory".to_string()) && with.contains(&"seccomp".to_string()), "{with:?}");
+    assert!(recorded().as_array().is_some_and(|l| l.contains(&"cgroup_pids".into())), "{}", recorded());
+
+    let without = layers(&hidden(policy.path()));
+    assert!(without.contains(&"rlimit_memory".to_string()), "{without:?}");
+    assert!(!without.contains(&"cgroup_memory".to_string()), "{without:?}");
+    let record = recorded();
+    assert!(record.as_array().is_some_and(|l| l.contains(&"rlimit_processes".into())), "{record}");
+    assert!(!record.as_array().is_some_and(|l| l.contains(&"cgroup_memory".into())), "{record}");
+
+    let refused = hidden(required.path());
+    assert_eq!(refused.status.code(), Some(3), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("jail.require lists cgroups"), "{}", text(&refused.stderr));
+    assert!(refused.stdout.is_empty(), "nothing ran: {}", text(&refused.stdout));
 }

@@ -339,3 +339,61 @@ fn concurrent_session_opens_stay_within_max_sessions() {
     assert_eq!(server.call("DELETE", &format!("/v1/sessions/{id}"), Some(TOKEN_C), None).0, 204);
     assert_eq!(server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(open)).0, 201);
 }
+
+/// Issue 19: a session open that finds every instance slot it may take
+/// held is "busy": 503 with `Retry-After` and the class `busy`, not a 500.
+/// The server has two slots (`STOCKADE_MAX_INSTANCES=2`), of which
+/// sessions may hold one.
+#[test]
+fn a_request_that_finds_every_instance_slot_held_is_busy_503_with_retry_after() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.toml"), "").expect("policy");
+    let config = format!(
+        "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"a\"\nsha256 = \"{}\"\npolicy = \"p.toml\"\n",
+        sha256(TOKEN_A)
+    );
+    std::fs::write(dir.path().join("server.toml"), config).expect("config");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["serve", "--config"])
+        .arg(dir.path().join("server.toml"))
+        .env("STOCKADE_MAX_INSTANCES", "2")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start the server");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("the server says where it listens");
+    let address = line.trim().rsplit("http://").next().expect("an address").to_string();
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let server = Server { child, address, dir };
+
+    let (status, opened) = server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "js"}"#));
+    assert_eq!(status, 201, "{opened}");
+    let body = r#"{"language": "js"}"#;
+    let mut stream = TcpStream::connect(&server.address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    let request = format!(
+        "POST /v1/sessions HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nAuthorization: Bearer {TOKEN_A}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        server.address,
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let (head, answer) = response.split_once("\r\n\r\n").expect("a response");
+    assert!(head.starts_with("HTTP/1.1 503"), "{response}");
+    assert!(head.to_ascii_lowercase().contains("\r\nretry-after: 1"), "{response}");
+    let answer: serde_json::Value = serde_json::from_str(answer).expect("a JSON error");
+    assert_eq!(answer["class"], "busy", "{answer}");
+    // A fresh run still has the other slot.
+    let (status, outcome) =
+        server.call("POST", "/v1/runs", Some(TOKEN_A), Some(r#"{"language": "js", "code": "1"}"#));
+    assert_eq!((status, &outcome["value"]), (200, &serde_json::json!(1)), "{outcome}");
+    // A language given in a session's run must be the session's.
+    let id = opened["id"].as_str().expect("an id");
+    let wrong = r#"{"language": "python", "code": "1"}"#;
+    let (status, refused) =
+        server.call("POST", &format!("/v1/sessions/{id}/runs"), Some(TOKEN_A), Some(wrong));
+    assert_eq!((status, &refused["class"]), (400, &serde_json::json!("invalid_request")), "{refused}");
+}

@@ -58,6 +58,12 @@ pub trait Backend: Send + Sync {
     /// Whether this backend enforces `requirement`.
     fn enforces(&self, requirement: Requirement) -> bool;
 
+    /// The layers a run under `policy` gets from this backend on this
+    /// machine, as its audit record and outcome report them; or the
+    /// refusal of a policy that requires one the machine cannot give
+    /// (`jail.require`).
+    fn layers(&self, policy: &Policy) -> Result<crate::Enforcement, SandboxError>;
+
     /// Runs `request` in a fresh guest; nothing is shared with other runs.
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError>;
 

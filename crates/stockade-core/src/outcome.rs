@@ -28,6 +28,94 @@ pub struct Outcome {
     /// The run's records in the audit log, when the policy keeps one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditRange>,
+    /// The layers that held this run, as the backend applied them.
+    #[serde(default, skip_serializing_if = "Enforcement::is_empty")]
+    pub enforcement: Enforcement,
+}
+
+/// The layers that held a run: what the backend actually applied on this
+/// machine, so that a run that went without one (a kernel without
+/// Landlock, a caller that may not make cgroups) says so in its outcome.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Enforcement {
+    /// The layers, in the order they are set up.
+    pub layers: Vec<Layer>,
+    /// Landlock's ABI version, when [`Layer::Landlock`] is among them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landlock_abi: Option<u32>,
+}
+
+impl Enforcement {
+    /// Whether nothing is recorded (an outcome made before any backend ran).
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    /// Whether `layer` held the run.
+    pub fn has(&self, layer: Layer) -> bool {
+        self.layers.contains(&layer)
+    }
+
+    /// The layers by name, for the audit log: `landlock` carries its ABI
+    /// (`landlock:6`).
+    pub fn names(&self) -> Vec<String> {
+        self.layers
+            .iter()
+            .map(|layer| match (layer, self.landlock_abi) {
+                (Layer::Landlock, Some(abi)) => format!("landlock:{abi}"),
+                _ => layer.name().to_string(),
+            })
+            .collect()
+    }
+}
+
+/// One layer of enforcement.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Layer {
+    /// WebAssembly: the epoch deadline that stops the guest at its wall time.
+    EpochDeadline,
+    /// WebAssembly: fuel metering (`limits.fuel`).
+    Fuel,
+    /// WebAssembly: the limiter that caps linear memory and tables.
+    MemoryLimiter,
+    /// WebAssembly: the private, size-capped tmpfs behind `/tmp`.
+    ScratchTmpfs,
+    /// The jail: its own user namespace (and with it mount, pid, net, ipc,
+    /// uts and cgroup namespaces).
+    UserNamespace,
+    /// The jail: Landlock's confinement of file access by path.
+    Landlock,
+    /// The jail: the seccomp filters.
+    Seccomp,
+    /// The jail: a cgroup's memory controller bounds the whole run's memory.
+    CgroupMemory,
+    /// The jail: a cgroup's pids controller bounds the whole run's processes.
+    CgroupPids,
+    /// The jail without cgroups: `RLIMIT_AS` bounds each process's memory.
+    RlimitMemory,
+    /// The jail without cgroups: `RLIMIT_NPROC` bounds the processes.
+    RlimitProcesses,
+}
+
+impl Layer {
+    /// The layer's name in JSON (`cgroup_memory`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Layer::EpochDeadline => "epoch_deadline",
+            Layer::Fuel => "fuel",
+            Layer::MemoryLimiter => "memory_limiter",
+            Layer::ScratchTmpfs => "scratch_tmpfs",
+            Layer::UserNamespace => "user_namespace",
+            Layer::Landlock => "landlock",
+            Layer::Seccomp => "seccomp",
+            Layer::CgroupMemory => "cgroup_memory",
+            Layer::CgroupPids => "cgroup_pids",
+            Layer::RlimitMemory => "rlimit_memory",
+            Layer::RlimitProcesses => "rlimit_processes",
+        }
+    }
 }
 
 impl Outcome {

@@ -166,6 +166,40 @@ fn make(parent: &Path, name: &str) -> Result<PathBuf, String> {
     Ok(group)
 }
 
+/// Whether runs here get cgroups, as far as can be told without making
+/// one (which costs a run's worth of time on cgroup v1): the cgroup version,
+/// or why not. Asked once per process. A run whose groups then fail anyway
+/// says so in its outcome.
+pub fn probe() -> Result<&'static str, String> {
+    static SEEN: std::sync::OnceLock<Result<&'static str, String>> = std::sync::OnceLock::new();
+    SEEN.get_or_init(|| {
+        let own =
+            std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
+        let writable = |path: &Path| {
+            let text = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+                .map_err(|_| format!("{}: a NUL in the path", path.display()))?;
+            // SAFETY: access reads a NUL-terminated path we own.
+            if unsafe { libc::access(text.as_ptr(), libc::W_OK) } == 0 {
+                Ok(())
+            } else {
+                Err(format!("{}: {}", path.display(), std::io::Error::last_os_error()))
+            }
+        };
+        if Path::new(ROOT).join("cgroup.controllers").exists() {
+            let path = own_path(&own, "").ok_or("no cgroup v2 line in /proc/self/cgroup")?;
+            writable(&Path::new(ROOT).join(path.trim_start_matches('/')).join("cgroup.subtree_control"))?;
+            return Ok("v2");
+        }
+        for controller in ["memory", "pids"] {
+            let path =
+                own_path(&own, controller).ok_or(format!("no {controller} cgroup in /proc/self/cgroup"))?;
+            writable(&Path::new(ROOT).join(controller).join(path.trim_start_matches('/')))?;
+        }
+        Ok("v1")
+    })
+    .clone()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

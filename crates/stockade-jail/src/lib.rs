@@ -16,6 +16,7 @@
 mod cgroup;
 mod child;
 mod landlock;
+mod layers;
 mod plan;
 mod run;
 mod seccomp;
@@ -75,6 +76,10 @@ impl Backend for JailBackend {
         // Host tools are not offered to native programs yet: a policy that
         // lists some grants nothing here, which is safe.
         matches!(requirement, Requirement::FileGrants | Requirement::ScratchTmp | Requirement::Tools)
+    }
+
+    fn layers(&self, policy: &Policy) -> Result<stockade_core::Enforcement, SandboxError> {
+        layers::planned(policy)
     }
 
     fn run(&self, request: RunRequest<'_>) -> Result<Outcome, SandboxError> {

@@ -3,7 +3,7 @@
 //! multi-threaded process) allocates nothing.
 
 use std::ffi::CString;
-use stockade_core::{Language, SandboxError};
+use stockade_core::{JailError, JailLayer, Language, SandboxError};
 use stockade_policy::{FileMode, Policy};
 
 /// The user and group the guest runs as, inside the jail.
@@ -84,6 +84,8 @@ pub struct Plan {
     pub filters: Vec<seccompiler::BpfProgram>,
     /// Landlock's rules, where the kernel has Landlock.
     pub landlock: Option<crate::landlock::LandlockPlan>,
+    /// Whether the run must not start without its cgroups (`jail.require`).
+    pub require_cgroups: bool,
     /// Whether stdin is a pipe from the parent (a session's commands), not `/dev/null`.
     pub stdin_from_parent: bool,
     /// Whether the program's stdio is a new pseudo-terminal, which is also
@@ -125,15 +127,18 @@ impl Plan {
             Language::Shell => "/bin/sh",
             Language::Bash => "/bin/bash",
             other => {
-                return Err(SandboxError::Engine(format!(
-                    "a process-jail session is a shell (sh or bash), not {other}; run {other} in it, or use fresh runs"
-                )));
+                return Err(JailError::Unsupported(format!(
+                    "keeps a session of a shell (sh or bash), not of {other}; run {other} in a shell session, or use fresh runs"
+                ))
+                .into());
             }
         };
         if policy.jail.tty {
-            return Err(SandboxError::Engine(
-                "jail.tty is for fresh runs: a session's shell reads its commands from a pipe".into(),
-            ));
+            return Err(JailError::Unsupported(
+                "gives a terminal (jail.tty) to fresh runs only: a session's shell reads its commands from a pipe"
+                    .into(),
+            )
+            .into());
         }
         let mut plan = Plan::with_argv(&[shell, "-s"], policy)?;
         plan.stdin_from_parent = true;
@@ -149,10 +154,10 @@ impl Plan {
             Language::Bash => vec!["/bin/bash", "-c", code],
             Language::PythonNative => vec!["/usr/bin/python3", "-c", code],
             Language::NodeNative => vec!["/usr/bin/node", "-e", code],
-            other => return Err(SandboxError::Engine(format!("the process jail does not run {other}"))),
+            other => return Err(JailError::Unsupported(format!("does not run {other}")).into()),
         };
         if code.len() > MAX_CODE_BYTES {
-            return Err(SandboxError::Code(format!(
+            return Err(SandboxError::Request(format!(
                 "the code is {} bytes; the process jail passes code as an argument, at most {MAX_CODE_BYTES} bytes",
                 code.len()
             )));
@@ -163,7 +168,7 @@ impl Plan {
     /// The plan for the program `argv` (its path first) under `policy`.
     fn with_argv(argv: &[&str], policy: &Policy) -> Result<Plan, SandboxError> {
         let c = |text: &str, what: &str| {
-            CString::new(text).map_err(|_| SandboxError::Code(format!("{what} contains a NUL byte")))
+            CString::new(text).map_err(|_| SandboxError::Request(format!("{what} contains a NUL byte")))
         };
         let mut steps = Vec::new();
         let new = |path: &str| c(&format!("{NEW_ROOT}{path}"), "a path");
@@ -187,8 +192,8 @@ impl Plan {
             steps.push(Step::Bind { source: old(dir)?, target: new(dir)?, read_only: true, file: false });
         }
         for file in READ_ONLY_FILES.iter().filter(|f| std::path::Path::new(f).is_file()) {
-            let real =
-                std::fs::canonicalize(file).map_err(|e| SandboxError::Engine(format!("{file}: {e}")))?;
+            let real = std::fs::canonicalize(file)
+                .map_err(|e| JailError::setup("resolve a file it shows read-only", e))?;
             let real = real.to_string_lossy();
             steps.push(Step::Bind { source: old(&real)?, target: new(file)?, read_only: true, file: true });
         }
@@ -271,7 +276,8 @@ impl Plan {
             (libc::RLIMIT_FSIZE as libc::c_int, tmp_bytes.max(memory)),
             (libc::RLIMIT_CPU as libc::c_int, policy.limits.wall_ms.div_ceil(1000).saturating_add(1)),
         ];
-        let filters = crate::seccomp::filters(&policy.jail).map_err(SandboxError::Engine)?;
+        let filters = crate::seccomp::filters(&policy.jail)
+            .map_err(|why| JailError::setup("build its seccomp filters", std::io::Error::other(why)))?;
         // SAFETY: geteuid cannot fail and touches no memory.
         let drop_groups = unsafe { libc::geteuid() } == 0;
         let pointers = |strings: &[CString]| {
@@ -279,14 +285,10 @@ impl Plan {
         };
         let (argv_ptrs, env_ptrs) = (pointers(&argv), pointers(&env));
         let landlock = crate::landlock::plan(policy);
-        let required = policy.jail.require_landlock
+        let required = policy.jail.requires(JailLayer::Landlock)
             || std::env::var_os("STOCKADE_REQUIRE_LANDLOCK").is_some_and(|v| v == "1");
         if landlock.is_none() && required {
-            return Err(SandboxError::Engine(
-                "jail.require_landlock (or STOCKADE_REQUIRE_LANDLOCK=1) is set, and this kernel has no \
-                 Landlock (Linux 5.13 or later, with landlock in the lsm= list)"
-                    .into(),
-            ));
+            return Err(crate::layers::missing(JailLayer::Landlock, crate::layers::landlock_absent()));
         }
         Ok(Plan {
             steps,
@@ -297,6 +299,7 @@ impl Plan {
             rlimits,
             filters,
             landlock,
+            require_cgroups: policy.jail.requires(JailLayer::Cgroups),
             stdin_from_parent: false,
             tty: policy.jail.tty,
             die_with_parent: true,

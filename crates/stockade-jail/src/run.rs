@@ -12,7 +12,7 @@ use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
-use stockade_core::{Limit, Outcome, RunRequest, SandboxError, Status, Usage};
+use stockade_core::{Enforcement, JailError, Limit, Outcome, RunRequest, SandboxError, Status, Usage};
 use stockade_policy::OutputOverflow;
 
 /// How often the parent looks at the deadline, the output caps and a cancel.
@@ -42,6 +42,12 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     // Without a group the run is bound by rlimits alone: said once per process.
     let cgroup = match RunCgroup::create(limits.memory_bytes, processes) {
         Ok(cgroup) => Some(cgroup),
+        Err(why) if plan.require_cgroups => {
+            return Err(crate::layers::missing(
+                stockade_core::JailLayer::Cgroups,
+                format!("this process may not make cgroups here ({why})"),
+            ));
+        }
         Err(why) => {
             static SAID: std::sync::Once = std::sync::Once::new();
             SAID.call_once(|| {
@@ -78,7 +84,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
             (None, None) => -1,
         },
     };
-    let stack = ChildStack::new().map_err(|e| SandboxError::Engine(format!("the jail's stack: {e}")))?;
+    let stack = ChildStack::new().map_err(|e| JailError::setup("map its first process's stack", e))?;
     let entry = Entry { plan, fds: &fds };
     let group = cgroup.as_ref().and_then(RunCgroup::v2_directory);
     // SAFETY: the child runs `child_entry` on its own stack, reading `entry`
@@ -104,9 +110,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     if let Err(error) = attached.and_then(|()| write_maps(pid)) {
         child.kill();
         child.reap();
-        return Err(SandboxError::Engine(format!(
-            "the jail could not place or map its first process: {error}"
-        )));
+        return Err(JailError::setup("place or map its first process", error).into());
     }
     let go = [1u8];
     // SAFETY: one byte from a live buffer to a pipe we own.
@@ -118,10 +122,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
         child.kill();
         child.reap();
         let stage = stage.map_or_else(|| "an unknown stage".to_string(), |stage| format!("{stage:?}"));
-        return Err(SandboxError::Engine(format!(
-            "the jail could not start: {stage} failed: {}",
-            std::io::Error::from_raw_os_error(errno)
-        )));
+        return Err(JailError::Start { stage, source: std::io::Error::from_raw_os_error(errno) }.into());
     }
     // The child has called `execve`: it no longer uses this memory.
     drop((entry, stack));
@@ -170,6 +171,7 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         None => ended(wait_status),
     };
     let peak = cgroup.as_ref().and_then(RunCgroup::peak_memory);
+    let grouped = cgroup.is_some();
     drop(cgroup);
     let exit_code = match &status {
         Status::Ok => 0,
@@ -179,7 +181,9 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         _ => signal_code(wait_status),
     };
     let memory = peak.unwrap_or_else(|| u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024));
-    Ok(outcome(status, exit_code, out, err, started.elapsed(), memory))
+    let mut outcome = outcome(status, exit_code, out, err, started.elapsed(), memory);
+    outcome.enforcement = crate::layers::applied(plan.landlock.is_some(), grouped);
+    Ok(outcome)
 }
 
 /// What a native program wrote on one stream.
@@ -217,6 +221,7 @@ pub(crate) fn outcome(
             tool_calls: 0,
         },
         audit: None,
+        enforcement: Enforcement::default(),
     }
 }
 
@@ -287,24 +292,19 @@ fn write_maps(pid: libc::pid_t) -> std::io::Result<()> {
     Ok(())
 }
 
-fn namespaces_refused(error: std::io::Error) -> SandboxError {
-    SandboxError::Engine(format!(
-        "the process jail needs user namespaces, and the kernel refused them ({error}). Allow them \
-         (sysctl user.max_user_namespaces=15000; on Ubuntu also \
-         kernel.apparmor_restrict_unprivileged_userns=0), or run stockade outside a container that \
-         forbids them. stockade never runs native code unjailed."
-    ))
+fn namespaces_refused(source: std::io::Error) -> SandboxError {
+    JailError::UserNamespacesRefused { source }.into()
 }
 
 fn io_error(error: std::io::Error) -> SandboxError {
-    SandboxError::Engine(format!("the jail's descriptors: {error}"))
+    JailError::setup("use its descriptors", error).into()
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     let mut fds = [0 as RawFd; 2];
     // SAFETY: `fds` is a two-element array, as pipe2 writes.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(SandboxError::Engine(format!("pipe: {}", std::io::Error::last_os_error())));
+        return Err(JailError::last_os_error("make a pipe").into());
     }
     // SAFETY: pipe2 succeeded, so both descriptors are ours to own.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
@@ -330,7 +330,7 @@ impl Child {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
-            return Err(SandboxError::Engine(format!("pidfd_open: {error}")));
+            return Err(JailError::setup("open a pidfd for its first process", error).into());
         }
         // SAFETY: pidfd_open succeeded; the descriptor is ours.
         Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) }, reaped: std::cell::Cell::new(None) })
@@ -343,7 +343,7 @@ impl Child {
         // SAFETY: one valid pollfd.
         let ready = unsafe { libc::poll(&mut poll, 1, millis) };
         if ready < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
-            return Err(SandboxError::Engine(format!("poll: {}", std::io::Error::last_os_error())));
+            return Err(JailError::last_os_error("wait for its first process").into());
         }
         Ok(ready > 0)
     }

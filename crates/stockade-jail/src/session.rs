@@ -17,7 +17,7 @@ use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use stockade_core::{Cancel, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn};
+use stockade_core::{Cancel, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn};
 use stockade_policy::{Limits, OutputOverflow, Policy};
 
 const TICK: Duration = Duration::from_millis(5);
@@ -41,7 +41,7 @@ impl ShellSession {
         let plan = Plan::shell_session(language, policy)?;
         let mut started = start(&plan, &policy.limits)?;
         let stdin =
-            started.stdin.take().ok_or_else(|| SandboxError::Engine("the shell has no stdin".into()))?;
+            started.stdin.take().ok_or_else(|| io(std::io::Error::other("the shell has no stdin")))?;
         let nonce = nonce()?;
         let limits = &policy.limits;
         let stdout = Stream::read(started.stdout.try_clone().map_err(io)?, &nonce, limits.stdout_bytes);
@@ -141,7 +141,7 @@ impl ShellSession {
 impl LiveGuest for ShellSession {
     fn run(&mut self, turn: Turn<'_>) -> Result<Outcome, SandboxError> {
         if turn.fuel.is_some() {
-            return Err(SandboxError::Engine("the process jail meters no fuel".into()));
+            return Err(JailError::Unsupported("meters no fuel".into()).into());
         }
         self.turn(turn.code, turn.wall, turn.cancel)
     }
@@ -286,7 +286,7 @@ fn nonce() -> Result<String, SandboxError> {
 }
 
 fn io(error: std::io::Error) -> SandboxError {
-    SandboxError::Engine(format!("the jail's pipes: {error}"))
+    JailError::setup("use the shell's pipes", error).into()
 }
 
 /// Properties of the splitter for the fuzz target `jail_output` and the

@@ -10,7 +10,7 @@
 //! terminal (`TIOCSTI`) stays refused by seccomp, as it is without a tty.
 
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use stockade_core::SandboxError;
+use stockade_core::{JailError, SandboxError};
 
 /// A new pseudo-terminal pair.
 pub(crate) struct Terminal {
@@ -25,8 +25,7 @@ impl Terminal {
     /// thread's `fork` + `exec` must not inherit the terminal side, or the
     /// output would never end), the program's side set for plain output.
     pub fn open() -> Result<Terminal, SandboxError> {
-        let failed =
-            |what: &str| SandboxError::Engine(format!("{what}: {}", std::io::Error::last_os_error()));
+        let failed = |step: &'static str| SandboxError::from(JailError::last_os_error(step));
         let flags = libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC;
         // SAFETY: posix_openpt returns a new descriptor or -1.
         let controller = unsafe { libc::posix_openpt(flags) };

@@ -1,6 +1,8 @@
 //! Building a policy in code: the same document the TOML file describes.
 
-use crate::{FileGrant, FileMode, Fsync, OutputOverflow, Policy, PolicyError, SecretPolicy, ToolPolicy};
+use crate::{
+    FileGrant, FileMode, Fsync, Language, OutputOverflow, Policy, PolicyError, SecretPolicy, ToolPolicy,
+};
 use std::time::Duration;
 
 /// Builds a [`Policy`] one grant at a time.
@@ -21,9 +23,21 @@ impl Policy {
     pub fn builder() -> PolicyBuilder {
         PolicyBuilder::default()
     }
+
+    /// The languages this policy runs: its `languages`, or `default` (what
+    /// the surface asking offers) where it lists none.
+    pub fn languages_or<'a>(&'a self, default: &'a [Language]) -> &'a [Language] {
+        self.languages.as_deref().unwrap_or(default)
+    }
 }
 
 impl PolicyBuilder {
+    /// The languages a sandbox runs; any other is refused before it starts.
+    pub fn languages(mut self, languages: impl IntoIterator<Item = Language>) -> Self {
+        self.policy.languages = Some(languages.into_iter().collect());
+        self
+    }
+
     /// Wall-clock budget per run (rounded down to milliseconds).
     pub fn wall_time(mut self, wall: Duration) -> Self {
         self.policy.limits.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);

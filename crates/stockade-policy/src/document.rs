@@ -2,6 +2,7 @@
 
 use crate::MIB;
 use crate::constraint::Constraint;
+use crate::language::Language;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +15,12 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Policy {
+    /// The languages a sandbox under this policy runs; any other is refused
+    /// before anything starts. Absent, the CLI and the Rust API run every
+    /// language, while the surfaces that face a model (the MCP server, a
+    /// Python `SandboxTool`) run only the WebAssembly ones (`js`, `python`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub languages: Option<Vec<Language>>,
     /// Budgets: wall time, fuel, memory, output, code size.
     pub limits: Limits,
     /// Lifetime and total budgets of a session (runs that share a guest).
@@ -54,8 +61,13 @@ pub struct PythonPolicy {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct JailPolicy {
-    /// Refuse to run a native program where the kernel has no Landlock,
-    /// instead of running it with that layer off (and saying so). Default false.
+    /// Layers a native run must have: it refuses to start where the kernel
+    /// does not give one of them, instead of running without it (and saying
+    /// so in its outcome's `enforcement`). Default: none required; the
+    /// user namespace and seccomp are always required.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub require: Vec<JailLayer>,
+    /// The same as listing `landlock` in `require`. Default false.
     pub require_landlock: bool,
     /// Give a fresh run a terminal of its own: a new pseudo-terminal is its
     /// stdin, stdout, stderr and controlling terminal (`/dev/tty`), for
@@ -76,6 +88,48 @@ pub struct JailPolicy {
     /// fails with `EPERM`; tools such as `tail -f` then poll). fanotify is
     /// refused always.
     pub inotify: bool,
+}
+
+/// A layer of the process jail that a kernel may lack.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum JailLayer {
+    /// The user namespace the jail is built on (always required).
+    UserNamespace,
+    /// Landlock, which confines file access by path (Linux 5.13+).
+    Landlock,
+    /// The seccomp filters (always required).
+    Seccomp,
+    /// The cgroup memory and pids controllers, which count the memory and
+    /// processes of all a run's processes together; without them, each
+    /// process has its own rlimits.
+    Cgroups,
+}
+
+impl JailLayer {
+    /// The layer's name in a policy (`user_namespace`).
+    pub fn name(self) -> &'static str {
+        match self {
+            JailLayer::UserNamespace => "user_namespace",
+            JailLayer::Landlock => "landlock",
+            JailLayer::Seccomp => "seccomp",
+            JailLayer::Cgroups => "cgroups",
+        }
+    }
+}
+
+impl std::fmt::Display for JailLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl JailPolicy {
+    /// Whether a run must have `layer` (`require`, `require_landlock`).
+    pub fn requires(&self, layer: JailLayer) -> bool {
+        self.require.contains(&layer) || (layer == JailLayer::Landlock && self.require_landlock)
+    }
 }
 
 /// Budgets for one run.

@@ -7,6 +7,7 @@
 //!
 //! | key | default |
 //! |---|---|
+//! | `languages` | every language for the CLI and the Rust API; `js` and `python` for the MCP server and a Python `SandboxTool` |
 //! | `limits.wall_ms` | 30 000 (30 s) |
 //! | `limits.fuel` | none (no instruction budget) |
 //! | `limits.memory_bytes` | 256 MiB |
@@ -22,7 +23,8 @@
 //! | `tools` | none callable; `allow_unlisted_tools = false` |
 //! | `secrets` | none |
 //! | `audit` | no log |
-//! | `jail.require_landlock`, `jail.tty` | false: Landlock best effort; no terminal |
+//! | `jail.require`, `jail.require_landlock` | none: Landlock and cgroups best effort (each outcome's `enforcement` says which were on) |
+//! | `jail.tty` | false: no terminal |
 //! | `jail.unix_sockets` | false: a native program makes no Unix-domain sockets (stream `socketpair`s only) |
 //! | `jail.inotify` | false: no inotify (a side channel on the host's files) |
 //!
@@ -44,6 +46,7 @@ mod builder;
 mod constraint;
 mod document;
 mod error;
+mod language;
 #[doc(hidden)]
 pub mod oracle;
 mod parse;
@@ -53,10 +56,11 @@ mod validate;
 pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
-    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailPolicy, Limits, NetworkPolicy, OutputOverflow,
-    Policy, PythonPolicy, SecretPolicy, SessionPolicy, ToolPolicy,
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailLayer, JailPolicy, Limits, NetworkPolicy,
+    OutputOverflow, Policy, PythonPolicy, SecretPolicy, SessionPolicy, ToolPolicy,
 };
 pub use error::PolicyError;
+pub use language::{Language, UnknownLanguage};
 pub use requirement::Requirement;
 pub use validate::check_identifier;
 

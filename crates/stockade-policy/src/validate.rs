@@ -20,6 +20,12 @@ impl Policy {
     ///
     /// The parsers call this, and so does [`crate::PolicyBuilder::build`].
     pub fn validate(&self) -> Result<(), PolicyError> {
+        if self.languages.as_ref().is_some_and(Vec::is_empty) {
+            return Err(PolicyError::invalid(
+                "languages",
+                "an empty list runs nothing; list the languages to run, or leave the key out",
+            ));
+        }
         let l = &self.limits;
         range("limits.wall_ms", l.wall_ms, 1, MAX_WALL_MS)?;
         if let Some(fuel) = l.fuel {

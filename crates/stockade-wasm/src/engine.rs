@@ -103,31 +103,50 @@ static FREED: Condvar = Condvar::new();
 /// Slots held by sessions.
 static SESSIONS: AtomicU32 = AtomicU32::new(0);
 
+/// Why a run got no slot.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NoSlot {
+    /// Its cancel was made while it waited.
+    Cancelled,
+    /// None came free in time.
+    TimedOut,
+}
+
 impl Slot {
     /// Waits until a slot is free and takes it.
+    #[cfg(test)]
     pub fn acquire() -> Slot {
-        Slot::acquire_unless(None).unwrap_or_else(|| unreachable!("only a cancel ends the wait"))
+        let far = std::time::Instant::now() + Duration::from_secs(24 * 60 * 60);
+        Slot::acquire_until(None, far).unwrap_or_else(|_| unreachable!("a day passed"))
     }
 
-    /// [`Slot::acquire`], but `None` as soon as `cancel` is made while it
-    /// waits: a run waiting for a slot can still be stopped (Ctrl-C).
-    pub fn acquire_unless(cancel: Option<&stockade_core::Cancel>) -> Option<Slot> {
+    /// Waits until a slot is free and takes it, giving up at `until` or as
+    /// soon as `cancel` is made: a run waiting for a slot can still be
+    /// stopped (Ctrl-C), and one that waited out its own wall time has
+    /// nothing left to run with.
+    pub fn acquire_until(
+        cancel: Option<&stockade_core::Cancel>,
+        until: std::time::Instant,
+    ) -> Result<Slot, NoSlot> {
         let mut in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
         while *in_use >= pool_slots() {
-            in_use = match cancel {
-                None => FREED.wait(in_use).unwrap_or_else(|p| p.into_inner()),
-                Some(cancel) if cancel.is_cancelled() => return None,
-                Some(_) => FREED.wait_timeout(in_use, CANCEL_CHECK).unwrap_or_else(|p| p.into_inner()).0,
-            };
+            if cancel.is_some_and(stockade_core::Cancel::is_cancelled) {
+                return Err(NoSlot::Cancelled);
+            }
+            let left = until.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return Err(NoSlot::TimedOut);
+            }
+            in_use = FREED.wait_timeout(in_use, left.min(CANCEL_CHECK)).unwrap_or_else(|p| p.into_inner()).0;
         }
         *in_use += 1;
-        Some(Slot(SlotKind::Run))
+        Ok(Slot(SlotKind::Run))
     }
 
     /// A slot for a session, which holds it for as long as it lives: waits
     /// at most `wait`, and `None` if none came free or sessions already
     /// hold half the slots (the other half stays for fresh runs, which
-    /// wait for a slot without a timeout).
+    /// wait for a slot as long as their wall time).
     pub fn acquire_for_session(wait: std::time::Duration) -> Option<Slot> {
         let in_use = IN_USE.lock().unwrap_or_else(|p| p.into_inner());
         let (mut in_use, _) = FREED
@@ -292,11 +311,12 @@ mod tests {
     }
 
     #[test]
-    fn a_run_waiting_for_a_slot_stops_when_cancelled() {
+    fn a_run_waiting_for_a_slot_stops_when_cancelled_or_out_of_time() {
+        let far = std::time::Instant::now() + Duration::from_secs(3600);
         let held: Vec<Slot> = (0..pool_slots()).map(|_| Slot::acquire()).collect();
         let made = stockade_core::Cancel::new();
         made.cancel();
-        assert!(Slot::acquire_unless(Some(&made)).is_none());
+        assert_eq!(Slot::acquire_until(Some(&made), far).err(), Some(NoSlot::Cancelled));
         let later = stockade_core::Cancel::new();
         let canceller = {
             let later = later.clone();
@@ -305,9 +325,15 @@ mod tests {
                 later.cancel();
             })
         };
-        assert!(Slot::acquire_unless(Some(&later)).is_none(), "it waited past the cancel");
+        assert_eq!(
+            Slot::acquire_until(Some(&later), far).err(),
+            Some(NoSlot::Cancelled),
+            "it waited past the cancel"
+        );
         canceller.join().expect("canceller");
+        let soon = std::time::Instant::now() + Duration::from_millis(50);
+        assert_eq!(Slot::acquire_until(None, soon).err(), Some(NoSlot::TimedOut), "it waited past its time");
         drop(held);
-        assert!(Slot::acquire_unless(Some(&stockade_core::Cancel::new())).is_some());
+        assert!(Slot::acquire_until(Some(&stockade_core::Cancel::new()), far).is_ok());
     }
 }

@@ -19,7 +19,7 @@
 //! A hard link the *host* placed in a grant is, by what a hard link is,
 //! the file itself; nothing inside the sandbox can tell it apart.
 
-use stockade_core::SandboxError;
+use stockade_core::{SandboxError, WasmError};
 use stockade_policy::{FileMode, FilesPolicy, PolicyError};
 use wasmtime::{Caller, Linker, Result};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
@@ -48,7 +48,7 @@ pub(crate) fn mount(
         let scratch = crate::scratch::Scratch::mount(files.tmp_bytes)?;
         // The preopen opens its own descriptor; `scratch` may go after.
         wasi.preopened_dir(scratch.path(), SCRATCH, FsPerms::ReadWrite)
-            .map_err(|e| SandboxError::Engine(format!("cannot open the guest's /tmp: {e:#}")))?;
+            .map_err(|e| WasmError::engine("open the guest's /tmp", e))?;
     }
     for (i, grant) in files.grants.iter().enumerate() {
         let key = format!("files.grants[{i}]");

@@ -72,6 +72,21 @@ impl Backend for WasmBackend {
         &[Language::JavaScript, Language::Python]
     }
 
+    /// Every run has its epoch deadline and memory limiter; fuel and the
+    /// scratch `/tmp` where the policy asks for them (a scratch `/tmp` this
+    /// machine cannot make fails the run, never silently goes).
+    fn layers(&self, policy: &Policy) -> Result<stockade_core::Enforcement, SandboxError> {
+        use stockade_core::Layer;
+        let mut layers = vec![Layer::EpochDeadline, Layer::MemoryLimiter];
+        if policy.limits.fuel.is_some() {
+            layers.push(Layer::Fuel);
+        }
+        if policy.files.tmp_bytes > 0 {
+            layers.push(Layer::ScratchTmpfs);
+        }
+        Ok(stockade_core::Enforcement { layers, landlock_abi: None })
+    }
+
     fn enforces(&self, requirement: Requirement) -> bool {
         matches!(
             requirement,
@@ -101,7 +116,7 @@ fn guest_for(language: Language, policy: &Policy) -> Result<Guest, SandboxError>
     match language {
         Language::JavaScript => Ok(Guest::QuickJs),
         Language::Python => Ok(Guest::Python(guest::Preload::of(&policy.python.preload))),
-        other => Err(SandboxError::Code(format!("the wasm backend does not run {other}"))),
+        other => Err(SandboxError::Request(format!("the wasm backend does not run {other}"))),
     }
 }
 

@@ -19,7 +19,7 @@ use crate::state::State;
 use crate::store::GuestStore;
 use std::sync::Arc;
 use std::time::Instant;
-use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn};
+use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn, WasmError};
 use stockade_policy::Policy;
 use wasmtime::{Store, Trap, TypedFunc};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -218,19 +218,20 @@ impl Session {
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
     ) -> Result<Session, SandboxError> {
-        let slot = Slot::acquire_for_session(SLOT_WAIT).ok_or_else(|| {
-            SandboxError::Engine(format!(
+        let slot = Slot::acquire_for_session(SLOT_WAIT).ok_or_else(|| SandboxError::Busy {
+            what: format!(
                 "no instance slot for a session: sessions may hold half of them \
                  (STOCKADE_MAX_INSTANCES), and none came free within {} s; close a session",
                 SLOT_WAIT.as_secs()
-            ))
+            ),
+            retry_after: std::time::Duration::from_secs(1),
         })?;
         let deadline = deadline_after(std::time::Duration::from_millis(policy.limits.wall_ms));
         match pollster::block_on(Live::open(compiled, policy, tools, None, deadline, slot))? {
             Opened::Ready(live) => Ok(Session { live }),
             Opened::Failed(ending, parts) => {
                 let outcome = parts.outcome(ending, std::time::Duration::ZERO);
-                Err(SandboxError::Engine(format!("the guest could not start: {:?}", outcome.status)))
+                Err(WasmError::GuestStart { status: format!("{:?}", outcome.status) }.into())
             }
         }
     }
@@ -278,9 +279,7 @@ async fn open_quickjs(
     crate::store::remember_exports(&instance, store);
     let alloc = instance.get_typed_func::<u32, u32>(&mut *store, door::ALLOC).map_err(engine_error)?;
     let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN).map_err(engine_error)?;
-    let memory = instance
-        .get_memory(&mut *store, door::MEMORY)
-        .ok_or_else(|| SandboxError::Engine("the guest exports no memory".into()))?;
+    let memory = instance.get_memory(&mut *store, door::MEMORY).ok_or(WasmError::Abi("exports no memory"))?;
     Ok(Ok((Exports::QuickJs { instance, alloc, run }, memory)))
 }
 
@@ -295,8 +294,8 @@ async fn quickjs_turn(
     code: &str,
     frame_cap: u64,
 ) -> Result<Ending, SandboxError> {
-    let len =
-        u32::try_from(code.len()).map_err(|_| SandboxError::Code("the code is larger than 4 GiB".into()))?;
+    let len = u32::try_from(code.len())
+        .map_err(|_| SandboxError::Request("the code is larger than 4 GiB".into()))?;
     let ptr = match alloc.call_async(&mut *store, len).await {
         Ok(ptr) => ptr,
         Err(e) => return Ok(Ending::Trap(e)),

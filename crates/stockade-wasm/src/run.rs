@@ -1,13 +1,14 @@
 //! One fresh run, and how a guest's ending becomes an [`Outcome`].
 
 use crate::door::ResultFrame;
+use crate::engine::NoSlot;
 use crate::guest::Compiled;
 use crate::live::{Live, Opened, deadline_after};
 use crate::pipe::{CappedPipe, OutputCapReached};
 use crate::state::State;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use stockade_core::{Limit, Outcome, RunRequest, SandboxError, Status, Usage};
+use stockade_core::{Limit, Outcome, RunRequest, SandboxError, Status, Usage, WasmError};
 use wasmtime::{Store, Trap};
 
 /// How the guest call ended, before it is turned into an [`Outcome`].
@@ -38,8 +39,20 @@ pub fn run(compiled: &Arc<Compiled>, request: RunRequest<'_>) -> Result<Outcome,
     let limits = &request.policy.limits;
     let started = Instant::now();
     let deadline = deadline_after(Duration::from_millis(limits.wall_ms));
-    let Some(slot) = crate::engine::Slot::acquire_unless(request.cancel) else {
-        return Ok(Outcome::cancelled_before_start(started.elapsed()));
+    let until = started + Duration::from_millis(limits.wall_ms);
+    let slot = match crate::engine::Slot::acquire_until(request.cancel, until) {
+        Ok(slot) => slot,
+        Err(NoSlot::Cancelled) => return Ok(Outcome::cancelled_before_start(started.elapsed())),
+        Err(NoSlot::TimedOut) => {
+            return Err(SandboxError::Busy {
+                what: format!(
+                    "every instance slot (STOCKADE_MAX_INSTANCES) stayed in use for the run's whole \
+                     wall time ({} ms)",
+                    limits.wall_ms
+                ),
+                retry_after: Duration::from_secs(1),
+            });
+        }
     };
     let opened = pollster::block_on(Live::open(
         compiled,
@@ -109,6 +122,7 @@ pub(crate) fn outcome(
         },
         status,
         audit: None,
+        enforcement: stockade_core::Enforcement::default(),
     }
 }
 
@@ -167,5 +181,5 @@ fn exit_code(status: &Status) -> i32 {
 }
 
 pub(crate) fn engine_error(error: wasmtime::Error) -> SandboxError {
-    SandboxError::Engine(format!("{error:#}"))
+    WasmError::engine("run the guest", error).into()
 }

@@ -15,7 +15,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
-use stockade_core::SandboxError;
+use stockade_core::{SandboxError, WasmError};
 
 /// Inodes a scratch folder may hold per MiB of size (at least 64, at most
 /// 65 536): files cost kernel memory beyond their bytes.
@@ -32,12 +32,7 @@ impl Scratch {
         let inodes = (bytes >> 20).saturating_mul(INODES_PER_MIB).clamp(64, 65_536);
         let options = format!("size={bytes},nr_inodes={inodes},mode=0700");
         let request = Request::new(&options)?;
-        let root = request.run().map_err(|why| {
-            SandboxError::Engine(format!(
-                "files.tmp_bytes: cannot make the guest's private /tmp ({why}); it needs user namespaces \
-             (sysctl kernel.unprivileged_userns_clone=1, or user.max_user_namespaces > 0) or root"
-            ))
-        })?;
+        let root = request.run().map_err(|why| WasmError::ScratchRefused { why })?;
         Ok(Scratch { root })
     }
 
@@ -62,8 +57,9 @@ impl Request {
         // SAFETY: geteuid and getegid cannot fail and touch no memory. The
         // kernel maps the effective ids, so those are the ones to name.
         let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-        let text =
-            |s: String| CString::new(s).map_err(|_| SandboxError::Engine("a NUL in mount options".into()));
+        let text = |s: String| {
+            CString::new(s).map_err(|e| WasmError::engine("write the scratch /tmp's mount options", e))
+        };
         Ok(Request {
             options: text(options.to_string())?,
             uid_map: text(format!("0 {uid} 1"))?,

@@ -4,7 +4,7 @@ use crate::sandbox::Sandbox;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stockade_audit::{AuditLog, Event};
-use stockade_core::{AuditRange, Language, Outcome, SandboxError, Status};
+use stockade_core::{AuditRange, Enforcement, Language, Outcome, SandboxError, Status};
 use stockade_policy::FileMode;
 
 /// A run's audit records, from `run_start` to `run_end`.
@@ -12,6 +12,9 @@ pub(crate) struct RunRecord<'a> {
     log: Option<&'a Arc<AuditLog>>,
     run: String,
     first: Option<u64>,
+    /// The layers planned for the run, for its outcome where the backend
+    /// did not report its own.
+    layers: Enforcement,
 }
 
 impl<'a> RunRecord<'a> {
@@ -24,6 +27,7 @@ impl<'a> RunRecord<'a> {
         code: &str,
         sandbox: &Sandbox,
         session: Option<&str>,
+        layers: Enforcement,
     ) -> Result<RunRecord<'a>, SandboxError> {
         let policy_sha256 = sandbox.policy_sha256();
         // Only a log (and the tool gate, which records into it) needs the id.
@@ -37,6 +41,7 @@ impl<'a> RunRecord<'a> {
                     policy_sha256: policy_sha256.to_string(),
                     principal: sandbox.principal().map(String::from),
                     session: session.map(String::from),
+                    layers: layers.names(),
                 })
                 .map_err(audit_error)?,
             ),
@@ -67,7 +72,7 @@ impl<'a> RunRecord<'a> {
                 }
             }
         }
-        Ok(RunRecord { log, run, first })
+        Ok(RunRecord { log, run, first, layers })
     }
 
     /// The run's id in the log.
@@ -82,11 +87,16 @@ impl<'a> RunRecord<'a> {
         result: Result<Outcome, SandboxError>,
         tool_calls: u64,
     ) -> Result<Outcome, SandboxError> {
+        let layers = self.layers;
+        let result = result.map(|mut outcome| {
+            if outcome.enforcement.is_empty() {
+                outcome.enforcement = layers;
+            }
+            outcome.usage.tool_calls = tool_calls;
+            outcome
+        });
         let (Some(log), Some(first)) = (self.log, self.first) else {
-            return result.map(|mut outcome| {
-                outcome.usage.tool_calls = tool_calls;
-                outcome
-            });
+            return result;
         };
         let (status, exit_code, wall_us) = match &result {
             Ok(outcome) => {
@@ -104,7 +114,6 @@ impl<'a> RunRecord<'a> {
         let last = log.append(&end).map_err(audit_error)?;
         log.end_batch().map_err(audit_error)?;
         let mut outcome = result?;
-        outcome.usage.tool_calls = tool_calls;
         outcome.audit = Some(AuditRange { first, last });
         Ok(outcome)
     }

@@ -34,8 +34,9 @@ pub use sandbox::{Sandbox, SandboxBuilder};
 pub use session::Session;
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
-    AuditRange, Backend, Cancel, Language, Limit, LiveGuest, Outcome, RunRequest, SandboxError, Status,
-    ToolHost, Turn, Usage, protocol,
+    AuditRange, Backend, BoxError, Cancel, ErrorClass, JailError, JailLayer, Language, Limit, LiveGuest,
+    Outcome, Request, RunRequest, SandboxError, SessionRequest, Status, ToolHost, Turn, Usage, WasmError,
+    protocol, render,
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};

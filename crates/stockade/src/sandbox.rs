@@ -8,7 +8,7 @@ use crate::tools::gate::{Gate, SessionCalls};
 use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
-use stockade_core::{Backend, Cancel, Language, Outcome, RunRequest, SandboxError, ToolHost};
+use stockade_core::{Backend, Cancel, Language, Outcome, Request, RunRequest, SandboxError, ToolHost};
 use stockade_jail::JailBackend;
 use stockade_policy::{Policy, PolicyError, Requirement};
 use stockade_wasm::WasmBackend;
@@ -26,6 +26,7 @@ pub struct Sandbox {
     audit: Option<Arc<AuditLog>>,
     policy_sha256: Arc<str>,
     principal: Option<Arc<str>>,
+    languages: Arc<[Language]>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -64,6 +65,7 @@ pub struct SandboxBuilder {
     tools: Vec<Tool>,
     principal: Option<String>,
     language: Option<Language>,
+    default_languages: Option<&'static [Language]>,
 }
 
 impl SandboxBuilder {
@@ -100,6 +102,16 @@ impl SandboxBuilder {
         self
     }
 
+    /// The languages the sandbox runs when the policy has no `languages`
+    /// of its own. Without it, every language this build knows: the right
+    /// default for a program's own use. A surface that lets a model choose
+    /// the language gives [`Language::WASM`] here, so that a shell is
+    /// something a policy grants, never something a model asks for.
+    pub fn default_languages(mut self, languages: &'static [Language]) -> SandboxBuilder {
+        self.default_languages = Some(languages);
+        self
+    }
+
     /// Checks everything and opens the audit log, if the policy keeps one.
     ///
     /// Fails if the policy is invalid, or grants or limits anything the
@@ -111,6 +123,11 @@ impl SandboxBuilder {
     pub fn build(self) -> Result<Sandbox, SandboxError> {
         let mut policy = self.policy;
         policy.validate()?;
+        let languages: Arc<[Language]> =
+            policy.languages_or(self.default_languages.unwrap_or(Language::ALL)).into();
+        if let Some(language) = self.language {
+            allowed(&languages, language)?;
+        }
         let wasm = Arc::new(WasmBackend);
         let jail = Arc::new(JailBackend);
         let checked: &dyn Backend = match self.language {
@@ -138,7 +155,16 @@ impl SandboxBuilder {
         let canonical = serde_json::to_vec(&policy).unwrap_or_default();
         let policy_sha256 = stockade_audit::sha256_hex(&canonical).into();
         let principal = self.principal.map(Arc::from);
-        Ok(Sandbox { policy: Arc::new(policy), wasm, jail, tools, audit, policy_sha256, principal })
+        Ok(Sandbox {
+            policy: Arc::new(policy),
+            wasm,
+            jail,
+            tools,
+            audit,
+            policy_sha256,
+            principal,
+            languages,
+        })
     }
 }
 
@@ -156,6 +182,19 @@ impl Sandbox {
     /// The policy this sandbox enforces.
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// The languages this sandbox runs: the policy's `languages`, or the
+    /// builder's [`default_languages`](SandboxBuilder::default_languages).
+    pub fn languages(&self) -> &[Language] {
+        &self.languages
+    }
+
+    /// Refuses `language` ([`SandboxError::LanguageRefused`]) unless this
+    /// sandbox runs it: the check every run and session makes first, for a
+    /// surface to make before it spends anything on a request.
+    pub fn allows(&self, language: Language) -> Result<(), SandboxError> {
+        allowed(&self.languages, language)
     }
 
     /// Runs `code` in a fresh guest for `language`.
@@ -178,6 +217,18 @@ impl Sandbox {
         self.run_inner(language, code, Some(cancel))
     }
 
+    /// Runs `request` in a fresh guest: what every surface calls. A
+    /// request that names a session is refused here: the session table is
+    /// the surface's, which runs it with [`Session::run_request`].
+    pub fn run_request(&self, request: &Request, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
+        if request.session.is_some() {
+            return Err(SandboxError::Request(
+                "a request for a session runs in that session (Session::run_request)".into(),
+            ));
+        }
+        self.run_inner(request.language()?, &request.code, cancel)
+    }
+
     fn run_inner(
         &self,
         language: Language,
@@ -186,7 +237,8 @@ impl Sandbox {
     ) -> Result<Outcome, SandboxError> {
         let backend = self.backend(language)?;
         self.check_code(code)?;
-        let record = RunRecord::start(self.audit.as_ref(), language, code, self, None)?;
+        let layers = backend.layers(&self.policy)?;
+        let record = RunRecord::start(self.audit.as_ref(), language, code, self, None, layers)?;
         let gate = self.gate(record.run_id(), None);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let request = RunRequest { language, code, policy: &self.policy, tools: host.as_ref(), cancel };
@@ -236,7 +288,7 @@ impl Sandbox {
     pub(crate) fn check_code(&self, code: &str) -> Result<(), SandboxError> {
         let limit = self.policy.limits.code_bytes;
         if code.len() as u64 > limit {
-            return Err(SandboxError::Code(format!(
+            return Err(SandboxError::Request(format!(
                 "the code is {} bytes; limits.code_bytes allows {limit}",
                 code.len()
             )));
@@ -248,11 +300,20 @@ impl Sandbox {
     /// one backend; each is checked here, when a language of its is asked
     /// for, so a policy a backend cannot enforce never runs there.
     pub(crate) fn backend(&self, language: Language) -> Result<&dyn Backend, SandboxError> {
+        allowed(&self.languages, language)?;
         let backend: &dyn Backend =
             if language.is_native() { self.jail.as_ref() } else { self.wasm.as_ref() };
         enforceable(backend, &self.policy)?;
         Ok(backend)
     }
+}
+
+/// Refuses `language` unless it is one of `languages`.
+fn allowed(languages: &[Language], language: Language) -> Result<(), SandboxError> {
+    if languages.contains(&language) {
+        return Ok(());
+    }
+    Err(SandboxError::LanguageRefused { language, allowed: languages.to_vec() })
 }
 
 /// Refuses a policy that asks `backend` for something it cannot enforce.

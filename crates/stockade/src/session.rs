@@ -16,7 +16,9 @@ use crate::tools::gate::SessionCalls;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use stockade_audit::Event;
-use stockade_core::{Cancel, Language, LiveGuest, Outcome, SandboxError, ToolHost, Turn};
+use stockade_core::{
+    Cancel, Enforcement, Language, LiveGuest, Outcome, Request, SandboxError, ToolHost, Turn,
+};
 
 /// How often a run waiting for its session's guest looks at its cancel request.
 const WAIT_CHECK: Duration = Duration::from_millis(2);
@@ -39,6 +41,8 @@ pub struct Session {
     calls: Arc<SessionCalls>,
     /// Made by [`Session::close`], so that it stops a run in progress.
     closing: Cancel,
+    /// The layers its guest has, for each run's record and outcome.
+    layers: Enforcement,
     inner: Mutex<Inner>,
 }
 
@@ -67,13 +71,16 @@ impl Session {
         let id = new_run_id();
         let calls = Arc::new(SessionCalls::default());
         let lister = sandbox.gate(&id, Some(&calls)).map(|gate| gate as Arc<dyn ToolHost>);
-        let guest = sandbox.backend(language)?.open(language, sandbox.policy(), lister.as_ref())?;
+        let backend = sandbox.backend(language)?;
+        let layers = backend.layers(sandbox.policy())?;
+        let guest = backend.open(language, sandbox.policy(), lister.as_ref())?;
         if let Some(log) = sandbox.audit() {
             let event = Event::SessionOpen {
                 session: id.clone(),
                 language: language.to_string(),
                 policy_sha256: sandbox.policy_sha256().to_string(),
                 principal: sandbox.principal().map(String::from),
+                layers: layers.names(),
             };
             log.append(&event).map_err(audit_error)?;
             log.end_batch().map_err(audit_error)?;
@@ -89,7 +96,15 @@ impl Session {
             closed: None,
         };
         let closing = Cancel::new();
-        Ok(Session { sandbox: sandbox.clone(), language, id, calls, closing, inner: Mutex::new(inner) })
+        Ok(Session {
+            sandbox: sandbox.clone(),
+            language,
+            id,
+            calls,
+            closing,
+            layers,
+            inner: Mutex::new(inner),
+        })
     }
 
     /// The session's id (as its runs and the audit log name it).
@@ -116,6 +131,18 @@ impl Session {
     /// run ends the session, since its guest stopped mid-run.
     pub fn run_cancellable(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
         self.run_inner(code, &self.closing.or(cancel))
+    }
+
+    /// Runs `request` in the session: what every surface calls. The
+    /// request may leave its language out; if it names one, it must be the
+    /// session's. Its `session` is the surface's name for this session and
+    /// is not looked at here.
+    pub fn run_request(&self, request: &Request, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
+        request.check_session_language(self.language)?;
+        match cancel {
+            Some(cancel) => self.run_cancellable(&request.code, cancel),
+            None => self.run(&request.code),
+        }
     }
 
     fn run_inner(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
@@ -145,7 +172,8 @@ impl Session {
         let (wall, fuel) = (budget.wall, budget.fuel);
         self.sandbox.check_code(code)?;
         let audit = self.sandbox.audit();
-        let record = RunRecord::start(audit, self.language, code, &self.sandbox, Some(&self.id))?;
+        let layers = self.layers.clone();
+        let record = RunRecord::start(audit, self.language, code, &self.sandbox, Some(&self.id), layers)?;
         let gate = self.sandbox.gate(record.run_id(), Some(&self.calls));
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;

@@ -14,7 +14,7 @@ pub mod tool;
 
 use anyhow::Context;
 use std::path::Path;
-use stockade::{Language, Policy, Sandbox};
+use stockade::{Language, Policy, Sandbox, SandboxBuilder};
 
 /// Reads and validates a policy file (TOML, or JSON if it starts with `{`),
 /// or the deny-all default when there is none.
@@ -46,15 +46,21 @@ impl SandboxArgs {
     /// checked against the backend of `language` when the command runs one
     /// (so that a refusal names the backend it would have run on).
     pub fn sandbox(&self, language: Option<Language>) -> anyhow::Result<Sandbox> {
-        let policy = load_policy(self.policy.as_deref())?;
-        let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
-        let mut builder = Sandbox::builder().policy(policy);
+        let mut builder = self.builder()?;
         if let Some(language) = language {
             builder = builder.language(language);
         }
+        Ok(builder.build()?)
+    }
+
+    /// A builder holding the policy file (deny-all without one) and the tools.
+    pub fn builder(&self) -> anyhow::Result<SandboxBuilder> {
+        let policy = load_policy(self.policy.as_deref())?;
+        let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
+        let mut builder = Sandbox::builder().policy(policy);
         for tool in tool::parse_all(&self.tools, timeout)? {
             builder = builder.tool(tool);
         }
-        Ok(builder.build()?)
+        Ok(builder)
     }
 }

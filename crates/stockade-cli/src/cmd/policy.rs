@@ -44,6 +44,15 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
 
 fn summarise(policy: &Policy) {
     let l = &policy.limits;
+    let languages = match &policy.languages {
+        Some(listed) => stockade::Language::list(listed),
+        None => format!(
+            "every one ({}); the MCP server and a Python SandboxTool offer {}",
+            stockade::Language::list(stockade::Language::ALL),
+            stockade::Language::list(stockade::Language::WASM)
+        ),
+    };
+    println!("  languages     {languages}");
     println!("  wall time     {} ms", l.wall_ms);
     println!("  fuel          {}", l.fuel.map_or("unlimited".to_string(), |f| f.to_string()));
     println!("  memory        {} bytes", l.memory_bytes);

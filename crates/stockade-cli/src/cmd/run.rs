@@ -4,15 +4,17 @@ use crate::render;
 use anyhow::{Context, bail};
 use std::io::Read;
 use std::path::PathBuf;
-use stockade::Language;
+use stockade::{Language, Request};
 
 /// The exit codes of `stockade run`, as `--help` shows them.
 const EXIT_CODES: &str = "\
 Exit codes:
   0     the code ran to the end
   1     the code raised an uncaught error
-  2     bad invocation, policy or code (nothing ran)
-  3     engine, guest artifact or audit log failure
+  2     bad invocation, request or policy (nothing ran)
+  3     stockade or this machine could not run it (engine, jail,
+        guest artifact or audit log failure)
+  75    busy: every instance slot is in use; try again
   124   wall time exceeded (limits.wall_ms)
   125   fuel exhausted (limits.fuel)
   137   memory limit exceeded (limits.memory_bytes)
@@ -45,7 +47,7 @@ pub struct Args {
 }
 
 pub(crate) fn parse_language(text: &str) -> Result<Language, String> {
-    text.parse()
+    text.parse().map_err(|unknown: stockade::policy::UnknownLanguage| unknown.to_string())
 }
 
 /// Runs the code; the exit code is the guest's, or the limit's.
@@ -56,7 +58,7 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
     };
     let sandbox = args.sandbox.sandbox(Some(args.lang))?;
-    let outcome = sandbox.run(args.lang, &code)?;
+    let outcome = sandbox.run_request(&Request::new(args.lang, code), None)?;
     render::outcome(&outcome, sandbox.policy(), args.json)
 }
 
@@ -69,6 +71,6 @@ fn read_code(path: &std::path::Path) -> anyhow::Result<String> {
     }
     String::from_utf8(bytes).map_err(|e| {
         let at = e.utf8_error().valid_up_to();
-        stockade::SandboxError::Code(format!("the code is not valid UTF-8 (at byte {at})")).into()
+        stockade::SandboxError::Request(format!("the code is not valid UTF-8 (at byte {at})")).into()
     })
 }

@@ -25,7 +25,7 @@ use crate::run::{Ending, engine_error};
 use crate::state::State;
 use std::collections::BTreeMap;
 use std::path::Path;
-use stockade_core::SandboxError;
+use stockade_core::{SandboxError, WasmError};
 use wasmtime::{Instance, Store, Trap, TypedFunc, format_err};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
@@ -38,10 +38,7 @@ pub(crate) const GUEST_LIB: &str = "/usr/local/lib";
 /// The interpreter's view of the world: its argv, a home and temporary
 /// folder that do not exist, no time-zone database path, and its library.
 pub(crate) fn configure(wasi: &mut WasiCtxBuilder, compiled: &Compiled) -> Result<(), SandboxError> {
-    let lib = compiled
-        .lib_dir
-        .as_ref()
-        .ok_or_else(|| SandboxError::Engine("the CPython guest has no library".into()))?;
+    let lib = compiled.lib_dir.as_ref().ok_or(WasmError::Abi("of CPython comes without its library"))?;
     view(wasi, lib)
 }
 
@@ -87,10 +84,8 @@ pub(crate) async fn open(
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
         Err(_) if store.data().limiter.denied() => {
-            return Err(SandboxError::Engine(format!(
-                "the CPython guest needs at least {} MiB of memory to start; raise limits.memory_bytes",
-                initial_memory(compiled).div_ceil(1 << 20)
-            )));
+            let needed_mib = initial_memory(compiled).div_ceil(1 << 20);
+            return Err(WasmError::MemoryTooSmall { guest: "CPython", needed_mib }.into());
         }
         Err(e)
             if e.downcast_ref::<Trap>().is_some() || e.downcast_ref::<crate::run::Cancelled>().is_some() =>
@@ -128,9 +123,7 @@ pub(crate) async fn open(
                 }
                 _ => String::new(),
             };
-            Err(SandboxError::Engine(format!(
-                "stockade's runtime failed in the CPython guest (status {status}){why}"
-            )))
+            Err(WasmError::Runtime { guest: "CPython", status: i64::from(status), why }.into())
         }
         Err(e) => Ok(Err(Ending::Trap(e))),
     }

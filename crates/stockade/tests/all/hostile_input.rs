@@ -23,7 +23,7 @@ fn ten_megabytes_of_code_is_refused_with_a_clear_error() {
     let code = format!("/*{}*/ 1", "x".repeat(10 * 1024 * 1024));
     let sandbox = Sandbox::new(Policy::default()).expect("sandbox");
     match sandbox.run(Language::JavaScript, &code) {
-        Err(SandboxError::Code(message)) => assert!(message.contains("limits.code_bytes"), "{message}"),
+        Err(SandboxError::Request(message)) => assert!(message.contains("limits.code_bytes"), "{message}"),
         other => panic!("expected a code error, got {other:?}"),
     }
 }

@@ -33,7 +33,9 @@ pub struct Args {
 /// Serves MCP on stdin/stdout until the client goes away, or on HTTP until
 /// SIGTERM or Ctrl-C.
 pub fn run(args: Args) -> anyhow::Result<i32> {
-    let sandbox = args.sandbox.sandbox(None)?;
+    // A model chooses the language here, so a native shell is something
+    // the policy grants (`languages`), never something a model asks for.
+    let sandbox = args.sandbox.builder()?.default_languages(Language::WASM).build()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let server = Server::new(sandbox);
@@ -52,20 +54,6 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         anyhow::Ok(())
     })?;
     Ok(0)
-}
-
-/// What `run_code` takes. Other keys are refused, as the HTTP API does.
-#[derive(Debug, serde::Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunCode {
-    /// `python` or `javascript` (also `py`, `js`).
-    pub language: String,
-    /// The source code. The value of a trailing expression comes back.
-    pub code: String,
-    /// Run in this named session, which keeps its globals between runs and
-    /// is created on first use. Without it, the run gets a fresh sandbox.
-    #[serde(default)]
-    pub session: Option<String>,
 }
 
 /// What `close_session` takes.
@@ -89,35 +77,40 @@ pub struct Server {
 #[tool_router]
 impl Server {
     fn new(sandbox: Sandbox) -> Server {
-        Server { sandbox, sessions: Sessions::default(), tool_router: Self::tool_router() }
+        let mut tool_router = Self::tool_router();
+        if let Some(route) = tool_router.map.get_mut("run_code") {
+            // What the model is offered is what the policy runs.
+            let schema = stockade::Request::schema_for(sandbox.languages());
+            if let serde_json::Value::Object(schema) = schema {
+                route.attr.input_schema = Arc::new(schema);
+            }
+            route.attr.description = Some(run_code_description(sandbox.languages()).into());
+        }
+        Server { sandbox, sessions: Sessions::default(), tool_router }
     }
 
-    #[tool(description = "Run JavaScript or Python (CPython with numpy and pandas) in a sandbox that has \
-        nothing but what the server's policy grants: no host files, network or environment unless granted. \
-        Returns stdout, stderr, the value of the last expression, and the status. With `session`, runs in a \
-        named session whose globals persist between calls.", input_schema = schema::<RunCode>())]
+    #[tool(description = "Run code in a sandbox (the server sets the text from its policy).")]
     async fn run_code(
         &self,
         Parameters(arguments): Parameters<JsonObject>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, ErrorData> {
-        let request: RunCode = match arguments_of("run_code", arguments, &context) {
+        let request: stockade::Request = match arguments_of("run_code", arguments, &context) {
             Ok(request) => request,
             Err(refused) => return Ok(refused),
         };
-        let language: Language = match request.language.parse() {
-            Ok(language) => language,
-            Err(why) => return Ok(refusal(why)),
-        };
+        if let Err(refused) = request.language.map_or(Ok(()), |language| self.sandbox.allows(language)) {
+            return Ok(host_error(&refused));
+        }
         // Opening a session runs its guest's start-up, which blocks like a
         // run does: both happen on a blocking thread, never on the runtime's.
         let (sandbox, sessions) = (self.sandbox.clone(), self.sessions.clone());
         let name = request.session.clone();
-        let code = request.code;
+        let name_again = name.clone();
         let result = tokio::task::spawn_blocking(move || match &name {
-            Some(name) => session(&sandbox, &sessions, name, language)
-                .map(|session| (session.run(&code), Some(session))),
-            None => Ok((sandbox.run(language, &code), None)),
+            Some(name) => session(&sandbox, &sessions, name, &request)
+                .map(|session| (session.run_request(&request, None), Some(session))),
+            None => Ok((sandbox.run_request(&request, None), None)),
         })
         .await
         .map_err(|e| ErrorData::internal_error(format!("the run failed: {e}"), None))?;
@@ -126,11 +119,11 @@ impl Server {
             Err(why) => return Ok(refusal(why)),
         };
         match result {
-            Ok(outcome) => Ok(reply(&outcome)),
+            Ok(outcome) => Ok(reply(&outcome, &self.sandbox.policy().limits)),
             Err(SandboxError::SessionEnded(why)) => {
                 // Forget the ended session, but not a new one opened under
                 // its name in the meantime.
-                if let (Some(name), Some(used)) = (&request.session, used) {
+                if let (Some(name), Some(used)) = (&name_again, used) {
                     let mut sessions = self.lock();
                     if sessions.get(name).is_some_and(|open| Arc::ptr_eq(open, &used)) {
                         sessions.remove(name);
@@ -140,7 +133,7 @@ impl Server {
                     "the session ended ({why}); call again to start a new one, without its state"
                 ))]))
             }
-            Err(e) => Ok(refusal(format!("stockade: {e}"))),
+            Err(e) => Ok(host_error(&e)),
         }
     }
 
@@ -202,22 +195,24 @@ fn arguments_of<T: serde::de::DeserializeOwned>(
         .map_err(|e| refusal(format!("{tool}: invalid arguments: {e}")))
 }
 
-/// The session `name`, opened for `language` if it does not exist; or why
-/// not, for the client to read.
+/// The session `name`, opened for the request's language if it does not
+/// exist; or why not, for the client to read.
 fn session(
     sandbox: &Sandbox,
     sessions: &Sessions,
     name: &str,
-    language: Language,
+    request: &stockade::Request,
 ) -> Result<Arc<Session>, String> {
     let allowed = |c: char| c.is_ascii_alphanumeric() || "-_.".contains(c);
     if name.is_empty() || name.len() > 64 || !name.chars().all(allowed) {
         return Err("a session name is 1 to 64 letters, digits, `-`, `_` or `.`".into());
     }
     let existing = |sessions: &BTreeMap<String, Arc<Session>>| match sessions.get(name) {
-        Some(open) if open.language() != language => {
-            Some(Err(format!("session {name:?} runs {}, not {language}", open.language())))
-        }
+        Some(open) if request.language.is_some_and(|asked| asked != open.language()) => Some(Err(format!(
+            "session {name:?} runs {}, not {}",
+            open.language(),
+            request.language.map_or("", Language::name)
+        ))),
         Some(open) => Some(Ok(open.clone())),
         None if sessions.len() >= MAX_SESSIONS => {
             Some(Err(format!("{MAX_SESSIONS} sessions are open, all this server keeps; close one first")))
@@ -229,6 +224,7 @@ fn session(
     }
     // Opening takes milliseconds (seconds, waiting for a slot): not under
     // the lock every other call needs. Whoever inserts first wins.
+    let language = request.language().map_err(|e| format!("session {name:?} is not open yet: {e}"))?;
     let opened = Arc::new(sandbox.session(language).map_err(|e| format!("cannot open a session: {e}"))?);
     let mut sessions = sessions.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(found) = existing(&sessions) {
@@ -242,7 +238,7 @@ fn session(
 impl ServerHandler for Server {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build()).with_instructions(
-            "stockade runs untrusted code (JavaScript, Python) in a sandbox under the server's policy. \
+            "stockade runs untrusted code in a sandbox under the server's policy (run_code's description names its languages). \
              Use run_code; pass `session` to keep state between calls.",
         )
     }
@@ -251,32 +247,8 @@ impl ServerHandler for Server {
 /// The outcome for the client: a readable summary, and the whole outcome as
 /// structured content. A guest error or a limit is a tool error, so the
 /// model sees that its code failed.
-fn reply(outcome: &Outcome) -> CallToolResult {
-    let mut text = String::new();
-    if !outcome.stdout.is_empty() {
-        text.push_str(&format!("stdout:\n{}\n", outcome.stdout.trim_end()));
-    }
-    if !outcome.stderr.is_empty() {
-        text.push_str(&format!("stderr:\n{}\n", outcome.stderr.trim_end()));
-    }
-    if let Some(value) = &outcome.value {
-        text.push_str(&format!("value: {value}\n"));
-    }
-    match &outcome.status {
-        Status::Ok => {}
-        Status::GuestError { kind, message, stack } => {
-            let stack = stack.as_deref().unwrap_or_default();
-            if stack.starts_with("Traceback") {
-                text.push_str(stack);
-            } else {
-                text.push_str(&format!("{kind}: {message}\n{stack}"));
-            }
-        }
-        Status::Exited { code } => text.push_str(&format!("exited with code {code}\n")),
-        Status::LimitExceeded { which } => text.push_str(&format!("stopped: {} exceeded\n", which.key())),
-        Status::Cancelled => text.push_str("stopped: the run was cancelled\n"),
-        other => text.push_str(&format!("{other:?}\n")),
-    }
+fn reply(outcome: &Outcome, limits: &stockade::policy::Limits) -> CallToolResult {
+    let text = stockade::render::for_model(outcome, limits);
     let structured = serde_json::to_value(outcome).unwrap_or_default();
     let failed = !matches!(outcome.status, Status::Ok);
     let mut result = if failed {
@@ -284,8 +256,40 @@ fn reply(outcome: &Outcome) -> CallToolResult {
     } else {
         CallToolResult::structured(structured)
     };
-    result.content = vec![ContentBlock::text(if text.is_empty() { "(no output)".to_string() } else { text })];
+    result.content = vec![ContentBlock::text(text)];
     result
+}
+
+/// A host error as a tool error, its class first so that a model (or its
+/// agent) can tell "try again" (`busy`) from "this will never run" (`policy`).
+fn host_error(error: &SandboxError) -> CallToolResult {
+    refusal(format!("stockade ({}): {error}", error.class()))
+}
+
+/// The `run_code` tool's description: what it runs, as the policy says.
+fn run_code_description(languages: &[Language]) -> String {
+    let named: Vec<String> =
+        languages.iter().map(|language| format!("{language} ({})", about(*language))).collect();
+    format!(
+        "Run code in a sandbox that has nothing but what the server's policy grants: no host files, \
+         network or environment unless granted. Languages: {}. Returns stdout, stderr, the value of the \
+         last expression, and the status. With `session`, runs in a named session whose globals persist \
+         between calls.",
+        named.join(", ")
+    )
+}
+
+/// What a model is told of `language`.
+fn about(language: Language) -> &'static str {
+    match language {
+        Language::JavaScript => "JavaScript on QuickJS",
+        Language::Python => "CPython 3.15 with numpy and pandas",
+        Language::Shell => "a POSIX shell in a process jail",
+        Language::Bash => "bash in a process jail",
+        Language::PythonNative => "the host's python3 in a process jail",
+        Language::NodeNative => "the host's node in a process jail",
+        _ => "a language of this build",
+    }
 }
 
 /// A refusal the client (and the model behind it) reads as the tool's answer.

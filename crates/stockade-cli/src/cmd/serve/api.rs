@@ -3,18 +3,17 @@
 use super::config::{Config, TokenConfig};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State as Shared};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request as HttpRequest, State as Shared};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stockade::{Language, Sandbox, SandboxError, Session};
+use stockade::{ErrorClass, Language, Request, Sandbox, SandboxError, Session, SessionRequest};
 use tokio::sync::Semaphore;
 
 /// One API token: its sandbox (its policy) and its limits.
@@ -123,6 +122,8 @@ pub struct State {
     next_id: AtomicU64,
     max_body_bytes: usize,
     body_timeout: Duration,
+    /// The OpenAPI document, listing the languages the tokens' policies run.
+    openapi: serde_json::Value,
 }
 
 impl State {
@@ -130,7 +131,13 @@ impl State {
     pub fn new(config: &Config) -> anyhow::Result<State> {
         let tenants = config.tokens.iter().enumerate().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
         let opening = vec![0; tenants.len()];
+        let languages: Vec<Language> = Language::ALL
+            .iter()
+            .copied()
+            .filter(|language| tenants.iter().any(|t| t.sandbox.languages().contains(language)))
+            .collect();
         Ok(State {
+            openapi: super::openapi::document(&languages),
             tenants,
             sessions: Mutex::new(Table { open: Sessions::new(), opening }),
             stopping: AtomicBool::new(false),
@@ -189,11 +196,6 @@ impl Tenant {
     }
 }
 
-/// The language a request names, or 400.
-fn parse_language(language: &str) -> Result<Language, Refusal> {
-    language.parse().map_err(|why: String| refuse(StatusCode::BAD_REQUEST, &why))
-}
-
 fn tenant((index, token): (usize, &TokenConfig)) -> anyhow::Result<Arc<Tenant>> {
     let policy = crate::cmd::load_policy(Some(&token.policy))?;
     let sandbox = Sandbox::builder().policy(policy).principal(&token.id).build()?;
@@ -237,34 +239,6 @@ pub fn router(state: Arc<State>) -> axum::Router {
         .with_state(state)
 }
 
-/// `POST /v1/runs`: code to run in a fresh sandbox.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunRequest {
-    /// `python` (`py`) or `javascript` (`js`).
-    #[schemars(extend("enum" = ["python", "py", "javascript", "js"]))]
-    language: String,
-    /// The source code.
-    code: String,
-}
-
-/// `POST /v1/sessions`: the language of a new session.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionRequest {
-    /// `python` (`py`) or `javascript` (`js`).
-    #[schemars(extend("enum" = ["python", "py", "javascript", "js"]))]
-    language: String,
-}
-
-/// `POST /v1/sessions/{id}/runs`: code to run in the session.
-#[derive(Deserialize, schemars::JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SessionRunRequest {
-    /// The source code.
-    code: String,
-}
-
 /// The answer to `POST /v1/sessions`.
 #[derive(serde::Serialize, schemars::JsonSchema)]
 pub struct SessionOpened {
@@ -278,57 +252,68 @@ async fn health() -> Json<serde_json::Value> {
     Json(json!({"status": "ok"}))
 }
 
-async fn openapi() -> Json<serde_json::Value> {
-    static DOCUMENT: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    Json(DOCUMENT.get_or_init(super::openapi::document).clone())
+async fn openapi(Shared(state): Shared<Arc<State>>) -> Json<serde_json::Value> {
+    Json(state.openapi.clone())
 }
 
 /// The body of `request` as JSON `T`, read once the caller is known: at
 /// most `max_body_bytes` (413), within `body_timeout_ms` (408), and valid
 /// for `T` (400 or 422, as axum's `Json` says).
-async fn body<T: DeserializeOwned>(state: &State, request: Request) -> Result<T, Response> {
+async fn body<T: DeserializeOwned>(state: &State, request: HttpRequest) -> Result<T, Response> {
     let read = Bytes::from_request(request, &());
     let bytes = match tokio::time::timeout(state.body_timeout, read).await {
         Ok(Ok(bytes)) => bytes,
         Ok(Err(rejected)) => return Err(rejected.into_response()),
         Err(_) => return Err(error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")),
     };
-    Json::<T>::from_bytes(&bytes).map(|Json(value)| value).map_err(IntoResponse::into_response)
+    Json::<T>::from_bytes(&bytes).map(|Json(value)| value).map_err(|rejected| {
+        // A language this build does not know is a bad request (400), as it
+        // was before the names were in the schema; other off-schema bodies
+        // are 422.
+        let unknown = serde_json::from_slice::<serde_json::Value>(&bytes)
+            .ok()
+            .and_then(|body| body.get("language")?.as_str()?.parse::<Language>().err());
+        match unknown {
+            Some(unknown) => error(StatusCode::BAD_REQUEST, &unknown.to_string()),
+            None => rejected.into_response(),
+        }
+    })
 }
 
-async fn run(Shared(state): Shared<Arc<State>>, request: Request) -> Response {
+async fn run(Shared(state): Shared<Arc<State>>, request: HttpRequest) -> Response {
     let tenant = match state.admit(request.headers()) {
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
-    let request: RunRequest = match body(&state, request).await {
+    let request: Request = match body(&state, request).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    let language = match parse_language(&request.language) {
-        Ok(language) => language,
-        Err(refused) => return refused.into_response(),
-    };
+    if let Some(id) = request.session.clone() {
+        return session_run(&state, &tenant, &id, request).await;
+    }
+    if let Err(refused) = request.language().and_then(|language| tenant.sandbox.allows(language)) {
+        return sandbox_error(&refused);
+    }
     if let Err(refused) = tenant.within_rate() {
         return refused.into_response();
     }
     let sandbox = tenant.sandbox.clone();
-    blocking(&tenant, move || sandbox.run(language, &request.code)).await
+    blocking(&tenant, move || sandbox.run_request(&request, None)).await
 }
 
-async fn open_session(Shared(state): Shared<Arc<State>>, request: Request) -> Response {
+async fn open_session(Shared(state): Shared<Arc<State>>, request: HttpRequest) -> Response {
     let tenant = match state.admit(request.headers()) {
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
-    let request: SessionRequest = match body(&state, request).await {
+    let SessionRequest { language, .. } = match body(&state, request).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    let language = match parse_language(&request.language) {
-        Ok(language) => language,
-        Err(refused) => return refused.into_response(),
-    };
+    if let Err(refused) = tenant.sandbox.allows(language) {
+        return sandbox_error(&refused);
+    }
     // The slot is held from here until the session is in the table (or
     // the open failed): what the limit counts is what has been admitted.
     let reservation = match Reservation::take(&state, &tenant) {
@@ -356,17 +341,25 @@ async fn open_session(Shared(state): Shared<Arc<State>>, request: Request) -> Re
 async fn run_in_session(
     Shared(state): Shared<Arc<State>>,
     Path(id): Path<String>,
-    request: Request,
+    request: HttpRequest,
 ) -> Response {
     let tenant = match state.admit(request.headers()) {
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
-    let request: SessionRunRequest = match body(&state, request).await {
+    let request: Request = match body(&state, request).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
-    let Some(session) = owned(&state, &tenant, &id) else {
+    if request.session.as_ref().is_some_and(|named| *named != id) {
+        return error(StatusCode::BAD_REQUEST, "the body names another session than the path");
+    }
+    session_run(&state, &tenant, &id, request).await
+}
+
+/// Runs `request` in the session `id` of `tenant`'s.
+async fn session_run(state: &State, tenant: &Arc<Tenant>, id: &str, request: Request) -> Response {
+    let Some(session) = owned(state, tenant, id) else {
         return error(StatusCode::NOT_FOUND, "no such session");
     };
     if let Err(refused) = tenant.within_rate() {
@@ -374,13 +367,13 @@ async fn run_in_session(
     }
     let response = blocking(&tenant, {
         let session = session.clone();
-        move || session.run(&request.code)
+        move || session.run_request(&request, None)
     })
     .await;
     if session.closed_because().is_some() {
         let mut sessions = state.sessions();
-        if sessions.open.get(&id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
-            sessions.open.remove(&id);
+        if sessions.open.get(id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
+            sessions.open.remove(id);
         }
     }
     response
@@ -436,13 +429,23 @@ async fn blocking(
     }
 }
 
+/// The one place a host error becomes an answer: by its class, with
+/// `Retry-After` when waiting helps.
 fn sandbox_error(e: &SandboxError) -> Response {
-    let status = match e {
-        SandboxError::Code(_) | SandboxError::Policy(_) => StatusCode::BAD_REQUEST,
-        SandboxError::SessionEnded(_) => StatusCode::GONE,
+    let status = match e.class() {
+        ErrorClass::Busy | ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorClass::InvalidRequest | ErrorClass::Policy => StatusCode::BAD_REQUEST,
+        ErrorClass::Ended => StatusCode::GONE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    error(status, &e.to_string())
+    let body = Json(json!({"error": e.to_string(), "class": e.class().name()}));
+    match e.retry_after() {
+        Some(after) => {
+            let seconds = after.as_secs().max(1).to_string();
+            (status, [(axum::http::header::RETRY_AFTER, seconds)], body).into_response()
+        }
+        None => (status, body).into_response(),
+    }
 }
 
 fn error(status: StatusCode, message: &str) -> Response {

@@ -2,26 +2,37 @@
 //! response types' JSON Schemas (schemars, the same derive the policy uses)
 //! and the route table below, which `api::router` mirrors.
 
-use super::api::{RunRequest, SessionOpened, SessionRequest, SessionRunRequest};
+use super::api::SessionOpened;
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
-use stockade::Outcome;
+use stockade::{Language, Outcome, Request, SessionRequest};
 
-/// The document served at `/v1/openapi.json`.
-pub fn document() -> Value {
+/// The document served at `/v1/openapi.json`, for a server whose tokens'
+/// policies run `languages` between them.
+pub fn document(languages: &[Language]) -> Value {
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "#/components/schemas/".into();
     let mut generator = settings.into_generator();
     let schema = |value: schemars::Schema| value.to_value();
-    let run_request = schema(generator.subschema_for::<RunRequest>());
+    let run_request = schema(generator.subschema_for::<Request>());
     let session_request = schema(generator.subschema_for::<SessionRequest>());
-    let session_run = schema(generator.subschema_for::<SessionRunRequest>());
+    let session_run = run_request.clone();
     let outcome = schema(generator.subschema_for::<Outcome>());
     let opened = schema(generator.subschema_for::<SessionOpened>());
     let mut components = generator.take_definitions(true);
+    if let Some(Value::Object(language)) = components.get_mut("Language") {
+        language.insert("enum".into(), json!(Language::names_of(languages)));
+        language.insert(
+            "description".into(),
+            format!("A language this server's tokens may run: {}.", Language::list(languages)).into(),
+        );
+    }
     components.insert(
         "Error".into(),
-        json!({"type": "object", "properties": {"error": {"type": "string"}}, "required": ["error"]}),
+        json!({"type": "object", "properties": {
+            "error": {"type": "string"},
+            "class": {"type": "string", "enum": ["busy", "invalid_request", "policy", "ended", "unavailable", "internal"]},
+        }, "required": ["error"]}),
     );
     let error = |why: &str| json!({"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let body =
@@ -35,7 +46,7 @@ pub fn document() -> Value {
             ("413", "the body is over max_body_bytes"),
             ("408", "the body did not arrive within body_timeout_ms"),
             ("429", "over the token's rate, concurrency or sessions"),
-            ("503", "the server is shutting down"),
+            ("503", "busy (with Retry-After), unavailable on this machine, or shutting down"),
         ] {
             responses.insert(code.into(), error(why));
         }
