@@ -9,6 +9,7 @@
 mod backend;
 mod cancel;
 mod error;
+pub mod id;
 mod outcome;
 pub mod protocol;
 pub mod render;

@@ -182,6 +182,19 @@ impl Status {
 
     /// The exit code a cancelled run reports: 130, as after Ctrl-C.
     pub const CANCELLED_EXIT_CODE: i32 = 130;
+
+    /// The exit code a run that ended so reports: 0, the guest's own, the
+    /// limit's, or 130 when cancelled. `None` for an uncaught error, whose
+    /// code is the backend's (1 in WebAssembly, the signal's in the jail).
+    pub fn exit_code(&self) -> Option<i32> {
+        match self {
+            Status::Ok => Some(0),
+            Status::Exited { code } => Some(*code),
+            Status::LimitExceeded { which } => Some(which.exit_code()),
+            Status::Cancelled => Some(Status::CANCELLED_EXIT_CODE),
+            Status::GuestError { .. } => None,
+        }
+    }
 }
 
 /// A budget from `[limits]`.

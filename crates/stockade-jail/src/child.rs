@@ -104,6 +104,12 @@ pub unsafe fn run(plan: &Plan, fds: &Fds) -> ! {
 }
 
 /// The steps up to `execve`; returns only on failure, with the stage and errno.
+///
+/// # Safety
+///
+/// Only in the jail's child between `clone` and `execve`: it makes raw
+/// system calls on memory the parent prepared and keeps alive until then,
+/// and allocates nothing.
 unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
     macro_rules! check {
         ($stage:expr, $call:expr) => {
@@ -257,6 +263,12 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
 }
 
 /// One step of the plan.
+///
+/// # Safety
+///
+/// Only in the jail's child between `clone` and `execve`: it makes raw
+/// system calls on memory the parent prepared and keeps alive until then,
+/// and allocates nothing.
 unsafe fn build(step: &Step) -> i32 {
     // SAFETY: the paths are NUL-terminated strings the plan owns.
     unsafe {
@@ -334,6 +346,12 @@ unsafe fn build(step: &Step) -> i32 {
 }
 
 /// Marks every descriptor above 2 close-on-exec.
+///
+/// # Safety
+///
+/// Only in the jail's child between `clone` and `execve`: it makes raw
+/// system calls on memory the parent prepared and keeps alive until then,
+/// and allocates nothing.
 unsafe fn close_inherited() -> i32 {
     const CLOSE_RANGE_CLOEXEC: libc::c_uint = 1 << 2;
     // SAFETY: close_range takes two numbers and flags and touches no memory.
@@ -351,6 +369,12 @@ unsafe fn close_inherited() -> i32 {
 }
 
 /// Every handler back to the default, and an empty signal mask.
+///
+/// # Safety
+///
+/// Only in the jail's child between `clone` and `execve`: it makes raw
+/// system calls on memory the parent prepared and keeps alive until then,
+/// and allocates nothing.
 unsafe fn default_signals() -> i32 {
     // SAFETY: raw rt_sigaction and rt_sigprocmask on structs on this stack.
     unsafe {
@@ -381,6 +405,12 @@ unsafe fn default_signals() -> i32 {
 }
 
 /// `mount(2)` with optional strings.
+///
+/// # Safety
+///
+/// Only in the jail's child between `clone` and `execve`: it makes raw
+/// system calls on memory the parent prepared and keeps alive until then,
+/// and allocates nothing.
 unsafe fn mount(
     source: Option<&CStr>,
     target: &CStr,

@@ -14,7 +14,7 @@ pub const ROOT_MAPS_TO: u32 = 65534;
 /// Largest code passed as an argument (the kernel's `MAX_ARG_STRLEN` is 128 KiB).
 pub const MAX_CODE_BYTES: usize = 120 << 10;
 /// Size of the guest's `/tmp` when the policy sets none.
-pub const DEFAULT_TMP_BYTES: u64 = 64 << 20;
+pub const DEFAULT_TMP_BYTES: u64 = stockade_policy::defaults::JAIL_TMP_BYTES;
 
 /// The guest's `PATH` when the policy's `[env]` sets none: the jail's own
 /// folders, never the host's `PATH`.
@@ -309,5 +309,5 @@ impl Plan {
 }
 
 /// Processes (threads included) a guest may have at once when the policy
-/// does not say: enough for shell pipelines and thread pools, not for a fork bomb.
-pub const DEFAULT_PROCESSES: u64 = 256;
+/// does not say.
+pub const DEFAULT_PROCESSES: u64 = stockade_policy::defaults::JAIL_PROCESSES;

@@ -173,13 +173,7 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     let peak = cgroup.as_ref().and_then(RunCgroup::peak_memory);
     let grouped = cgroup.is_some();
     drop(cgroup);
-    let exit_code = match &status {
-        Status::Ok => 0,
-        Status::Exited { code } => *code,
-        Status::LimitExceeded { which } => which.exit_code(),
-        Status::Cancelled => Status::CANCELLED_EXIT_CODE,
-        _ => signal_code(wait_status),
-    };
+    let exit_code = status.exit_code().unwrap_or_else(|| signal_code(wait_status));
     let memory = peak.unwrap_or_else(|| u64::try_from(rusage.ru_maxrss).unwrap_or(0).saturating_mul(1024));
     let mut outcome = outcome(status, exit_code, out, err, started.elapsed(), memory);
     outcome.enforcement = crate::layers::applied(plan.landlock.is_some(), grouped);

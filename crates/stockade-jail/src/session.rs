@@ -87,12 +87,12 @@ impl ShellSession {
             }
             (Err(Stop::Wall), _) | (_, Err(Stop::Wall)) => (
                 Status::LimitExceeded { which: Limit::Wall },
-                124,
+                Limit::Wall.exit_code(),
                 Some("its last command ran past limits.wall_ms"),
             ),
             (Err(Stop::Output), _) | (_, Err(Stop::Output)) => (
                 Status::LimitExceeded { which: Limit::Output },
-                141,
+                Limit::Output.exit_code(),
                 Some("its last command's output passed its cap, with output_overflow = \"kill\""),
             ),
             (Err(Stop::Cancelled), _) | (_, Err(Stop::Cancelled)) => {
@@ -280,9 +280,8 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn nonce() -> Result<String, SandboxError> {
-    let mut bytes = [0u8; 16];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)).map_err(io)?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    stockade_core::id::random_hex(16)
+        .map_err(|e| JailError::setup("draw a marker for the shell's output", e).into())
 }
 
 fn io(error: std::io::Error) -> SandboxError {

@@ -94,6 +94,12 @@ const _: () = assert!(std::mem::size_of::<CloneArgs>() == 88, "CLONE_ARGS_SIZE_V
 /// `clone3`, with `CLONE_INTO_CGROUP` when given a group: the child starts
 /// on `stack` just after the system call, calls `main(arg)` and exits with
 /// its value.
+///
+/// # Safety
+///
+/// As [`spawn`]: `main` runs on `stack` in the child, with `arg`, and
+/// everything they reach must outlive the child's use of it (until it calls
+/// `execve` or exits); the child must make only async-signal-safe calls.
 #[cfg(target_arch = "x86_64")]
 unsafe fn clone3_into(
     stack: &ChildStack,
@@ -155,6 +161,12 @@ unsafe fn clone3_into(
 }
 
 /// Without the assembly for this architecture: never supported.
+///
+/// # Safety
+///
+/// As [`spawn`]: `main` runs on `stack` in the child, with `arg`, and
+/// everything they reach must outlive the child's use of it (until it calls
+/// `execve` or exits); the child must make only async-signal-safe calls.
 #[cfg(not(target_arch = "x86_64"))]
 unsafe fn clone3_into(
     _stack: &ChildStack,

@@ -219,7 +219,8 @@ pub enum OutputOverflow {
 pub struct FilesPolicy {
     /// Folders granted to the guest.
     pub grants: Vec<FileGrant>,
-    /// Size of the scratch `/tmp`, in bytes. 0 (the default) means no `/tmp`.
+    /// Size of the scratch `/tmp`, in bytes. 0 (the default): a WebAssembly
+    /// guest has no `/tmp`, and the process jail's is 64 MiB.
     pub tmp_bytes: u64,
 }
 

@@ -20,7 +20,9 @@
 //! | `env` | empty: the guest sees no environment variables |
 //! | `files` | no grants: the guest sees no host files |
 //! | `network` | no destinations: the guest has no network |
-//! | `tools` | none callable; `allow_unlisted_tools = false` |
+//! | `tools` | none callable; `allow_unlisted_tools = false`; a listed tool without `max_calls` takes [`defaults::DEFAULT_MAX_CALLS`] (100) calls per run |
+//! | `files.tmp_bytes` | 0: no `/tmp` for a WebAssembly guest; the process jail's is [`defaults::JAIL_TMP_BYTES`] (64 MiB) |
+//! | `limits.processes` | none: one for a WebAssembly guest; [`defaults::JAIL_PROCESSES`] (256) in the process jail |
 //! | `secrets` | none |
 //! | `audit` | no log |
 //! | `jail.require`, `jail.require_landlock` | none: Landlock and cgroups best effort (each outcome's `enforcement` says which were on) |
@@ -44,6 +46,7 @@
 
 mod builder;
 mod constraint;
+pub mod defaults;
 mod document;
 mod error;
 mod language;

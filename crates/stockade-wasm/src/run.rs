@@ -171,13 +171,7 @@ fn root_cause(error: &wasmtime::Error) -> String {
 }
 
 fn exit_code(status: &Status) -> i32 {
-    match status {
-        Status::Ok => 0,
-        Status::Exited { code } => *code,
-        Status::LimitExceeded { which } => which.exit_code(),
-        Status::Cancelled => Status::CANCELLED_EXIT_CODE,
-        _ => 1,
-    }
+    status.exit_code().unwrap_or(1)
 }
 
 pub(crate) fn engine_error(error: wasmtime::Error) -> SandboxError {

@@ -2,7 +2,6 @@
 
 use crate::sandbox::Sandbox;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use stockade_audit::{AuditLog, Event};
 use stockade_core::{AuditRange, Enforcement, Language, Outcome, SandboxError, Status};
 use stockade_policy::FileMode;
@@ -31,7 +30,7 @@ impl<'a> RunRecord<'a> {
     ) -> Result<RunRecord<'a>, SandboxError> {
         let policy_sha256 = sandbox.policy_sha256();
         // Only a log (and the tool gate, which records into it) needs the id.
-        let run = if log.is_some() { new_run_id() } else { String::new() };
+        let run = if log.is_some() { new_run_id()? } else { String::new() };
         let first = match log {
             Some(log) => Some(
                 log.append(&Event::RunStart {
@@ -124,15 +123,9 @@ fn status_name(status: &Status) -> String {
     value["kind"].as_str().unwrap_or("unknown").to_string()
 }
 
-/// A run or session id unique within a log: the process, the time and a
-/// counter.
-pub(crate) fn new_run_id() -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let count = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-    let seed = format!("{}-{nanos}-{count}", std::process::id());
-    stockade_audit::sha256_hex(seed.as_bytes())[..16].to_string()
+/// A run or session id: 16 random hex digits, unique within a log.
+pub(crate) fn new_run_id() -> Result<String, SandboxError> {
+    stockade_core::id::random_hex(8).map_err(|e| SandboxError::Audit(format!("cannot draw a run id: {e}")))
 }
 
 pub(crate) fn audit_error(error: stockade_audit::AuditError) -> SandboxError {

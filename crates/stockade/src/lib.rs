@@ -35,7 +35,7 @@ pub use session::Session;
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
     AuditRange, Backend, BoxError, Cancel, ErrorClass, JailError, JailLayer, Language, Limit, LiveGuest,
-    Outcome, Request, RunRequest, SandboxError, SessionRequest, Status, ToolHost, Turn, Usage, WasmError,
+    Outcome, Request, RunRequest, SandboxError, SessionRequest, Status, ToolHost, Turn, Usage, WasmError, id,
     protocol, render,
 };
 pub use stockade_policy as policy;

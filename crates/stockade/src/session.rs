@@ -68,7 +68,7 @@ impl std::fmt::Debug for Session {
 impl Session {
     /// Opens a session: starts its guest and records it in the audit log.
     pub(crate) fn open(sandbox: &Sandbox, language: Language) -> Result<Session, SandboxError> {
-        let id = new_run_id();
+        let id = new_run_id()?;
         let calls = Arc::new(SessionCalls::default());
         let lister = sandbox.gate(&id, Some(&calls)).map(|gate| gate as Arc<dyn ToolHost>);
         let backend = sandbox.backend(language)?;

@@ -9,8 +9,7 @@ use std::sync::Mutex;
 use stockade_core::SandboxError;
 use stockade_policy::{Policy, PolicyError, ToolPolicy};
 
-/// Calls per run per tool when the policy lists the tool without `max_calls`.
-pub const DEFAULT_MAX_CALLS: u64 = 100;
+pub use stockade_policy::defaults::DEFAULT_MAX_CALLS;
 
 /// One registered tool, ready to be checked and called.
 pub(crate) struct Entry {

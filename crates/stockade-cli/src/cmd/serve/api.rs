@@ -10,7 +10,7 @@ use axum::routing::{delete, get, post};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use stockade::{ErrorClass, Language, Request, Sandbox, SandboxError, Session, SessionRequest};
@@ -119,7 +119,6 @@ pub struct State {
     tenants: Vec<Arc<Tenant>>,
     sessions: Mutex<Table>,
     stopping: AtomicBool,
-    next_id: AtomicU64,
     max_body_bytes: usize,
     body_timeout: Duration,
     /// The OpenAPI document, listing the languages the tokens' policies run.
@@ -141,7 +140,6 @@ impl State {
             tenants,
             sessions: Mutex::new(Table { open: Sessions::new(), opening }),
             stopping: AtomicBool::new(false),
-            next_id: AtomicU64::new(0),
             max_body_bytes: config.max_body_bytes,
             body_timeout: Duration::from_millis(config.body_timeout_ms),
         })
@@ -331,9 +329,10 @@ async fn open_session(Shared(state): Shared<Arc<State>>, request: HttpRequest) -
             return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("the session failed to open: {e}"));
         }
     };
-    let count = state.next_id.fetch_add(1, Ordering::Relaxed);
-    let seed = format!("{}-{count}-{}-{:?}", std::process::id(), opened.id(), Instant::now());
-    let id = stockade::audit_log::sha256_hex(seed.as_bytes())[..32].to_string();
+    let id = match stockade::id::random_hex(16) {
+        Ok(id) => id,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &format!("cannot draw a session id: {e}")),
+    };
     reservation.fill(id.clone(), opened);
     (StatusCode::CREATED, Json(SessionOpened { id, language: language.to_string() })).into_response()
 }
