@@ -8,7 +8,10 @@ use stockade::{Outcome, render};
 /// returns the exit code the command ends with: the guest's, or the limit's.
 pub fn outcome(outcome: &Outcome, policy: &stockade::Policy, json: bool) -> anyhow::Result<i32> {
     if json {
-        println!("{}", serde_json::to_string_pretty(outcome)?);
+        use std::io::Write;
+        // A reader that went away (`| head`) is not an error of the run's.
+        let text = serde_json::to_string_pretty(outcome)?;
+        let _ = writeln!(std::io::stdout().lock(), "{text}");
     } else {
         human(outcome, policy);
     }

@@ -289,3 +289,14 @@ pub(crate) fn cwasm_key(engine: &Engine, wasm_digest: &str) -> String {
     let config = sha2::Digest::finalize(config.0);
     cache::key(&[b"wasmtime-48.0.8", crate::snapshot::PIPELINE, &config, wasm_digest.as_bytes()])
 }
+
+/// The bytes of memory a guest module starts with: a smaller
+/// `limits.memory_bytes` cannot even instantiate it.
+pub(crate) fn initial_memory(compiled: &Compiled) -> u64 {
+    compiled
+        .pre
+        .module()
+        .exports()
+        .find_map(|export| export.ty().memory().map(|memory| memory.minimum() << 16))
+        .unwrap_or(0)
+}

@@ -267,10 +267,14 @@ async fn open_quickjs(
 ) -> Result<Result<(Exports, wasmtime::Memory), Ending>, SandboxError> {
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
+        // As for CPython: a limit below what the module starts with is the
+        // policy's mistake, before any code ran, not a run that hit it.
+        Err(_) if store.data().limiter.denied() => {
+            let needed_mib = crate::guest::initial_memory(compiled).div_ceil(1 << 20);
+            return Err(WasmError::MemoryTooSmall { guest: "QuickJS", needed_mib }.into());
+        }
         Err(e)
-            if e.downcast_ref::<Trap>().is_some()
-                || e.downcast_ref::<crate::run::Cancelled>().is_some()
-                || store.data().limiter.denied() =>
+            if e.downcast_ref::<Trap>().is_some() || e.downcast_ref::<crate::run::Cancelled>().is_some() =>
         {
             return Ok(Err(Ending::Trap(e)));
         }

@@ -84,7 +84,7 @@ pub(crate) async fn open(
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
         Err(_) if store.data().limiter.denied() => {
-            let needed_mib = initial_memory(compiled).div_ceil(1 << 20);
+            let needed_mib = crate::guest::initial_memory(compiled).div_ceil(1 << 20);
             return Err(WasmError::MemoryTooSmall { guest: "CPython", needed_mib }.into());
         }
         Err(e)
@@ -127,17 +127,6 @@ pub(crate) async fn open(
         }
         Err(e) => Ok(Err(Ending::Trap(e))),
     }
-}
-
-/// The bytes of memory the interpreter starts with: a smaller
-/// `limits.memory_bytes` cannot even instantiate it.
-fn initial_memory(compiled: &Compiled) -> u64 {
-    compiled
-        .pre
-        .module()
-        .exports()
-        .find_map(|export| export.ty().memory().map(|memory| memory.minimum() << 16))
-        .unwrap_or(0)
 }
 
 /// Runs the caller's `code` as one turn and reads its report (the caller,

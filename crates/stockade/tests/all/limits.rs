@@ -63,6 +63,22 @@ fn growing_without_bound_hits_the_memory_limit() {
     assert!(outcome.usage.peak_memory_bytes <= 32 * MIB);
 }
 
+/// Issue 19: a memory limit below what the guest starts with is refused
+/// as the policy's mistake (class `policy`), in JavaScript as in Python,
+/// not reported as a run that hit its limit.
+#[test]
+fn too_little_memory_to_start_is_a_policy_error_not_an_outcome() {
+    let policy = Policy::builder().memory_bytes(MIB).build().expect("policy");
+    let error =
+        Sandbox::new(policy).expect("sandbox").run(Language::JavaScript, "1").expect_err("cannot start");
+    assert_eq!(error.class(), stockade::ErrorClass::Policy, "{error}");
+    assert!(
+        error.to_string().contains("QuickJS guest needs at least")
+            && error.to_string().contains("memory_bytes"),
+        "{error}"
+    );
+}
+
 #[test]
 fn a_caught_out_of_memory_error_lets_the_guest_go_on() {
     let code = "let r; try { new ArrayBuffer(2 ** 30) } catch (e) { r = e.name } r";

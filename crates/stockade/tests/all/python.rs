@@ -212,6 +212,7 @@ fn too_little_memory_to_start_is_a_clear_error() {
     let policy = Policy::builder().memory_bytes(16 * MIB).build().expect("policy");
     let error = py_result(policy, "1").expect_err("cannot start");
     assert!(error.to_string().contains("memory_bytes"), "{error}");
+    assert_eq!(error.class(), stockade::ErrorClass::Policy, "{error}");
 }
 
 #[test]
