@@ -137,6 +137,52 @@ fn policy_check_names_the_key() {
     assert!(text(&out.stdout).contains("not supported by backend wasm"));
 }
 
+/// Issue 19, item 8: a TOML error shows the parser's excerpt on stderr,
+/// with the caret under the value at fault on a line of its own.
+#[test]
+fn a_policy_error_keeps_its_caret_line() {
+    let bad = policy_file("[limits]\nwall_ms = \"x\"\n");
+    let out = stockade(&["policy", "check", bad.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.lines().any(|l| l == "2 | wall_ms = \"x\""), "{stderr}");
+    assert!(stderr.lines().any(|l| l == "  |           ^^^"), "{stderr}");
+}
+
+/// Issue 19, item 8: `policy check --json` reports on stdout, with stable keys.
+#[test]
+fn policy_check_json_reports_validity_and_the_key() {
+    let check = |toml: &str| {
+        let file = policy_file(toml);
+        let out = stockade(&["policy", "check", "--json", file.path().to_str().expect("path")]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        (out.status.code(), report)
+    };
+    let (code, report) = check("[limits]\nwall_ms = 5000\n");
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!((&report["valid"], &report["runnable"]), (&serde_json::json!(true), &serde_json::json!(true)));
+    assert!(report["error"].is_null() && report["policy"]["limits"]["wall_ms"] == 5000, "{report}");
+    let (code, report) = check("[limits]\nmemory_bytes = -1\n");
+    assert_eq!(code, Some(2));
+    assert_eq!((&report["valid"], &report["error"]["key"]), (&serde_json::json!(false), &serde_json::json!("limits.memory_bytes")));
+    assert!(report["policy"].is_null(), "{report}");
+    let (code, report) = check("[network]\nallow = [\"example.com\"]\n");
+    assert_eq!(code, Some(2));
+    assert_eq!((&report["valid"], &report["runnable"]), (&serde_json::json!(true), &serde_json::json!(false)));
+    assert!(report["error"]["message"].as_str().is_some_and(|m| m.contains("not supported")), "{report}");
+}
+
+/// Issue 19, item 8: the help's summary covers the servers and the audit
+/// log, not only three of the ten commands.
+#[test]
+fn the_help_summary_covers_every_command() {
+    let help = text(&stockade(&["--help"]).stdout);
+    let about = help.lines().next().unwrap_or_default();
+    for part in ["MCP", "HTTP", "audit", "sessions"] {
+        assert!(about.contains(part), "{about}");
+    }
+}
+
 #[test]
 fn policy_schema_and_default_are_usable() {
     let out = stockade(&["policy", "schema"]);
@@ -153,6 +199,19 @@ fn doctor_reports_a_ready_machine() {
     let out = stockade(&["doctor"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("JavaScript smoke run"));
+}
+
+/// Issue 19, item 8: `doctor --json` is one JSON object with stable keys.
+#[test]
+fn doctor_json_lists_the_checks() {
+    let out = stockade(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["ready"], true, "{report}");
+    let checks = report["checks"].as_array().expect("checks");
+    let smoke = checks.iter().find(|c| c["name"] == "JavaScript smoke run").expect("the smoke run");
+    assert_eq!((&smoke["ok"], &smoke["needed_to_run"]), (&serde_json::json!(true), &serde_json::json!(true)));
+    assert!(checks.iter().all(|c| c["detail"].is_string() && (c["fix"].is_null() || c["fix"].is_string())));
 }
 
 #[test]
@@ -362,6 +421,8 @@ fn a_corrupted_compiled_guest_is_rebuilt_not_loaded() {
         text(&out.stderr)
     );
     assert!(text(&out.stderr).contains("damaged cache entry removed"), "{}", text(&out.stderr));
+    // Issue 19, item 8: stderr is a pipe here, so the warning has no colour codes.
+    assert!(!text(&out.stderr).contains("\x1b["), "{:?}", text(&out.stderr));
     assert_ne!(std::fs::read(&cwasm).expect("rebuilt")[middle], bytes[middle], "the entry was rebuilt");
 }
 
