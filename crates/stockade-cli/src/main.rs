@@ -16,8 +16,7 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "stockade",
     version,
-    about = "Run code an LLM wrote in a sandbox: one-off runs and programs, sessions, MCP and HTTP servers, \
-             policies, guests and audit logs.",
+    about = "Run code an LLM wrote in a sandbox: runs, sessions, MCP and HTTP servers, policies, audit logs.",
     long_about = None
 )]
 struct Cli {

@@ -164,11 +164,17 @@ fn policy_check_json_reports_validity_and_the_key() {
     assert!(report["error"].is_null() && report["policy"]["limits"]["wall_ms"] == 5000, "{report}");
     let (code, report) = check("[limits]\nmemory_bytes = -1\n");
     assert_eq!(code, Some(2));
-    assert_eq!((&report["valid"], &report["error"]["key"]), (&serde_json::json!(false), &serde_json::json!("limits.memory_bytes")));
+    assert_eq!(
+        (&report["valid"], &report["error"]["key"]),
+        (&serde_json::json!(false), &serde_json::json!("limits.memory_bytes"))
+    );
     assert!(report["policy"].is_null(), "{report}");
     let (code, report) = check("[network]\nallow = [\"example.com\"]\n");
     assert_eq!(code, Some(2));
-    assert_eq!((&report["valid"], &report["runnable"]), (&serde_json::json!(true), &serde_json::json!(false)));
+    assert_eq!(
+        (&report["valid"], &report["runnable"]),
+        (&serde_json::json!(true), &serde_json::json!(false))
+    );
     assert!(report["error"]["message"].as_str().is_some_and(|m| m.contains("not supported")), "{report}");
 }
 
@@ -177,7 +183,7 @@ fn policy_check_json_reports_validity_and_the_key() {
 #[test]
 fn the_help_summary_covers_every_command() {
     let help = text(&stockade(&["--help"]).stdout);
-    let about = help.lines().next().unwrap_or_default();
+    let about = help.split("\n\n").next().unwrap_or_default().replace('\n', " ");
     for part in ["MCP", "HTTP", "audit", "sessions"] {
         assert!(about.contains(part), "{about}");
     }

@@ -77,13 +77,19 @@ fn check_json(file: &Path) -> i32 {
         println!("{report}");
         if runnable { 0 } else { crate::exit::USAGE }
     };
-    let text = match std::fs::read_to_string(file).with_context(|| format!("cannot read policy {}", file.display())) {
+    let text = match std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read policy {}", file.display()))
+    {
         Ok(text) => text,
-        Err(e) => return report(false, false, json!({"key": null, "message": format!("{e:#}")}), Value::Null),
+        Err(e) => {
+            return report(false, false, json!({"key": null, "message": format!("{e:#}")}), Value::Null);
+        }
     };
     let policy = match Policy::from_str_auto(&text) {
         Ok(policy) => policy,
-        Err(e) => return report(false, false, json!({"key": e.key(), "message": e.to_string()}), Value::Null),
+        Err(e) => {
+            return report(false, false, json!({"key": e.key(), "message": e.to_string()}), Value::Null);
+        }
     };
     let document = serde_json::to_value(&policy).unwrap_or_default();
     match stockade::Sandbox::new(policy) {
