@@ -818,47 +818,99 @@ fn guest_output_to_a_terminal_is_escaped() {
     assert_eq!(text(&out.stdout), "\\x1b[2Jhi\\x1b]0;t\\x07\r\n");
 }
 
+/// `stockade mcp ARGS` on stdio, spoken to as raw JSON-RPC, one line per
+/// message; killed when dropped.
+struct McpStdio {
+    server: std::process::Child,
+    input: std::process::ChildStdin,
+    answers: std::sync::mpsc::Receiver<String>,
+}
+
+impl McpStdio {
+    /// Starts the server and initializes the connection.
+    fn start(args: &[&str]) -> McpStdio {
+        use std::io::BufRead;
+        let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+            .arg("mcp")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start stockade mcp");
+        let input = server.stdin.take().expect("stdin");
+        let output = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+        let (lines, answers) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in output.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut mcp = McpStdio { server, input, answers };
+        let init = mcp.ask(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+        );
+        assert!(init["result"].is_object(), "{init}");
+        mcp.ask(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        mcp
+    }
+
+    /// Sends `message`; then, unless it is a notification, waits for its answer.
+    fn ask(&mut self, message: &str) -> serde_json::Value {
+        writeln!(self.input, "{message}").expect("send");
+        let id = serde_json::from_str::<serde_json::Value>(message).expect("json")["id"].clone();
+        if id.is_null() {
+            return serde_json::Value::Null;
+        }
+        loop {
+            let line =
+                self.answers.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer in time");
+            let answer: serde_json::Value = serde_json::from_str(&line).expect("a JSON answer");
+            if answer["id"] == id {
+                return answer;
+            }
+        }
+    }
+}
+
+impl Drop for McpStdio {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Issue 19, item 8: run_code's description names the host tools the
+/// policy offers, with their schemas, so that a model can learn of them;
+/// a registered tool the policy does not allow is not named.
+#[test]
+fn mcp_run_code_names_the_host_tools() {
+    let policy = policy_file("[tools.add]\nmax_calls = 5\n");
+    let policy = policy.path().to_str().expect("utf-8 path");
+    let mut mcp = McpStdio::start(&["--policy", policy, "--tool", "add=echo 5", "--tool", "hidden=echo 1"]);
+    let listed = mcp.ask(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#);
+    let tools = listed["result"]["tools"].as_array().expect("tools");
+    let run_code = tools.iter().find(|t| t["name"] == "run_code").expect("run_code");
+    let description = run_code["description"].as_str().expect("a description");
+    assert!(description.contains("- add: runs `echo 5` on the host; arguments: {"), "{description}");
+    assert!(!description.contains("hidden"), "{description}");
+    let called = mcp.ask(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"js","code":"await add({})"}}}"#,
+    );
+    assert_eq!(called["result"]["structuredContent"]["value"], 5, "{called}");
+    // Without tools, the description says nothing of them.
+    let mut bare = McpStdio::start(&[]);
+    let listed = bare.ask(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#);
+    assert!(!listed.to_string().contains("host tools"), "{listed}");
+}
+
 /// Issue 20, finding 3: `run_code` over MCP refuses a key given twice
 /// (which a parsed map would have collapsed to its last value) and an
 /// unknown key, as tool errors, as the HTTP API refuses both. Spoken as raw
 /// JSON-RPC on stdio, since no client library can send a repeated key.
 #[test]
 fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
-    use std::io::BufRead;
-    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
-        .arg("mcp")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start stockade mcp");
-    let mut input = server.stdin.take().expect("stdin");
-    let output = std::io::BufReader::new(server.stdout.take().expect("stdout"));
-    let (lines, answers) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in output.lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    // Sends `message`; then, unless it is a notification, waits for its answer.
-    let mut ask = |message: &str| {
-        writeln!(input, "{message}").expect("send");
-        let id = serde_json::from_str::<serde_json::Value>(message).expect("json")["id"].clone();
-        if id.is_null() {
-            return serde_json::Value::Null;
-        }
-        loop {
-            let line = answers.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer in time");
-            let answer: serde_json::Value = serde_json::from_str(&line).expect("a JSON answer");
-            if answer["id"] == id {
-                return answer;
-            }
-        }
-    };
-    let init = ask(
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
-    );
-    assert!(init["result"].is_object(), "{init}");
+    let mut mcp = McpStdio::start(&[]);
     let call = |id: u32, arguments: &str| {
         format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"run_code","arguments":{arguments}}}}}"#
@@ -867,21 +919,18 @@ fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
     let text = |answer: &serde_json::Value| {
         answer["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
     };
-    ask(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
-    let twice = ask(&call(2, r#"{"language":"js","code":"'checked'","code":"'run'"}"#));
+    let twice = mcp.ask(&call(2, r#"{"language":"js","code":"'checked'","code":"'run'"}"#));
     assert_eq!(twice["result"]["isError"], true, "{twice}");
     assert!(text(&twice).contains("a key is given twice ([\"code\"])"), "{twice}");
-    let unknown = ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
+    let unknown = mcp.ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
     assert_eq!(unknown["result"]["isError"], true, "{unknown}");
     assert!(text(&unknown).contains("unknown field `timeout`"), "{unknown}");
-    let fine = ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
+    let fine = mcp.ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
     assert_eq!(
         (&fine["result"]["isError"], &fine["result"]["structuredContent"]["value"]),
         (&serde_json::json!(false), &serde_json::json!(42)),
         "{fine}"
     );
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 /// Issue 20, finding 3, over streamable HTTP: the body is read raw too, so

@@ -158,6 +158,15 @@ impl Sandbox {
         &self.policy
     }
 
+    /// The host tools a guest may call: those registered that the policy
+    /// allows, by name, each as `{"name", "description", "inputSchema"}`
+    /// (its JSON Schema). A server names them to its clients, so that a
+    /// model can learn of them; registered tools the policy does not allow
+    /// are left out, as the guest cannot see them either.
+    pub fn tools(&self) -> &[serde_json::Value] {
+        self.tools.descriptors()
+    }
+
     /// Runs `code` in a fresh guest for `language`.
     ///
     /// With an audit log, the run's start is recorded before the guest

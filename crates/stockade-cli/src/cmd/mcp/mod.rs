@@ -89,7 +89,16 @@ pub struct Server {
 #[tool_router]
 impl Server {
     fn new(sandbox: Sandbox) -> Server {
-        Server { sandbox, sessions: Sessions::default(), tool_router: Self::tool_router() }
+        let mut tool_router = Self::tool_router();
+        // The host tools are the policy's, known only now: a model learns of
+        // them from run_code's description, which is all it reads.
+        if let Some(route) = tool_router.map.get_mut("run_code")
+            && let Some(tools) = host_tools(&sandbox)
+        {
+            let description = route.attr.description.as_deref().unwrap_or_default();
+            route.attr.description = Some(format!("{description}\n\n{tools}").into());
+        }
+        Server { sandbox, sessions: Sessions::default(), tool_router }
     }
 
     #[tool(description = "Run JavaScript or Python (CPython with numpy and pandas) in a sandbox that has \
@@ -178,6 +187,27 @@ impl Server {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// What `run_code`'s description says of the host tools the guest may call
+/// (registered, and allowed by the policy), with their JSON Schemas; `None`
+/// when there are none.
+fn host_tools(sandbox: &Sandbox) -> Option<String> {
+    let tools = sandbox.tools();
+    if tools.is_empty() {
+        return None;
+    }
+    let mut text = String::from(
+        "The code can call these host tools, as functions of one object of arguments (JavaScript: \
+         `await NAME({...})`; Python: `NAME(key=value, ...)`). The policy checks every call; a refused \
+         one throws ToolDenied:",
+    );
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap_or_default();
+        let about = tool["description"].as_str().unwrap_or_default();
+        text.push_str(&format!("\n- {name}: {about}; arguments: {}", tool["inputSchema"]));
+    }
+    Some(text)
 }
 
 /// The input schema of a tool that takes `T`.
