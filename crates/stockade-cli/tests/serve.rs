@@ -510,7 +510,7 @@ fn an_ended_session_answers_410_until_it_is_closed() {
         .expect("sessions")
         .iter()
         .map(|s| {
-            assert_eq!(s["language"], "javascript", "{s}");
+            assert_eq!(s["language"], "js", "{s}");
             (s["id"].as_str().expect("id").to_string(), s["ended"].as_bool().expect("ended"))
         })
         .collect();

@@ -100,7 +100,10 @@ impl SandboxBuilder {
         self
     }
 
-    /// Checks everything and opens the audit log, if the policy keeps one.
+    /// Checks everything and opens the audit log, if the policy keeps one:
+    /// the writer this process already has for that file, if another
+    /// sandbox opened it (see [`AuditLog::shared`]), so that any number of
+    /// sandboxes of one process can name one log.
     ///
     /// Fails if the policy is invalid, or grants or limits anything the
     /// backend (see [`SandboxBuilder::language`]) cannot enforce (a sandbox never runs with a silently ignored
@@ -129,9 +132,11 @@ impl SandboxBuilder {
                     ),
                     None => None,
                 };
-                let log = AuditLog::open_signed(path, policy.audit.fsync, signer)
+                // Shared: every sandbox of this process that names this
+                // log appends through one writer.
+                let log = AuditLog::shared(path, policy.audit.fsync, signer)
                     .map_err(|e| SandboxError::Audit(e.to_string()))?;
-                Some(Arc::new(log))
+                Some(log)
             }
             None => None,
         };
