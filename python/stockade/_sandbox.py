@@ -75,7 +75,12 @@ class Sandbox:
             raise ValueError(f"two tools are named {duplicates[0]!r}")
         grants = _grants(names, constraints, max_calls)
         self._tools: List[ToolSpec] = specs
-        self._native = _native.NativeSandbox(_policy_text(policy), [spec.native() for spec in specs], json.dumps(grants))
+        self._native = _native.NativeSandbox(
+            _policy_text(policy),
+            [spec.native() for spec in specs],
+            json.dumps(grants),
+            from_dict=isinstance(policy, Mapping),
+        )
 
     def run(self, code: str, language: str = "python") -> Result:
         """Runs ``code`` in a fresh guest: nothing carries over between runs.
