@@ -12,6 +12,10 @@ use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use stockade_policy::Fsync;
 
+/// The logs [`AuditLog::shared`] has open in this process, by the device
+/// and inode of their file. Weak: a log closes when its last user lets go.
+type OpenLogs = HashMap<(u64, u64), Weak<AuditLog>>;
+
 /// Lines written between two syncs under [`Fsync::Batch`], at most.
 const BATCH_LINES: u32 = 256;
 
@@ -96,7 +100,7 @@ impl AuditLog {
         fsync: Fsync,
         signer: Option<Signer>,
     ) -> Result<Arc<AuditLog>, AuditError> {
-        static OPEN: OnceLock<Mutex<HashMap<(u64, u64), Weak<AuditLog>>>> = OnceLock::new();
+        static OPEN: OnceLock<Mutex<OpenLogs>> = OnceLock::new();
         let path = path.as_ref();
         let io = |source| AuditError::Io { path: path.to_path_buf(), source };
         let file = open_file(path).map_err(io)?;
