@@ -18,20 +18,23 @@ pub struct NativeSandbox {
 
 #[pymethods]
 impl NativeSandbox {
-    /// `policy`: the text of a TOML or JSON policy (`None`: deny all).
-    /// `tools`: `(name, description, json_schema, call)` tuples, where
+    /// `policy`: the text of a TOML or JSON policy (`None`: deny all);
+    /// with `from_dict`, the JSON that `json.dumps` made of the caller's
+    /// dict. `tools`: `(name, description, json_schema, call)` tuples, where
     /// `call(arguments_json) -> result_json`. `grants`: a JSON object of
     /// `[tools.NAME]` entries to add to the policy; a tool the policy lists
     /// itself must not have one that sets anything.
     #[new]
-    #[pyo3(signature = (policy, tools, grants))]
+    #[pyo3(signature = (policy, tools, grants, from_dict = false))]
     fn new(
         py: Python<'_>,
         policy: Option<&str>,
         tools: Vec<(String, String, String, Py<PyAny>)>,
         grants: &str,
+        from_dict: bool,
     ) -> PyResult<NativeSandbox> {
         let mut policy = match policy {
+            Some(json) if from_dict => dict_policy(json).map_err(|e| errors::to_py(e.into()))?,
             Some(text) => Policy::from_str_auto(text).map_err(|e| errors::to_py(e.into()))?,
             None => Policy::default(),
         };
@@ -185,6 +188,23 @@ pub fn canonical_language(name: &str) -> PyResult<&'static str> {
 
 /// Adds the `[tools.NAME]` entries the Python layer made from `tools=`,
 /// `constraints=` and `max_calls=`.
+/// The policy a dict gave (as `json.dumps` wrote it). Its errors name the
+/// key path (`limits.wall_ms: invalid type: ...`), never a line and column:
+/// the JSON is ours, not the caller's, so it is read as a value first, whose
+/// errors carry no position.
+fn dict_policy(json: &str) -> Result<Policy, stockade::PolicyError> {
+    let parse = |key: String, message: String| stockade::PolicyError::Parse { key, message };
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| parse("<document>".into(), format!("not a policy: {e}")))?;
+    let policy: Policy = serde_path_to_error::deserialize(value).map_err(|e| {
+        let key = e.path().to_string();
+        let key = if key.is_empty() || key == "." { "<document>".to_string() } else { key };
+        parse(key, e.into_inner().to_string())
+    })?;
+    policy.validate()?;
+    Ok(policy)
+}
+
 fn add_grants(policy: &mut Policy, grants: &str) -> PyResult<()> {
     let grants: serde_json::Map<String, Value> =
         serde_json::from_str(grants).map_err(|e| PyValueError::new_err(format!("tool grants: {e}")))?;

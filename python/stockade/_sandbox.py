@@ -61,7 +61,12 @@ class Sandbox:
             raise ValueError(f"two tools are named {duplicates[0]!r}")
         grants = _grants(names, constraints, max_calls)
         self._tools: List[ToolSpec] = specs
-        self._native = _native.NativeSandbox(_policy_text(policy), [spec.native() for spec in specs], json.dumps(grants))
+        self._native = _native.NativeSandbox(
+            _policy_text(policy),
+            [spec.native() for spec in specs],
+            json.dumps(grants),
+            from_dict=isinstance(policy, Mapping),
+        )
 
     @property
     def languages(self) -> "tuple[str, ...]":

@@ -70,6 +70,18 @@ def test_bad_policies_are_clear_errors():
         Sandbox(42)
 
 
+def test_a_dict_policy_error_names_the_key_path_not_a_json_position():
+    # Issue 19, item 8: the dict is sent on as JSON the caller never wrote,
+    # so a line and column there would point nowhere.
+    with pytest.raises(PolicyError) as refused:
+        Sandbox({"limits": {"wall_ms": "soon"}})
+    message = str(refused.value)
+    assert message.startswith("limits.wall_ms: invalid type"), message
+    assert "line" not in message and "column" not in message, message
+    with pytest.raises(PolicyError, match=r"^tools\.pay\.max_calls: "):
+        Sandbox({"tools": {"pay": {"max_calls": -1}}})
+
+
 def test_bad_code_and_languages_are_clear_errors():
     sandbox = Sandbox({"limits": {"code_bytes": 1024}})
     with pytest.raises(CodeRefused, match="code_bytes"):

@@ -30,6 +30,18 @@ pub enum AuditError {
         /// How long the opener waited for the lock.
         waited: std::time::Duration,
     },
+    /// A log this process already writes was asked for again with other
+    /// settings (`fsync`, or the signing key): one writer cannot keep both.
+    #[error(
+        "audit log {path} is already open in this process (as {open}) with another audit.fsync or \
+         audit.signing_key; give every policy that names it the same ones, or each a log of its own"
+    )]
+    Conflict {
+        /// The log file, as this request named it.
+        path: PathBuf,
+        /// The same file, as the writer already open named it.
+        open: PathBuf,
+    },
     /// The last complete line of an existing log is not a record, so the
     /// chain cannot be continued.
     #[error(

@@ -2,13 +2,19 @@
 
 use crate::record::{GENESIS, Record, now, open_sealed};
 use crate::{AuditError, Event, Signer};
+use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 use stockade_policy::Fsync;
+
+/// The logs [`AuditLog::shared`] has open in this process, by the device
+/// and inode of their file. Weak: a log closes when its last user lets go.
+type OpenLogs = HashMap<(u64, u64), Weak<AuditLog>>;
 
 /// Lines written between two syncs under [`Fsync::Batch`], at most.
 const BATCH_LINES: u32 = 256;
@@ -75,6 +81,48 @@ impl AuditLog {
         AuditLog::open_waiting(path, fsync, signer, lock_timeout())
     }
 
+    /// The one writer of this process for the log at `path`: the one
+    /// already open if another part of the process (another sandbox) opened
+    /// this file with `shared`, by whatever path, or else a new one, opened
+    /// as [`AuditLog::open_signed`] opens it. The file's lock keeps out other
+    /// processes; within one, sharing the writer is what keeps the chain
+    /// whole, since two writers of one process would wait on each other's
+    /// lock.
+    ///
+    /// The file is known by its device and inode, so two paths to it (a
+    /// relative one, a symbolic link) name one writer. A writer is shared
+    /// only with the same settings: asking for a log already open with
+    /// another `fsync` or another signing key is [`AuditError::Conflict`].
+    /// When the last `Arc` goes, the log is closed, and a later `shared`
+    /// opens it anew.
+    pub fn shared(
+        path: impl AsRef<Path>,
+        fsync: Fsync,
+        signer: Option<Signer>,
+    ) -> Result<Arc<AuditLog>, AuditError> {
+        static OPEN: OnceLock<Mutex<OpenLogs>> = OnceLock::new();
+        let path = path.as_ref();
+        let io = |source| AuditError::Io { path: path.to_path_buf(), source };
+        let file = open_file(path).map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        let key = (meta.dev(), meta.ino());
+        // Held while a new writer opens (which may wait for another
+        // process): two sandboxes opening one log at once get one writer.
+        let mut open = OPEN.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(log) = open.get(&key).and_then(Weak::upgrade) {
+            let key_of = |signer: Option<&Signer>| signer.map(Signer::public_key_hex);
+            if log.fsync != fsync || key_of(log.signer.as_ref()) != key_of(signer.as_ref()) {
+                return Err(AuditError::Conflict { path: path.to_path_buf(), open: log.path.clone() });
+            }
+            return Ok(log);
+        }
+        let log =
+            Arc::new(AuditLog::open_file_waiting(path.to_path_buf(), file, fsync, signer, lock_timeout())?);
+        open.retain(|_, log| log.strong_count() > 0);
+        open.insert(key, Arc::downgrade(&log));
+        Ok(log)
+    }
+
     /// [`AuditLog::open_signed`], waiting at most `lock_timeout` for another
     /// writer to release the log before giving up with [`AuditError::Busy`].
     pub fn open_waiting(
@@ -84,9 +132,19 @@ impl AuditLog {
         lock_timeout: Duration,
     ) -> Result<AuditLog, AuditError> {
         let path = path.as_ref().to_path_buf();
+        let file = open_file(&path).map_err(|source| AuditError::Io { path: path.clone(), source })?;
+        AuditLog::open_file_waiting(path, file, fsync, signer, lock_timeout)
+    }
+
+    /// [`AuditLog::open_waiting`] of `file`, already open (by [`open_file`]) at `path`.
+    fn open_file_waiting(
+        path: PathBuf,
+        mut file: File,
+        fsync: Fsync,
+        signer: Option<Signer>,
+        lock_timeout: Duration,
+    ) -> Result<AuditLog, AuditError> {
         let io = |source| AuditError::Io { path: path.clone(), source };
-        let mut file =
-            OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(&path).map_err(io)?;
         lock(&file, lock_timeout).map_err(|e| match e {
             Locking::TimedOut => AuditError::Busy { path: path.clone(), waited: lock_timeout },
             Locking::Failed(e) => io(e),
@@ -188,6 +246,11 @@ impl Drop for AuditLog {
     fn drop(&mut self) {
         let _ = self.end_batch();
     }
+}
+
+/// Opens (creating it, mode 0600) the log at `path` for reading and appending.
+fn open_file(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new().read(true).append(true).create(true).mode(0o600).open(path)
 }
 
 /// The lock wait [`LOCK_TIMEOUT_ENV`] asks for, or the default.

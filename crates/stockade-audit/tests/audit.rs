@@ -257,3 +257,30 @@ fn a_trailing_line_of_garbage_without_a_newline_is_broken() {
         assert_eq!((report.broken, report.partial_tail_bytes), (None, cut.len() as u64));
     }
 }
+
+/// Issue 19, item 8: within one process, `shared` gives every opener of a
+/// log (by any path to it) the one writer, refuses other settings, and
+/// opens the log anew once the last user lets go.
+#[test]
+fn openers_in_one_process_share_one_writer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("audit.jsonl");
+    let other_path = dir.path().join(".").join("audit.jsonl");
+    let first = AuditLog::shared(&path, Fsync::Batch, None).expect("open");
+    let second = AuditLog::shared(&other_path, Fsync::Batch, None).expect("shared, not locked out");
+    assert!(std::sync::Arc::ptr_eq(&first, &second));
+    first.append(&event(1)).expect("append");
+    second.append(&event(2)).expect("append");
+    let refused = AuditLog::shared(&path, Fsync::Always, None).expect_err("another fsync");
+    assert!(matches!(refused, AuditError::Conflict { .. }), "{refused}");
+    let signer = stockade_audit::Signer::from_seed([3; 32]);
+    let refused = AuditLog::shared(&path, Fsync::Batch, Some(signer)).expect_err("another signer");
+    assert!(refused.to_string().contains("already open in this process"), "{refused}");
+    drop((first, second));
+    let again = AuditLog::shared(&path, Fsync::Always, None).expect("closed, so open anew");
+    again.append(&event(3)).expect("append");
+    drop(again);
+    let report = check(&path);
+    // Two log_opened records and three events, one chain.
+    assert_eq!((report.records, report.broken.is_none()), (5, true), "{report:?}");
+}

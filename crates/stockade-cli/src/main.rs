@@ -9,8 +9,16 @@ mod render;
 use clap::{Parser, Subcommand};
 
 /// Run code an LLM wrote, apart from the agent, with nothing it was not granted.
+///
+/// The about line is written here, not taken from the package description,
+/// so that it covers every command below.
 #[derive(Parser)]
-#[command(name = "stockade", version, about, long_about = None)]
+#[command(
+    name = "stockade",
+    version,
+    about = "Run code an LLM wrote in a sandbox: runs, sessions, MCP and HTTP servers, policies, audit logs.",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,7 +42,7 @@ enum Command {
     /// Snapshot and compile a guest now, so the first run is fast.
     Precompile(cmd::precompile::Args),
     /// Check what this machine has and what is missing.
-    Doctor,
+    Doctor(cmd::doctor::Args),
     /// Download and verify a guest that comes from a package registry.
     Fetch(cmd::fetch::Args),
     /// Verify or show a hash-chained audit log.
@@ -43,12 +51,16 @@ enum Command {
 }
 
 fn main() {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("STOCKADE_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a terminal: in a log file or a pipe they
+        // are noise (and a reader's terminal would obey them).
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
     progress::install();
@@ -60,7 +72,7 @@ fn main() {
         Command::Serve(args) => cmd::serve::run(args),
         Command::Policy(command) => cmd::policy::run(command),
         Command::Precompile(args) => cmd::precompile::run(args),
-        Command::Doctor => cmd::doctor::run(),
+        Command::Doctor(args) => cmd::doctor::run(args),
         Command::Fetch(args) => cmd::fetch::run(args),
         Command::Audit(command) => cmd::audit::run(command),
     };

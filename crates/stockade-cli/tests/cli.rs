@@ -154,6 +154,58 @@ fn policy_check_names_the_key() {
     assert!(text(&out.stdout).contains("not supported by backend wasm"));
 }
 
+/// Issue 19, item 8: a TOML error shows the parser's excerpt on stderr,
+/// with the caret under the value at fault on a line of its own.
+#[test]
+fn a_policy_error_keeps_its_caret_line() {
+    let bad = policy_file("[limits]\nwall_ms = \"x\"\n");
+    let out = stockade(&["policy", "check", bad.path().to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.lines().any(|l| l == "2 | wall_ms = \"x\""), "{stderr}");
+    assert!(stderr.lines().any(|l| l == "  |           ^^^"), "{stderr}");
+}
+
+/// Issue 19, item 8: `policy check --json` reports on stdout, with stable keys.
+#[test]
+fn policy_check_json_reports_validity_and_the_key() {
+    let check = |toml: &str| {
+        let file = policy_file(toml);
+        let out = stockade(&["policy", "check", "--json", file.path().to_str().expect("path")]);
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+        (out.status.code(), report)
+    };
+    let (code, report) = check("[limits]\nwall_ms = 5000\n");
+    assert_eq!(code, Some(0), "{report}");
+    assert_eq!((&report["valid"], &report["runnable"]), (&serde_json::json!(true), &serde_json::json!(true)));
+    assert!(report["error"].is_null() && report["policy"]["limits"]["wall_ms"] == 5000, "{report}");
+    let (code, report) = check("[limits]\nmemory_bytes = -1\n");
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        (&report["valid"], &report["error"]["key"]),
+        (&serde_json::json!(false), &serde_json::json!("limits.memory_bytes"))
+    );
+    assert!(report["policy"].is_null(), "{report}");
+    let (code, report) = check("[network]\nallow = [\"example.com\"]\n");
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        (&report["valid"], &report["runnable"]),
+        (&serde_json::json!(true), &serde_json::json!(false))
+    );
+    assert!(report["error"]["message"].as_str().is_some_and(|m| m.contains("not supported")), "{report}");
+}
+
+/// Issue 19, item 8: the help's summary covers the servers and the audit
+/// log, not only three of the ten commands.
+#[test]
+fn the_help_summary_covers_every_command() {
+    let help = text(&stockade(&["--help"]).stdout);
+    let about = help.split("\n\n").next().unwrap_or_default().replace('\n', " ");
+    for part in ["MCP", "HTTP", "audit", "sessions"] {
+        assert!(about.contains(part), "{about}");
+    }
+}
+
 #[test]
 fn policy_schema_and_default_are_usable() {
     let out = stockade(&["policy", "schema"]);
@@ -170,6 +222,19 @@ fn doctor_reports_a_ready_machine() {
     let out = stockade(&["doctor"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert!(text(&out.stdout).contains("JavaScript smoke run"));
+}
+
+/// Issue 19, item 8: `doctor --json` is one JSON object with stable keys.
+#[test]
+fn doctor_json_lists_the_checks() {
+    let out = stockade(&["doctor", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a JSON report");
+    assert_eq!(report["ready"], true, "{report}");
+    let checks = report["checks"].as_array().expect("checks");
+    let smoke = checks.iter().find(|c| c["name"] == "JavaScript smoke run").expect("the smoke run");
+    assert_eq!((&smoke["ok"], &smoke["needed_to_run"]), (&serde_json::json!(true), &serde_json::json!(true)));
+    assert!(checks.iter().all(|c| c["detail"].is_string() && (c["fix"].is_null() || c["fix"].is_string())));
 }
 
 #[test]
@@ -379,6 +444,8 @@ fn a_corrupted_compiled_guest_is_rebuilt_not_loaded() {
         text(&out.stderr)
     );
     assert!(text(&out.stderr).contains("damaged cache entry removed"), "{}", text(&out.stderr));
+    // Issue 19, item 8: stderr is a pipe here, so the warning has no colour codes.
+    assert!(!text(&out.stderr).contains("\x1b["), "{:?}", text(&out.stderr));
     assert_ne!(std::fs::read(&cwasm).expect("rebuilt")[middle], bytes[middle], "the entry was rebuilt");
 }
 
@@ -770,47 +837,99 @@ fn guest_output_to_a_terminal_is_escaped() {
     assert_eq!(text(&out.stdout), "\\x1b[2Jhi\\x1b]0;t\\x07\r\n");
 }
 
+/// `stockade mcp ARGS` on stdio, spoken to as raw JSON-RPC, one line per
+/// message; killed when dropped.
+struct McpStdio {
+    server: std::process::Child,
+    input: std::process::ChildStdin,
+    answers: std::sync::mpsc::Receiver<String>,
+}
+
+impl McpStdio {
+    /// Starts the server and initializes the connection.
+    fn start(args: &[&str]) -> McpStdio {
+        use std::io::BufRead;
+        let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
+            .arg("mcp")
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start stockade mcp");
+        let input = server.stdin.take().expect("stdin");
+        let output = std::io::BufReader::new(server.stdout.take().expect("stdout"));
+        let (lines, answers) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in output.lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        let mut mcp = McpStdio { server, input, answers };
+        let init = mcp.ask(
+            r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
+        );
+        assert!(init["result"].is_object(), "{init}");
+        mcp.ask(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
+        mcp
+    }
+
+    /// Sends `message`; then, unless it is a notification, waits for its answer.
+    fn ask(&mut self, message: &str) -> serde_json::Value {
+        writeln!(self.input, "{message}").expect("send");
+        let id = serde_json::from_str::<serde_json::Value>(message).expect("json")["id"].clone();
+        if id.is_null() {
+            return serde_json::Value::Null;
+        }
+        loop {
+            let line =
+                self.answers.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer in time");
+            let answer: serde_json::Value = serde_json::from_str(&line).expect("a JSON answer");
+            if answer["id"] == id {
+                return answer;
+            }
+        }
+    }
+}
+
+impl Drop for McpStdio {
+    fn drop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+/// Issue 19, item 8: run_code's description names the host tools the
+/// policy offers, with their schemas, so that a model can learn of them;
+/// a registered tool the policy does not allow is not named.
+#[test]
+fn mcp_run_code_names_the_host_tools() {
+    let policy = policy_file("[tools.add]\nmax_calls = 5\n");
+    let policy = policy.path().to_str().expect("utf-8 path");
+    let mut mcp = McpStdio::start(&["--policy", policy, "--tool", "add=echo 5", "--tool", "hidden=echo 1"]);
+    let listed = mcp.ask(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#);
+    let tools = listed["result"]["tools"].as_array().expect("tools");
+    let run_code = tools.iter().find(|t| t["name"] == "run_code").expect("run_code");
+    let description = run_code["description"].as_str().expect("a description");
+    assert!(description.contains("- add: runs `echo 5` on the host; arguments: {"), "{description}");
+    assert!(!description.contains("hidden"), "{description}");
+    let called = mcp.ask(
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"run_code","arguments":{"language":"js","code":"await add({})"}}}"#,
+    );
+    assert_eq!(called["result"]["structuredContent"]["value"], 5, "{called}");
+    // Without tools, the description says nothing of them.
+    let mut bare = McpStdio::start(&[]);
+    let listed = bare.ask(r#"{"jsonrpc":"2.0","id":2,"method":"tools/list"}"#);
+    assert!(!listed.to_string().contains("host tools"), "{listed}");
+}
+
 /// Issue 20, finding 3: `run_code` over MCP refuses a key given twice
 /// (which a parsed map would have collapsed to its last value) and an
 /// unknown key, as tool errors, as the HTTP API refuses both. Spoken as raw
 /// JSON-RPC on stdio, since no client library can send a repeated key.
 #[test]
 fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
-    use std::io::BufRead;
-    let mut server = Command::new(env!("CARGO_BIN_EXE_stockade"))
-        .arg("mcp")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start stockade mcp");
-    let mut input = server.stdin.take().expect("stdin");
-    let output = std::io::BufReader::new(server.stdout.take().expect("stdout"));
-    let (lines, answers) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in output.lines().map_while(Result::ok) {
-            let _ = lines.send(line);
-        }
-    });
-    // Sends `message`; then, unless it is a notification, waits for its answer.
-    let mut ask = |message: &str| {
-        writeln!(input, "{message}").expect("send");
-        let id = serde_json::from_str::<serde_json::Value>(message).expect("json")["id"].clone();
-        if id.is_null() {
-            return serde_json::Value::Null;
-        }
-        loop {
-            let line = answers.recv_timeout(std::time::Duration::from_secs(30)).expect("an answer in time");
-            let answer: serde_json::Value = serde_json::from_str(&line).expect("a JSON answer");
-            if answer["id"] == id {
-                return answer;
-            }
-        }
-    };
-    let init = ask(
-        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"test","version":"1"}}}"#,
-    );
-    assert!(init["result"].is_object(), "{init}");
+    let mut mcp = McpStdio::start(&[]);
     let call = |id: u32, arguments: &str| {
         format!(
             r#"{{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{{"name":"run_code","arguments":{arguments}}}}}"#
@@ -819,29 +938,26 @@ fn mcp_run_code_refuses_duplicate_and_unknown_keys() {
     let text = |answer: &serde_json::Value| {
         answer["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
     };
-    ask(r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#);
-    let twice = ask(&call(2, r#"{"language":"js","code":"'checked'","code":"'run'"}"#));
+    let twice = mcp.ask(&call(2, r#"{"language":"js","code":"'checked'","code":"'run'"}"#));
     assert_eq!(twice["result"]["isError"], true, "{twice}");
     assert!(text(&twice).contains("a key is given twice ([\"code\"])"), "{twice}");
-    let unknown = ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
+    let unknown = mcp.ask(&call(3, r#"{"language":"js","code":"1","timeout":5}"#));
     assert_eq!(unknown["result"]["isError"], true, "{unknown}");
     assert!(text(&unknown).contains("unknown field `timeout`"), "{unknown}");
     // Issue 19: under the default policy a model gets no shell; the refusal
     // says so, and names what runs.
-    let shell = ask(&call(5, r#"{"language":"sh","code":"id"}"#));
+    let shell = mcp.ask(&call(5, r#"{"language":"sh","code":"id"}"#));
     assert_eq!(shell["result"]["isError"], true, "{shell}");
     assert!(
         text(&shell).contains("stockade (policy): this sandbox does not run sh: it runs js, python"),
         "{shell}"
     );
-    let fine = ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
+    let fine = mcp.ask(&call(4, r#"{"language":"js","code":"6 * 7"}"#));
     assert_eq!(
         (&fine["result"]["isError"], &fine["result"]["structuredContent"]["value"]),
         (&serde_json::json!(false), &serde_json::json!(42)),
         "{fine}"
     );
-    let _ = server.kill();
-    let _ = server.wait();
 }
 
 /// Issue 20, finding 3, over streamable HTTP: the body is read raw too, so

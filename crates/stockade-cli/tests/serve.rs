@@ -45,6 +45,26 @@ impl Server {
             sha256(TOKEN_B),
             sha256(TOKEN_C)
         );
+        Server::launch(dir, &config, nofile)
+    }
+
+    /// A server with `files` (name, text) in its folder and `tokens` after
+    /// the top of its configuration; `{sha:TOKEN}` in `tokens` stands for
+    /// the SHA-256 of TOKEN, and `{dir}` in a file for the folder.
+    fn custom(files: &[(&str, &str)], tokens: &str) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let folder = dir.path().to_str().expect("a UTF-8 folder").to_string();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text.replace("{dir}", &folder)).expect("a file");
+        }
+        let mut tokens = tokens.to_string();
+        for token in [TOKEN_A, TOKEN_B, TOKEN_C] {
+            tokens = tokens.replace(&format!("{{sha:{token}}}"), &sha256(token));
+        }
+        Server::launch(dir, &format!("listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n{tokens}"), None)
+    }
+
+    fn launch(dir: tempfile::TempDir, config: &str, nofile: Option<u32>) -> Server {
         let path = dir.path().join("server.toml");
         std::fs::write(&path, config).expect("config");
         let mut command = match nofile {
@@ -91,6 +111,18 @@ fn call(
     token: Option<&str>,
     body: Option<&str>,
 ) -> (u16, serde_json::Value) {
+    let (status, _, body) = call_with_headers(address, method, path, token, body);
+    (status, body)
+}
+
+/// [`call`], with the response's headers too (lowercase names).
+fn call_with_headers(
+    address: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&str>,
+) -> (u16, std::collections::HashMap<String, String>, serde_json::Value) {
     let mut stream = TcpStream::connect(address).expect("connect");
     // Bounded: a server that never answers fails the test, not hangs it.
     stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
@@ -106,9 +138,15 @@ fn call(
     let _ = stream.read_to_end(&mut response);
     let response = String::from_utf8_lossy(&response).into_owned();
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).expect("a status line");
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_string()))
+        .collect();
     let json = serde_json::from_str(body).unwrap_or_else(|_| serde_json::Value::String(body.to_string()));
-    (status, json)
+    (status, headers, json)
 }
 
 impl Drop for Server {
@@ -396,4 +434,195 @@ fn a_request_that_finds_every_instance_slot_held_is_busy_503_with_retry_after() 
     let (status, refused) =
         server.call("POST", &format!("/v1/sessions/{id}/runs"), Some(TOKEN_A), Some(wrong));
     assert_eq!((status, &refused["class"]), (400, &serde_json::json!("invalid_request")), "{refused}");
+}
+
+/// Issue 19, item 8: a token's `tools` register host tools, run like
+/// `--tool`, in the configuration's folder; a guest's call over HTTP gets
+/// the tool's answer.
+#[test]
+fn a_tool_in_the_serve_config_answers_a_guest() {
+    let add =
+        "import json, sys\nargs = json.load(sys.stdin)\nprint(json.dumps({'sum': args['a'] + args['b']}))\n";
+    let server = Server::custom(
+        &[("add.py", add), ("p.toml", "[tools.add]\nmax_calls = 3\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"p.toml\"\n\
+         tools = { add = \"python3 add.py\" }\n",
+    );
+    let run = r#"{"language": "js", "code": "(await add({a: 40, b: 2})).sum"}"#;
+    let (status, outcome) = server.call("POST", "/v1/runs", Some(TOKEN_A), Some(run));
+    assert_eq!((status, &outcome["value"]), (200, &serde_json::json!(42)), "{outcome}");
+}
+
+/// Issue 19, item 8: a tool the config names but cannot build (an empty
+/// command) stops the server with an error naming the token.
+#[test]
+fn a_bad_tool_in_the_serve_config_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::write(dir.path().join("p.toml"), "").expect("policy");
+    let config = format!(
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{}\"\npolicy = \"p.toml\"\ntools = {{ add = \" \" }}\n",
+        sha256(TOKEN_A)
+    );
+    std::fs::write(dir.path().join("server.toml"), config).expect("config");
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["serve", "--config"])
+        .arg(dir.path().join("server.toml"))
+        .output()
+        .expect("run the server");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("tokens[0] (agent-a)") && stderr.contains("the command is empty"), "{stderr}");
+}
+
+/// Issue 19, item 8: every error body is `{"error": "..."}`, the
+/// framework's own rejections included, and they are in the OpenAPI
+/// document; a 429 says when to come back.
+#[test]
+fn every_error_is_json_and_429_says_when_to_retry() {
+    let server = Server::start();
+    let huge = format!(r#"{{"language": "js", "code": "{}"}}"#, "x".repeat(100_000));
+    let cases: [(&str, &str, Option<&str>, u16); 6] = [
+        ("POST", "/v1/runs", Some(&huge), 413),
+        ("POST", "/v1/runs", Some(r#"{"language": "js"}"#), 422),
+        ("POST", "/v1/runs", Some("{not json"), 400),
+        ("POST", "/v1/nowhere", Some("{}"), 404),
+        ("GET", "/v1/runs", None, 405),
+        ("POST", "/v1/sessions/nope/runs", Some(r#"{"code": "1"}"#), 404),
+    ];
+    for (method, path, body, expected) in cases {
+        let (status, headers, answer) = call_with_headers(&server.address, method, path, Some(TOKEN_A), body);
+        assert_eq!(status, expected, "{method} {path}: {answer}");
+        assert!(headers["content-type"].starts_with("application/json"), "{method} {path}: {headers:?}");
+        assert!(answer["error"].as_str().is_some_and(|e| !e.is_empty()), "{method} {path}: {answer}");
+    }
+    let (_, api) = server.call("GET", "/v1/openapi.json", None, None);
+    let runs = &api["paths"]["/v1/runs"]["post"]["responses"];
+    for code in ["400", "401", "408", "413", "422", "429", "503"] {
+        assert_eq!(runs[code]["content"]["application/json"]["schema"]["$ref"], "#/components/schemas/Error");
+    }
+    assert!(runs["429"]["headers"]["Retry-After"].is_object(), "{runs}");
+    assert!(api["components"]["schemas"]["Error"]["required"] == serde_json::json!(["error"]), "{api}");
+    // Token B's rate is 3 a minute: the fourth run waits for a token to
+    // come back, some seconds, at least one and at most the minute.
+    let run = r#"{"language": "js", "code": "1"}"#;
+    for _ in 0..3 {
+        assert_eq!(server.call("POST", "/v1/runs", Some(TOKEN_B), Some(run)).0, 200);
+    }
+    let (status, headers, answer) =
+        call_with_headers(&server.address, "POST", "/v1/runs", Some(TOKEN_B), Some(run));
+    assert_eq!(status, 429, "{answer}");
+    let retry: u64 =
+        headers.get("retry-after").and_then(|v| v.parse().ok()).expect("a Retry-After in seconds");
+    assert!((1..=60).contains(&retry), "{retry}");
+    // Token C's sessions are at max_sessions: come back in a second.
+    let open = r#"{"language": "js"}"#;
+    for _ in 0..2 {
+        assert_eq!(server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(open)).0, 201);
+    }
+    let (status, headers, _) =
+        call_with_headers(&server.address, "POST", "/v1/sessions", Some(TOKEN_C), Some(open));
+    assert_eq!((status, headers.get("retry-after").map(String::as_str)), (429, Some("1")));
+}
+
+/// Issue 19, item 8: a session that ended, after `max_runs` or after a
+/// limit, answers 410 every time until it is closed (204, then 404), and
+/// the listing shows it ended; another token sees none of it.
+#[test]
+fn an_ended_session_answers_410_until_it_is_closed() {
+    let server = Server::custom(
+        &[("runs.toml", "[session]\nmax_runs = 2\n"), ("wall.toml", "[limits]\nwall_ms = 300\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"runs.toml\"\n\n\
+         [[tokens]]\nid = \"agent-b\"\nsha256 = \"{sha:token-for-agent-b}\"\npolicy = \"wall.toml\"\n",
+    );
+    let open = |token| {
+        let (status, opened) =
+            server.call("POST", "/v1/sessions", Some(token), Some(r#"{"language": "js"}"#));
+        assert_eq!(status, 201, "{opened}");
+        opened["id"].as_str().expect("an id").to_string()
+    };
+    let run = |token, id: &str, code: &str| {
+        let body = serde_json::json!({"code": code}).to_string();
+        server.call("POST", &format!("/v1/sessions/{id}/runs"), Some(token), Some(&body))
+    };
+    // max_runs = 2: the third run and every one after it get 410.
+    let counted = open(TOKEN_A);
+    assert_eq!(run(TOKEN_A, &counted, "1").0, 200);
+    assert_eq!(run(TOKEN_A, &counted, "2").0, 200);
+    for _ in 0..3 {
+        let (status, answer) = run(TOKEN_A, &counted, "3");
+        assert_eq!(status, 410, "{answer}");
+        assert!(answer["error"].as_str().is_some_and(|e| e.contains("ended")), "{answer}");
+    }
+    // A limit ends the session: 410 from then on, not 404.
+    let limited = open(TOKEN_B);
+    assert_eq!(run(TOKEN_B, &limited, "for (;;) {}").0, 200);
+    for _ in 0..2 {
+        assert_eq!(run(TOKEN_B, &limited, "1").0, 410);
+    }
+    // Each token lists its own sessions only, ended ones marked so.
+    let live = open(TOKEN_A);
+    let (status, listing) = server.call("GET", "/v1/sessions", Some(TOKEN_A), None);
+    assert_eq!(status, 200, "{listing}");
+    let mut listed: Vec<(String, bool)> = listing["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| {
+            assert_eq!(s["language"], "js", "{s}");
+            (s["id"].as_str().expect("id").to_string(), s["ended"].as_bool().expect("ended"))
+        })
+        .collect();
+    listed.sort();
+    let mut expected = vec![(counted.clone(), true), (live.clone(), false)];
+    expected.sort();
+    assert_eq!(listed, expected, "{listing}");
+    let (_, listing) = server.call("GET", "/v1/sessions", Some(TOKEN_B), None);
+    assert_eq!(listing["sessions"].as_array().map(Vec::len), Some(1), "{listing}");
+    assert_eq!(listing["sessions"][0]["id"], limited.as_str(), "{listing}");
+    assert_eq!(server.call("GET", "/v1/sessions", None, None).0, 401);
+    // Another token cannot see or close it; its owner closes it once.
+    assert_eq!(run(TOKEN_B, &counted, "1").0, 404);
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{counted}"), Some(TOKEN_B), None).0, 404);
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{counted}"), Some(TOKEN_A), None).0, 204);
+    assert_eq!(server.call("DELETE", &format!("/v1/sessions/{counted}"), Some(TOKEN_A), None).0, 404);
+    assert_eq!(run(TOKEN_A, &counted, "1").0, 404);
+    let (_, api) = server.call("GET", "/v1/openapi.json", None, None);
+    let listing = &api["paths"]["/v1/sessions"]["get"]["responses"]["200"];
+    assert!(listing.is_object(), "{api}");
+}
+
+/// Issue 19, item 8: two tokens whose policies name the same audit log
+/// share its one writer: the server starts, both run, and the log verifies.
+#[test]
+fn two_tokens_share_one_audit_log() {
+    let policy = "[audit]\npath = \"{dir}/audit.jsonl\"\n";
+    let server = Server::custom(
+        &[("a.toml", policy), ("b.toml", &format!("{policy}[limits]\nwall_ms = 4000\n"))],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"a.toml\"\n\n\
+         [[tokens]]\nid = \"agent-b\"\nsha256 = \"{sha:token-for-agent-b}\"\npolicy = \"b.toml\"\n",
+    );
+    let run = r#"{"language": "js", "code": "6 * 7"}"#;
+    for token in [TOKEN_A, TOKEN_B, TOKEN_A] {
+        assert_eq!(server.call("POST", "/v1/runs", Some(token), Some(run)).0, 200);
+    }
+    let log = server.dir.path().join("audit.jsonl");
+    let text = std::fs::read_to_string(&log).expect("the log");
+    let principals: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json"))
+        .filter(|e| e["event"]["kind"] == "run_start")
+        .map(|e| e["event"]["principal"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(principals, ["agent-a", "agent-b", "agent-a"], "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+        .args(["audit", "verify"])
+        .arg(&log)
+        .output()
+        .expect("stockade audit verify");
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

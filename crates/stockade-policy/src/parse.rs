@@ -10,13 +10,11 @@ impl Policy {
     /// Parses and validates a TOML policy. Unknown keys are errors.
     pub fn from_toml_str(text: &str) -> Result<Policy, PolicyError> {
         check_size(text)?;
-        let deserializer = toml::Deserializer::parse(text).map_err(|e| PolicyError::Parse {
-            key: "<document>".into(),
-            message: one_line(&e.to_string()),
-        })?;
+        let deserializer = toml::Deserializer::parse(text)
+            .map_err(|e| PolicyError::Parse { key: "<document>".into(), message: laid_out(&e) })?;
         let policy: Policy = serde_path_to_error::deserialize(deserializer).map_err(|e| {
             let key = key_of(e.path());
-            PolicyError::Parse { key, message: one_line(e.into_inner().message()) }
+            PolicyError::Parse { key, message: laid_out(&e.into_inner()) }
         })?;
         policy.validate()?;
         Ok(policy)
@@ -73,8 +71,24 @@ fn key_of(path: &serde_path_to_error::Path) -> String {
     if key.is_empty() || key == "." { "<document>".into() } else { key }
 }
 
-/// Parser messages may span several lines (with a source excerpt); keep one.
-fn one_line(message: &str) -> String {
-    let lines: Vec<&str> = message.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    lines.join(" ")
+/// A TOML error as the parser lays it out: what is wrong, then the line at
+/// fault with a caret under the spot, which joined onto one line would no
+/// longer point anywhere. The message comes first, so that the error still
+/// reads `key: message` on its first line; the excerpt follows, each line
+/// as the parser indented it.
+///
+/// ```text
+/// limits.wall_ms: invalid type: string "x", expected u64
+/// TOML parse error at line 2, column 11
+///   |
+/// 2 | wall_ms = "x"
+///   |           ^^^
+/// ```
+fn laid_out(error: &toml::de::Error) -> String {
+    let message = error.message().trim_end();
+    let full = error.to_string();
+    // The parser's Display is the position, the excerpt, then the message;
+    // without a position (no span) it is the message alone.
+    let excerpt = full.trim_end().strip_suffix(message).unwrap_or("").trim_end();
+    if excerpt.is_empty() { message.to_string() } else { format!("{message}\n{excerpt}") }
 }

@@ -277,3 +277,17 @@ fn jail_unix_sockets_and_inotify_are_opt_in() {
     let schema = serde_json::to_string(&Policy::json_schema()).expect("schema");
     assert!(schema.contains("unix_sockets") && schema.contains("inotify"), "{schema}");
 }
+
+/// Issue 19, item 8: a TOML error keeps the parser's excerpt, with the
+/// caret under the value at fault on a line of its own; the first line is
+/// still `key: message`.
+#[test]
+fn toml_errors_keep_the_caret_under_the_fault() {
+    let err = refused("[limits]\nwall_ms = \"x\"\n").to_string();
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.first(), Some(&"limits.wall_ms: invalid type: string \"x\", expected u64"), "{err}");
+    assert!(lines.contains(&"2 | wall_ms = \"x\""), "{err}");
+    assert!(lines.contains(&"  |           ^^^"), "{err}");
+    let err = refused("[limits\n").to_string();
+    assert!(err.starts_with("<document>: ") && err.lines().any(|l| l.trim_end().ends_with('^')), "{err}");
+}

@@ -112,7 +112,10 @@ impl SandboxBuilder {
         self
     }
 
-    /// Checks everything and opens the audit log, if the policy keeps one.
+    /// Checks everything and opens the audit log, if the policy keeps one:
+    /// the writer this process already has for that file, if another
+    /// sandbox opened it (see [`AuditLog::shared`]), so that any number of
+    /// sandboxes of one process can name one log.
     ///
     /// Fails if the policy is invalid, or grants or limits anything the
     /// backend (see [`SandboxBuilder::language`]) cannot enforce (a sandbox never runs with a silently ignored
@@ -146,9 +149,11 @@ impl SandboxBuilder {
                     ),
                     None => None,
                 };
-                let log = AuditLog::open_signed(path, policy.audit.fsync, signer)
+                // Shared: every sandbox of this process that names this
+                // log appends through one writer.
+                let log = AuditLog::shared(path, policy.audit.fsync, signer)
                     .map_err(|e| SandboxError::Audit(e.to_string()))?;
-                Some(Arc::new(log))
+                Some(log)
             }
             None => None,
         };
@@ -195,6 +200,15 @@ impl Sandbox {
     /// surface to make before it spends anything on a request.
     pub fn allows(&self, language: Language) -> Result<(), SandboxError> {
         allowed(&self.languages, language)
+    }
+
+    /// The host tools a guest may call: those registered that the policy
+    /// allows, by name, each as `{"name", "description", "inputSchema"}`
+    /// (its JSON Schema). A server names them to its clients, so that a
+    /// model can learn of them; registered tools the policy does not allow
+    /// are left out, as the guest cannot see them either.
+    pub fn tools(&self) -> &[serde_json::Value] {
+        self.tools.descriptors()
     }
 
     /// Runs `code` in a fresh guest for `language`.

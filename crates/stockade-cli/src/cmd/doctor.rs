@@ -1,4 +1,15 @@
 //! `stockade doctor`: what this machine has, what is missing, how to fix it.
+//!
+//! With `--json`, one JSON object on stdout, whose keys are kept stable:
+//!
+//! ```json
+//! {"ready": true,
+//!  "checks": [{"name": "module cache", "ok": true, "detail": "…", "fix": null, "needed_to_run": true}]}
+//! ```
+//!
+//! `ready` is false when a check with `needed_to_run` failed (the exit code
+//! is then non-zero, as without `--json`); `fix` is a hint, or `null` when
+//! the check passed or has none.
 
 use std::path::Path;
 use std::process::Command;
@@ -13,10 +24,38 @@ struct Check {
     runtime: bool,
 }
 
-/// Prints one line per check; fails if anything needed at run time is missing.
-pub fn run() -> anyhow::Result<i32> {
+/// Arguments of `stockade doctor`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Print one JSON object (`ready`, and `checks` with `name`, `ok`,
+    /// `detail`, `fix` and `needed_to_run`) instead of lines.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Prints one line per check (or the JSON report); fails if anything
+/// needed at run time is missing.
+pub fn run(args: Args) -> anyhow::Result<i32> {
     let mut checks = build_checks();
     checks.extend(runtime_checks());
+    let broken = checks.iter().filter(|c| c.runtime && !c.ok).count();
+    let code = if broken == 0 { 0 } else { crate::exit::ENGINE };
+    if args.json {
+        let checks: Vec<_> = checks
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "ok": c.ok,
+                    "detail": c.detail,
+                    "fix": if c.ok { None } else { c.fix },
+                    "needed_to_run": c.runtime,
+                })
+            })
+            .collect();
+        println!("{}", serde_json::json!({"ready": broken == 0, "checks": checks}));
+        return Ok(code);
+    }
     for check in &checks {
         let mark = if check.ok {
             "ok  "
@@ -30,14 +69,12 @@ pub fn run() -> anyhow::Result<i32> {
             println!("       fix: {fix}");
         }
     }
-    let broken = checks.iter().filter(|c| c.runtime && !c.ok).count();
     if broken == 0 {
         println!("stockade is ready.");
-        Ok(0)
     } else {
         println!("{broken} problem(s) stop stockade from running code.");
-        Ok(crate::exit::ENGINE)
     }
+    Ok(code)
 }
 
 fn build_checks() -> Vec<Check> {

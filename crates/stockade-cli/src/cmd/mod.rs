@@ -46,21 +46,43 @@ impl SandboxArgs {
     /// checked against the backend of `language` when the command runs one
     /// (so that a refusal names the backend it would have run on).
     pub fn sandbox(&self, language: Option<Language>) -> anyhow::Result<Sandbox> {
-        let mut builder = self.builder()?;
+        let mut builder = Sandbox::builder();
         if let Some(language) = language {
             builder = builder.language(language);
         }
-        Ok(builder.build()?)
+        self.build(builder)
     }
 
-    /// A builder holding the policy file (deny-all without one) and the tools.
-    pub fn builder(&self) -> anyhow::Result<SandboxBuilder> {
+    /// `builder` with the policy file (deny-all without one) and the tools, built.
+    pub fn build(&self, builder: SandboxBuilder) -> anyhow::Result<Sandbox> {
         let policy = load_policy(self.policy.as_deref())?;
         let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
-        let mut builder = Sandbox::builder().policy(policy);
-        for tool in tool::parse_all(&self.tools, timeout)? {
-            builder = builder.tool(tool);
-        }
-        Ok(builder)
+        let tools = tool::parse_all(&self.tools, timeout)?;
+        build_sandbox(builder, policy, tools)
     }
+}
+
+/// Builds `builder` with `policy` and command-backed `tools`: what every
+/// command that runs code (and each token of `stockade serve`) shares.
+pub fn build_sandbox(
+    builder: stockade::SandboxBuilder,
+    policy: Policy,
+    tools: Vec<stockade::Tool>,
+) -> anyhow::Result<Sandbox> {
+    let mut builder = builder.policy(policy);
+    for tool in tools {
+        builder = builder.tool(tool);
+    }
+    Ok(builder.build()?)
+}
+
+/// Command-backed tools, `name → command`, as `stockade serve`'s config
+/// gives them: each runs in `folder`, within the policy's wall time.
+pub fn command_tools<'a>(
+    policy: &Policy,
+    commands: impl IntoIterator<Item = (&'a String, &'a String)>,
+    folder: &Path,
+) -> anyhow::Result<Vec<stockade::Tool>> {
+    let timeout = std::time::Duration::from_millis(policy.limits.wall_ms);
+    commands.into_iter().map(|(name, command)| tool::command(name, command, timeout, Some(folder))).collect()
 }

@@ -1,6 +1,23 @@
 //! `stockade policy`: check a file, print the schema or the defaults.
+//!
+//! `policy check --json` prints one JSON object on stdout, whose keys are
+//! kept stable:
+//!
+//! ```json
+//! {"file": "p.toml", "valid": true, "runnable": true, "error": null, "policy": {"limits": {…}, …}}
+//! ```
+//!
+//! `valid`: the document parses and its values are acceptable. `runnable`:
+//! this build can also enforce everything it asks for. `error`, when either
+//! is false: `{"key": "limits.wall_ms", "message": "…"}`, where `key` is the
+//! dotted path of the key at fault (`<document>` for the whole document) or
+//! `null` when no one key is (an unreadable file). `policy`: the document
+//! with every default filled in, or `null` when it is not valid. The exit
+//! code is 0 when runnable, 2 otherwise, as without `--json`.
 
-use std::path::PathBuf;
+use anyhow::Context;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 use stockade::Policy;
 
 /// Subcommands of `stockade policy`.
@@ -10,6 +27,10 @@ pub enum Command {
     Check {
         /// The policy file (TOML, or JSON if it starts with `{`).
         file: PathBuf,
+        /// Print one JSON object (`file`, `valid`, `runnable`, `error`,
+        /// `policy`) instead of a summary; errors go there, not to stderr.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the JSON Schema of the policy document.
     Schema,
@@ -20,7 +41,8 @@ pub enum Command {
 /// Runs a `policy` subcommand.
 pub fn run(command: Command) -> anyhow::Result<i32> {
     match command {
-        Command::Check { file } => {
+        Command::Check { file, json: true } => Ok(check_json(&file)),
+        Command::Check { file, json: false } => {
             let policy = super::load_policy(Some(&file))?;
             println!("{}: valid", file.display());
             summarise(&policy);
@@ -38,6 +60,46 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
         Command::Default => {
             print!("{}", Policy::default().to_toml_string());
             Ok(0)
+        }
+    }
+}
+
+/// `policy check --json`: prints the report and returns the exit code.
+fn check_json(file: &Path) -> i32 {
+    let report = |valid: bool, runnable: bool, error: Value, policy: Value| {
+        let report = json!({
+            "file": file.display().to_string(),
+            "valid": valid,
+            "runnable": runnable,
+            "error": error,
+            "policy": policy,
+        });
+        println!("{report}");
+        if runnable { 0 } else { crate::exit::USAGE }
+    };
+    let text = match std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read policy {}", file.display()))
+    {
+        Ok(text) => text,
+        Err(e) => {
+            return report(false, false, json!({"key": null, "message": format!("{e:#}")}), Value::Null);
+        }
+    };
+    let policy = match Policy::from_str_auto(&text) {
+        Ok(policy) => policy,
+        Err(e) => {
+            return report(false, false, json!({"key": e.key(), "message": e.to_string()}), Value::Null);
+        }
+    };
+    let document = serde_json::to_value(&policy).unwrap_or_default();
+    match stockade::Sandbox::new(policy) {
+        Ok(_) => report(true, true, Value::Null, document),
+        Err(e) => {
+            let key = match &e {
+                stockade::SandboxError::Policy(refused) => json!(refused.key()),
+                _ => Value::Null,
+            };
+            report(true, false, json!({"key": key, "message": e.to_string()}), document)
         }
     }
 }

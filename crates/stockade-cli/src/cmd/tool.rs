@@ -1,5 +1,5 @@
-//! `--tool NAME=COMMAND`: a host tool backed by a shell command, for demos
-//! and scripting.
+//! `--tool NAME=COMMAND` (and a `stockade serve` token's `tools`): a host
+//! tool backed by a shell command, for demos and scripting.
 //!
 //! For each allowed call the host runs `sh -c COMMAND` (on the host, as the
 //! operator, not in the sandbox), writes the arguments as JSON to its stdin
@@ -17,6 +17,7 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -37,13 +38,20 @@ pub fn parse(spec: &str, timeout: Duration) -> anyhow::Result<Tool> {
     let Some((name, command)) = spec.split_once('=') else {
         bail!("--tool takes NAME=COMMAND, got {spec:?}");
     };
+    self::command(name, command, timeout, None)
+}
+
+/// The tool `name`, which runs `command` with `sh -c` in `folder` (the
+/// current one if `None`), each call within `timeout`.
+pub fn command(name: &str, command: &str, timeout: Duration, folder: Option<&Path>) -> anyhow::Result<Tool> {
     if command.trim().is_empty() {
-        bail!("--tool {name}: the command is empty");
+        bail!("tool {name}: the command is empty");
     }
     let command = command.to_string();
+    let folder = folder.map(Path::to_path_buf);
     Ok(Tool::new(name)
         .description(format!("runs `{command}` on the host"))
-        .handler(move |args| run_command(&command, &args, timeout)))
+        .handler(move |args| run_command(&command, folder.as_deref(), &args, timeout)))
 }
 
 /// The command's process group, killed when dropped: on every way out of
@@ -78,10 +86,19 @@ enum Stream {
     Err,
 }
 
-fn run_command(command: &str, args: &Value, timeout: Duration) -> Result<Value, ToolError> {
+fn run_command(
+    command: &str,
+    folder: Option<&Path>,
+    args: &Value,
+    timeout: Duration,
+) -> Result<Value, ToolError> {
     let deadline = Instant::now() + timeout;
     let input = serde_json::to_vec(args).map_err(|e| ToolError::new(format!("the arguments: {e}")))?;
-    let mut child = Command::new("/bin/sh")
+    let mut child = Command::new("/bin/sh");
+    if let Some(folder) = folder {
+        child.current_dir(folder);
+    }
+    let mut child = child
         .args(["-c", command])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

@@ -35,7 +35,7 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<i32> {
     // A model chooses the language here, so a native shell is something
     // the policy grants (`languages`), never something a model asks for.
-    let sandbox = args.sandbox.builder()?.default_languages(Language::WASM).build()?;
+    let sandbox = args.sandbox.build(Sandbox::builder().default_languages(Language::WASM))?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async {
         let server = Server::new(sandbox);
@@ -79,12 +79,18 @@ impl Server {
     fn new(sandbox: Sandbox) -> Server {
         let mut tool_router = Self::tool_router();
         if let Some(route) = tool_router.map.get_mut("run_code") {
-            // What the model is offered is what the policy runs.
+            // What the model is offered is what the policy runs, and the
+            // host tools are the policy's: a model learns of both from
+            // run_code's schema and description, which is all it reads.
             let schema = stockade::Request::schema_for(sandbox.languages());
             if let serde_json::Value::Object(schema) = schema {
                 route.attr.input_schema = Arc::new(schema);
             }
-            route.attr.description = Some(run_code_description(sandbox.languages()).into());
+            let mut description = run_code_description(sandbox.languages());
+            if let Some(tools) = host_tools(&sandbox) {
+                description = format!("{description}\n\n{tools}");
+            }
+            route.attr.description = Some(description.into());
         }
         Server { sandbox, sessions: Sessions::default(), tool_router }
     }
@@ -171,6 +177,27 @@ impl Server {
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
+}
+
+/// What `run_code`'s description says of the host tools the guest may call
+/// (registered, and allowed by the policy), with their JSON Schemas; `None`
+/// when there are none.
+fn host_tools(sandbox: &Sandbox) -> Option<String> {
+    let tools = sandbox.tools();
+    if tools.is_empty() {
+        return None;
+    }
+    let mut text = String::from(
+        "The code can call these host tools, as functions of one object of arguments (JavaScript: \
+         `await NAME({...})`; Python: `NAME(key=value, ...)`). The policy checks every call; a refused \
+         one throws ToolDenied:",
+    );
+    for tool in tools {
+        let name = tool["name"].as_str().unwrap_or_default();
+        let about = tool["description"].as_str().unwrap_or_default();
+        text.push_str(&format!("\n- {name}: {about}; arguments: {}", tool["inputSchema"]));
+    }
+    Some(text)
 }
 
 /// The input schema of a tool that takes `T`.

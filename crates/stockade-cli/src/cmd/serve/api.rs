@@ -1,31 +1,34 @@
 //! The routes, the tenants (one per token) and their limits.
 
 use super::config::{Config, TokenConfig};
+use super::sessions::{self, Listed, Reservation, Slot, Table};
+use anyhow::Context;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request as HttpRequest, State as Shared};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use std::collections::HashMap;
+use std::path::Path as FsPath;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stockade::{ErrorClass, Language, Request, Sandbox, SandboxError, Session, SessionRequest};
+use stockade::{ErrorClass, Language, Request, Sandbox, SandboxError, SessionRequest};
 use tokio::sync::Semaphore;
 
-/// One API token: its sandbox (its policy) and its limits.
-struct Tenant {
-    /// Its place in `State::tenants`, and in `Table::opening`.
-    index: usize,
+/// One API token: its sandbox (its policy and tools) and its limits.
+pub struct Tenant {
+    /// Its place in `State::tenants`, and in the session table's per-token counts.
+    pub index: usize,
     id: String,
     sha256: String,
     sandbox: Sandbox,
     permits: Arc<Semaphore>,
     rate: Option<Mutex<Bucket>>,
-    max_sessions: usize,
+    /// Live sessions it may hold.
+    pub max_sessions: usize,
 }
 
 /// A token bucket: `capacity` requests, refilled evenly over `per`.
@@ -37,81 +40,43 @@ struct Bucket {
 }
 
 impl Bucket {
-    fn take(&mut self) -> bool {
+    /// Takes a token, or says how long until one is back.
+    fn take(&mut self) -> Result<(), Duration> {
         let now = Instant::now();
         let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
         self.tokens = (self.tokens + refill).min(self.capacity);
         self.at = now;
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
-            return true;
+            return Ok(());
         }
-        false
+        Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_second))
     }
 }
 
-/// Live sessions by id, with the tenant that owns each.
-type Sessions = HashMap<String, (Arc<Tenant>, Arc<Session>)>;
-
-/// The sessions, and the slots held for sessions still opening, under one
-/// lock: a tenant's limit counts both, so concurrent opens cannot all see
-/// room for one more.
-struct Table {
-    open: Sessions,
-    /// Sessions being opened, per tenant (by `Tenant::index`).
-    opening: Vec<usize>,
-}
-
-/// A session slot held for `tenant` while its session opens. [`fill`] puts
-/// the session in its place; dropped unfilled (the open failed, or the
-/// request was refused or went away), it gives the slot back.
-///
-/// [`fill`]: Reservation::fill
-struct Reservation<'a> {
-    state: &'a State,
-    tenant: Arc<Tenant>,
-    filled: bool,
-}
-
-impl<'a> Reservation<'a> {
-    /// A slot for one more of `tenant`'s sessions, or 429 if its open and
-    /// opening sessions are at its `max_sessions`.
-    fn take(state: &'a State, tenant: &Arc<Tenant>) -> Result<Reservation<'a>, Refusal> {
-        let mut table = state.sessions();
-        let open = table.open.values().filter(|(owner, _)| Arc::ptr_eq(owner, tenant)).count();
-        let held = open + table.opening[tenant.index];
-        if held >= tenant.max_sessions {
-            let message = format!("this token holds {held} sessions, all it may; close one");
-            return Err(refuse(StatusCode::TOO_MANY_REQUESTS, &message));
-        }
-        table.opening[tenant.index] += 1;
-        Ok(Reservation { state, tenant: tenant.clone(), filled: false })
-    }
-
-    /// Turns the slot into the open session `id`, in one step under the lock.
-    fn fill(mut self, id: String, session: Arc<Session>) {
-        let mut table = self.state.sessions();
-        table.opening[self.tenant.index] -= 1;
-        table.open.insert(id, (self.tenant.clone(), session));
-        self.filled = true;
-    }
-}
-
-impl Drop for Reservation<'_> {
-    fn drop(&mut self) {
-        if !self.filled {
-            self.state.sessions().opening[self.tenant.index] -= 1;
-        }
-    }
-}
-
-/// An error answer: its status, and `{"error": message}`.
-struct Refusal(StatusCode, String);
+/// An error answer: its status, `{"error": message}`, and for a 429 the
+/// seconds to wait (`Retry-After`).
+struct Refusal(StatusCode, String, Option<u64>);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
-        (self.0, Json(json!({"error": self.1}))).into_response()
+        let mut response = (self.0, Json(Error { error: self.1, class: None })).into_response();
+        if let Some(seconds) = self.2 {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
     }
+}
+
+/// Every error's body: `{"error": "...", "class": "..."}`.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct Error {
+    /// What went wrong, for a person to read.
+    error: String,
+    /// For a host error, its class: `busy` (try again after `Retry-After`),
+    /// `invalid_request`, `policy`, `ended`, `unavailable` or `internal`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    class: Option<ErrorClass>,
 }
 
 /// Everything the handlers share.
@@ -128,8 +93,12 @@ pub struct State {
 impl State {
     /// Builds one sandbox per token from its policy.
     pub fn new(config: &Config) -> anyhow::Result<State> {
-        let tenants = config.tokens.iter().enumerate().map(tenant).collect::<anyhow::Result<Vec<_>>>()?;
-        let opening = vec![0; tenants.len()];
+        let tenants = config
+            .tokens
+            .iter()
+            .enumerate()
+            .map(|(index, token)| tenant(index, token, &config.folder))
+            .collect::<anyhow::Result<Vec<_>>>()?;
         let languages: Vec<Language> = Language::ALL
             .iter()
             .copied()
@@ -137,8 +106,8 @@ impl State {
             .collect();
         Ok(State {
             openapi: super::openapi::document(&languages),
+            sessions: Mutex::new(Table::new(tenants.len())),
             tenants,
-            sessions: Mutex::new(Table { open: Sessions::new(), opening }),
             stopping: AtomicBool::new(false),
             max_body_bytes: config.max_body_bytes,
             body_timeout: Duration::from_millis(config.body_timeout_ms),
@@ -151,7 +120,7 @@ impl State {
     }
 
     fn sessions(&self) -> std::sync::MutexGuard<'_, Table> {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner())
+        sessions::lock(&self.sessions)
     }
 
     /// The tenant whose token is in `headers`. Every digest is compared, in
@@ -185,18 +154,24 @@ impl Tenant {
     /// Whether the token's rate allows one more request that starts work
     /// (a refused or unknown request costs nothing).
     fn within_rate(&self) -> Result<(), Refusal> {
-        match &self.rate {
-            Some(rate) if !rate.lock().unwrap_or_else(|p| p.into_inner()).take() => {
-                Err(refuse(StatusCode::TOO_MANY_REQUESTS, "over this token's rate"))
-            }
-            _ => Ok(()),
-        }
+        let Some(rate) = &self.rate else { return Ok(()) };
+        rate.lock().unwrap_or_else(|p| p.into_inner()).take().map_err(|wait| {
+            // Whole seconds, rounded up, and at least one: a client that
+            // waits that long finds a token back.
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            busy("over this token's rate", seconds.max(1))
+        })
     }
 }
 
-fn tenant((index, token): (usize, &TokenConfig)) -> anyhow::Result<Arc<Tenant>> {
-    let policy = crate::cmd::load_policy(Some(&token.policy))?;
-    let sandbox = Sandbox::builder().policy(policy).principal(&token.id).build()?;
+/// The tenant for `token`: its policy, and its tools, whose commands run in
+/// `folder` (the configuration's).
+fn tenant(index: usize, token: &TokenConfig, folder: &FsPath) -> anyhow::Result<Arc<Tenant>> {
+    let key = format!("tokens[{index}] ({})", token.id);
+    let policy = crate::cmd::load_policy(Some(&token.policy)).with_context(|| key.clone())?;
+    let tools = crate::cmd::command_tools(&policy, &token.tools, folder).with_context(|| key.clone())?;
+    let builder = Sandbox::builder().principal(&token.id);
+    let sandbox = crate::cmd::build_sandbox(builder, policy, tools).with_context(|| key.clone())?;
     let rate = match &token.rate {
         Some(rate) => {
             let (count, per) = stockade::policy::parse_rate(rate).map_err(anyhow::Error::msg)?;
@@ -223,18 +198,56 @@ fn tenant((index, token): (usize, &TokenConfig)) -> anyhow::Result<Arc<Tenant>> 
 
 /// The API's routes. Every handler checks the token before it reads a
 /// byte of the body: an unknown caller costs no parsing, and gets 401
-/// whatever it sent.
+/// whatever it sent. Every error, the framework's own included (an unknown
+/// route, a wrong method, a body over the limit or of the wrong shape), has
+/// the body `{"error": "..."}`.
 pub fn router(state: Arc<State>) -> axum::Router {
     let max_body_bytes = state.max_body_bytes;
     axum::Router::new()
         .route("/v1/health", get(health))
         .route("/v1/openapi.json", get(openapi))
         .route("/v1/runs", post(run))
-        .route("/v1/sessions", post(open_session))
+        .route("/v1/sessions", post(open_session).get(list_sessions))
         .route("/v1/sessions/{id}/runs", post(run_in_session))
         .route("/v1/sessions/{id}", delete(close_session))
+        .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::middleware::map_response(as_json_error))
         .with_state(state)
+}
+
+/// An error response that is not JSON (the framework's own: axum's
+/// rejections, a 405) rewritten as `{"error": its text}`, with its status
+/// and other headers kept. Errors made here are JSON already and pass as
+/// they are, as does every success.
+async fn as_json_error(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // The framework's error texts are a line or two; more is cut.
+    let text = match axum::body::to_bytes(body, 64 << 10).await {
+        Ok(bytes) if !bytes.trim_ascii().is_empty() => String::from_utf8_lossy(&bytes).trim().to_string(),
+        _ => status.canonical_reason().unwrap_or("error").to_ascii_lowercase(),
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = serde_json::to_vec(&Error { error: text, class: None }).unwrap_or_default();
+    Response::from_parts(parts, axum::body::Body::from(body))
+}
+
+/// The answer to `GET /v1/sessions`: the token's sessions, live and ended.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct SessionList {
+    /// By id. An ended session stays listed (and its runs get 410) until it
+    /// is closed with DELETE or forgotten.
+    sessions: Vec<Listed>,
 }
 
 /// The answer to `POST /v1/sessions`.
@@ -314,9 +327,12 @@ async fn open_session(Shared(state): Shared<Arc<State>>, request: HttpRequest) -
     }
     // The slot is held from here until the session is in the table (or
     // the open failed): what the limit counts is what has been admitted.
-    let reservation = match Reservation::take(&state, &tenant) {
+    let reservation = match Reservation::take(&state.sessions, &tenant) {
         Ok(reservation) => reservation,
-        Err(refused) => return refused.into_response(),
+        Err(held) => {
+            let message = format!("this token holds {held} sessions, all it may; close one");
+            return busy(&message, 1).into_response();
+        }
     };
     if let Err(refused) = tenant.within_rate() {
         return refused.into_response();
@@ -358,24 +374,42 @@ async fn run_in_session(
 
 /// Runs `request` in the session `id` of `tenant`'s.
 async fn session_run(state: &State, tenant: &Arc<Tenant>, id: &str, request: Request) -> Response {
-    let Some(session) = owned(state, tenant, id) else {
-        return error(StatusCode::NOT_FOUND, "no such session");
+    let session = match state.sessions().get(tenant, id) {
+        None => return error(StatusCode::NOT_FOUND, "no such session"),
+        Some(Slot::Ended { why, .. }) => return ended(why),
+        Some(Slot::Live(session)) => session.clone(),
     };
     if let Err(refused) = tenant.within_rate() {
         return refused.into_response();
     }
-    let response = blocking(&tenant, {
+    let response = blocking(tenant, {
         let session = session.clone();
         move || session.run_request(&request, None)
     })
     .await;
-    if session.closed_because().is_some() {
-        let mut sessions = state.sessions();
-        if sessions.open.get(id).is_some_and(|(_, open)| Arc::ptr_eq(open, &session)) {
-            sessions.open.remove(id);
-        }
+    if let Some(why) = session.closed_because() {
+        // Kept as ended, so that later requests get 410 too; its guest is
+        // dropped here, outside the lock.
+        let guest = state.sessions().end(id, &session, why);
+        drop(guest);
     }
     response
+}
+
+/// 410 for a session that ended because of `why`.
+fn ended(why: &str) -> Response {
+    let message = format!("the session has ended ({why}); DELETE it, or open a new one");
+    error(StatusCode::GONE, &message)
+}
+
+/// `GET /v1/sessions`: the token's sessions, never another token's.
+async fn list_sessions(Shared(state): Shared<Arc<State>>, headers: HeaderMap) -> Response {
+    let tenant = match state.tenant(&headers) {
+        Ok(tenant) => tenant,
+        Err(refused) => return refused.into_response(),
+    };
+    let sessions = state.sessions().list(&tenant);
+    Json(SessionList { sessions }).into_response()
 }
 
 async fn close_session(
@@ -387,23 +421,14 @@ async fn close_session(
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
-    if owned(&state, &tenant, &id).is_none() {
-        return error(StatusCode::NOT_FOUND, "no such session");
-    }
-    let Some((_, session)) = state.sessions().open.remove(&id) else {
+    let Some(slot) = state.sessions().remove(&tenant, &id) else {
         return error(StatusCode::NOT_FOUND, "no such session");
     };
-    // Closing waits for a run in progress: off the runtime's threads.
-    let _ = tokio::task::spawn_blocking(move || session.close()).await;
+    if let Slot::Live(session) = slot {
+        // Closing waits for a run in progress: off the runtime's threads.
+        let _ = tokio::task::spawn_blocking(move || session.close()).await;
+    }
     StatusCode::NO_CONTENT.into_response()
-}
-
-/// The session `id` if `tenant` owns it. Another token's session is as
-/// absent as one that never existed.
-fn owned(state: &State, tenant: &Arc<Tenant>, id: &str) -> Option<Arc<Session>> {
-    let sessions = state.sessions();
-    let (owner, session) = sessions.open.get(id)?;
-    Arc::ptr_eq(owner, tenant).then(|| session.clone())
 }
 
 /// Runs `work` on a blocking thread under one of `tenant`'s permits; 429
@@ -413,7 +438,7 @@ async fn blocking(
     work: impl FnOnce() -> Result<stockade::Outcome, SandboxError> + Send + 'static,
 ) -> Response {
     let Ok(permit) = tenant.permits.clone().try_acquire_owned() else {
-        return error(StatusCode::TOO_MANY_REQUESTS, "this token's runs in flight are at its max_concurrent");
+        return busy("this token's runs in flight are at its max_concurrent", 1).into_response();
     };
     let result = tokio::task::spawn_blocking(move || {
         let result = work();
@@ -437,14 +462,12 @@ fn sandbox_error(e: &SandboxError) -> Response {
         ErrorClass::Ended => StatusCode::GONE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     };
-    let body = Json(json!({"error": e.to_string(), "class": e.class().name()}));
-    match e.retry_after() {
-        Some(after) => {
-            let seconds = after.as_secs().max(1).to_string();
-            (status, [(axum::http::header::RETRY_AFTER, seconds)], body).into_response()
-        }
-        None => (status, body).into_response(),
+    let body = Error { error: e.to_string(), class: Some(e.class()) };
+    let mut response = (status, Json(body)).into_response();
+    if let Some(after) = e.retry_after() {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(after.as_secs().max(1)));
     }
+    response
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -452,20 +475,21 @@ fn error(status: StatusCode, message: &str) -> Response {
 }
 
 fn refuse(status: StatusCode, message: &str) -> Refusal {
-    Refusal(status, message.to_string())
+    Refusal(status, message.to_string(), None)
 }
 
-/// Drops expired sessions once a second; their guests go outside the lock.
+/// 429, to try again after `seconds`.
+fn busy(message: &str, seconds: u64) -> Refusal {
+    Refusal(StatusCode::TOO_MANY_REQUESTS, message.to_string(), Some(seconds))
+}
+
+/// Ends expired sessions (keeping their ids as ended) and forgets old
+/// ended ids, once a second; the guests are dropped outside the lock.
 pub async fn reap(state: Arc<State>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let lapsed: Vec<_> = {
-            let mut sessions = state.sessions();
-            let names: Vec<String> =
-                sessions.open.iter().filter(|(_, (_, s))| s.expired()).map(|(id, _)| id.clone()).collect();
-            names.iter().filter_map(|id| sessions.open.remove(id)).collect()
-        };
+        let lapsed = state.sessions().reap();
         drop(lapsed);
     }
 }

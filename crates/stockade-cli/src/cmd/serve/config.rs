@@ -15,10 +15,29 @@
 //! max_concurrent = 4                  # runs at once
 //! rate = "20/s"                       # runs (and session opens) per second
 //! max_sessions = 8
+//! tools = { add = "python3 add.py" }  # host tools: name = command
+//! ```
+//!
+//! `tools` registers host tools for the token's guests, as `stockade run
+//! --tool NAME=COMMAND` does: each call runs the command with `sh -c` in
+//! this file's folder, on the host, with the arguments as JSON on its
+//! stdin, and its stdout (JSON, or else text) is the answer. The token's
+//! policy must still allow each one (`[tools.add]`, or
+//! `allow_unlisted_tools`); that is where its rules and budgets are. With
+//! many tools, a table of its own reads better:
+//!
+//! ```toml
+//! [[tokens]]
+//! id = "agent-b"
+//! # ...
+//! [tokens.tools]                      # the tools of the token just above
+//! add = "python3 add.py"
+//! weather = "./weather.sh"
 //! ```
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The whole file.
@@ -48,6 +67,9 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// The tokens that may call the API.
     pub tokens: Vec<TokenConfig>,
+    /// The file's folder: tool commands run there (not read from the file).
+    #[serde(skip)]
+    pub folder: PathBuf,
 }
 
 /// One API token.
@@ -70,6 +92,10 @@ pub struct TokenConfig {
     /// Live sessions this token may hold.
     #[serde(default = "default_sessions")]
     pub max_sessions: usize,
+    /// Host tools, `name = "command"`, run as `--tool NAME=COMMAND` runs
+    /// them, in the configuration's folder. The policy must allow each.
+    #[serde(default)]
+    pub tools: BTreeMap<String, String>,
 }
 
 fn default_listen() -> String {
@@ -107,6 +133,7 @@ impl Config {
             std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
         let mut config: Config = toml::from_str(&text).with_context(|| format!("in {}", path.display()))?;
         let folder = path.parent().unwrap_or(Path::new("."));
+        config.folder = if folder.as_os_str().is_empty() { PathBuf::from(".") } else { folder.to_path_buf() };
         if config.max_connections == 0 || config.max_connections > u32::MAX as usize {
             bail!("{}: max_connections: 1 to {}", path.display(), u32::MAX);
         }

@@ -9,6 +9,7 @@ mod api;
 mod config;
 mod listen;
 mod openapi;
+mod sessions;
 
 use anyhow::Context;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ pub struct Args {
     /// The server's configuration (TOML): `listen`, `max_body_bytes`,
     /// `max_connections`, `header_timeout_ms`, `body_timeout_ms`, and
     /// `[[tokens]]` with `id`, `sha256`, `policy`, `max_concurrent`, `rate`,
-    /// `max_sessions`.
+    /// `max_sessions`, `tools`.
     #[arg(long, short)]
     config: PathBuf,
 }

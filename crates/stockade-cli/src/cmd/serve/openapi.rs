@@ -2,7 +2,7 @@
 //! response types' JSON Schemas (schemars, the same derive the policy uses)
 //! and the route table below, which `api::router` mirrors.
 
-use super::api::SessionOpened;
+use super::api::{Error, SessionList, SessionOpened};
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 use stockade::{Language, Outcome, Request, SessionRequest};
@@ -19,6 +19,9 @@ pub fn document(languages: &[Language]) -> Value {
     let session_run = run_request.clone();
     let outcome = schema(generator.subschema_for::<Outcome>());
     let opened = schema(generator.subschema_for::<SessionOpened>());
+    let listing = schema(generator.subschema_for::<SessionList>());
+    // Named by its `$ref` below: the one body of every error.
+    generator.subschema_for::<Error>();
     let mut components = generator.take_definitions(true);
     if let Some(Value::Object(language)) = components.get_mut("Language") {
         language.insert("enum".into(), json!(Language::names_of(languages)));
@@ -27,29 +30,28 @@ pub fn document(languages: &[Language]) -> Value {
             format!("A language this server's tokens may run: {}.", Language::list(languages)).into(),
         );
     }
-    components.insert(
-        "Error".into(),
-        json!({"type": "object", "properties": {
-            "error": {"type": "string"},
-            "class": {"type": "string", "enum": ["busy", "invalid_request", "policy", "ended", "unavailable", "internal"]},
-        }, "required": ["error"]}),
-    );
     let error = |why: &str| json!({"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}});
     let body =
         |schema: &Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
     let ok = |why: &str, schema: &Value| json!({"description": why, "content": {"application/json": {"schema": schema}}});
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let mut too_many = error("over the token's rate, concurrency or sessions");
+    too_many["headers"] = json!({"Retry-After": {
+        "description": "seconds to wait: until the rate gives a run back (at least 1), or 1",
+        "schema": {"type": "integer", "minimum": 1},
+    }});
     let common = |mut responses: serde_json::Map<String, Value>| {
         for (code, why) in [
-            ("400", "invalid request"),
+            ("400", "invalid request: not JSON, or a value the API refuses"),
             ("401", "no token, or an unknown one"),
             ("413", "the body is over max_body_bytes"),
             ("408", "the body did not arrive within body_timeout_ms"),
-            ("429", "over the token's rate, concurrency or sessions"),
+            ("422", "JSON of the wrong shape: a missing, unknown or mistyped field"),
             ("503", "busy (with Retry-After), unavailable on this machine, or shutting down"),
         ] {
             responses.insert(code.into(), error(why));
         }
+        responses.insert("429".into(), too_many.clone());
         Value::Object(responses)
     };
     let responses =
@@ -76,11 +78,20 @@ pub fn document(languages: &[Language]) -> Value {
                 "requestBody": body(&run_request),
                 "responses": responses(vec![("200", ok("how the run ended", &outcome))]),
             }},
-            "/v1/sessions": {"post": {
-                "summary": "Open a session (one guest for many runs)",
-                "requestBody": body(&session_request),
-                "responses": responses(vec![("201", ok("the session", &opened))]),
-            }},
+            "/v1/sessions": {
+                "post": {
+                    "summary": "Open a session (one guest for many runs)",
+                    "requestBody": body(&session_request),
+                    "responses": responses(vec![("201", ok("the session", &opened))]),
+                },
+                "get": {
+                    "summary": "List this token's sessions, live and ended",
+                    "responses": {
+                        "200": ok("the sessions", &listing),
+                        "401": error("no token, or an unknown one"),
+                    },
+                },
+            },
             "/v1/sessions/{id}/runs": {"post": {
                 "summary": "Run code in a session",
                 "parameters": id,
@@ -88,14 +99,14 @@ pub fn document(languages: &[Language]) -> Value {
                 "responses": responses(vec![
                     ("200", ok("how the run ended", &outcome)),
                     ("404", error("no such session for this token")),
-                    ("410", error("the session has ended")),
+                    ("410", error("the session has ended (a limit, max_runs, idle or lifetime); DELETE it")),
                 ]),
             }},
             "/v1/sessions/{id}": {"delete": {
                 "summary": "Close a session",
                 "parameters": id,
                 "responses": responses(vec![
-                    ("204", json!({"description": "closed"})),
+                    ("204", json!({"description": "closed (or, if it had ended, forgotten)"})),
                     ("404", error("no such session for this token")),
                 ]),
             }},
