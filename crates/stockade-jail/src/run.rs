@@ -35,8 +35,9 @@ pub(crate) struct Started {
     pub stdin: Option<OwnedFd>,
 }
 
-/// Starts `plan` under `limits`: clone into the namespaces, place the child
-/// in its cgroup, map its user, let it build its root and `execve`.
+/// Starts `plan` under `limits`: clone into the namespaces (the child joins
+/// its v1 cgroups, or is born in its v2 group), map its user, let it build
+/// its root and `execve`.
 pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Started, SandboxError> {
     let processes = limits.processes.unwrap_or(crate::DEFAULT_PROCESSES);
     // Without a group the run is bound by rlimits alone: said once per process.
@@ -67,6 +68,14 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
     let stdin = if plan.stdin_from_parent { Some(pipe()?) } else { None };
+    // Under v1 the child joins its groups itself, through these (`cgroup.rs`).
+    let join = match &cgroup {
+        Some(cgroup) => cgroup.join_files().map_err(|e| {
+            SandboxError::Engine(format!("the jail could not open its cgroups' tasks files: {e}"))
+        })?,
+        None => Vec::new(),
+    };
+    let join_fd = |at: usize| join.get(at).map_or(-1, AsRawFd::as_raw_fd);
     let fds = Fds {
         sync: sync_r.as_raw_fd(),
         error: error_w.as_raw_fd(),
@@ -77,6 +86,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
             (None, Some((read, _))) => read.as_raw_fd(),
             (None, None) => -1,
         },
+        join: [join_fd(0), join_fd(1)],
     };
     let stack = ChildStack::new().map_err(|e| SandboxError::Engine(format!("the jail's stack: {e}")))?;
     let entry = Entry { plan, fds: &fds };
@@ -94,7 +104,8 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
         )
     };
     let (pid, in_group) = spawned.map_err(namespaces_refused)?;
-    drop((sync_r, error_w, stdout_w, stderr_w));
+    // The child has its own copies of these (it shares no descriptor table).
+    drop((sync_r, error_w, stdout_w, stderr_w, join));
     let stdin = stdin.map(|(_, write)| write);
     let child = Child::new(pid)?;
     let attached = match &cgroup {
@@ -104,6 +115,11 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     if let Err(error) = attached.and_then(|()| write_maps(pid)) {
         child.kill();
         child.reap();
+        // A child that failed on its own first (joining its cgroups) has
+        // said why, and is why the maps could not be written.
+        if let Some(failure) = startup_failure(error_r) {
+            return Err(could_not_start(failure));
+        }
         return Err(SandboxError::Engine(format!(
             "the jail could not place or map its first process: {error}"
         )));
@@ -112,16 +128,11 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     // SAFETY: one byte from a live buffer to a pipe we own.
     unsafe { libc::write(sync_w.as_raw_fd(), go.as_ptr().cast(), 1) };
     drop(sync_w);
-    let failure = startup_failure(error_r);
-    if let Some((stage, errno)) = failure {
+    if let Some(failure) = startup_failure(error_r) {
         // Reaped before the stack is unmapped: the child may still be on it.
         child.kill();
         child.reap();
-        let stage = stage.map_or_else(|| "an unknown stage".to_string(), |stage| format!("{stage:?}"));
-        return Err(SandboxError::Engine(format!(
-            "the jail could not start: {stage} failed: {}",
-            std::io::Error::from_raw_os_error(errno)
-        )));
+        return Err(could_not_start(failure));
     }
     // The child has called `execve`: it no longer uses this memory.
     drop((entry, stack));
@@ -271,6 +282,14 @@ fn startup_failure(error: OwnedFd) -> Option<(Option<Stage>, i32)> {
     Some((stage, errno))
 }
 
+fn could_not_start((stage, errno): (Option<Stage>, i32)) -> SandboxError {
+    let stage = stage.map_or_else(|| "an unknown stage".to_string(), |stage| format!("{stage:?}"));
+    SandboxError::Engine(format!(
+        "the jail could not start: {stage} failed: {}",
+        std::io::Error::from_raw_os_error(errno)
+    ))
+}
+
 /// Maps the guest's user and group: to the caller's own ids, or, when the
 /// caller is root, to `nobody` (never to a privileged host id).
 fn write_maps(pid: libc::pid_t) -> std::io::Result<()> {
@@ -334,6 +353,12 @@ impl Child {
         }
         // SAFETY: pidfd_open succeeded; the descriptor is ours.
         Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) }, reaped: std::cell::Cell::new(None) })
+    }
+
+    /// Its pid, in this process's pid namespace.
+    #[cfg(test)]
+    pub(crate) fn pid(&self) -> libc::pid_t {
+        self.pid
     }
 
     /// Whether the process has exited, waiting at most `wait`.
