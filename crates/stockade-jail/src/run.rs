@@ -9,8 +9,6 @@ use crate::spawn::{ChildStack, spawn};
 use crate::tty::Terminal;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use stockade_core::{Limit, Outcome, RunRequest, SandboxError, Status, Usage};
 use stockade_policy::OutputOverflow;
@@ -149,19 +147,17 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     let started = Instant::now();
     let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _ } = start(&plan, limits)?;
     let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
-    let overflowed = Arc::new(AtomicBool::new(false));
-    let out = Capture::start(stdout_r, limits.stdout_bytes, overflow_kills, overflowed.clone());
-    let err = Capture::start(stderr_r, limits.stderr_bytes, overflow_kills, overflowed.clone());
+    let mut streams = Streams::new(stdout_r, stderr_r, [limits.stdout_bytes, limits.stderr_bytes]);
 
     let deadline = started + Duration::from_millis(limits.wall_ms);
     let stopped = loop {
-        if child.exited_within(TICK.min(deadline.saturating_duration_since(Instant::now())))? {
+        if streams.wait(&child, TICK.min(deadline.saturating_duration_since(Instant::now())))? {
             break None;
         }
         if Instant::now() >= deadline {
             break Some(Status::LimitExceeded { which: Limit::Wall });
         }
-        if overflowed.load(Ordering::Relaxed) {
+        if overflow_kills && streams.over() {
             break Some(Status::LimitExceeded { which: Limit::Output });
         }
         if request.cancel.is_some_and(|cancel| cancel.is_cancelled()) {
@@ -173,7 +169,7 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         child.kill();
     }
     let (wait_status, rusage) = child.reap();
-    let (out, err) = (out.finish(), err.finish());
+    let (out, err) = streams.finish();
     let oom = cgroup.as_ref().is_some_and(RunCgroup::oom_killed);
     let status = match stopped {
         Some(status) => status,
@@ -446,34 +442,78 @@ impl Capped {
     }
 }
 
-/// One output stream, read on a thread: kept up to its cap, counted past it.
-struct Capture {
-    reader: std::thread::JoinHandle<Written>,
+/// The two output streams, read on the thread that watches the child: one
+/// `poll` over both pipes and the pidfd, so that a run starts no thread of
+/// its own, and its end has one thread to wake, not three.
+struct Streams {
+    /// stdout and stderr, until each reads end-of-file (or fails).
+    open: [Option<std::fs::File>; 2],
+    kept: [Capped; 2],
+    chunk: Vec<u8>,
 }
 
-impl Capture {
-    fn start(pipe: OwnedFd, cap: u64, kill: bool, overflowed: Arc<AtomicBool>) -> Capture {
-        let reader = std::thread::spawn(move || {
-            let mut file = std::fs::File::from(pipe);
-            let (mut capped, mut chunk) = (Capped::new(cap), vec![0u8; 64 << 10]);
-            loop {
-                let n = match file.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                };
-                capped.push(&chunk[..n]);
-                if kill && capped.over() {
-                    overflowed.store(true, Ordering::Relaxed);
-                }
-            }
-            capped.take()
-        });
-        Capture { reader }
+impl Streams {
+    fn new(stdout: OwnedFd, stderr: OwnedFd, caps: [u64; 2]) -> Streams {
+        Streams {
+            open: [Some(stdout.into()), Some(stderr.into())],
+            kept: caps.map(Capped::new),
+            chunk: vec![0u8; 64 << 10],
+        }
     }
 
-    fn finish(self) -> Written {
-        self.reader.join().unwrap_or(Written { text: String::new(), truncated: false, bytes: 0 })
+    /// Waits at most `wait` for output or for `child` to end, and reads the
+    /// output there is; whether the child has ended.
+    fn wait(&mut self, child: &Child, wait: Duration) -> Result<bool, SandboxError> {
+        let watch = |fd: RawFd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let stream = |file: &Option<std::fs::File>| file.as_ref().map_or(-1, AsRawFd::as_raw_fd);
+        // A negative descriptor (a stream at its end) is skipped by poll.
+        let mut polls =
+            [watch(child.pidfd.as_raw_fd()), watch(stream(&self.open[0])), watch(stream(&self.open[1]))];
+        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: three valid pollfds, in an array that outlives the call.
+        let ready = unsafe { libc::poll(polls.as_mut_ptr(), 3, millis) };
+        if ready < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(false);
+            }
+            return Err(SandboxError::Engine(format!("poll: {error}")));
+        }
+        for at in 0..2 {
+            if polls[at + 1].revents != 0 {
+                self.read(at);
+            }
+        }
+        Ok(polls[0].revents != 0)
+    }
+
+    /// One read of stream `at`, which poll said is ready (or which is at its
+    /// end: every writer is gone).
+    fn read(&mut self, at: usize) {
+        let Some(file) = &mut self.open[at] else { return };
+        match file.read(&mut self.chunk) {
+            Ok(0) => self.open[at] = None,
+            Ok(n) => self.kept[at].push(&self.chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A terminal whose other side has closed reads EIO.
+            Err(_) => self.open[at] = None,
+        }
+    }
+
+    /// Whether either stream is past its cap.
+    fn over(&self) -> bool {
+        self.kept.iter().any(Capped::over)
+    }
+
+    /// Reads both streams to their end, once the jail has ended (its
+    /// processes die with the first one, and with them the write ends).
+    fn finish(mut self) -> (Written, Written) {
+        for at in 0..2 {
+            while self.open[at].is_some() {
+                self.read(at);
+            }
+        }
+        let [out, err] = &mut self.kept;
+        (out.take(), err.take())
     }
 }
