@@ -11,7 +11,7 @@
 //! How the first process gets in matters for the time a run takes. Moving
 //! another process (its pid into `cgroup.procs`) takes the kernel's global
 //! `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
-//! period: 7 to 20 ms on these machines, more than the rest of a run. A
+//! period: 4 to 20 ms on these machines, more than the rest of a run. A
 //! thread that moves only itself (`0` into a v1 group's `tasks`) skips that
 //! lock (kernel/cgroup/cgroup.c, `cgroup_procs_write_start`) and takes tens
 //! of microseconds. So under v1 the parent opens each group's `tasks` file
