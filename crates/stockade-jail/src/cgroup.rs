@@ -37,8 +37,7 @@ pub struct RunCgroup {
 impl RunCgroup {
     /// Makes the groups, with their limits; `Err` says why there are none.
     pub fn create(memory_bytes: u64, processes: u64) -> Result<RunCgroup, String> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!("run-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let name = group_name();
         let own =
             std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
         if Path::new(ROOT).join("cgroup.controllers").exists() {
@@ -192,6 +191,29 @@ fn own_path<'a>(cgroups: &'a str, controller: &str) -> Option<&'a str> {
     })
 }
 
+/// A name no other run's group has: `run-<pid>-<tag>-<n>`, the counter
+/// unique within this process and the random tag across processes. The pid
+/// alone is not enough: pids are reused (32768 of them here), and a host
+/// killed before its groups' `Drop` leaves them behind, so the next process
+/// with its pid would find its first name taken; two pid namespaces can also
+/// show the same pid under one hierarchy.
+fn group_name() -> String {
+    static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tag = TAG.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        // SAFETY: getrandom writes at most `bytes.len()` bytes into the live buffer.
+        let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+        // Without randomness (never on Linux 3.17+), the time still tells processes apart.
+        if got != bytes.len() as isize {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            return nanos.map_or(0, |d| d.as_nanos() as u64);
+        }
+        u64::from_ne_bytes(bytes)
+    });
+    format!("run-{}-{tag:016x}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// `parent/stockade/name`, made.
 fn make(parent: &Path, name: &str) -> Result<PathBuf, String> {
     let base = parent.join("stockade");
@@ -265,6 +287,19 @@ mod tests {
         assert!(big.usage.peak_memory_bytes >= 40 * MIB, "peak {}", big.usage.peak_memory_bytes);
         let small = run("true");
         assert!(small.usage.peak_memory_bytes < 40 * MIB, "peak {}", small.usage.peak_memory_bytes);
+    }
+
+    #[test]
+    fn group_names_never_repeat_and_carry_a_per_process_tag() {
+        let (first, second) = (super::group_name(), super::group_name());
+        assert_ne!(first, second);
+        let prefix = format!("run-{}-", std::process::id());
+        let tag = |name: &str| {
+            name.strip_prefix(&prefix).and_then(|rest| rest.split_once('-')).map(|(tag, _)| tag.to_string())
+        };
+        let tag_of_first = tag(&first).expect("pid, tag, counter");
+        assert_eq!(tag_of_first.len(), 16, "{first}");
+        assert_eq!(tag(&second), Some(tag_of_first), "one tag per process");
     }
 
     #[test]
