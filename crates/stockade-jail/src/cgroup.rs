@@ -7,6 +7,19 @@
 //! Where the caller may not make groups (an ordinary user without a
 //! delegated subtree), there is none: the run is bound by rlimits alone,
 //! and [`Enforcement`](crate::Enforcement) says so.
+//!
+//! How the first process gets in matters for the time a run takes. Moving
+//! another process (its pid into `cgroup.procs`) takes the kernel's global
+//! `cgroup_threadgroup_rwsem` for writing, which waits for an RCU grace
+//! period: 4 to 20 ms on these machines, more than the rest of a run. A
+//! thread that moves only itself (`0` into a v1 group's `tasks`) skips that
+//! lock (kernel/cgroup/cgroup.c, `cgroup_procs_write_start`) and takes tens
+//! of microseconds. So under v1 the parent opens each group's `tasks` file
+//! ([`RunCgroup::join_files`]) and the child, single-threaded, writes `0`
+//! into them as its very first step. The kernel checks the writer against
+//! the credentials of the file's opener (the parent), so the child needs no
+//! privilege of its own. Under v2 the child is born in its group
+//! (`CLONE_INTO_CGROUP`), and where that is refused the parent moves it.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +37,7 @@ pub struct RunCgroup {
 impl RunCgroup {
     /// Makes the groups, with their limits; `Err` says why there are none.
     pub fn create(memory_bytes: u64, processes: u64) -> Result<RunCgroup, String> {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        let name = format!("run-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
+        let name = group_name();
         let own =
             std::fs::read_to_string("/proc/self/cgroup").map_err(|e| format!("/proc/self/cgroup: {e}"))?;
         if Path::new(ROOT).join("cgroup.controllers").exists() {
@@ -92,13 +104,39 @@ impl RunCgroup {
         std::fs::File::open(&self.memory).ok()
     }
 
-    /// Puts `pid` (and so everything it starts) in the groups.
-    pub fn attach(&self, pid: libc::pid_t) -> std::io::Result<()> {
-        std::fs::write(self.memory.join("cgroup.procs"), pid.to_string())?;
-        if !self.v2 {
-            std::fs::write(self.pids.join("cgroup.procs"), pid.to_string())?;
+    /// Under v1, each group's `tasks` file, open for writing: the child
+    /// joins the groups by writing `0` into them (see the module's doc).
+    /// Empty under v2, which has no such file.
+    pub fn join_files(&self) -> std::io::Result<Vec<std::fs::File>> {
+        if self.v2 {
+            return Ok(Vec::new());
         }
-        Ok(())
+        let open = |dir: &Path| std::fs::OpenOptions::new().write(true).open(dir.join("tasks"));
+        Ok(vec![open(&self.memory)?, open(&self.pids)?])
+    }
+
+    /// Puts `pid` (and so everything it starts) in the v2 group, when it
+    /// was not born there (`clone3` refused). Slow (see the module's doc),
+    /// and never needed under v1, whose child joins by itself.
+    pub fn attach(&self, pid: libc::pid_t) -> std::io::Result<()> {
+        if !self.v2 {
+            return Ok(());
+        }
+        std::fs::write(self.memory.join("cgroup.procs"), pid.to_string())
+    }
+
+    /// The pids the groups hold now: those of the memory group, then those
+    /// of the pids group (the same group under v2).
+    #[cfg(test)]
+    pub fn members(&self) -> (Vec<libc::pid_t>, Vec<libc::pid_t>) {
+        let read = |dir: &Path| {
+            std::fs::read_to_string(dir.join("cgroup.procs"))
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|line| line.trim().parse().ok())
+                .collect()
+        };
+        (read(&self.memory), read(&self.pids))
     }
 
     /// Whether the kernel killed a process of the run for memory.
@@ -153,6 +191,29 @@ fn own_path<'a>(cgroups: &'a str, controller: &str) -> Option<&'a str> {
     })
 }
 
+/// A name no other run's group has: `run-<pid>-<tag>-<n>`, the counter
+/// unique within this process and the random tag across processes. The pid
+/// alone is not enough: pids are reused (32768 of them here), and a host
+/// killed before its groups' `Drop` leaves them behind, so the next process
+/// with its pid would find its first name taken; two pid namespaces can also
+/// show the same pid under one hierarchy.
+fn group_name() -> String {
+    static TAG: std::sync::OnceLock<u64> = std::sync::OnceLock::new();
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let tag = TAG.get_or_init(|| {
+        let mut bytes = [0u8; 8];
+        // SAFETY: getrandom writes at most `bytes.len()` bytes into the live buffer.
+        let got = unsafe { libc::getrandom(bytes.as_mut_ptr().cast(), bytes.len(), 0) };
+        // Without randomness (never on Linux 3.17+), the time still tells processes apart.
+        if got != bytes.len() as isize {
+            let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+            return nanos.map_or(0, |d| d.as_nanos() as u64);
+        }
+        u64::from_ne_bytes(bytes)
+    });
+    format!("run-{}-{tag:016x}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
 /// `parent/stockade/name`, made.
 fn make(parent: &Path, name: &str) -> Result<PathBuf, String> {
     let base = parent.join("stockade");
@@ -202,6 +263,79 @@ pub fn probe() -> Result<&'static str, String> {
 
 #[cfg(test)]
 mod tests {
+    use super::RunCgroup;
+    use crate::plan::Plan;
+    use crate::run::{Started, start};
+    use stockade_core::{Language, RunRequest};
+    use stockade_policy::Policy;
+
+    /// A jail running `sleep 30` as its only process, when this machine gives runs cgroups
+    /// (root, or a delegated subtree); else `None`, said on stderr.
+    fn sleeping(policy: &Policy) -> Option<Started> {
+        let plan = Plan::new(Language::Shell, "exec sleep 30", policy).expect("plan");
+        let started = start(&plan, &policy.limits).expect("the jail starts");
+        if started.cgroup.is_none() {
+            eprintln!("skipped: no cgroup on this machine");
+            return None;
+        }
+        Some(started)
+    }
+
+    #[test]
+    fn the_first_process_is_in_its_run_s_groups_before_it_runs() {
+        let policy = Policy::default();
+        let Some(started) = sleeping(&policy) else { return };
+        let pid = started.child.pid();
+        let (memory, pids) = started.cgroup.as_ref().expect("cgroup").members();
+        assert_eq!(memory, [pid], "the memory group");
+        assert_eq!(pids, [pid], "the pids group");
+    }
+
+    #[test]
+    fn concurrent_runs_never_share_a_group() {
+        let policy = Policy::default();
+        let runs: Vec<Started> = (0..4).filter_map(|_| sleeping(&policy)).collect();
+        for run in &runs {
+            let pid = run.child.pid();
+            let (memory, pids) = run.cgroup.as_ref().expect("cgroup").members();
+            assert_eq!((memory, pids), (vec![pid], vec![pid]), "a group holds one run's process");
+        }
+    }
+
+    #[test]
+    fn a_run_s_memory_is_counted_in_its_group_and_the_next_run_starts_from_zero() {
+        const MIB: u64 = 1 << 20;
+        let policy = Policy::default();
+        let run = |code: &str| {
+            let request =
+                RunRequest { language: Language::Shell, code, policy: &policy, tools: None, cancel: None };
+            crate::run::run(request).expect("run")
+        };
+        // Page cache in its `/tmp` counts against the run, though no process holds it.
+        let big = run("head -c 41943040 /dev/zero > /tmp/forty; echo done");
+        assert_eq!(big.stdout, "done\n", "{big:?}");
+        if RunCgroup::create(MIB, 1).is_err() {
+            eprintln!("skipped: no cgroup on this machine");
+            return;
+        }
+        assert!(big.usage.peak_memory_bytes >= 40 * MIB, "peak {}", big.usage.peak_memory_bytes);
+        let small = run("true");
+        assert!(small.usage.peak_memory_bytes < 40 * MIB, "peak {}", small.usage.peak_memory_bytes);
+    }
+
+    #[test]
+    fn group_names_never_repeat_and_carry_a_per_process_tag() {
+        let (first, second) = (super::group_name(), super::group_name());
+        assert_ne!(first, second);
+        let prefix = format!("run-{}-", std::process::id());
+        let tag = |name: &str| {
+            name.strip_prefix(&prefix).and_then(|rest| rest.split_once('-')).map(|(tag, _)| tag.to_string())
+        };
+        let tag_of_first = tag(&first).expect("pid, tag, counter");
+        assert_eq!(tag_of_first.len(), 16, "{first}");
+        assert_eq!(tag(&second), Some(tag_of_first), "one tag per process");
+    }
+
     #[test]
     fn finds_the_callers_groups() {
         let text = "9:name=systemd:/\n8:pids:/\n4:memory:/a/b\n2:cpu,cpuacct:/c\n0::/unified\n";

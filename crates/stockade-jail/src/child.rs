@@ -14,8 +14,10 @@ use std::os::fd::RawFd;
 #[derive(Clone, Copy, Debug)]
 #[repr(u32)]
 pub enum Stage {
+    /// Joining the run's v1 cgroups.
+    Cgroup = 1,
     /// Waiting for the parent to write the uid and gid maps.
-    Sync = 1,
+    Sync,
     /// Dropping supplementary groups.
     Groups,
     /// Making the mounts private and mounting the staging tmpfs.
@@ -44,7 +46,8 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in order: the wire format's only source of names.
-    const ALL: [Stage; 13] = [
+    const ALL: [Stage; 14] = [
+        Stage::Cgroup,
         Stage::Sync,
         Stage::Groups,
         Stage::Staging,
@@ -79,6 +82,9 @@ pub struct Fds {
     /// The read end of the parent's stdin pipe (or the terminal), or -1
     /// for `/dev/null`.
     pub stdin: RawFd,
+    /// The `tasks` files of the run's v1 cgroups (memory, pids), open for
+    /// writing, or -1.
+    pub join: [RawFd; 2],
 }
 
 /// Runs the child's side; never returns.
@@ -121,6 +127,15 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
     // SAFETY: for the whole block, every pointer passed below comes from a
     // `CStr`/`CString` of `plan` or a literal, all NUL-terminated and alive.
     unsafe {
+        // First, so that the run's processes count from this one: it moves
+        // itself, alone, into its groups, which is fast where the parent
+        // moving it would wait for the kernel (see `cgroup.rs`). Meanwhile
+        // the parent writes the maps.
+        for fd in fds.join {
+            if fd >= 0 && libc::write(fd, c"0".as_ptr().cast(), 1) != 1 {
+                return (Stage::Cgroup, errno());
+            }
+        }
         let mut byte = 0u8;
         if libc::read(fds.sync, (&raw mut byte).cast(), 1) != 1 {
             return (Stage::Sync, errno());

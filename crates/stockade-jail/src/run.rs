@@ -9,8 +9,6 @@ use crate::spawn::{ChildStack, spawn};
 use crate::tty::Terminal;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 use stockade_core::{Enforcement, JailError, Limit, Outcome, RunRequest, SandboxError, Status, Usage};
 use stockade_policy::OutputOverflow;
@@ -35,8 +33,9 @@ pub(crate) struct Started {
     pub stdin: Option<OwnedFd>,
 }
 
-/// Starts `plan` under `limits`: clone into the namespaces, place the child
-/// in its cgroup, map its user, let it build its root and `execve`.
+/// Starts `plan` under `limits`: clone into the namespaces (the child joins
+/// its v1 cgroups, or is born in its v2 group), map its user, let it build
+/// its root and `execve`.
 pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Started, SandboxError> {
     let processes = limits.processes.unwrap_or(crate::DEFAULT_PROCESSES);
     // Without a group the run is bound by rlimits alone: said once per process.
@@ -73,6 +72,14 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
     let stdin = if plan.stdin_from_parent { Some(pipe()?) } else { None };
+    // Under v1 the child joins its groups itself, through these (`cgroup.rs`).
+    let join = match &cgroup {
+        Some(cgroup) => cgroup
+            .join_files()
+            .map_err(|e| SandboxError::from(JailError::setup("open its cgroups' tasks files", e)))?,
+        None => Vec::new(),
+    };
+    let join_fd = |at: usize| join.get(at).map_or(-1, AsRawFd::as_raw_fd);
     let fds = Fds {
         sync: sync_r.as_raw_fd(),
         error: error_w.as_raw_fd(),
@@ -83,6 +90,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
             (None, Some((read, _))) => read.as_raw_fd(),
             (None, None) => -1,
         },
+        join: [join_fd(0), join_fd(1)],
     };
     let stack = ChildStack::new().map_err(|e| JailError::setup("map its first process's stack", e))?;
     let entry = Entry { plan, fds: &fds };
@@ -100,7 +108,8 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
         )
     };
     let (pid, in_group) = spawned.map_err(namespaces_refused)?;
-    drop((sync_r, error_w, stdout_w, stderr_w));
+    // The child has its own copies of these (it shares no descriptor table).
+    drop((sync_r, error_w, stdout_w, stderr_w, join));
     let stdin = stdin.map(|(_, write)| write);
     let child = Child::new(pid)?;
     let attached = match &cgroup {
@@ -110,19 +119,22 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     if let Err(error) = attached.and_then(|()| write_maps(pid)) {
         child.kill();
         child.reap();
+        // A child that failed on its own first (joining its cgroups) has
+        // said why, and is why the maps could not be written.
+        if let Some(failure) = startup_failure(error_r) {
+            return Err(could_not_start(failure));
+        }
         return Err(JailError::setup("place or map its first process", error).into());
     }
     let go = [1u8];
     // SAFETY: one byte from a live buffer to a pipe we own.
     unsafe { libc::write(sync_w.as_raw_fd(), go.as_ptr().cast(), 1) };
     drop(sync_w);
-    let failure = startup_failure(error_r);
-    if let Some((stage, errno)) = failure {
+    if let Some(failure) = startup_failure(error_r) {
         // Reaped before the stack is unmapped: the child may still be on it.
         child.kill();
         child.reap();
-        let stage = stage.map_or_else(|| "an unknown stage".to_string(), |stage| format!("{stage:?}"));
-        return Err(JailError::Start { stage, source: std::io::Error::from_raw_os_error(errno) }.into());
+        return Err(could_not_start(failure));
     }
     // The child has called `execve`: it no longer uses this memory.
     drop((entry, stack));
@@ -139,19 +151,17 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     let started = Instant::now();
     let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _ } = start(&plan, limits)?;
     let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
-    let overflowed = Arc::new(AtomicBool::new(false));
-    let out = Capture::start(stdout_r, limits.stdout_bytes, overflow_kills, overflowed.clone());
-    let err = Capture::start(stderr_r, limits.stderr_bytes, overflow_kills, overflowed.clone());
+    let mut streams = Streams::new(stdout_r, stderr_r, [limits.stdout_bytes, limits.stderr_bytes]);
 
     let deadline = started + Duration::from_millis(limits.wall_ms);
     let stopped = loop {
-        if child.exited_within(TICK.min(deadline.saturating_duration_since(Instant::now())))? {
+        if streams.wait(&child, TICK.min(deadline.saturating_duration_since(Instant::now())))? {
             break None;
         }
         if Instant::now() >= deadline {
             break Some(Status::LimitExceeded { which: Limit::Wall });
         }
-        if overflowed.load(Ordering::Relaxed) {
+        if overflow_kills && streams.over() {
             break Some(Status::LimitExceeded { which: Limit::Output });
         }
         if request.cancel.is_some_and(|cancel| cancel.is_cancelled()) {
@@ -163,7 +173,7 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         child.kill();
     }
     let (wait_status, rusage) = child.reap();
-    let (out, err) = (out.finish(), err.finish());
+    let (out, err) = streams.finish();
     let oom = cgroup.as_ref().is_some_and(RunCgroup::oom_killed);
     let status = match stopped {
         Some(status) => status,
@@ -270,6 +280,11 @@ fn startup_failure(error: OwnedFd) -> Option<(Option<Stage>, i32)> {
     Some((stage, errno))
 }
 
+fn could_not_start((stage, errno): (Option<Stage>, i32)) -> SandboxError {
+    let stage = stage.map_or_else(|| "an unknown stage".to_string(), |stage| format!("{stage:?}"));
+    JailError::Start { stage, source: std::io::Error::from_raw_os_error(errno) }.into()
+}
+
 /// Maps the guest's user and group: to the caller's own ids, or, when the
 /// caller is root, to `nobody` (never to a privileged host id).
 fn write_maps(pid: libc::pid_t) -> std::io::Result<()> {
@@ -328,6 +343,12 @@ impl Child {
         }
         // SAFETY: pidfd_open succeeded; the descriptor is ours.
         Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) }, reaped: std::cell::Cell::new(None) })
+    }
+
+    /// Its pid, in this process's pid namespace.
+    #[cfg(test)]
+    pub(crate) fn pid(&self) -> libc::pid_t {
+        self.pid
     }
 
     /// Whether the process has exited, waiting at most `wait`.
@@ -415,34 +436,78 @@ impl Capped {
     }
 }
 
-/// One output stream, read on a thread: kept up to its cap, counted past it.
-struct Capture {
-    reader: std::thread::JoinHandle<Written>,
+/// The two output streams, read on the thread that watches the child: one
+/// `poll` over both pipes and the pidfd, so that a run starts no thread of
+/// its own, and its end has one thread to wake, not three.
+struct Streams {
+    /// stdout and stderr, until each reads end-of-file (or fails).
+    open: [Option<std::fs::File>; 2],
+    kept: [Capped; 2],
+    chunk: Vec<u8>,
 }
 
-impl Capture {
-    fn start(pipe: OwnedFd, cap: u64, kill: bool, overflowed: Arc<AtomicBool>) -> Capture {
-        let reader = std::thread::spawn(move || {
-            let mut file = std::fs::File::from(pipe);
-            let (mut capped, mut chunk) = (Capped::new(cap), vec![0u8; 64 << 10]);
-            loop {
-                let n = match file.read(&mut chunk) {
-                    Ok(0) => break,
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(_) => break,
-                };
-                capped.push(&chunk[..n]);
-                if kill && capped.over() {
-                    overflowed.store(true, Ordering::Relaxed);
-                }
-            }
-            capped.take()
-        });
-        Capture { reader }
+impl Streams {
+    fn new(stdout: OwnedFd, stderr: OwnedFd, caps: [u64; 2]) -> Streams {
+        Streams {
+            open: [Some(stdout.into()), Some(stderr.into())],
+            kept: caps.map(Capped::new),
+            chunk: vec![0u8; 64 << 10],
+        }
     }
 
-    fn finish(self) -> Written {
-        self.reader.join().unwrap_or(Written { text: String::new(), truncated: false, bytes: 0 })
+    /// Waits at most `wait` for output or for `child` to end, and reads the
+    /// output there is; whether the child has ended.
+    fn wait(&mut self, child: &Child, wait: Duration) -> Result<bool, SandboxError> {
+        let watch = |fd: RawFd| libc::pollfd { fd, events: libc::POLLIN, revents: 0 };
+        let stream = |file: &Option<std::fs::File>| file.as_ref().map_or(-1, AsRawFd::as_raw_fd);
+        // A negative descriptor (a stream at its end) is skipped by poll.
+        let mut polls =
+            [watch(child.pidfd.as_raw_fd()), watch(stream(&self.open[0])), watch(stream(&self.open[1]))];
+        let millis = i32::try_from(wait.as_millis()).unwrap_or(i32::MAX);
+        // SAFETY: three valid pollfds, in an array that outlives the call.
+        let ready = unsafe { libc::poll(polls.as_mut_ptr(), 3, millis) };
+        if ready < 0 {
+            let error = std::io::Error::last_os_error();
+            if error.kind() == std::io::ErrorKind::Interrupted {
+                return Ok(false);
+            }
+            return Err(JailError::setup("wait for its program's output", error).into());
+        }
+        for at in 0..2 {
+            if polls[at + 1].revents != 0 {
+                self.read(at);
+            }
+        }
+        Ok(polls[0].revents != 0)
+    }
+
+    /// One read of stream `at`, which poll said is ready (or which is at its
+    /// end: every writer is gone).
+    fn read(&mut self, at: usize) {
+        let Some(file) = &mut self.open[at] else { return };
+        match file.read(&mut self.chunk) {
+            Ok(0) => self.open[at] = None,
+            Ok(n) => self.kept[at].push(&self.chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // A terminal whose other side has closed reads EIO.
+            Err(_) => self.open[at] = None,
+        }
+    }
+
+    /// Whether either stream is past its cap.
+    fn over(&self) -> bool {
+        self.kept.iter().any(Capped::over)
+    }
+
+    /// Reads both streams to their end, once the jail has ended (its
+    /// processes die with the first one, and with them the write ends).
+    fn finish(mut self) -> (Written, Written) {
+        for at in 0..2 {
+            while self.open[at].is_some() {
+                self.read(at);
+            }
+        }
+        let [out, err] = &mut self.kept;
+        (out.take(), err.take())
     }
 }

@@ -16,7 +16,8 @@
 //! assembly can handle; they exist for x86-64. Elsewhere, on older kernels,
 //! or where `clone3` is refused (container runtimes' seccomp profiles answer
 //! `ENOSYS` or `EPERM`), the child is cloned with glibc's `clone` and the
-//! caller moves it into its groups.
+//! caller moves it into its group. Under v1 the child joins its groups
+//! itself, as its first step (see `cgroup.rs`).
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
