@@ -1049,7 +1049,7 @@ fn a_jailed_run_says_which_layers_held_it_and_one_that_requires_cgroups_refuses_
         "-c",
         "true",
         "--policy",
-        policy.path().to_str().unwrap(),
+        policy.path().to_str().expect("a UTF-8 path"),
     ]));
     assert!(with.contains(&"cgroup_memory".to_string()) && with.contains(&"seccomp".to_string()), "{with:?}");
     assert!(recorded().as_array().is_some_and(|l| l.contains(&"cgroup_pids".into())), "{}", recorded());

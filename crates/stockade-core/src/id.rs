@@ -17,7 +17,7 @@ pub fn random_hex(bytes: usize) -> std::io::Result<String> {
 mod tests {
     #[test]
     fn ids_are_hex_of_their_length_and_differ() {
-        let (a, b) = (super::random_hex(16).unwrap(), super::random_hex(16).unwrap());
+        let (a, b) = (super::random_hex(16).expect("in a test"), super::random_hex(16).expect("in a test"));
         assert_eq!(a.len(), 32);
         assert!(a.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{a}");
         assert_ne!(a, b);

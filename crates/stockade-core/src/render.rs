@@ -99,17 +99,20 @@ mod tests {
     #[test]
     fn a_python_traceback_is_shown_as_it_is_and_a_javascript_stack_after_the_error() {
         let traceback = "Traceback (most recent call last):\n  File \"<turn 1>\", line 1\njson.decoder.JSONDecodeError: x";
-        assert_eq!(guest_error(&failed("JSONDecodeError", "x", Some(traceback))).unwrap(), traceback);
+        assert_eq!(
+            guest_error(&failed("JSONDecodeError", "x", Some(traceback))).expect("in a test"),
+            traceback
+        );
         let syntax = "  File \"<turn 1>\", line 1\n    f(\nSyntaxError: '(' was never closed";
         assert_eq!(
-            guest_error(&failed("SyntaxError", "'(' was never closed", Some(syntax))).unwrap(),
+            guest_error(&failed("SyntaxError", "'(' was never closed", Some(syntax))).expect("in a test"),
             syntax
         );
         assert!(ends_with_the_error("Traceback (most recent call last):\nKeyError", "KeyError"));
         let js = failed("TypeError", "bad", Some("    at f (<eval>:1:7)\n"));
-        assert_eq!(guest_error(&js).unwrap(), "Uncaught TypeError: bad\n    at f (<eval>:1:7)");
+        assert_eq!(guest_error(&js).expect("in a test"), "Uncaught TypeError: bad\n    at f (<eval>:1:7)");
         assert!(!ends_with_the_error("Traceback\nNotTypeError: x", "TypeError"));
-        assert_eq!(guest_error(&failed("Error", "x", None)).unwrap(), "Uncaught Error: x");
+        assert_eq!(guest_error(&failed("Error", "x", None)).expect("in a test"), "Uncaught Error: x");
     }
 
     #[test]

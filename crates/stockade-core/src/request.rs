@@ -146,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_request_is_read_with_any_name_of_its_language_and_refuses_unknown_keys() {
-        let request: Request = serde_json::from_str(r#"{"language": "PY", "code": "1"}"#).unwrap();
+        let request: Request = serde_json::from_str(r#"{"language": "PY", "code": "1"}"#).expect("in a test");
         assert_eq!(request, Request::new(Language::Python, "1"));
         assert!(serde_json::from_str::<Request>(r#"{"language": "js", "code": "1", "timeout": 3}"#).is_err());
         assert!(serde_json::from_str::<Request>(r#"{"language": "cobol", "code": "1"}"#).is_err());
@@ -154,7 +154,7 @@ mod tests {
         assert!(in_session.language().is_err());
         assert!(in_session.check_session_language(Language::Python).is_ok());
         let wrong = Request::new(Language::JavaScript, "1").with_session("a");
-        let refused = wrong.check_session_language(Language::Python).unwrap_err();
+        let refused = wrong.check_session_language(Language::Python).expect_err("in a test");
         assert_eq!(refused.to_string(), "request refused: the session runs python, not js");
     }
 }

@@ -148,11 +148,11 @@ mod tests {
                 assert_eq!(name.parse::<Language>(), Ok(language), "{name}");
                 assert_eq!(name.to_uppercase().parse::<Language>(), Ok(language), "{name}");
             }
-            let json = serde_json::to_string(&language).unwrap();
+            let json = serde_json::to_string(&language).expect("in a test");
             assert_eq!(json, format!("\"{}\"", language.name()));
-            assert_eq!(serde_json::from_str::<Language>(&json).unwrap(), language);
+            assert_eq!(serde_json::from_str::<Language>(&json).expect("in a test"), language);
         }
-        let refused = "perl".parse::<Language>().unwrap_err().to_string();
+        let refused = "perl".parse::<Language>().expect_err("in a test").to_string();
         assert!(refused.contains("unknown language `perl`") && refused.contains("node-native"), "{refused}");
         assert!(serde_json::from_str::<Language>("\"\"").is_err());
         assert!(serde_json::from_str::<Language>("3").is_err());
