@@ -198,7 +198,7 @@ impl Gate {
             ));
         }
         if let Some(bucket) = &entry.bucket
-            && !bucket.lock().unwrap_or_else(|p| p.into_inner()).take(Instant::now())
+            && bucket.lock().unwrap_or_else(|p| p.into_inner()).take(Instant::now()).is_err()
         {
             let rate = rules.rate.as_deref().unwrap_or("?");
             return Err(Refused::new(

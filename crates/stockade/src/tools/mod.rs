@@ -1,7 +1,6 @@
 //! Host tools: functions of the agent's that the guest may call, each call
 //! checked against the tool's schema and the policy before it runs.
 
-mod budget;
 pub(crate) mod gate;
 pub(crate) mod registry;
 mod tool;

@@ -1,8 +1,8 @@
 //! The tools a sandbox offers, each with its compiled schema and the policy
 //! rules that govern it.
 
-use super::budget::Bucket;
 use super::tool::Tool;
+use crate::rate::Bucket;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::Mutex;

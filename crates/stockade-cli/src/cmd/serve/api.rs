@@ -26,32 +26,9 @@ pub struct Tenant {
     sha256: String,
     sandbox: Sandbox,
     permits: Arc<Semaphore>,
-    rate: Option<Mutex<Bucket>>,
+    rate: Option<Mutex<stockade::rate::Bucket>>,
     /// Live sessions it may hold.
     pub max_sessions: usize,
-}
-
-/// A token bucket: `capacity` requests, refilled evenly over `per`.
-struct Bucket {
-    capacity: f64,
-    tokens: f64,
-    per_second: f64,
-    at: Instant,
-}
-
-impl Bucket {
-    /// Takes a token, or says how long until one is back.
-    fn take(&mut self) -> Result<(), Duration> {
-        let now = Instant::now();
-        let refill = now.duration_since(self.at).as_secs_f64() * self.per_second;
-        self.tokens = (self.tokens + refill).min(self.capacity);
-        self.at = now;
-        if self.tokens >= 1.0 {
-            self.tokens -= 1.0;
-            return Ok(());
-        }
-        Err(Duration::from_secs_f64((1.0 - self.tokens) / self.per_second))
-    }
 }
 
 /// An error answer: its status, `{"error": message}`, and for a 429 the
@@ -155,7 +132,7 @@ impl Tenant {
     /// (a refused or unknown request costs nothing).
     fn within_rate(&self) -> Result<(), Refusal> {
         let Some(rate) = &self.rate else { return Ok(()) };
-        rate.lock().unwrap_or_else(|p| p.into_inner()).take().map_err(|wait| {
+        rate.lock().unwrap_or_else(|p| p.into_inner()).take(Instant::now()).map_err(|wait| {
             // Whole seconds, rounded up, and at least one: a client that
             // waits that long finds a token back.
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
@@ -173,16 +150,7 @@ fn tenant(index: usize, token: &TokenConfig, folder: &FsPath) -> anyhow::Result<
     let builder = Sandbox::builder().principal(&token.id);
     let sandbox = crate::cmd::build_sandbox(builder, policy, tools).with_context(|| key.clone())?;
     let rate = match &token.rate {
-        Some(rate) => {
-            let (count, per) = stockade::policy::parse_rate(rate).map_err(anyhow::Error::msg)?;
-            let capacity = count as f64;
-            Some(Mutex::new(Bucket {
-                capacity,
-                tokens: capacity,
-                per_second: capacity / per.as_secs_f64(),
-                at: Instant::now(),
-            }))
-        }
+        Some(rate) => Some(Mutex::new(stockade::rate::Bucket::for_rate(rate).map_err(anyhow::Error::msg)?)),
         None => None,
     };
     Ok(Arc::new(Tenant {
