@@ -1,5 +1,6 @@
 //! The `stockade` command: parse the arguments, dispatch to one subcommand.
 
+mod bearer;
 mod cmd;
 mod escape;
 mod exit;

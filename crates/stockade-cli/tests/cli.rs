@@ -621,7 +621,10 @@ fn mcp_server_over_http_works_with_a_real_client_and_a_token() {
             ),
         )
     };
-    assert!(post(&address, "").starts_with("HTTP/1.1 401"), "no token");
+    let refused = post(&address, "");
+    assert!(refused.starts_with("HTTP/1.1 401"), "no token: {refused}");
+    // As the HTTP API's errors are: JSON, saying what to send.
+    assert!(refused.contains(r#"{"error":"send `Authorization: Bearer TOKEN`"}"#), "{refused}");
     assert!(post(&address, "Authorization: Bearer wrong-token-wrong-token\r\n").starts_with("HTTP/1.1 401"));
     let rebinding = post("evil.example:80", &format!("Authorization: Bearer {token}\r\n"));
     assert!(!rebinding.starts_with("HTTP/1.1 2"), "a foreign Host header is refused: {rebinding}");

@@ -115,16 +115,11 @@ async fn authorize(
     next: Next,
 ) -> Response {
     let Some(expected) = token_sha256 else { return next.run(request).await };
-    let given = request
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|token| stockade::audit_log::sha256_hex(token.trim().as_bytes()));
-    match given {
-        Some(digest) if constant_time_eq::constant_time_eq(digest.as_bytes(), expected.as_bytes()) => {
-            next.run(request).await
+    match crate::bearer::Bearer::of(request.headers(), [&*expected]) {
+        crate::bearer::Bearer::Known(_) => next.run(request).await,
+        refused => {
+            let body = axum::Json(serde_json::json!({"error": refused.refusal()}));
+            (StatusCode::UNAUTHORIZED, body).into_response()
         }
-        _ => (StatusCode::UNAUTHORIZED, "send `Authorization: Bearer TOKEN`\n").into_response(),
     }
 }

@@ -2,6 +2,7 @@
 
 use super::config::{Config, TokenConfig};
 use super::sessions::{self, Listed, Reservation, Slot, Table};
+use crate::bearer::Bearer;
 use anyhow::Context;
 use axum::Json;
 use axum::body::Bytes;
@@ -103,19 +104,10 @@ impl State {
     /// The tenant whose token is in `headers`. Every digest is compared, in
     /// constant time, whatever matches first.
     fn tenant(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, Refusal> {
-        let token = headers
-            .get("authorization")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "send `Authorization: Bearer TOKEN`"))?;
-        let digest = stockade::audit_log::sha256_hex(token.trim().as_bytes());
-        let mut found = None;
-        for tenant in &self.tenants {
-            if constant_time_eq::constant_time_eq(digest.as_bytes(), tenant.sha256.as_bytes()) {
-                found = Some(tenant.clone());
-            }
+        match Bearer::of(headers, self.tenants.iter().map(|tenant| tenant.sha256.as_str())) {
+            Bearer::Known(index) => Ok(self.tenants[index].clone()),
+            refused => Err(refuse(StatusCode::UNAUTHORIZED, refused.refusal())),
         }
-        found.ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "unknown token"))
     }
 
     /// The tenant, if the server is not stopping.
