@@ -45,13 +45,18 @@ impl Server {
             sha256(TOKEN_B),
             sha256(TOKEN_C)
         );
-        Server::launch(dir, &config, nofile)
+        Server::launch(dir, &config, nofile, &[])
     }
 
     /// A server with `files` (name, text) in its folder and `tokens` after
     /// the top of its configuration; `{sha:TOKEN}` in `tokens` stands for
     /// the SHA-256 of TOKEN, and `{dir}` in a file for the folder.
     fn custom(files: &[(&str, &str)], tokens: &str) -> Server {
+        Server::custom_with_env(files, tokens, &[])
+    }
+
+    /// [`Server::custom`], with `env` added to the server's environment.
+    fn custom_with_env(files: &[(&str, &str)], tokens: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let folder = dir.path().to_str().expect("a UTF-8 folder").to_string();
         for (name, text) in files {
@@ -61,10 +66,11 @@ impl Server {
         for token in [TOKEN_A, TOKEN_B, TOKEN_C] {
             tokens = tokens.replace(&format!("{{sha:{token}}}"), &sha256(token));
         }
-        Server::launch(dir, &format!("listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n{tokens}"), None)
+        let config = format!("listen = \"127.0.0.1:0\"\nmax_body_bytes = 65536\n\n{tokens}");
+        Server::launch(dir, &config, None, env)
     }
 
-    fn launch(dir: tempfile::TempDir, config: &str, nofile: Option<u32>) -> Server {
+    fn launch(dir: tempfile::TempDir, config: &str, nofile: Option<u32>, env: &[(&str, &str)]) -> Server {
         let path = dir.path().join("server.toml");
         std::fs::write(&path, config).expect("config");
         let mut command = match nofile {
@@ -80,6 +86,7 @@ impl Server {
         let mut child = command
             .args(["serve", "--config"])
             .arg(&path)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .spawn()
             .expect("start the server");
@@ -384,26 +391,11 @@ fn concurrent_session_opens_stay_within_max_sessions() {
 /// sessions may hold one.
 #[test]
 fn a_request_that_finds_every_instance_slot_held_is_busy_503_with_retry_after() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    std::fs::write(dir.path().join("p.toml"), "").expect("policy");
-    let config = format!(
-        "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"a\"\nsha256 = \"{}\"\npolicy = \"p.toml\"\n",
-        sha256(TOKEN_A)
+    let server = Server::custom_with_env(
+        &[("p.toml", "")],
+        "[[tokens]]\nid = \"a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"p.toml\"\n",
+        &[("STOCKADE_MAX_INSTANCES", "2")],
     );
-    std::fs::write(dir.path().join("server.toml"), config).expect("config");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
-        .args(["serve", "--config"])
-        .arg(dir.path().join("server.toml"))
-        .env("STOCKADE_MAX_INSTANCES", "2")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the server");
-    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
-    let mut line = String::new();
-    stderr.read_line(&mut line).expect("the server says where it listens");
-    let address = line.trim().rsplit("http://").next().expect("an address").to_string();
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let server = Server { child, address, dir };
 
     let (status, opened) = server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "js"}"#));
     assert_eq!(status, 201, "{opened}");
