@@ -38,19 +38,24 @@ struct PathBeneathAttr {
     parent_fd: i32,
 }
 
-/// This kernel's Landlock ABI version, 0 when it has none.
+/// This kernel's Landlock ABI version, 0 when it has none. Asked of the
+/// kernel once per process: a run's plan, its planned layers and its
+/// outcome each need it.
 pub fn abi_version() -> i32 {
-    // SAFETY: with a null attribute, size 0 and the VERSION flag, the call
-    // reads no memory and returns the ABI version or an error.
-    let version = unsafe {
-        libc::syscall(
-            libc::SYS_landlock_create_ruleset,
-            std::ptr::null::<u8>(),
-            0usize,
-            CREATE_RULESET_VERSION,
-        )
-    };
-    i32::try_from(version).unwrap_or(0).max(0)
+    static VERSION: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    *VERSION.get_or_init(|| {
+        // SAFETY: with a null attribute, size 0 and the VERSION flag, the
+        // call reads no memory and returns the ABI version or an error.
+        let version = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_create_ruleset,
+                std::ptr::null::<u8>(),
+                0usize,
+                CREATE_RULESET_VERSION,
+            )
+        };
+        i32::try_from(version).unwrap_or(0).max(0)
+    })
 }
 
 /// The plan for `policy`'s grants, or `None` where the kernel has no Landlock.
