@@ -13,7 +13,7 @@ pub mod id;
 mod outcome;
 pub mod protocol;
 pub mod render;
-mod request;
+pub mod request;
 
 pub use backend::{Backend, LiveGuest, RunRequest, ToolHost, Turn};
 pub use cancel::Cancel;

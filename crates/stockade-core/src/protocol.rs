@@ -375,28 +375,11 @@ mod tests {
             br#"{"v":1,"op":"call","tool":"t","args":{"x":-1.5e3,"y":null,"z":true}}"#,
             br#"{"v":1,"id":9007199254740991,"op":"call","tool":"","args":{}}"#,
         ];
-        let mut state = 0x2545_f491_4f6c_dd1d_u64;
-        let mut next = move || {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            state
-        };
         const BYTES: &[u8] = b"{}[]\",:01-e.\\u\xff\x00 truenull";
         for seed in seeds {
             oracle(seed);
         }
-        for _ in 0..20_000 {
-            let mut frame = seeds[(next() % 4) as usize].to_vec();
-            for _ in 0..=(next() % 3) {
-                let at = (next() % (frame.len() as u64 + 1)) as usize;
-                let byte = BYTES[(next() % BYTES.len() as u64) as usize];
-                match next() % 3 {
-                    0 if at < frame.len() => frame[at] = byte,
-                    1 => frame.truncate(at),
-                    _ => frame.insert(at, byte),
-                }
-            }
+        for frame in stockade_policy::oracle::Mutations::of(&seeds, BYTES).take(20_000) {
             oracle(&frame);
         }
     }

@@ -101,6 +101,29 @@ impl SessionRequest {
     }
 }
 
+/// Properties every HTTP and MCP request body must satisfy, whatever its
+/// bytes; the fuzz target `http_body` feeds it random input.
+/// - nothing panics;
+/// - a body that parses as a [`Request`] or a [`SessionRequest`] survives
+///   a round trip through JSON unchanged;
+/// - a request that names a language is refused by a session of any other,
+///   and one that names none asks for one outside a session.
+pub fn oracle(body: &[u8]) {
+    if let Ok(request) = serde_json::from_slice::<Request>(body) {
+        let again = serde_json::to_vec(&request).expect("a request serialises");
+        assert_eq!(serde_json::from_slice::<Request>(&again).ok().as_ref(), Some(&request));
+        assert_eq!(request.language().ok(), request.language);
+        for &language in Language::ALL {
+            let refused = request.check_session_language(language).is_err();
+            assert_eq!(refused, request.language.is_some_and(|asked| asked != language));
+        }
+    }
+    if let Ok(session) = serde_json::from_slice::<SessionRequest>(body) {
+        let again = serde_json::to_vec(&session).expect("a session request serialises");
+        assert_eq!(serde_json::from_slice::<SessionRequest>(&again).ok().as_ref(), Some(&session));
+    }
+}
+
 /// `T`'s schema with every subschema inlined, so that one property can be
 /// changed in place.
 fn inline_schema<T: JsonSchema>() -> serde_json::Value {
@@ -156,5 +179,26 @@ mod tests {
         let wrong = Request::new(Language::JavaScript, "1").with_session("a");
         let refused = wrong.check_session_language(Language::Python).expect_err("in a test");
         assert_eq!(refused.to_string(), "request refused: the session runs python, not js");
+    }
+
+    /// The `http_body` fuzz target's oracle on stable: bodies the API and
+    /// MCP take, then thousands of deterministic mutations of them.
+    #[test]
+    fn the_body_oracle_holds_for_seeds_and_their_mutations() {
+        let seeds: [&[u8]; 5] = [
+            br#"{"language": "python", "code": "print(6 * 7)", "session": "analysis"}"#,
+            br#"{"code": "x = 1\n", "session": "a"}"#,
+            br#"{"language": "JS", "code": "\u00e9\ud83d\ude00"}"#,
+            br#"{"language": "sh"}"#,
+            br#"{"language": "py", "code": "1", "code": "2"}"#,
+        ];
+        for seed in seeds {
+            oracle(seed);
+        }
+        assert!(serde_json::from_slice::<Request>(seeds[4]).is_err(), "a repeated key is refused");
+        const BYTES: &[u8] = b"{}[]\",:01-e.\\u\xff\x00 truenull";
+        for body in stockade_policy::oracle::Mutations::of(&seeds, BYTES).take(20_000) {
+            oracle(&body);
+        }
     }
 }

@@ -169,31 +169,9 @@ fn fuzz_oracle_holds_for_seeds_and_their_mutations() {
     for seed in &seeds {
         stockade_policy::oracle::policy_document(seed);
     }
-    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-    let mut next = move || {
-        state ^= state << 13;
-        state ^= state >> 7;
-        state ^= state << 17;
-        state
-    };
     const INTERESTING: &[u8] = b"[]{}=\"'.,\n0123456789-+eE_#\\u\0\xff<>!";
-    for _ in 0..5000 {
-        let mut bytes = seeds[(next() % seeds.len() as u64) as usize].clone();
-        for _ in 0..=(next() % 4) {
-            let at = (next() % (bytes.len() as u64 + 1)) as usize;
-            match next() % 4 {
-                0 if at < bytes.len() => {
-                    bytes[at] = INTERESTING[(next() % INTERESTING.len() as u64) as usize]
-                }
-                1 => bytes.truncate(at),
-                2 => bytes.insert(at, INTERESTING[(next() % INTERESTING.len() as u64) as usize]),
-                _ => {
-                    let other = &seeds[(next() % seeds.len() as u64) as usize];
-                    let from = (next() % (other.len() as u64 + 1)) as usize;
-                    bytes.splice(at..at, other[from..].iter().take(40).copied());
-                }
-            }
-        }
+    let seeds: Vec<&[u8]> = seeds.iter().map(Vec::as_slice).collect();
+    for bytes in stockade_policy::oracle::Mutations::of(&seeds, INTERESTING).take(5000) {
         stockade_policy::oracle::policy_document(&bytes);
     }
 }
