@@ -72,6 +72,13 @@ pub(crate) fn mount(
     Ok(())
 }
 
+/// Each grant's guest path and whether it is read-only, for the guest
+/// runtimes to refuse what WASI cannot say no to (a `chmod`, which it has
+/// no call for).
+pub(crate) fn mounts(files: &FilesPolicy) -> Vec<(&str, bool)> {
+    files.grants.iter().map(|grant| (grant.guest.as_str(), grant.mode == FileMode::Ro)).collect()
+}
+
 /// The grant's host folder as an absolute path (a relative one is taken
 /// from the current directory), which must be an existing directory.
 pub fn host_dir(key: &str, host: &str) -> Result<std::path::PathBuf, SandboxError> {

@@ -117,7 +117,8 @@ impl Live {
         let started = match compiled.guest {
             Guest::QuickJs => open_quickjs(compiled, &mut store).await?,
             Guest::Python(_) => {
-                crate::python::open(compiled, &mut store, &policy.env).await?.map(|interpreter| {
+                let mounts = crate::files::mounts(&policy.files);
+                crate::python::open(compiled, &mut store, &policy.env, &mounts).await?.map(|interpreter| {
                     let memory = interpreter.memory;
                     (Exports::Python(interpreter), memory)
                 })

@@ -176,6 +176,7 @@ def _stockade_install():
             sys.modules["random"].seed()
         if "numpy.random" in sys.modules:
             sys.modules["numpy.random"].seed()
+        refuse_chmod_on_read_only(config.get("mounts", []))
         listing = []
         if config.get("tools"):
             try:
@@ -190,6 +191,33 @@ def _stockade_install():
             # named `__builtins__` would take the guest's builtins away).
             if not hasattr(builtins, name) and not name.startswith("__"):
                 setattr(__main__, name, fn)
+
+    def refuse_chmod_on_read_only(mounts):
+        # WASI has no permission bits: CPython's os.chmod does nothing and
+        # returns, even on a read-only grant or a path that does not exist.
+        # Say what the host would: the file must exist, and a read-only
+        # grant refuses any change. Elsewhere it stays the no-op it was.
+        import errno
+        import os
+
+        chmod = os.chmod
+        mounts = [(mount.rstrip("/") + "/", read_only) for mount, read_only in mounts]
+
+        def on_read_only_grant(path):
+            path = os.path.abspath(path).rstrip("/") + "/"
+            # The innermost grant decides: a writable one may sit inside a read-only one.
+            holders = [(len(mount), read_only) for mount, read_only in mounts if path.startswith(mount)]
+            return max(holders, default=(0, False))[1]
+
+        def guarded_chmod(path, mode, *, dir_fd=None, follow_symlinks=True):
+            if not isinstance(path, int):
+                os.stat(path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+                if dir_fd is None and on_read_only_grant(os.fsdecode(path)):
+                    raise PermissionError(errno.EROFS, os.strerror(errno.EROFS), path)
+            return chmod(path, mode, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+
+        guarded_chmod.__doc__, guarded_chmod.__wrapped__ = chmod.__doc__, chmod
+        os.chmod = guarded_chmod
 
     module._start = start
 

@@ -490,3 +490,37 @@ code
     let outcome = sandbox.run(Language::JavaScript, js).expect("run");
     assert_eq!(outcome.value, Some(json!("EXDEV")), "{outcome:?}");
 }
+
+#[test]
+fn chmod_on_a_read_only_grant_fails() {
+    // WASI has no chmod: CPython's os.chmod did nothing and returned, on a
+    // read-only grant and on a path that does not exist alike.
+    ensure_fetched();
+    let tree = Tree::new();
+    let policy = Policy::builder()
+        .scratch_tmp(1 << 20)
+        .grant_dir(tree.path("data"), "/data", FileMode::Ro)
+        .grant_dir(tree.path("out"), "/out", FileMode::Rw)
+        .build()
+        .expect("policy");
+    let sandbox = Sandbox::new(policy).expect("sandbox");
+    let code = r#"
+import errno, os, pathlib
+open('/out/w.txt', 'w').write('w')
+open('/tmp/t.txt', 'w').write('t')
+def chmod(path, **kw):
+    try:
+        os.chmod(path, 0o600, **kw)
+        return 'ok'
+    except OSError as e:
+        return errno.errorcode.get(e.errno, e.errno)
+[chmod('/data/a.txt'), chmod(pathlib.Path('/data/sub/../a.txt')), chmod(b'/data/a.txt'), chmod('/data'),
+ chmod('/out/w.txt'), chmod('/tmp/t.txt'), chmod('/data/missing'), chmod('/out/missing')]
+"#;
+    let outcome = sandbox.run(Language::Python, code).expect("run");
+    assert_eq!(
+        outcome.value,
+        Some(json!(["EROFS", "EROFS", "EROFS", "EROFS", "ok", "ok", "ENOENT", "ENOENT"])),
+        "{outcome:?}"
+    );
+}
