@@ -1,7 +1,8 @@
 //! Building a policy in code: the same document the TOML file describes.
 
 use crate::{
-    FileGrant, FileMode, Fsync, Language, OutputOverflow, Policy, PolicyError, SecretPolicy, ToolPolicy,
+    FileGrant, FileMode, Fsync, Language, NetworkRule, OutputOverflow, Policy, PolicyError, SecretPolicy,
+    ToolPolicy,
 };
 use std::time::Duration;
 
@@ -106,7 +107,7 @@ impl PolicyBuilder {
 
     /// Lets the guest reach this host (`example.com`, `*.example.com`, `host:port`).
     pub fn allow_host(mut self, pattern: impl Into<String>) -> Self {
-        self.policy.network.allow.push(pattern.into());
+        self.policy.network.allow.push(NetworkRule::host(pattern));
         self
     }
 

@@ -248,12 +248,124 @@ pub enum FileMode {
     Rw,
 }
 
-/// Network destinations the guest may reach.
+/// Network destinations the guest may reach. Without any `allow` rule there
+/// is no network at all.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkPolicy {
-    /// Host names (optionally `host:port`, or `*.domain`) the guest may reach.
-    pub allow: Vec<String>,
+    /// Destinations the guest may reach: `api.github.com` (that name),
+    /// `*.example.org` (its subdomains at any depth, not itself),
+    /// `10.1.2.3/32` (an address range, for IP literals), each with an
+    /// optional `:port` (without one, 80 and 443). A rule may also be a
+    /// table, `{ host = "...", methods = ["GET"], paths = ["/v1/"] }`.
+    pub allow: Vec<NetworkRule>,
+    /// Destinations refused even where an `allow` rule matches, in the
+    /// same forms as `allow`'s strings.
+    pub deny: Vec<String>,
+    /// Requests a run may make (connections through CONNECT count once).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_requests: Option<u64>,
+    /// Bytes a run may send, over all its requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes_out: Option<u64>,
+    /// Bytes a run may receive, over all its requests.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_bytes_in: Option<u64>,
+    /// Milliseconds a connection may sit with nothing sent either way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ms: Option<u64>,
+    /// The DNS servers (`ip:port`) the host asks for the guest's names.
+    /// Empty: the host's own (`/etc/resolv.conf`). The guest never has a
+    /// resolver of its own.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub dns: Vec<String>,
+}
+
+/// One `network.allow` rule: a destination, and optionally the methods and
+/// path prefixes it admits where the request is visible (plain HTTP, the
+/// WebAssembly guests' requests, TLS that stockade terminates).
+///
+/// Written as a string when it has neither (`"pypi.org"`), else as a table.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkRule {
+    /// The destination pattern, as in `network.allow`'s strings.
+    pub host: String,
+    /// HTTP methods admitted (`GET`, `POST`, ...); empty admits any.
+    pub methods: Vec<String>,
+    /// Path prefixes admitted (`/v1/`); empty admits any.
+    pub paths: Vec<String>,
+}
+
+impl NetworkRule {
+    /// A rule for `host` with no method or path restriction.
+    pub fn host(host: impl Into<String>) -> NetworkRule {
+        NetworkRule { host: host.into(), ..NetworkRule::default() }
+    }
+}
+
+/// How a rule is written: the plain string, or the table.
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+enum RuleForm {
+    Host(String),
+    Table(RuleTable),
+}
+
+#[derive(Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+struct RuleTable {
+    /// The destination pattern.
+    host: String,
+    /// HTTP methods admitted; empty admits any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    methods: Vec<String>,
+    /// Path prefixes admitted; empty admits any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    paths: Vec<String>,
+}
+
+impl Serialize for NetworkRule {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.methods.is_empty() && self.paths.is_empty() {
+            RuleForm::Host(self.host.clone()).serialize(serializer)
+        } else {
+            let table = RuleTable { host: self.host.clone(), methods: self.methods.clone(), paths: self.paths.clone() };
+            RuleForm::Table(table).serialize(serializer)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for NetworkRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // A visitor rather than serde's untagged enum, whose one error
+        // ("did not match any variant") would hide which key was wrong.
+        struct Rule;
+        impl<'de> serde::de::Visitor<'de> for Rule {
+            type Value = NetworkRule;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a destination (\"host[:port]\") or a table { host, methods, paths }")
+            }
+            fn visit_str<E: serde::de::Error>(self, host: &str) -> Result<NetworkRule, E> {
+                Ok(NetworkRule::host(host))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<NetworkRule, A::Error> {
+                let RuleTable { host, methods, paths } =
+                    RuleTable::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(NetworkRule { host, methods, paths })
+            }
+        }
+        deserializer.deserialize_any(Rule)
+    }
+}
+
+impl JsonSchema for NetworkRule {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "NetworkRule".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        RuleForm::json_schema(generator)
+    }
 }
 
 /// Constraints and budgets for one host tool.
@@ -284,6 +396,10 @@ pub struct SecretPolicy {
     pub from_env: String,
     /// Hosts the real value may be sent to.
     pub hosts: Vec<String>,
+    /// Also swap it in over plain HTTP to those hosts (for a local
+    /// service); by default only over TLS that stockade terminates.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub allow_plain_http: bool,
 }
 
 /// Where decisions are recorded.

@@ -50,6 +50,7 @@ pub mod defaults;
 mod document;
 mod error;
 mod language;
+pub mod network;
 #[doc(hidden)]
 pub mod oracle;
 mod parse;
@@ -59,7 +60,7 @@ mod validate;
 pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
-    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailLayer, JailPolicy, Limits, NetworkPolicy,
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailLayer, JailPolicy, Limits, NetworkPolicy, NetworkRule,
     OutputOverflow, Policy, PythonPolicy, SecretPolicy, SessionPolicy, ToolPolicy,
 };
 pub use error::PolicyError;

@@ -123,8 +123,8 @@ impl Policy {
 
         range("files.tmp_bytes", self.files.tmp_bytes, 0, MAX_TMP_BYTES)?;
 
-        for (i, host) in self.network.allow.iter().enumerate() {
-            host_pattern(host).map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;
+        for (i, rule) in self.network.allow.iter().enumerate() {
+            host_pattern(&rule.host).map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;
         }
 
         for (name, tool) in &self.tools {

@@ -127,7 +127,7 @@ fn summarise(policy: &Policy) {
         "  files         {}",
         list(policy.files.grants.iter().map(|g| format!("{} → {} ({:?})", g.host, g.guest, g.mode)))
     );
-    println!("  network       {}", list(policy.network.allow.iter()));
+    println!("  network       {}", list(policy.network.allow.iter().map(|rule| &rule.host)));
     println!("  tools         {}", list(policy.tools.keys()));
     println!("  secrets       {}", list(policy.secrets.keys()));
     println!("  audit         {}", policy.audit.path.as_deref().unwrap_or("none"));

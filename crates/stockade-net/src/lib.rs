@@ -1,0 +1,11 @@
+//! stockade's egress engine: every backend's network goes through it.
+//!
+//! A guest never resolves a name and never opens a socket to the world. It
+//! asks the engine for a destination (an HTTP proxy request from the jail,
+//! a `host::call` request from a WebAssembly guest); the engine checks the
+//! name against the policy *before* any lookup, resolves it on the host,
+//! refuses the whole answer if any address is not public, and connects to
+//! the vetted address itself, never to the name again.
+#![deny(missing_docs)]
+
+pub mod address;
