@@ -140,6 +140,33 @@ pub enum Event {
         /// The signature, hex (see `Signer::sign`).
         signature: String,
     },
+    /// The egress engine decided on a request or tunnel of the guest's
+    /// (written when an allowed one is done, with what it carried).
+    NetRequest {
+        /// The run's id.
+        run: String,
+        /// `host:port`, as the guest asked for it.
+        destination: String,
+        /// The method, `CONNECT` for a tunnel.
+        method: String,
+        /// Whether it went out.
+        decision: Decision,
+        /// What decided: `network.allow[0]`, `network.deny[1]`, `no
+        /// network.allow rule`, `non-public address ...`, a budget.
+        rule: String,
+        /// Bytes sent to the destination.
+        bytes_out: u64,
+        /// Bytes received from it.
+        bytes_in: u64,
+    },
+    /// Network decisions of a run past the number one run may record:
+    /// counted, not recorded. Written once, at the run's end.
+    NetUnrecorded {
+        /// The run's id.
+        run: String,
+        /// Decisions not recorded one by one.
+        count: u64,
+    },
     /// A file or network grant was used.
     GrantUsed {
         /// The run's id.

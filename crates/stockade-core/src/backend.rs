@@ -20,6 +20,9 @@ pub struct RunRequest<'a> {
     pub tools: Option<&'a Arc<dyn ToolHost>>,
     /// Stops the run early when made; `None` when nobody can.
     pub cancel: Option<&'a Cancel>,
+    /// The run's way out, when its policy allows some network; `None`
+    /// means none at all.
+    pub egress: Option<&'a Arc<dyn Egress>>,
 }
 
 impl std::fmt::Debug for RunRequest<'_> {
@@ -45,6 +48,14 @@ pub trait ToolHost: Send + Sync {
     fn refuse(&self, kind: ErrorKind, message: &str) -> Vec<u8> {
         protocol::answer_error(None, kind, message)
     }
+}
+
+/// The run's network: the egress engine (`stockade-net`) that every request
+/// of the guest goes through, with the policy's rules, budgets and audit.
+pub trait Egress: Send + Sync {
+    /// Serves the HTTP proxy on `listener`, a loopback socket in the jail's
+    /// own network namespace, until the run ends.
+    fn serve_proxy(&self, listener: std::net::TcpListener) -> Result<(), SandboxError>;
 }
 
 /// A way to run guests: WebAssembly today, a process jail and others later.

@@ -59,6 +59,15 @@ pub enum SandboxError {
     /// its end could not be recorded).
     #[error("audit log failure: {0}")]
     Audit(String),
+    /// The egress engine could not start for this sandbox (no resolver
+    /// configuration, no runtime).
+    #[error("the network engine could not {step}: {source}")]
+    Network {
+        /// What it was doing.
+        step: &'static str,
+        /// Why it failed.
+        source: std::io::Error,
+    },
     /// The session is closed and takes no more runs: it was closed, it
     /// expired, spent a budget, or its guest was stopped mid-run.
     #[error("session ended: {0}")]
@@ -118,6 +127,7 @@ impl SandboxError {
             SandboxError::Jail(error) => error.class(),
             SandboxError::Busy { .. } => ErrorClass::Busy,
             SandboxError::Audit(_) => ErrorClass::Internal,
+            SandboxError::Network { .. } => ErrorClass::Unavailable,
             SandboxError::SessionEnded(_) => ErrorClass::Ended,
         }
     }

@@ -15,7 +15,7 @@ pub mod protocol;
 pub mod render;
 pub mod request;
 
-pub use backend::{Backend, LiveGuest, RunRequest, ToolHost, Turn};
+pub use backend::{Backend, Egress, LiveGuest, RunRequest, ToolHost, Turn};
 pub use cancel::Cancel;
 pub use error::{BoxError, ErrorClass, JailError, SandboxError, WasmError};
 pub use outcome::{AuditRange, Enforcement, Layer, Limit, Outcome, Status, Usage};

@@ -42,11 +42,14 @@ pub enum Stage {
     Landlock,
     /// `execve` of the program.
     Exec,
+    /// Bringing up `lo` and handing the proxy's listener to the parent
+    /// (numbered last to keep the others' numbers; it runs after `Process`).
+    Network,
 }
 
 impl Stage {
     /// Every stage, in order: the wire format's only source of names.
-    const ALL: [Stage; 14] = [
+    const ALL: [Stage; 15] = [
         Stage::Cgroup,
         Stage::Sync,
         Stage::Groups,
@@ -61,6 +64,7 @@ impl Stage {
         Stage::Seccomp,
         Stage::Landlock,
         Stage::Exec,
+        Stage::Network,
     ];
 
     /// The stage's number on the wire back to its name.
@@ -85,6 +89,9 @@ pub struct Fds {
     /// The `tasks` files of the run's v1 cgroups (memory, pids), open for
     /// writing, or -1.
     pub join: [RawFd; 2],
+    /// The child's end of the channel its proxy listener goes to the
+    /// parent on, or -1 when the run has no network.
+    pub net: RawFd,
 }
 
 /// Runs the child's side; never returns.
@@ -226,6 +233,13 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         // pseudo-terminal (stdin, when asked for) becomes it.
         if plan.tty {
             check!(Stage::Stdio, libc::ioctl(0, libc::TIOCSCTTY, 0));
+        }
+        // While the child still holds CAP_NET_ADMIN in its namespace.
+        if fds.net >= 0 {
+            let listener = crate::network::listen_on_loopback(crate::network::PROXY_PORT);
+            check!(Stage::Network, listener);
+            check!(Stage::Network, crate::network::send_fd(fds.net, listener));
+            libc::close(listener);
         }
         for (resource, value) in &plan.rlimits {
             let limit = libc::rlimit { rlim_cur: *value, rlim_max: *value };

@@ -14,6 +14,7 @@ use stockade_policy::{FileMode, Policy};
 
 const CREATE_RULESET_VERSION: u32 = 1;
 const RULE_PATH_BENEATH: u32 = 1;
+const RULE_NET_PORT: u32 = 2;
 
 /// What the child applies.
 pub struct LandlockPlan {
@@ -21,6 +22,16 @@ pub struct LandlockPlan {
     pub attr: RulesetAttr,
     /// `(guest path, rights beneath it)`.
     pub rules: Vec<(CString, u64)>,
+    /// TCP ports the guest may connect to (the proxy's), where the ABI
+    /// handles TCP at all.
+    pub connect_ports: Vec<u64>,
+}
+
+/// `struct landlock_net_port_attr`.
+#[repr(C, packed)]
+struct NetPortAttr {
+    allowed_access: u64,
+    port: u64,
 }
 
 /// `struct landlock_ruleset_attr`.
@@ -58,8 +69,9 @@ pub fn abi_version() -> i32 {
     })
 }
 
-/// The plan for `policy`'s grants, or `None` where the kernel has no Landlock.
-pub fn plan(policy: &Policy) -> Option<LandlockPlan> {
+/// The plan for `policy`'s grants, and a connect right to `proxy_port`
+/// when the run has a network; `None` where the kernel has no Landlock.
+pub fn plan(policy: &Policy, proxy_port: Option<u16>) -> Option<LandlockPlan> {
     let version = abi_version();
     let abi = ABI::from(version);
     if version == 0 || abi == ABI::Unsupported {
@@ -99,7 +111,9 @@ pub fn plan(policy: &Policy) -> Option<LandlockPlan> {
         handled_access_net: AccessNet::from_all(abi).bits(),
         scoped: Scope::from_all(abi).bits(),
     };
-    Some(LandlockPlan { attr, rules })
+    let handles_tcp = AccessNet::from_all(abi).contains(AccessNet::ConnectTcp);
+    let connect_ports = proxy_port.filter(|_| handles_tcp).map(u64::from).into_iter().collect();
+    Some(LandlockPlan { attr, rules, connect_ports })
 }
 
 /// Applies `plan` to the calling process (the jailed child, after
@@ -131,6 +145,14 @@ pub unsafe fn apply(plan: &LandlockPlan) -> i32 {
             let added =
                 libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_PATH_BENEATH, &raw const rule, 0u32);
             libc::close(fd);
+            if added < 0 {
+                libc::close(ruleset);
+                return -1;
+            }
+        }
+        for port in &plan.connect_ports {
+            let rule = NetPortAttr { allowed_access: AccessNet::ConnectTcp as u64, port: *port };
+            let added = libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_NET_PORT, &raw const rule, 0u32);
             if added < 0 {
                 libc::close(ruleset);
                 return -1;

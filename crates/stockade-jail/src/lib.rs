@@ -17,6 +17,7 @@ mod cgroup;
 mod child;
 mod landlock;
 mod layers;
+mod network;
 mod plan;
 mod run;
 mod seccomp;
@@ -49,7 +50,7 @@ pub struct Enforcement {
 pub fn enforcement() -> Enforcement {
     let policy = Policy::default();
     let request =
-        RunRequest { language: Language::Shell, code: "true", policy: &policy, tools: None, cancel: None };
+        RunRequest { language: Language::Shell, code: "true", policy: &policy, tools: None, cancel: None, egress: None };
     let jail = match run::run(request) {
         Ok(outcome) if outcome.status.is_ok() => Ok(()),
         Ok(outcome) => Err(format!("a test jail ended {:?}", outcome.status)),
@@ -75,7 +76,12 @@ impl Backend for JailBackend {
     fn enforces(&self, requirement: Requirement) -> bool {
         // Host tools are not offered to native programs yet: a policy that
         // lists some grants nothing here, which is safe.
-        matches!(requirement, Requirement::FileGrants | Requirement::ScratchTmp | Requirement::Tools)
+        // The network goes through the egress engine that the facade hands
+        // each run (`RunRequest::egress`).
+        matches!(
+            requirement,
+            Requirement::FileGrants | Requirement::ScratchTmp | Requirement::Tools | Requirement::Network
+        )
     }
 
     fn layers(&self, policy: &Policy) -> Result<stockade_core::Enforcement, SandboxError> {

@@ -98,6 +98,9 @@ pub struct Plan {
     /// Whether the child may drop its supplementary groups (a root parent
     /// leaves `setgroups` allowed for it; an ordinary user's kernel forbids it).
     pub drop_groups: bool,
+    /// Whether the run has a network: `lo` up, the proxy's listener handed
+    /// to the parent, and the proxy's variables in the environment.
+    pub network: bool,
 }
 
 /// The host paths the guest sees read-only, if they exist: the programs and
@@ -140,7 +143,8 @@ impl Plan {
             )
             .into());
         }
-        let mut plan = Plan::with_argv(&[shell, "-s"], policy)?;
+        // A session has no egress engine of its own yet: no network at all.
+        let mut plan = Plan::with_argv(&[shell, "-s"], policy, false)?;
         plan.stdin_from_parent = true;
         plan.die_with_parent = false;
         Ok(plan)
@@ -148,7 +152,7 @@ impl Plan {
 
     /// The plan for `code` in `language` under `policy`. Folder grants are
     /// the canonical host paths the facade resolved.
-    pub fn new(language: Language, code: &str, policy: &Policy) -> Result<Plan, SandboxError> {
+    pub fn new(language: Language, code: &str, policy: &Policy, network: bool) -> Result<Plan, SandboxError> {
         let argv = match language {
             Language::Shell => vec!["/bin/sh", "-c", code],
             Language::Bash => vec!["/bin/bash", "-c", code],
@@ -162,11 +166,11 @@ impl Plan {
                 code.len()
             )));
         }
-        Plan::with_argv(&argv, policy)
+        Plan::with_argv(&argv, policy, network)
     }
 
     /// The plan for the program `argv` (its path first) under `policy`.
-    fn with_argv(argv: &[&str], policy: &Policy) -> Result<Plan, SandboxError> {
+    fn with_argv(argv: &[&str], policy: &Policy, network: bool) -> Result<Plan, SandboxError> {
         let c = |text: &str, what: &str| {
             CString::new(text).map_err(|_| SandboxError::Request(format!("{what} contains a NUL byte")))
         };
@@ -257,11 +261,15 @@ impl Plan {
         // sets one: without it a shell finds programs by its built-in
         // default, but a compiler finds none of its helpers (`gcc` runs `ld`).
         let default_path = (!policy.env.contains_key("PATH")).then_some(("PATH", DEFAULT_PATH));
+        // With a network, the proxy's variables win over the policy's own.
+        let proxy = if network { crate::network::proxy_env() } else { Vec::new() };
         let env = policy
             .env
             .iter()
+            .filter(|(name, _)| !proxy.iter().any(|(set, _)| set == *name))
             .map(|(name, value)| (name.as_str(), value.as_str()))
             .chain(default_path)
+            .chain(proxy.iter().map(|(name, value)| (name.as_str(), value.as_str())))
             .map(|(name, value)| c(&format!("{name}={value}"), "an environment variable"))
             .collect::<Result<Vec<_>, _>>()?;
         let memory = policy.limits.memory_bytes;
@@ -284,7 +292,7 @@ impl Plan {
             strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>()
         };
         let (argv_ptrs, env_ptrs) = (pointers(&argv), pointers(&env));
-        let landlock = crate::landlock::plan(policy);
+        let landlock = crate::landlock::plan(policy, network.then_some(crate::network::PROXY_PORT));
         let required = policy.jail.requires(JailLayer::Landlock)
             || std::env::var_os("STOCKADE_REQUIRE_LANDLOCK").is_some_and(|v| v == "1");
         if landlock.is_none() && required {
@@ -304,6 +312,7 @@ impl Plan {
             tty: policy.jail.tty,
             die_with_parent: true,
             drop_groups,
+            network,
         })
     }
 }

@@ -31,6 +31,9 @@ pub(crate) struct Started {
     pub stdout: OwnedFd,
     pub stderr: OwnedFd,
     pub stdin: Option<OwnedFd>,
+    /// The proxy's listener in the jail's namespace, for the egress engine
+    /// to serve, when the run has a network.
+    pub proxy: Option<std::net::TcpListener>,
 }
 
 /// Starts `plan` under `limits`: clone into the namespaces (the child joins
@@ -72,6 +75,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     let (sync_r, sync_w) = pipe()?;
     let (error_r, error_w) = pipe()?;
     let stdin = if plan.stdin_from_parent { Some(pipe()?) } else { None };
+    let net = if plan.network { Some(channel()?) } else { None };
     // Under v1 the child joins its groups itself, through these (`cgroup.rs`).
     let join = match &cgroup {
         Some(cgroup) => cgroup
@@ -91,6 +95,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
             (None, None) => -1,
         },
         join: [join_fd(0), join_fd(1)],
+        net: net.as_ref().map_or(-1, |(_, child)| child.as_raw_fd()),
     };
     let stack = ChildStack::new().map_err(|e| JailError::setup("map its first process's stack", e))?;
     let entry = Entry { plan, fds: &fds };
@@ -110,6 +115,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     let (pid, in_group) = spawned.map_err(namespaces_refused)?;
     // The child has its own copies of these (it shares no descriptor table).
     drop((sync_r, error_w, stdout_w, stderr_w, join));
+    let net = net.map(|(parent, _)| parent);
     let stdin = stdin.map(|(_, write)| write);
     let child = Child::new(pid)?;
     let attached = match &cgroup {
@@ -138,18 +144,37 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
     }
     // The child has called `execve`: it no longer uses this memory.
     drop((entry, stack));
+    // Sent before `execve`, so it is already here.
+    let proxy = match &net {
+        Some(channel) => match crate::network::receive_fd(channel) {
+            Ok(listener) => Some(std::net::TcpListener::from(listener)),
+            Err(e) => {
+                child.kill();
+                child.reap();
+                return Err(JailError::setup("receive its proxy listener", e).into());
+            }
+        },
+        None => None,
+    };
     if let Some(pair) = terminal {
         Terminal::end_input(&pair.controller);
     }
-    Ok(Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin })
+    Ok(Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin, proxy })
 }
 
 /// Runs `request` in a fresh jail.
 pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
-    let plan = Plan::new(request.language, request.code, request.policy)?;
+    let plan = Plan::new(request.language, request.code, request.policy, request.egress.is_some())?;
     let limits = &request.policy.limits;
     let started = Instant::now();
-    let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _ } = start(&plan, limits)?;
+    let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _, proxy } = start(&plan, limits)?;
+    if let (Some(egress), Some(listener)) = (request.egress, proxy) {
+        if let Err(e) = egress.serve_proxy(listener) {
+            child.kill();
+            child.reap();
+            return Err(e);
+        }
+    }
     let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
     let mut streams = Streams::new(stdout_r, stderr_r, [limits.stdout_bytes, limits.stderr_bytes]);
 
@@ -307,6 +332,18 @@ fn namespaces_refused(source: std::io::Error) -> SandboxError {
 
 fn io_error(error: std::io::Error) -> SandboxError {
     JailError::setup("use its descriptors", error).into()
+}
+
+/// A Unix socket pair for one descriptor's passage, both ends close-on-exec.
+fn channel() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` is two writable ints, as socketpair needs.
+    let made = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    if made < 0 {
+        return Err(JailError::setup("make its proxy channel", std::io::Error::last_os_error()).into());
+    }
+    // SAFETY: socketpair succeeded, so both are new descriptors we own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
 fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {

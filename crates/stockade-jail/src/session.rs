@@ -38,6 +38,13 @@ pub struct ShellSession {
 impl ShellSession {
     /// Starts a shell (`sh` or `bash`) in a new jail under `policy`.
     pub fn open(language: Language, policy: &Policy) -> Result<ShellSession, SandboxError> {
+        if !policy.network.allow.is_empty() {
+            // Refused rather than opened without the network it asks for.
+            return Err(JailError::Unsupported(
+                "gives a session no network yet (network.allow): run the command in a fresh jail".into(),
+            )
+            .into());
+        }
         let plan = Plan::shell_session(language, policy)?;
         let mut started = start(&plan, &policy.limits)?;
         let stdin =

@@ -9,3 +9,21 @@
 #![deny(missing_docs)]
 
 pub mod address;
+mod body;
+mod budget;
+mod destination;
+mod engine;
+mod event;
+mod proxy;
+mod refusal;
+mod relay;
+mod resolve;
+mod sni;
+
+pub use budget::{Budgets, NetUsage};
+pub use destination::Destination;
+pub use engine::{DEFAULT_IDLE, Engine};
+pub use event::{NetEvent, Sink};
+pub use refusal::{Budget, Refusal};
+pub use resolve::Resolver;
+

@@ -26,6 +26,7 @@
 mod audit;
 pub mod diagnostics;
 mod grants;
+mod network;
 pub mod rate;
 mod sandbox;
 mod session;

@@ -8,7 +8,7 @@ use crate::tools::gate::{Gate, SessionCalls};
 use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
-use stockade_core::{Backend, Cancel, Language, Outcome, Request, RunRequest, SandboxError, ToolHost};
+use stockade_core::{Backend, Cancel, Egress, Language, Outcome, Request, RunRequest, SandboxError, ToolHost};
 use stockade_jail::JailBackend;
 use stockade_policy::{Policy, PolicyError, Requirement};
 use stockade_wasm::WasmBackend;
@@ -255,8 +255,17 @@ impl Sandbox {
         let record = RunRecord::start(self.audit.as_ref(), language, code, self, None, layers)?;
         let gate = self.gate(record.run_id(), None);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
-        let request = RunRequest { language, code, policy: &self.policy, tools: host.as_ref(), cancel };
+        let network = match crate::network::RunNetwork::start(&self.policy, self.audit.as_ref(), record.run_id()) {
+            Ok(network) => network,
+            Err(e) => return record.finish(Err(e), 0),
+        };
+        let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
+        let request =
+            RunRequest { language, code, policy: &self.policy, tools: host.as_ref(), cancel, egress: egress.as_ref() };
         let result = backend.run(request);
+        if let Some(network) = network {
+            network.finish();
+        }
         let tool_calls = gate.as_ref().map_or(0, |gate| gate.finish());
         record.finish(result, tool_calls)
     }

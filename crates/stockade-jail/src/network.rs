@@ -1,0 +1,132 @@
+//! The jail's only way out: its network namespace has nothing but `lo`,
+//! and on it a listener that the child makes and hands to the parent,
+//! which serves stockade's egress proxy on it from the host's side.
+//!
+//! The listening socket belongs to the jail's namespace, so the guest
+//! reaches it at `127.0.0.1:3128`; the host process accepts on it and
+//! connects out from its own namespace, after the engine vetted the
+//! destination. No bridge process or relay runs in the jail.
+
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// The proxy's port on the jail's loopback.
+pub const PROXY_PORT: u16 = 3128;
+/// Where the guest finds the proxy: its environment says so.
+pub const PROXY_URL: &str = "http://127.0.0.1:3128";
+
+/// The variables a jailed program reads to find the proxy, in both cases
+/// (curl reads lower-case `http_proxy` only; others read either).
+pub fn proxy_env() -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    for name in ["HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"] {
+        env.push((name.to_string(), PROXY_URL.to_string()));
+        env.push((name.to_ascii_lowercase(), PROXY_URL.to_string()));
+    }
+    // The jail's own loopback is its own: a server the program starts there
+    // is reached directly (as far as Landlock lets it).
+    for name in ["NO_PROXY", "no_proxy"] {
+        env.push((name.to_string(), "localhost,127.0.0.1,::1".to_string()));
+    }
+    env
+}
+
+/// Brings `lo` up and listens on `127.0.0.1:port`; returns the listening
+/// descriptor, or a negative value.
+///
+/// # Safety
+/// Raw system calls on stack memory only: safe between `clone` and `execve`.
+pub unsafe fn listen_on_loopback(port: u16) -> RawFd {
+    // SAFETY: every pointer passed is to a local of the size given.
+    unsafe {
+        let control = libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0);
+        if control < 0 {
+            return control;
+        }
+        let mut request: libc::ifreq = std::mem::zeroed();
+        for (to, from) in request.ifr_name.iter_mut().zip(b"lo\0") {
+            *to = *from as libc::c_char;
+        }
+        request.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+        let up = libc::ioctl(control, libc::SIOCSIFFLAGS, &raw mut request);
+        libc::close(control);
+        if up < 0 {
+            return -1;
+        }
+        let listener = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if listener < 0 {
+            return listener;
+        }
+        let address = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr { s_addr: u32::from(std::net::Ipv4Addr::LOCALHOST).to_be() },
+            sin_zero: [0; 8],
+        };
+        let size = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(listener, (&raw const address).cast(), size) < 0 || libc::listen(listener, 128) < 0 {
+            libc::close(listener);
+            return -1;
+        }
+        listener
+    }
+}
+
+/// Sends `fd` over the Unix socket `channel`; returns a negative value on failure.
+///
+/// # Safety
+/// Raw system calls on stack memory only: safe between `clone` and `execve`.
+pub unsafe fn send_fd(channel: RawFd, fd: RawFd) -> i32 {
+    // Room for one descriptor's control message, aligned as cmsghdr needs.
+    #[repr(C)]
+    struct Control {
+        header: libc::cmsghdr,
+        fd: RawFd,
+    }
+    // SAFETY: the message and its control block are locals that outlive
+    // the call; the sizes given are theirs.
+    unsafe {
+        let mut byte = [1u8];
+        let mut io = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+        let mut control: Control = std::mem::zeroed();
+        control.header.cmsg_len = libc::CMSG_LEN(std::mem::size_of::<RawFd>() as u32) as _;
+        control.header.cmsg_level = libc::SOL_SOCKET;
+        control.header.cmsg_type = libc::SCM_RIGHTS;
+        control.fd = fd;
+        let mut message: libc::msghdr = std::mem::zeroed();
+        message.msg_iov = &raw mut io;
+        message.msg_iovlen = 1;
+        message.msg_control = (&raw mut control).cast();
+        message.msg_controllen = libc::CMSG_SPACE(std::mem::size_of::<RawFd>() as u32) as _;
+        if libc::sendmsg(channel, &raw const message, libc::MSG_NOSIGNAL) == 1 { 0 } else { -1 }
+    }
+}
+
+/// Receives the descriptor the child sent on `channel`, if it sent one.
+pub fn receive_fd(channel: &OwnedFd) -> std::io::Result<OwnedFd> {
+    use std::os::fd::AsRawFd;
+    let mut byte = [0u8];
+    let mut space = [0u64; 4];
+    let mut io = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
+    // SAFETY: a zeroed msghdr is a valid empty one; the buffers set below
+    // are locals that outlive the call.
+    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
+    message.msg_iov = &raw mut io;
+    message.msg_iovlen = 1;
+    message.msg_control = space.as_mut_ptr().cast();
+    message.msg_controllen = std::mem::size_of_val(&space) as _;
+    // SAFETY: as above; MSG_CMSG_CLOEXEC keeps the descriptor from any child.
+    let received = unsafe { libc::recvmsg(channel.as_raw_fd(), &raw mut message, libc::MSG_CMSG_CLOEXEC) };
+    if received != 1 {
+        return Err(std::io::Error::other("the jail sent no listener"));
+    }
+    // SAFETY: the kernel filled `message`; the first header is inside `space`.
+    let header = unsafe { libc::CMSG_FIRSTHDR(&raw const message) };
+    // SAFETY: checked non-null; the header and its data lie inside `space`.
+    unsafe {
+        if header.is_null() || (*header).cmsg_level != libc::SOL_SOCKET || (*header).cmsg_type != libc::SCM_RIGHTS {
+            return Err(std::io::Error::other("the jail sent no listener"));
+        }
+        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>());
+        Ok(OwnedFd::from_raw_fd(fd))
+    }
+}

@@ -1,0 +1,99 @@
+//! A destination vetted: checked against the policy before any lookup, then
+//! resolved by the host, and refused whole if any address is not public.
+
+use crate::address::{AddressClass, classify};
+use crate::refusal::Refusal;
+use crate::resolve::Resolver;
+use std::net::{IpAddr, SocketAddr};
+use stockade_policy::network::{Host, Rules, Verdict};
+
+/// Where a request may go: the host it named, the rule that allowed it, and
+/// the addresses to connect to, the only ones ever used for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Destination {
+    /// The host, canonical.
+    pub host: Host,
+    /// The port.
+    pub port: u16,
+    /// The `network.allow` rule that allowed it.
+    pub rule: usize,
+    /// The vetted addresses, in the resolver's order.
+    pub addresses: Vec<SocketAddr>,
+}
+
+impl Destination {
+    /// `host:port`, with an IPv6 address in brackets.
+    pub fn authority(&self) -> String {
+        authority(&self.host, self.port)
+    }
+}
+
+/// `host:port`, with an IPv6 address in brackets.
+pub(crate) fn authority(host: &Host, port: u16) -> String {
+    match host {
+        Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        host => format!("{host}:{port}"),
+    }
+}
+
+/// What the engine needs to vet a destination.
+pub(crate) struct Vetting<'a> {
+    pub rules: &'a Rules,
+    pub resolver: &'a Resolver,
+    /// The host's own addresses, never a guest's destination by name.
+    pub own: &'a [IpAddr],
+}
+
+impl Vetting<'_> {
+    /// Vets `raw_host` (as the guest wrote it) on `port`.
+    pub async fn vet(&self, raw_host: &str, port: u16) -> Result<Destination, Refusal> {
+        let host = Host::parse(raw_host)?;
+        let destination = authority(&host, port);
+        if port == 0 {
+            return Err(Refusal::Unsupported(format!("{destination}: port 0 is no destination")));
+        }
+        let rule = match self.rules.decide(&host, port) {
+            Verdict::Allowed { rule } => rule,
+            Verdict::Denied { by: Some(rule) } => return Err(Refusal::Denied { destination, rule }),
+            Verdict::Denied { by: None } => return Err(Refusal::NotAllowed { destination }),
+        };
+        let addresses = match &host {
+            // An address literal got here through a rule that names its
+            // range, which is what lets a non-public one through.
+            Host::Ip(ip) => vec![*ip],
+            Host::Name(name) => {
+                let answer = self
+                    .resolver
+                    .lookup(name)
+                    .await
+                    .map_err(|why| Refusal::Unresolved { destination: destination.clone(), why })?;
+                if answer.is_empty() {
+                    return Err(Refusal::Unresolved { destination, why: "no address".into() });
+                }
+                for &address in &answer {
+                    self.vet_address(&destination, address, port)?;
+                }
+                answer
+            }
+        };
+        Ok(Destination { host, port, rule, addresses: addresses.into_iter().map(|ip| (ip, port).into()).collect() })
+    }
+
+    /// Refuses an address of a name's answer that a deny rule covers, or
+    /// that is not public (or is the host's own) and no rule names.
+    fn vet_address(&self, destination: &str, address: IpAddr, port: u16) -> Result<(), Refusal> {
+        let class = match classify(address) {
+            _ if self.own.contains(&address) => "the host's own",
+            AddressClass::NonPublic(class) => class,
+            AddressClass::Public => "",
+        };
+        match self.rules.decide(&Host::Ip(address), port) {
+            Verdict::Denied { by: Some(rule) } => Err(Refusal::Denied { destination: address.to_string(), rule }),
+            Verdict::Allowed { .. } => Ok(()),
+            Verdict::Denied { by: None } if class.is_empty() => Ok(()),
+            Verdict::Denied { by: None } => {
+                Err(Refusal::NonPublic { destination: destination.to_string(), address, class })
+            }
+        }
+    }
+}

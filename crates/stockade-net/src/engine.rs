@@ -1,0 +1,171 @@
+//! One sandbox run's egress: its compiled rules, resolver, budgets and
+//! audit sink, and the tasks that serve its connections, all stopped when
+//! the run ends.
+
+use crate::address::own_addresses;
+use crate::body::Tally;
+use crate::budget::{Budgets, NetUsage};
+use crate::destination::{Destination, Vetting};
+use crate::event::{NetEvent, Sink};
+use crate::resolve::Resolver;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use stockade_core::SandboxError;
+use stockade_policy::NetworkPolicy;
+use stockade_policy::network::Rules;
+use tokio::runtime::Runtime;
+use tokio::task::AbortHandle;
+
+/// How long a connection may sit idle when the policy does not say.
+pub const DEFAULT_IDLE: Duration = Duration::from_secs(60);
+
+/// What every task of a run's engine shares.
+pub(crate) struct Inner {
+    pub rules: Rules,
+    /// Per allow rule: whether it restricts methods or paths (which a tunnel hides).
+    restricting: Vec<bool>,
+    resolver: Resolver,
+    own: Vec<IpAddr>,
+    pub budgets: Budgets,
+    pub idle: Duration,
+    sink: Option<Sink>,
+}
+
+impl Inner {
+    pub fn vetting(&self) -> Vetting<'_> {
+        Vetting { rules: &self.rules, resolver: &self.resolver, own: &self.own }
+    }
+
+    pub fn record(&self, event: NetEvent) {
+        if let Some(sink) = &self.sink {
+            sink(event);
+        }
+    }
+
+    pub fn tally(self: &Arc<Self>, destination: &Destination, method: &str) -> Tally {
+        Tally::new(self.clone(), destination, method)
+    }
+
+    /// Whether allow rule `rule` admits only some methods or paths.
+    pub fn restricts_requests(&self, rule: usize) -> bool {
+        self.restricting.get(rule).copied().unwrap_or(true)
+    }
+}
+
+/// The egress engine of one run (or one session): every connection the
+/// guest makes goes through it, and [`Engine::finish`] ends them all.
+pub struct Engine {
+    inner: Arc<Inner>,
+    tasks: Mutex<Vec<AbortHandle>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").field("usage", &self.usage()).finish_non_exhaustive()
+    }
+}
+
+/// The engine's tasks run here: a small runtime of its own, so that a
+/// synchronous backend (the jail) needs none.
+fn runtime() -> Result<&'static Runtime, SandboxError> {
+    static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+    if let Some(runtime) = RUNTIME.get() {
+        return Ok(runtime);
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("stockade-net")
+        .enable_all()
+        .build()
+        .map_err(|source| SandboxError::Network { step: "start its runtime", source })?;
+    Ok(RUNTIME.get_or_init(|| runtime))
+}
+
+impl Engine {
+    /// An engine for `policy` (already validated), recording each decision
+    /// to `sink`.
+    pub fn new(policy: &NetworkPolicy, sink: Option<Sink>) -> Result<Engine, SandboxError> {
+        let rules = Rules::new(policy)?;
+        let servers: Vec<SocketAddr> = policy.dns.iter().filter_map(|server| server.parse().ok()).collect();
+        let _entered = runtime()?.enter();
+        let resolver =
+            Resolver::new(&servers).map_err(|source| SandboxError::Network { step: "read the resolver configuration", source })?;
+        let own = own_addresses().map_err(|source| SandboxError::Network { step: "list the host's addresses", source })?;
+        let restricting = policy.allow.iter().map(|rule| !rule.methods.is_empty() || !rule.paths.is_empty()).collect();
+        let inner = Inner {
+            rules,
+            restricting,
+            resolver,
+            own,
+            budgets: Budgets::new(policy),
+            idle: policy.idle_timeout_ms.map_or(DEFAULT_IDLE, Duration::from_millis),
+            sink,
+        };
+        Ok(Engine { inner: Arc::new(inner), tasks: Mutex::new(Vec::new()) })
+    }
+
+    /// Serves the HTTP proxy on `listener` until [`Engine::finish`]: each
+    /// connection accepted gets its own task.
+    pub fn serve(&self, listener: std::net::TcpListener) -> Result<(), SandboxError> {
+        let runtime = runtime()?;
+        listener.set_nonblocking(true).map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
+        let _entered = runtime.enter();
+        let listener = tokio::net::TcpListener::from_std(listener)
+            .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
+        let inner = self.inner.clone();
+        let task = runtime.spawn(async move {
+            // The connections die with this task: a JoinSet aborts its
+            // tasks when it is dropped.
+            let mut connections = tokio::task::JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => {
+                            connections.spawn(crate::proxy::serve(inner.clone(), stream));
+                        }
+                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
+                    },
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        });
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task.abort_handle());
+        Ok(())
+    }
+
+    /// What the guest has used of its network so far.
+    pub fn usage(&self) -> NetUsage {
+        self.inner.budgets.usage()
+    }
+
+    /// Stops serving and closes every connection; returns what was used.
+    pub fn finish(&self) -> NetUsage {
+        for task in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+            task.abort();
+        }
+        self.usage()
+    }
+
+    /// Vets `host` on `port` as a request to it would be: for tests and
+    /// for `stockade policy check`-like tools. Nothing is connected to.
+    pub fn vet(&self, host: &str, port: u16) -> Result<Destination, crate::Refusal> {
+        let inner = self.inner.clone();
+        let host = host.to_string();
+        runtime()
+            .map_err(|e| crate::Refusal::Unsupported(e.to_string()))?
+            .block_on(async move { inner.vetting().vet(&host, port).await })
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+impl stockade_core::Egress for Engine {
+    fn serve_proxy(&self, listener: std::net::TcpListener) -> Result<(), SandboxError> {
+        self.serve(listener)
+    }
+}

@@ -1,0 +1,305 @@
+//! The HTTP proxy a jailed program talks to (`HTTP_PROXY`, `HTTPS_PROXY`):
+//! plain HTTP requests in absolute form, forwarded one by one, and CONNECT
+//! tunnels, let through only when their TLS ClientHello names the host they
+//! were opened to.
+//!
+//! The destination always comes from the request target (the absolute URI
+//! or the CONNECT authority), never from the `Host` header, which must agree
+//! with it. Every request on a kept-alive connection is vetted again.
+
+use crate::body::Counted;
+use crate::destination::{Destination, authority};
+use crate::engine::Inner;
+use crate::event::NetEvent;
+use crate::refusal::{Refusal, escaped};
+use crate::sni::{Hello, MAX_HELLO_BYTES, client_hello};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderMap, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::sync::Arc;
+use std::time::Duration;
+use stockade_policy::network::Host;
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// A response body: a refusal's text, or the destination's body, counted.
+pub(crate) type Body = BoxBody<Bytes, BoxError>;
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// How long a connection's request headers, and a tunnel's ClientHello, may take.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting to a vetted address may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Serves one proxy connection from the guest until it closes.
+pub(crate) async fn serve(engine: Arc<Inner>, stream: TcpStream) {
+    let _ = stream.set_nodelay(true);
+    let service = hyper::service::service_fn(move |request| {
+        let engine = engine.clone();
+        async move { Ok::<_, std::convert::Infallible>(handle(engine, request).await) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_TIMEOUT)
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades()
+        .await;
+}
+
+async fn handle(engine: Arc<Inner>, request: Request<Incoming>) -> Response<Body> {
+    let method = request.method().to_string();
+    let asked = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
+    let result = if request.method() == Method::CONNECT {
+        connect(&engine, request).await
+    } else {
+        forward(&engine, request).await
+    };
+    result.unwrap_or_else(|refusal| {
+        engine.record(NetEvent {
+            destination: escaped(&asked),
+            method: escaped(&method),
+            allowed: false,
+            rule: refusal.rule(),
+            bytes_out: 0,
+            bytes_in: 0,
+        });
+        refused(&refusal)
+    })
+}
+
+/// The proxy's answer to a refused request: the reason in the body and in
+/// `X-Stockade-Refusal`, so that a program (or the model reading its
+/// output) can tell a policy refusal from a failing server.
+fn refused(refusal: &Refusal) -> Response<Body> {
+    let status = match refusal {
+        Refusal::Budget(_) => StatusCode::TOO_MANY_REQUESTS,
+        Refusal::Unresolved { .. } => StatusCode::BAD_GATEWAY,
+        Refusal::Unsupported(_) => StatusCode::BAD_REQUEST,
+        _ => StatusCode::FORBIDDEN,
+    };
+    let mut response = Response::new(text(format!("stockade: {refusal}\n")));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    if let Ok(rule) = HeaderValue::from_str(&refusal.rule()) {
+        headers.insert("x-stockade-refusal", rule);
+    }
+    headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+fn text(body: String) -> Body {
+    Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed()
+}
+
+/// A plain HTTP request in absolute form, forwarded to its vetted address.
+async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
+    let uri = request.uri().clone();
+    let (Some(host), Some("http")) = (uri.host(), uri.scheme_str()) else {
+        return Err(Refusal::Unsupported(
+            "this is stockade's egress proxy: send requests as absolute http:// URLs, or CONNECT for https".into(),
+        ));
+    };
+    let port = uri.port_u16().unwrap_or(80);
+    check_host_header(request.headers(), host, port)?;
+    if request.headers().contains_key(header::UPGRADE) {
+        return Err(Refusal::Unsupported("stockade's proxy does not follow protocol upgrades over plain HTTP".into()));
+    }
+    let destination = engine.vetting().vet(host, port).await?;
+    let path = uri.path();
+    if !engine.rules.admits(destination.rule, request.method().as_str(), path) {
+        return Err(Refusal::MethodOrPath {
+            method: request.method().to_string(),
+            path: escaped(path),
+            destination: destination.authority(),
+            rule: destination.rule,
+        });
+    }
+    engine.budgets.take_request()?;
+    let upstream = connect_to(&destination).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
+        .await
+        .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
+    tokio::spawn(connection);
+
+    let (mut parts, body) = request.into_parts();
+    parts.uri = uri.path_and_query().map_or("/", |p| p.as_str()).parse().unwrap_or_default();
+    strip_hop_by_hop(&mut parts.headers);
+    if !parts.headers.contains_key(header::HOST) {
+        let value = HeaderValue::from_str(&uri_authority(&destination, 80))
+            .map_err(|_| Refusal::Unsupported("a host that is not a header value".into()))?;
+        parts.headers.insert(header::HOST, value);
+    }
+    let tally = engine.tally(&destination, parts.method.as_str());
+    let body = Counted::outward(body, engine.clone(), tally.clone()).boxed();
+    let response = sender
+        .send_request(Request::from_parts(parts, body))
+        .await
+        .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
+    let (mut parts, body) = response.into_parts();
+    strip_hop_by_hop(&mut parts.headers);
+    Ok(Response::from_parts(parts, Counted::inward(body, engine.clone(), tally).boxed()))
+}
+
+/// Refuses a `Host` header that names another host or port than the target.
+fn check_host_header(headers: &HeaderMap, host: &str, port: u16) -> Result<(), Refusal> {
+    let mut values = headers.get_all(header::HOST).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return match headers.get_all(header::HOST).iter().count() {
+            0 => Ok(()),
+            _ => Err(mismatch("the Host header", "(more than one)", host, port)),
+        };
+    };
+    let claimed = value.to_str().unwrap_or("");
+    let target = Host::parse(host).ok();
+    let (claimed_host, claimed_port) = split_authority(claimed, 80);
+    if target.is_none() || Host::parse(claimed_host).ok() != target || claimed_port != Some(port) {
+        return Err(mismatch("the Host header", claimed, host, port));
+    }
+    Ok(())
+}
+
+fn mismatch(what: &'static str, claimed: &str, host: &str, port: u16) -> Refusal {
+    let destination = Host::parse(host).map_or_else(|_| escaped(host), |host| authority(&host, port));
+    Refusal::Mismatch { what, claimed: escaped(claimed), destination }
+}
+
+/// `host[:port]` (IPv6 in brackets) split, with `default` for a missing
+/// port and `None` for one that is not a number.
+fn split_authority(authority: &str, default: u16) -> (&str, Option<u16>) {
+    let (host, port) = match authority.rfind(':') {
+        Some(at) if !authority[at..].contains(']') => (&authority[..at], Some(&authority[at + 1..])),
+        _ => (authority, None),
+    };
+    (host, port.map_or(Some(default), |port| port.parse().ok()))
+}
+
+/// The destination as a `Host` header names it: no port when it is the default.
+fn uri_authority(destination: &Destination, default: u16) -> String {
+    let full = destination.authority();
+    if destination.port == default { full[..full.rfind(':').unwrap_or(full.len())].to_string() } else { full }
+}
+
+/// Connection-level headers, which are the proxy's, not the destination's.
+fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let named: Vec<String> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(|name| name.trim().to_ascii_lowercase()))
+        .collect();
+    for name in named {
+        headers.remove(name.as_str());
+    }
+    for name in ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"] {
+        headers.remove(name);
+    }
+}
+
+/// Connects to the first vetted address that answers.
+async fn connect_to(destination: &Destination) -> Result<TcpStream, Refusal> {
+    let mut last = String::from("no address");
+    for address in &destination.addresses {
+        match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                return Ok(stream);
+            }
+            Ok(Err(e)) => last = format!("{address}: {e}"),
+            Err(_) => last = format!("{address}: no answer in {} s", CONNECT_TIMEOUT.as_secs()),
+        }
+    }
+    Err(Refusal::Unresolved { destination: destination.authority(), why: last })
+}
+
+/// A CONNECT tunnel: vetted now, then opened once the client's ClientHello
+/// shows that it goes to the host the tunnel names.
+async fn connect(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
+    let Some(target) = request.uri().authority().cloned() else {
+        return Err(Refusal::Unsupported("CONNECT needs a host:port target".into()));
+    };
+    let Some(port) = target.port_u16() else {
+        return Err(Refusal::Unsupported("CONNECT needs a host:port target".into()));
+    };
+    let destination = engine.vetting().vet(target.host(), port).await?;
+    if engine.restricts_requests(destination.rule) {
+        return Err(Refusal::Unsupported(format!(
+            "network.allow[{}] admits only some methods or paths, which stockade cannot see inside a TLS \
+             tunnel it does not terminate; the tunnel is refused",
+            destination.rule
+        )));
+    }
+    engine.budgets.take_request()?;
+    let engine = engine.clone();
+    tokio::spawn(async move {
+        let Ok(upgraded) = hyper::upgrade::on(request).await else { return };
+        tunnel(&engine, TokioIo::new(upgraded), destination).await;
+    });
+    Ok(Response::new(text(String::new())))
+}
+
+async fn tunnel(engine: &Arc<Inner>, mut guest: TokioIo<hyper::upgrade::Upgraded>, destination: Destination) {
+    let mut tally = engine.tally(&destination, "CONNECT");
+    let hello = match tokio::time::timeout(HEADER_TIMEOUT, read_hello(&mut guest, &destination)).await {
+        Ok(Ok(hello)) => hello,
+        Ok(Err(refusal)) => return tally.refuse(refusal),
+        Err(_) => {
+            let why = "no ClientHello in time";
+            return tally.refuse(Refusal::OpaqueTunnel { destination: destination.authority(), why });
+        }
+    };
+    let mut upstream = match connect_to(&destination).await {
+        Ok(upstream) => upstream,
+        Err(refusal) => return tally.refuse(refusal),
+    };
+    if let Err(refusal) = engine.budgets.take_out(hello.len() as u64) {
+        return tally.refuse(refusal);
+    }
+    if tokio::io::AsyncWriteExt::write_all(&mut upstream, &hello).await.is_err() {
+        return;
+    }
+    let relayed = crate::relay::relay(guest, upstream, &engine.budgets, engine.idle).await;
+    tally.add(hello.len() as u64 + relayed.out, relayed.inward);
+    if let Some(cut) = relayed.cut {
+        tally.cut(cut);
+    }
+}
+
+/// Reads the tunnel's first bytes until they hold a whole ClientHello, and
+/// checks its server name against the destination.
+async fn read_hello(
+    guest: &mut TokioIo<hyper::upgrade::Upgraded>,
+    destination: &Destination,
+) -> Result<Vec<u8>, Refusal> {
+    let opaque = |why| Refusal::OpaqueTunnel { destination: destination.authority(), why };
+    let mut bytes = Vec::with_capacity(2048);
+    loop {
+        match client_hello(&bytes).map_err(opaque)? {
+            Hello::Incomplete if bytes.len() >= MAX_HELLO_BYTES => return Err(opaque("a ClientHello too long")),
+            Hello::Incomplete => {
+                let mut chunk = [0u8; 4096];
+                let n = guest.read(&mut chunk).await.map_err(|_| opaque("the tunnel closed"))?;
+                if n == 0 {
+                    return Err(opaque("the tunnel closed before its ClientHello"));
+                }
+                bytes.extend_from_slice(&chunk[..n]);
+            }
+            Hello::ServerName(name) => {
+                let named = name.as_deref().map(Host::parse);
+                return match (&destination.host, named) {
+                    (Host::Name(_), None) => Err(opaque("a ClientHello without a server name")),
+                    (Host::Ip(_), None) => Ok(bytes),
+                    (host, Some(Ok(named))) if named == *host => Ok(bytes),
+                    (_, Some(_)) => Err(Refusal::Mismatch {
+                        what: "the TLS server name (SNI)",
+                        claimed: escaped(name.as_deref().unwrap_or_default()),
+                        destination: destination.authority(),
+                    }),
+                };
+            }
+        }
+    }
+}

@@ -1,0 +1,65 @@
+//! A run's egress engine, with every decision it makes written to the
+//! sandbox's audit log.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use stockade_audit::{AuditLog, Decision, Event};
+use stockade_core::SandboxError;
+use stockade_net::{Engine, NetEvent};
+use stockade_policy::Policy;
+
+/// Network records one run may write; past them, decisions are counted
+/// ([`Event::NetUnrecorded`]): a guest that floods refused requests cannot
+/// grow the log by it.
+pub(crate) const MAX_NET_RECORDS_PER_RUN: u64 = 1000;
+
+/// A run's network: its engine, and what it recorded.
+pub(crate) struct RunNetwork {
+    pub engine: Arc<Engine>,
+    audit: Option<(Arc<AuditLog>, String, Arc<AtomicU64>)>,
+}
+
+impl RunNetwork {
+    /// The engine for run `run` of a sandbox under `policy`, or `None`
+    /// when the policy allows no network.
+    pub fn start(policy: &Policy, audit: Option<&Arc<AuditLog>>, run: &str) -> Result<Option<RunNetwork>, SandboxError> {
+        if policy.network.allow.is_empty() {
+            return Ok(None);
+        }
+        let recorded = Arc::new(AtomicU64::new(0));
+        let sink = audit.map(|log| {
+            let (log, run, recorded) = (log.clone(), run.to_string(), recorded.clone());
+            Arc::new(move |event: NetEvent| {
+                if recorded.fetch_add(1, Ordering::Relaxed) >= MAX_NET_RECORDS_PER_RUN {
+                    return;
+                }
+                let decision = if event.allowed { Decision::Allowed } else { Decision::Denied };
+                // The log reports its own failures at the run's end.
+                let _ = log.append(&Event::NetRequest {
+                    run: run.clone(),
+                    destination: event.destination,
+                    method: event.method,
+                    decision,
+                    rule: event.rule,
+                    bytes_out: event.bytes_out,
+                    bytes_in: event.bytes_in,
+                });
+            }) as stockade_net::Sink
+        });
+        let engine = Arc::new(Engine::new(&policy.network, sink)?);
+        let audit = audit.map(|log| (log.clone(), run.to_string(), recorded));
+        Ok(Some(RunNetwork { engine, audit }))
+    }
+
+    /// Closes every connection of the run and records the decisions that
+    /// were only counted.
+    pub fn finish(self) {
+        self.engine.finish();
+        if let Some((log, run, recorded)) = self.audit {
+            let count = recorded.load(Ordering::Relaxed).saturating_sub(MAX_NET_RECORDS_PER_RUN);
+            if count > 0 {
+                let _ = log.append(&Event::NetUnrecorded { run, count });
+            }
+        }
+    }
+}
