@@ -260,7 +260,9 @@ pub struct NetworkPolicy {
     /// table, `{ host = "...", methods = ["GET"], paths = ["/v1/"] }`.
     pub allow: Vec<NetworkRule>,
     /// Destinations refused even where an `allow` rule matches, in the
-    /// same forms as `allow`'s strings.
+    /// same forms as `allow`'s strings. A deny rule without a `:port`
+    /// refuses every port, not only 80 and 443: a refusal is meant broadly,
+    /// so `deny = ["10.0.0.0/8"]` leaves no port of that range open.
     pub deny: Vec<String>,
     /// Requests a run may make (connections through CONNECT count once).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -329,7 +331,11 @@ impl Serialize for NetworkRule {
         if self.methods.is_empty() && self.paths.is_empty() {
             RuleForm::Host(self.host.clone()).serialize(serializer)
         } else {
-            let table = RuleTable { host: self.host.clone(), methods: self.methods.clone(), paths: self.paths.clone() };
+            let table = RuleTable {
+                host: self.host.clone(),
+                methods: self.methods.clone(),
+                paths: self.paths.clone(),
+            };
             RuleForm::Table(table).serialize(serializer)
         }
     }

@@ -60,8 +60,8 @@ mod validate;
 pub use builder::{PolicyBuilder, parse_rate};
 pub use constraint::{Constraint, Rule};
 pub use document::{
-    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailLayer, JailPolicy, Limits, NetworkPolicy, NetworkRule,
-    OutputOverflow, Policy, PythonPolicy, SecretPolicy, SessionPolicy, ToolPolicy,
+    AuditPolicy, FileGrant, FileMode, FilesPolicy, Fsync, JailLayer, JailPolicy, Limits, NetworkPolicy,
+    NetworkRule, OutputOverflow, Policy, PythonPolicy, SecretPolicy, SessionPolicy, ToolPolicy,
 };
 pub use error::PolicyError;
 pub use language::{Language, UnknownLanguage};

@@ -1,5 +1,6 @@
 //! Semantic checks that types alone cannot express.
 
+use crate::network::Pattern;
 use crate::{MIB, Policy, PolicyError};
 
 /// Longest wall time a policy may set: one day.
@@ -123,9 +124,7 @@ impl Policy {
 
         range("files.tmp_bytes", self.files.tmp_bytes, 0, MAX_TMP_BYTES)?;
 
-        for (i, rule) in self.network.allow.iter().enumerate() {
-            host_pattern(&rule.host).map_err(|r| PolicyError::invalid(format!("network.allow[{i}]"), r))?;
-        }
+        crate::network::Rules::new(&self.network)?;
 
         for (name, tool) in &self.tools {
             check_identifier(&format!("tools.{name}"), name)?;
@@ -153,6 +152,10 @@ impl Policy {
                     format!("secrets.{name}.hosts"),
                     "must list at least one host the secret may be sent to",
                 ));
+            }
+            for (i, host) in secret.hosts.iter().enumerate() {
+                Pattern::parse(host)
+                    .map_err(|r| PolicyError::invalid(format!("secrets.{name}.hosts[{i}]"), r))?;
             }
         }
 
@@ -187,7 +190,8 @@ fn is_within(path: &str, dir: &str) -> bool {
     path.strip_prefix(dir).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
-fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), PolicyError> {
+/// Checks `min ≤ value ≤ max`; the error names `key`.
+pub(crate) fn range(key: &str, value: u64, min: u64, max: u64) -> Result<(), PolicyError> {
     if value < min {
         return Err(PolicyError::invalid(key, format!("must be ≥ {min}, got {value}")));
     }
@@ -239,36 +243,18 @@ fn guest_path(key: &str, path: &str) -> Result<(), PolicyError> {
     Ok(())
 }
 
-/// `example.com`, `*.example.com`, `example.com:443`, `10.0.0.1:8080`.
-fn host_pattern(pattern: &str) -> Result<(), String> {
-    let (host, port) = match pattern.rsplit_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (pattern, None),
-    };
-    let refusal = || format!("`{pattern}` is not a host name, `*.domain` or `host:port`");
-    if let Some(port) = port {
-        port.parse::<u16>().ok().filter(|p| *p != 0).ok_or_else(refusal)?;
-    }
-    let name = host.strip_prefix("*.").unwrap_or(host);
-    let label_ok =
-        |l: &str| !l.is_empty() && l.len() <= 63 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
-        return Err(refusal());
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// The cases of the crude check `Pattern::parse` replaced.
     #[test]
     fn host_patterns() {
         for ok in ["example.com", "*.github.com", "api.openai.com:443", "10.0.0.1:8080", "localhost"] {
-            assert!(host_pattern(ok).is_ok(), "{ok}");
+            assert!(Pattern::parse(ok).is_ok(), "{ok}");
         }
         for bad in ["", "*", "a..b", "http://x.com", "x.com:0", "x.com:99999", "*.", "a b.com"] {
-            assert!(host_pattern(bad).is_err(), "{bad}");
+            assert!(Pattern::parse(bad).is_err(), "{bad}");
         }
     }
 
