@@ -49,9 +49,7 @@ impl Vetting<'_> {
     pub async fn vet(&self, raw_host: &str, port: u16) -> Result<Destination, Refusal> {
         let host = Host::parse(raw_host)?;
         let destination = authority(&host, port);
-        if port == 0 {
-            return Err(Refusal::Unsupported(format!("{destination}: port 0 is no destination")));
-        }
+        // No rule covers port 0 (a pattern's port is 1 to 65535), so it is refused here.
         let rule = match self.rules.decide(&host, port) {
             Verdict::Allowed { rule } => rule,
             Verdict::Denied { by: Some(rule) } => return Err(Refusal::Denied { destination, rule }),

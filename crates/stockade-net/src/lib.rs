@@ -19,6 +19,8 @@ mod refusal;
 mod relay;
 mod resolve;
 mod sni;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use budget::{Budgets, NetUsage};
 pub use destination::Destination;

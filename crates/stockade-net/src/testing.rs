@@ -1,0 +1,139 @@
+//! Test servers for the engine's tests and the sandbox's end-to-end ones:
+//! a DNS server that answers what the test says, and an origin server, both
+//! on loopback. Only with the `testing` feature.
+
+use hickory_proto::op::{Message, MessageType, ResponseCode};
+use hickory_proto::rr::{RData, Record, RecordType, rdata};
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpListener, UdpSocket};
+use std::sync::{Arc, Mutex};
+
+/// A DNS server on `127.0.0.1` that answers A and AAAA queries from a
+/// function, with a TTL of 0 (so nothing is cached), and notes every name
+/// it was asked.
+pub struct TestDns {
+    /// Where it listens (UDP).
+    pub address: SocketAddr,
+    asked: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestDns {
+    /// Starts the server on its own thread; it runs until the process ends.
+    /// `answers(name, n)` gives the addresses of `name` (lower case, no
+    /// trailing dot) asked for the `n`th time, from 0; none is NXDOMAIN.
+    pub fn start(answers: impl Fn(&str, usize) -> Vec<IpAddr> + Send + Sync + 'static) -> std::io::Result<TestDns> {
+        let socket = UdpSocket::bind("127.0.0.1:0")?;
+        let address = socket.local_addr()?;
+        let asked = Arc::new(Mutex::new(Vec::new()));
+        let noted = asked.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 4096];
+            while let Ok((n, from)) = socket.recv_from(&mut buffer) {
+                let Ok(query) = Message::from_vec(&buffer[..n]) else { continue };
+                let mut reply = Message::response(query.metadata.id, query.metadata.op_code);
+                reply.metadata.recursion_available = true;
+                reply.metadata.message_type = MessageType::Response;
+                for question in &query.queries {
+                    let name = question.name().to_ascii().trim_end_matches('.').to_ascii_lowercase();
+                    let times = {
+                        let mut asked = noted.lock().unwrap_or_else(|p| p.into_inner());
+                        let times = asked.iter().filter(|asked| **asked == name).count() / 2;
+                        asked.push(name.clone());
+                        times
+                    };
+                    reply.queries.push(question.clone());
+                    let all = answers(&name, times);
+                    if all.is_empty() {
+                        reply.metadata.response_code = ResponseCode::NXDomain;
+                    }
+                    for ip in all {
+                        let data = match (ip, question.query_type()) {
+                            (IpAddr::V4(v4), RecordType::A) => RData::A(rdata::A(v4)),
+                            (IpAddr::V6(v6), RecordType::AAAA) => RData::AAAA(rdata::AAAA(v6)),
+                            _ => continue,
+                        };
+                        reply.answers.push(Record::from_rdata(question.name().clone(), 0, data));
+                    }
+                }
+                if let Ok(bytes) = reply.to_vec() {
+                    let _ = socket.send_to(&bytes, from);
+                }
+            }
+        });
+        Ok(TestDns { address, asked })
+    }
+
+    /// Every name asked so far, once per query (A and AAAA each count).
+    pub fn asked(&self) -> Vec<String> {
+        self.asked.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// An origin server on `127.0.0.1`: answers every HTTP request with
+/// `origin saw <request line> host=<Host header>`, a path `/big/N` with N
+/// bytes, and a TLS ClientHello (from a tunnel) with `tls hello N bytes`.
+/// It notes what it saw.
+pub struct Origin {
+    /// Its port.
+    pub port: u16,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Origin {
+    /// Starts it on its own thread; it runs until the process ends.
+    pub fn start() -> std::io::Result<Origin> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let noted = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let noted = noted.clone();
+                std::thread::spawn(move || serve(stream, &noted));
+            }
+        });
+        Ok(Origin { port, seen })
+    }
+
+    /// What it saw: a request line and Host header each, or `tls hello`.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut byte) else { return };
+        if n == 0 {
+            return;
+        }
+        head.extend_from_slice(&byte[..n]);
+        if head[0] == 0x16 {
+            let note = format!("tls hello {} bytes", head.len());
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(note.clone());
+            let _ = stream.write_all(note.as_bytes());
+            return;
+        }
+        let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let text = String::from_utf8_lossy(&head[..end]).to_string();
+        head.drain(..end + 4);
+        let line = text.lines().next().unwrap_or_default().to_string();
+        let host = text
+            .lines()
+            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("host")).map(|(_, v)| v.trim()))
+            .unwrap_or("-")
+            .to_string();
+        seen.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{line} host={host}"));
+        let path = line.split(' ').nth(1).unwrap_or("/");
+        let body = match path.strip_prefix("/big/").and_then(|n| n.parse::<usize>().ok()) {
+            Some(n) => vec![b'x'; n],
+            None => format!("origin saw {line} host={host}").into_bytes(),
+        };
+        let reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n", body.len());
+        if stream.write_all(reply.as_bytes()).and_then(|()| stream.write_all(&body)).is_err() {
+            return;
+        }
+    }
+}
