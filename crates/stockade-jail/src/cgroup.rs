@@ -307,8 +307,14 @@ mod tests {
         const MIB: u64 = 1 << 20;
         let policy = Policy::default();
         let run = |code: &str| {
-            let request =
-                RunRequest { language: Language::Shell, code, policy: &policy, tools: None, cancel: None, egress: None };
+            let request = RunRequest {
+                language: Language::Shell,
+                code,
+                policy: &policy,
+                tools: None,
+                cancel: None,
+                egress: None,
+            };
             crate::run::run(request).expect("run")
         };
         // Page cache in its `/tmp` counts against the run, though no process holds it.

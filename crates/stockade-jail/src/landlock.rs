@@ -152,7 +152,8 @@ pub unsafe fn apply(plan: &LandlockPlan) -> i32 {
         }
         for port in &plan.connect_ports {
             let rule = NetPortAttr { allowed_access: AccessNet::ConnectTcp as u64, port: *port };
-            let added = libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_NET_PORT, &raw const rule, 0u32);
+            let added =
+                libc::syscall(libc::SYS_landlock_add_rule, ruleset, RULE_NET_PORT, &raw const rule, 0u32);
             if added < 0 {
                 libc::close(ruleset);
                 return -1;

@@ -49,8 +49,14 @@ pub struct Enforcement {
 /// Probes this machine: starts one jail, makes one cgroup.
 pub fn enforcement() -> Enforcement {
     let policy = Policy::default();
-    let request =
-        RunRequest { language: Language::Shell, code: "true", policy: &policy, tools: None, cancel: None, egress: None };
+    let request = RunRequest {
+        language: Language::Shell,
+        code: "true",
+        policy: &policy,
+        tools: None,
+        cancel: None,
+        egress: None,
+    };
     let jail = match run::run(request) {
         Ok(outcome) if outcome.status.is_ok() => Ok(()),
         Ok(outcome) => Err(format!("a test jail ended {:?}", outcome.status)),

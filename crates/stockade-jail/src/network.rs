@@ -46,7 +46,8 @@ pub unsafe fn listen_on_loopback(port: u16) -> RawFd {
         for (to, from) in request.ifr_name.iter_mut().zip(b"lo\0") {
             *to = *from as libc::c_char;
         }
-        request.ifr_ifru.ifru_flags = (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
+        request.ifr_ifru.ifru_flags =
+            (libc::IFF_UP | libc::IFF_LOOPBACK | libc::IFF_RUNNING) as libc::c_short;
         let up = libc::ioctl(control, libc::SIOCSIFFLAGS, &raw mut request);
         libc::close(control);
         if up < 0 {
@@ -123,7 +124,10 @@ pub fn receive_fd(channel: &OwnedFd) -> std::io::Result<OwnedFd> {
     let header = unsafe { libc::CMSG_FIRSTHDR(&raw const message) };
     // SAFETY: checked non-null; the header and its data lie inside `space`.
     unsafe {
-        if header.is_null() || (*header).cmsg_level != libc::SOL_SOCKET || (*header).cmsg_type != libc::SCM_RIGHTS {
+        if header.is_null()
+            || (*header).cmsg_level != libc::SOL_SOCKET
+            || (*header).cmsg_type != libc::SCM_RIGHTS
+        {
             return Err(std::io::Error::other("the jail sent no listener"));
         }
         let fd = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>());

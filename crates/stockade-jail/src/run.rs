@@ -167,13 +167,14 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     let plan = Plan::new(request.language, request.code, request.policy, request.egress.is_some())?;
     let limits = &request.policy.limits;
     let started = Instant::now();
-    let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _, proxy } = start(&plan, limits)?;
-    if let (Some(egress), Some(listener)) = (request.egress, proxy) {
-        if let Err(e) = egress.serve_proxy(listener) {
-            child.kill();
-            child.reap();
-            return Err(e);
-        }
+    let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _, proxy } =
+        start(&plan, limits)?;
+    if let (Some(egress), Some(listener)) = (request.egress, proxy)
+        && let Err(e) = egress.serve_proxy(listener)
+    {
+        child.kill();
+        child.reap();
+        return Err(e);
     }
     let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
     let mut streams = Streams::new(stdout_r, stderr_r, [limits.stdout_bytes, limits.stderr_bytes]);
@@ -338,7 +339,9 @@ fn io_error(error: std::io::Error) -> SandboxError {
 fn channel() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     let mut fds = [0; 2];
     // SAFETY: `fds` is two writable ints, as socketpair needs.
-    let made = unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr()) };
+    let made = unsafe {
+        libc::socketpair(libc::AF_UNIX, libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC, 0, fds.as_mut_ptr())
+    };
     if made < 0 {
         return Err(JailError::setup("make its proxy channel", std::io::Error::last_os_error()).into());
     }

@@ -81,7 +81,12 @@ impl Drop for TallyState {
         };
         match &self.refusal {
             Some(refusal) => self.engine.record(event(false, refusal.rule(), 0, 0)),
-            None => self.engine.record(event(true, format!("network.allow[{}]", self.rule), self.out, self.inward)),
+            None => self.engine.record(event(
+                true,
+                format!("network.allow[{}]", self.rule),
+                self.out,
+                self.inward,
+            )),
         }
         if let Some(cut) = &self.cut {
             self.engine.record(event(false, cut.rule(), 0, 0));
@@ -125,7 +130,10 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
         let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(Some(Ok(frame))) => frame,

@@ -70,7 +70,9 @@ fn take(counter: &AtomicU64, n: u64, max: Option<u64>) -> Result<(), u64> {
         return Ok(());
     };
     counter
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| used.checked_add(n).filter(|total| *total <= max))
+        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+            used.checked_add(n).filter(|total| *total <= max)
+        })
         .map(drop)
         .map_err(|_| max)
 }
@@ -81,7 +83,8 @@ mod tests {
 
     #[test]
     fn a_budget_refuses_what_would_pass_it_and_keeps_what_fit() {
-        let policy = NetworkPolicy { max_requests: Some(2), max_bytes_in: Some(10), ..NetworkPolicy::default() };
+        let policy =
+            NetworkPolicy { max_requests: Some(2), max_bytes_in: Some(10), ..NetworkPolicy::default() };
         let budgets = Budgets::new(&policy);
         assert!(budgets.take_request().is_ok() && budgets.take_request().is_ok());
         assert_eq!(budgets.take_request(), Err(Refusal::Budget(Budget::Requests(2))));

@@ -74,7 +74,12 @@ impl Vetting<'_> {
                 answer
             }
         };
-        Ok(Destination { host, port, rule, addresses: addresses.into_iter().map(|ip| (ip, port).into()).collect() })
+        Ok(Destination {
+            host,
+            port,
+            rule,
+            addresses: addresses.into_iter().map(|ip| (ip, port).into()).collect(),
+        })
     }
 
     /// Refuses an address of a name's answer that a deny rule covers, or
@@ -86,7 +91,9 @@ impl Vetting<'_> {
             AddressClass::Public => "",
         };
         match self.rules.decide(&Host::Ip(address), port) {
-            Verdict::Denied { by: Some(rule) } => Err(Refusal::Denied { destination: address.to_string(), rule }),
+            Verdict::Denied { by: Some(rule) } => {
+                Err(Refusal::Denied { destination: address.to_string(), rule })
+            }
             Verdict::Allowed { .. } => Ok(()),
             Verdict::Denied { by: None } if class.is_empty() => Ok(()),
             Verdict::Denied { by: None } => {

@@ -89,10 +89,12 @@ impl Engine {
         let rules = Rules::new(policy)?;
         let servers: Vec<SocketAddr> = policy.dns.iter().filter_map(|server| server.parse().ok()).collect();
         let _entered = runtime()?.enter();
-        let resolver =
-            Resolver::new(&servers).map_err(|source| SandboxError::Network { step: "read the resolver configuration", source })?;
-        let own = own_addresses().map_err(|source| SandboxError::Network { step: "list the host's addresses", source })?;
-        let restricting = policy.allow.iter().map(|rule| !rule.methods.is_empty() || !rule.paths.is_empty()).collect();
+        let resolver = Resolver::new(&servers)
+            .map_err(|source| SandboxError::Network { step: "read the resolver configuration", source })?;
+        let own = own_addresses()
+            .map_err(|source| SandboxError::Network { step: "list the host's addresses", source })?;
+        let restricting =
+            policy.allow.iter().map(|rule| !rule.methods.is_empty() || !rule.paths.is_empty()).collect();
         let inner = Inner {
             rules,
             restricting,
@@ -109,7 +111,9 @@ impl Engine {
     /// connection accepted gets its own task.
     pub fn serve(&self, listener: std::net::TcpListener) -> Result<(), SandboxError> {
         let runtime = runtime()?;
-        listener.set_nonblocking(true).map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
+        listener
+            .set_nonblocking(true)
+            .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
         let _entered = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;

@@ -28,4 +28,3 @@ pub use engine::{DEFAULT_IDLE, Engine};
 pub use event::{NetEvent, Sink};
 pub use refusal::{Budget, Refusal};
 pub use resolve::Resolver;
-

@@ -100,13 +100,16 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
     let uri = request.uri().clone();
     let (Some(host), Some("http")) = (uri.host(), uri.scheme_str()) else {
         return Err(Refusal::Unsupported(
-            "this is stockade's egress proxy: send requests as absolute http:// URLs, or CONNECT for https".into(),
+            "this is stockade's egress proxy: send requests as absolute http:// URLs, or CONNECT for https"
+                .into(),
         ));
     };
     let port = uri.port_u16().unwrap_or(80);
     check_host_header(request.headers(), host, port)?;
     if request.headers().contains_key(header::UPGRADE) {
-        return Err(Refusal::Unsupported("stockade's proxy does not follow protocol upgrades over plain HTTP".into()));
+        return Err(Refusal::Unsupported(
+            "stockade's proxy does not follow protocol upgrades over plain HTTP".into(),
+        ));
     }
     let destination = engine.vetting().vet(host, port).await?;
     let path = uri.path();
@@ -194,7 +197,16 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name.as_str());
     }
-    for name in ["connection", "proxy-connection", "keep-alive", "proxy-authorization", "proxy-authenticate", "te", "trailer", "upgrade"] {
+    for name in [
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authorization",
+        "proxy-authenticate",
+        "te",
+        "trailer",
+        "upgrade",
+    ] {
         headers.remove(name);
     }
 }
@@ -278,7 +290,9 @@ async fn read_hello(
     let mut bytes = Vec::with_capacity(2048);
     loop {
         match client_hello(&bytes).map_err(opaque)? {
-            Hello::Incomplete if bytes.len() >= MAX_HELLO_BYTES => return Err(opaque("a ClientHello too long")),
+            Hello::Incomplete if bytes.len() >= MAX_HELLO_BYTES => {
+                return Err(opaque("a ClientHello too long"));
+            }
             Hello::Incomplete => {
                 let mut chunk = [0u8; 4096];
                 let n = guest.read(&mut chunk).await.map_err(|_| opaque("the tunnel closed"))?;

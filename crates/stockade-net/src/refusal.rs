@@ -69,7 +69,9 @@ pub enum Refusal {
     },
     /// The rule that allows the destination does not admit this method or
     /// path.
-    #[error("{method} {path} on {destination} is not admitted by network.allow[{rule}] (its methods and paths)")]
+    #[error(
+        "{method} {path} on {destination} is not admitted by network.allow[{rule}] (its methods and paths)"
+    )]
     MethodOrPath {
         /// The request's method.
         method: String,

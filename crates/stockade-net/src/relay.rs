@@ -38,7 +38,8 @@ where
             }
         });
         let Ok((upward, read)) = step.await else {
-            relayed.cut = Some(Refusal::Unsupported(format!("the connection was idle for {} ms", idle.as_millis())));
+            relayed.cut =
+                Some(Refusal::Unsupported(format!("the connection was idle for {} ms", idle.as_millis())));
             break;
         };
         let n = match read {

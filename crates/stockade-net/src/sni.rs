@@ -39,7 +39,8 @@ pub(crate) fn client_hello(bytes: &[u8]) -> Result<Hello, &'static str> {
             if message[0] != 0x01 {
                 return Err("the first handshake message is not a ClientHello");
             }
-            let wanted = 4 + (usize::from(message[1]) << 16 | usize::from(message[2]) << 8 | usize::from(message[3]));
+            let wanted =
+                4 + (usize::from(message[1]) << 16 | usize::from(message[2]) << 8 | usize::from(message[3]));
             if message.len() >= wanted {
                 message.truncate(wanted);
                 break;

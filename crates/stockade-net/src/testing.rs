@@ -21,7 +21,9 @@ impl TestDns {
     /// Starts the server on its own thread; it runs until the process ends.
     /// `answers(name, n)` gives the addresses of `name` (lower case, no
     /// trailing dot) asked for the `n`th time, from 0; none is NXDOMAIN.
-    pub fn start(answers: impl Fn(&str, usize) -> Vec<IpAddr> + Send + Sync + 'static) -> std::io::Result<TestDns> {
+    pub fn start(
+        answers: impl Fn(&str, usize) -> Vec<IpAddr> + Send + Sync + 'static,
+    ) -> std::io::Result<TestDns> {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         let address = socket.local_addr()?;
         let asked = Arc::new(Mutex::new(Vec::new()));
@@ -122,7 +124,9 @@ fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
         let line = text.lines().next().unwrap_or_default().to_string();
         let host = text
             .lines()
-            .find_map(|l| l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("host")).map(|(_, v)| v.trim()))
+            .find_map(|l| {
+                l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("host")).map(|(_, v)| v.trim())
+            })
             .unwrap_or("-")
             .to_string();
         seen.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{line} host={host}"));
@@ -131,7 +135,8 @@ fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
             Some(n) => vec![b'x'; n],
             None => format!("origin saw {line} host={host}").into_bytes(),
         };
-        let reply = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n", body.len());
+        let reply =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n", body.len());
         if stream.write_all(reply.as_bytes()).and_then(|()| stream.write_all(&body)).is_err() {
             return;
         }

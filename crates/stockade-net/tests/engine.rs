@@ -70,7 +70,9 @@ fn read_answer(stream: &mut TcpStream) -> String {
         let text = String::from_utf8_lossy(&answer);
         if let Some((head, body)) = text.split_once("\r\n\r\n") {
             let length = head.lines().find_map(|l| {
-                l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
             });
             if length.is_some_and(|length| body.len() >= length) {
                 break;
@@ -109,7 +111,10 @@ fn an_allowed_host_is_reached_at_its_vetted_address_and_recorded() {
     let port = origin.port;
     let answer = proxy.get(&format!("http://allowed.test:{port}/hello?x=1"), &format!("allowed.test:{port}"));
     assert_eq!(status(&answer), 200, "{answer}");
-    assert!(answer.ends_with(&format!("origin saw GET /hello?x=1 HTTP/1.1 host=allowed.test:{port}")), "{answer}");
+    assert!(
+        answer.ends_with(&format!("origin saw GET /hello?x=1 HTTP/1.1 host=allowed.test:{port}")),
+        "{answer}"
+    );
     let events = proxy.events();
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(events[0].allowed && events[0].rule == "network.allow[0]", "{events:?}");
@@ -162,8 +167,10 @@ fn ip_literals_in_every_form_are_vetted_as_the_address_they_are() {
     let (origin, dns, _) = allowed_origin();
     let port = origin.port;
     // A name rule never admits an address, whatever its spelling.
-    let proxy = Proxy::start(&policy(&[format!("localhost:{port}"), format!("allowed.test:{port}")], &[], &dns));
-    for literal in ["127.0.0.1", "2130706433", "127.1", "0x7f.1", "0177.0.0.1", "[::ffff:127.0.0.1]", "[::1]"] {
+    let proxy =
+        Proxy::start(&policy(&[format!("localhost:{port}"), format!("allowed.test:{port}")], &[], &dns));
+    for literal in ["127.0.0.1", "2130706433", "127.1", "0x7f.1", "0177.0.0.1", "[::ffff:127.0.0.1]", "[::1]"]
+    {
         let answer = proxy.get(&format!("http://{literal}:{port}/"), &format!("{literal}:{port}"));
         assert_eq!(status(&answer), 403, "{literal}: {answer}");
     }
@@ -184,7 +191,9 @@ fn a_host_header_that_names_another_host_is_refused() {
         assert_eq!(status(&answer), 403, "{host}: {answer}");
         assert!(answer.contains("the Host header"), "{answer}");
     }
-    let twice = format!("GET http://allowed.test:{port}/ HTTP/1.1\r\nHost: allowed.test:{port}\r\nHost: evil\r\n\r\n");
+    let twice = format!(
+        "GET http://allowed.test:{port}/ HTTP/1.1\r\nHost: allowed.test:{port}\r\nHost: evil\r\n\r\n"
+    );
     assert!(matches!(status(&proxy.send(&twice)), 400 | 403));
     // A request without an absolute URL is not forwarded by its Host header.
     let origin_form = format!("GET / HTTP/1.1\r\nHost: allowed.test:{port}\r\n\r\n");
@@ -248,7 +257,9 @@ fn every_request_on_a_kept_alive_connection_is_vetted_again() {
 fn tunnel(proxy: &Proxy, target: &str, first: &[u8]) -> (u16, String) {
     let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
-    stream.write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes()).expect("send");
+    stream
+        .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .expect("send");
     let mut head = [0u8; 1024];
     let n = stream.read(&mut head).unwrap_or(0);
     let head = String::from_utf8_lossy(&head[..n]).to_string();
@@ -315,7 +326,9 @@ fn budgets_stop_a_request_flood_and_a_large_download() {
     flood.max_requests = Some(3);
     let proxy = Proxy::start(&flood);
     let codes: Vec<u16> = (0..5)
-        .map(|i| status(&proxy.get(&format!("http://allowed.test:{port}/{i}"), &format!("allowed.test:{port}"))))
+        .map(|i| {
+            status(&proxy.get(&format!("http://allowed.test:{port}/{i}"), &format!("allowed.test:{port}")))
+        })
         .collect();
     assert_eq!(codes, [200, 200, 200, 429, 429]);
     assert_eq!(origin.seen().len(), 3);
@@ -323,7 +336,8 @@ fn budgets_stop_a_request_flood_and_a_large_download() {
     let mut download = policy(&allow, &[], &dns);
     download.max_bytes_in = Some(100_000);
     let proxy = Proxy::start(&download);
-    let answer = proxy.get(&format!("http://allowed.test:{port}/big/5000000"), &format!("allowed.test:{port}"));
+    let answer =
+        proxy.get(&format!("http://allowed.test:{port}/big/5000000"), &format!("allowed.test:{port}"));
     assert!(answer.len() < 200_000, "cut near its budget, not after 5 MB: {} bytes", answer.len());
     assert!(proxy.engine.usage().bytes_in <= 100_000);
     let rules: Vec<String> = proxy.events().iter().map(|e| e.rule.clone()).collect();
@@ -355,7 +369,10 @@ fn the_verdict_table_holds_through_the_engine() {
             _ => false,
         };
         if !ok {
-            failures.push(format!("{:?} {}:{} expected {:?}, got {verdict:?}", case.allow, case.host, case.port, case.verdict));
+            failures.push(format!(
+                "{:?} {}:{} expected {:?}, got {verdict:?}",
+                case.allow, case.host, case.port, case.verdict
+            ));
         }
     }
     assert!(failures.is_empty(), "{} of {} rows:\n{}", failures.len(), cases.len(), failures.join("\n"));
@@ -373,10 +390,9 @@ fn the_address_table_holds_for_answers() {
         .map(|(i, (address, _))| (format!("a{i}.addresses.test"), address.parse().expect("an address")))
         .collect();
     let answers = table.clone();
-    let dns = TestDns::start(move |name, _| {
-        answers.iter().filter(|(n, _)| n == name).map(|(_, ip)| *ip).collect()
-    })
-    .expect("dns");
+    let dns =
+        TestDns::start(move |name, _| answers.iter().filter(|(n, _)| n == name).map(|(_, ip)| *ip).collect())
+            .expect("dns");
     let engine = Engine::new(&policy(&["*.addresses.test".to_string()], &[], &dns), None).expect("engine");
     let mut failures = Vec::new();
     for ((name, ip), (_, public)) in table.iter().zip(&cases) {

@@ -22,7 +22,11 @@ pub(crate) struct RunNetwork {
 impl RunNetwork {
     /// The engine for run `run` of a sandbox under `policy`, or `None`
     /// when the policy allows no network.
-    pub fn start(policy: &Policy, audit: Option<&Arc<AuditLog>>, run: &str) -> Result<Option<RunNetwork>, SandboxError> {
+    pub fn start(
+        policy: &Policy,
+        audit: Option<&Arc<AuditLog>>,
+        run: &str,
+    ) -> Result<Option<RunNetwork>, SandboxError> {
         if policy.network.allow.is_empty() {
             return Ok(None);
         }

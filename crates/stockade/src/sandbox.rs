@@ -8,7 +8,9 @@ use crate::tools::gate::{Gate, SessionCalls};
 use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
-use stockade_core::{Backend, Cancel, Egress, Language, Outcome, Request, RunRequest, SandboxError, ToolHost};
+use stockade_core::{
+    Backend, Cancel, Egress, Language, Outcome, Request, RunRequest, SandboxError, ToolHost,
+};
 use stockade_jail::JailBackend;
 use stockade_policy::{Policy, PolicyError, Requirement};
 use stockade_wasm::WasmBackend;
@@ -133,11 +135,18 @@ impl SandboxBuilder {
         }
         let wasm = Arc::new(WasmBackend);
         let jail = Arc::new(JailBackend);
-        let checked: &dyn Backend = match self.language {
-            Some(language) if language.is_native() => jail.as_ref(),
-            _ => wasm.as_ref(),
+        // Every backend that runs one of the sandbox's languages (or the one
+        // it was built for) must enforce the whole policy.
+        let runs = |native: bool| match self.language {
+            Some(language) => language.is_native() == native,
+            None => languages.iter().any(|language| language.is_native() == native),
         };
-        enforceable(checked, &policy)?;
+        if runs(false) {
+            enforceable(wasm.as_ref(), &policy)?;
+        }
+        if runs(true) {
+            enforceable(jail.as_ref(), &policy)?;
+        }
         crate::grants::resolve(&mut policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {
@@ -255,13 +264,20 @@ impl Sandbox {
         let record = RunRecord::start(self.audit.as_ref(), language, code, self, None, layers)?;
         let gate = self.gate(record.run_id(), None);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
-        let network = match crate::network::RunNetwork::start(&self.policy, self.audit.as_ref(), record.run_id()) {
-            Ok(network) => network,
-            Err(e) => return record.finish(Err(e), 0),
-        };
+        let network =
+            match crate::network::RunNetwork::start(&self.policy, self.audit.as_ref(), record.run_id()) {
+                Ok(network) => network,
+                Err(e) => return record.finish(Err(e), 0),
+            };
         let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
-        let request =
-            RunRequest { language, code, policy: &self.policy, tools: host.as_ref(), cancel, egress: egress.as_ref() };
+        let request = RunRequest {
+            language,
+            code,
+            policy: &self.policy,
+            tools: host.as_ref(),
+            cancel,
+            egress: egress.as_ref(),
+        };
         let result = backend.run(request);
         if let Some(network) = network {
             network.finish();

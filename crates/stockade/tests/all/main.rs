@@ -10,6 +10,7 @@ mod isolation;
 mod jail;
 mod javascript;
 mod limits;
+mod network;
 mod policy;
 mod python;
 mod session;
