@@ -53,6 +53,9 @@ make_venv() {
 
 install_test_deps() {
     make_venv
+    # What the network tests run inside the jail: curl, and requests for
+    # the system Python (the jail's python-native).
+    install_apt_packages curl python3-requests
     if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents, schemathesis" 2>/dev/null; then
         echo "==> installing into .venv: ${TEST_PYTHON_PACKAGES[*]}"
         .venv/bin/pip install -q "${TEST_PYTHON_PACKAGES[@]}"

@@ -11,7 +11,7 @@ use crate::body::Counted;
 use crate::destination::{Destination, authority};
 use crate::engine::Inner;
 use crate::event::NetEvent;
-use crate::refusal::{Refusal, escaped};
+use crate::refusal::Refusal;
 use crate::sni::{Hello, MAX_HELLO_BYTES, client_hello};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
@@ -21,7 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::sync::Arc;
 use std::time::Duration;
-use stockade_policy::network::Host;
+use stockade_policy::network::{Host, normalize_path, printable as escaped};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
@@ -129,12 +129,23 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
     tokio::spawn(connection);
 
     let (mut parts, body) = request.into_parts();
-    parts.uri = uri.path_and_query().map_or("/", |p| p.as_str()).parse().unwrap_or_default();
+    // Where a rule restricts paths, the destination gets the path that was
+    // checked, not a spelling of it that it might read otherwise.
+    let path = match engine.restricts_requests(destination.rule) {
+        true => normalize_path(path).unwrap_or_default(),
+        false => path.to_string(),
+    };
+    let target = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    parts.uri =
+        target.parse().map_err(|_| Refusal::Unsupported("a request target that is not a URI".into()))?;
     strip_hop_by_hop(&mut parts.headers);
-    if !parts.headers.contains_key(header::HOST) {
-        let value = HeaderValue::from_str(&uri_authority(&destination, 80))
-            .map_err(|_| Refusal::Unsupported("a host that is not a header value".into()))?;
-        parts.headers.insert(header::HOST, value);
+    if !parts.headers.contains_key(header::HOST)
+        && let Some(authority) = uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        parts.headers.insert(header::HOST, authority);
     }
     let tally = engine.tally(&destination, parts.method.as_str());
     let body = Counted::outward(body, engine.clone(), tally.clone()).boxed();
@@ -157,9 +168,11 @@ fn check_host_header(headers: &HeaderMap, host: &str, port: u16) -> Result<(), R
         };
     };
     let claimed = value.to_str().unwrap_or("");
-    let target = Host::parse(host).ok();
-    let (claimed_host, claimed_port) = split_authority(claimed, 80);
-    if target.is_none() || Host::parse(claimed_host).ok() != target || claimed_port != Some(port) {
+    let named = claimed.parse::<hyper::http::uri::Authority>().ok().filter(|a| !a.as_str().contains('@'));
+    let agrees = named.is_some_and(|named| {
+        Host::parse(named.host()).ok() == Host::parse(host).ok() && named.port_u16().unwrap_or(80) == port
+    });
+    if !agrees || Host::parse(host).is_err() {
         return Err(mismatch("the Host header", claimed, host, port));
     }
     Ok(())
@@ -168,22 +181,6 @@ fn check_host_header(headers: &HeaderMap, host: &str, port: u16) -> Result<(), R
 fn mismatch(what: &'static str, claimed: &str, host: &str, port: u16) -> Refusal {
     let destination = Host::parse(host).map_or_else(|_| escaped(host), |host| authority(&host, port));
     Refusal::Mismatch { what, claimed: escaped(claimed), destination }
-}
-
-/// `host[:port]` (IPv6 in brackets) split, with `default` for a missing
-/// port and `None` for one that is not a number.
-fn split_authority(authority: &str, default: u16) -> (&str, Option<u16>) {
-    let (host, port) = match authority.rfind(':') {
-        Some(at) if !authority[at..].contains(']') => (&authority[..at], Some(&authority[at + 1..])),
-        _ => (authority, None),
-    };
-    (host, port.map_or(Some(default), |port| port.parse().ok()))
-}
-
-/// The destination as a `Host` header names it: no port when it is the default.
-fn uri_authority(destination: &Destination, default: u16) -> String {
-    let full = destination.authority();
-    if destination.port == default { full[..full.rfind(':').unwrap_or(full.len())].to_string() } else { full }
 }
 
 /// Connection-level headers, which are the proxy's, not the destination's.

@@ -133,12 +133,3 @@ impl Refusal {
         }
     }
 }
-
-/// `text` fit for a message: control characters escaped, at most 100 characters.
-pub(crate) fn escaped(text: &str) -> String {
-    let mut out: String = text.escape_debug().take(100).collect();
-    if text.escape_debug().nth(100).is_some() {
-        out.push('…');
-    }
-    out
-}

@@ -186,7 +186,10 @@ fn a_host_header_that_names_another_host_is_refused() {
     let (origin, dns, allow) = allowed_origin();
     let proxy = Proxy::start(&policy(&allow, &[], &dns));
     let port = origin.port;
-    for host in ["metadata.google.internal", "other.test:80", &format!("allowed.test:{}", port + 1)] {
+    let userinfo = format!("evil@allowed.test:{port}");
+    for host in
+        ["metadata.google.internal", "other.test:80", &format!("allowed.test:{}", port + 1), &userinfo]
+    {
         let answer = proxy.get(&format!("http://allowed.test:{port}/"), host);
         assert_eq!(status(&answer), 403, "{host}: {answer}");
         assert!(answer.contains("the Host header"), "{answer}");
@@ -199,6 +202,35 @@ fn a_host_header_that_names_another_host_is_refused() {
     let origin_form = format!("GET / HTTP/1.1\r\nHost: allowed.test:{port}\r\n\r\n");
     assert_eq!(status(&proxy.send(&origin_form)), 400);
     assert!(origin.seen().is_empty(), "{:?}", origin.seen());
+}
+
+#[test]
+fn a_rule_with_paths_and_methods_admits_only_those_and_forwards_the_path_it_checked() {
+    let (origin, dns, _) = allowed_origin();
+    let port = origin.port;
+    let mut policy = policy(&[format!("127.0.0.1/32:{port}")], &[], &dns);
+    policy.allow.insert(
+        0,
+        NetworkRule {
+            host: format!("allowed.test:{port}"),
+            methods: vec!["GET".into()],
+            paths: vec!["/v1/".into()],
+        },
+    );
+    let proxy = Proxy::start(&policy);
+    let host = format!("allowed.test:{port}");
+    let ok = proxy.get(&format!("http://{host}/v1/./x%41?q=1"), &host);
+    assert_eq!(status(&ok), 200, "{ok}");
+    assert!(ok.ends_with(&format!("origin saw GET /v1/xA?q=1 HTTP/1.1 host={host}")), "{ok}");
+    for path in ["/v1/../admin", "/v1/%2e%2e/admin", "/v1%2fadmin", "/v10/x", "/admin"] {
+        let answer = proxy.get(&format!("http://{host}{path}"), &host);
+        assert_eq!(status(&answer), 403, "{path}: {answer}");
+    }
+    let post = format!("POST http://{host}/v1/x HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(status(&proxy.send(&post)), 403);
+    // Inside a tunnel the path is not visible: the tunnel is refused.
+    assert_eq!(tunnel(&proxy, &host, &client_hello("allowed.test")).0, 400);
+    assert_eq!(origin.seen().len(), 1, "{:?}", origin.seen());
 }
 
 #[test]

@@ -43,7 +43,7 @@ mod rules;
 mod tests;
 
 pub use class::non_public_reason;
-pub use host::{Host, HostError};
+pub use host::{Host, HostError, printable};
 pub use path::normalize_path;
 pub use pattern::Pattern;
 pub use rules::{Rules, Verdict};

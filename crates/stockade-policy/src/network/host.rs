@@ -178,7 +178,7 @@ fn number(label: &str) -> Option<u64> {
 
 /// `raw` for an error message: control characters escaped (`\u{0}`,
 /// `\r`), cut at about 100 characters.
-pub(super) fn printable(raw: &str) -> String {
+pub fn printable(raw: &str) -> String {
     const MAX_CHARS: usize = 100;
     let mut out = String::new();
     for (count, c) in raw.chars().enumerate() {

@@ -82,11 +82,8 @@ try:
     urllib.request.urlopen("http://other.test:{port}/")
 except urllib.error.HTTPError as e:
     print(e.code)
-try:
-    import requests
-    print(requests.get("http://allowed.test:{port}/requests").text)
-except ImportError:
-    print("origin saw GET /requests (no requests here)")
+import requests
+print(requests.get("http://allowed.test:{port}/requests").text)
 "#
     );
     let outcome = net.sandbox().run(Language::PythonNative, &code).expect("run");
