@@ -135,18 +135,16 @@ impl SandboxBuilder {
         }
         let wasm = Arc::new(WasmBackend);
         let jail = Arc::new(JailBackend);
-        // Every backend that runs one of the sandbox's languages (or the one
-        // it was built for) must enforce the whole policy.
-        let runs = |native: bool| match self.language {
-            Some(language) => language.is_native() == native,
-            None => languages.iter().any(|language| language.is_native() == native),
+        // One backend is checked here, the others when a language of theirs
+        // is asked for (`Sandbox::backend`): the jail when the sandbox runs
+        // native programs only (so a network policy, which only the jail
+        // enforces, builds), else the WebAssembly one.
+        let native_only = match self.language {
+            Some(language) => language.is_native(),
+            None => languages.iter().all(|language| language.is_native()),
         };
-        if runs(false) {
-            enforceable(wasm.as_ref(), &policy)?;
-        }
-        if runs(true) {
-            enforceable(jail.as_ref(), &policy)?;
-        }
+        let checked: &dyn Backend = if native_only { jail.as_ref() } else { wasm.as_ref() };
+        enforceable(checked, &policy)?;
         crate::grants::resolve(&mut policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {
