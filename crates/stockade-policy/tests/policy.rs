@@ -210,6 +210,19 @@ fn constraint_oracle_holds_for_rules_and_values() {
     assert!(Policy::from_toml_str("[tools.t]\nconstraints = { a = \"<= NaN\" }").is_err());
 }
 
+/// Issue 20, found by `cargo fuzz run constraint`: a long decimal parsed to
+/// one float, printed, and parsed back to its neighbour, so the policy a
+/// user saved was not the policy read back. Exact float parsing fixes it.
+#[test]
+fn a_long_decimal_bound_survives_the_round_trip() {
+    // The fuzzer's input, byte for byte: 33 fives, a point, six more.
+    let number = format!("{}.555555", "5".repeat(33));
+    for op in ["==", "!=", "<=", ">", "in ["] {
+        let close = if op == "in [" { "]" } else { "" };
+        stockade_policy::oracle::constraint(format!("{op}{number}{close}\n05P").as_bytes());
+    }
+}
+
 #[test]
 fn every_example_policy_is_valid() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
