@@ -158,6 +158,10 @@ pub enum Event {
         bytes_out: u64,
         /// Bytes received from it.
         bytes_in: u64,
+        /// What happened to the secrets the request carried (`NAME swapped
+        /// in`, `NAME withheld: not one of its hosts`); never a value.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        secrets: Vec<String>,
     },
     /// Network decisions of a run past the number one run may record:
     /// counted, not recorded. Written once, at the run's end.

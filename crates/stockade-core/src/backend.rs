@@ -56,6 +56,15 @@ pub trait Egress: Send + Sync {
     /// Serves the HTTP proxy on `listener`, a loopback socket in the jail's
     /// own network namespace, until the run ends.
     fn serve_proxy(&self, listener: std::net::TcpListener) -> Result<(), SandboxError>;
+
+    /// Variables the guest's environment gets: each secret's placeholder,
+    /// under the secret's name.
+    fn guest_env(&self) -> Vec<(String, String)>;
+
+    /// The certificate (PEM) of the authority the engine terminates TLS
+    /// with, which the guest's programs must trust; `None` when it
+    /// terminates none.
+    fn authority_pem(&self) -> Option<String>;
 }
 
 /// A way to run guests: WebAssembly today, a process jail and others later.

@@ -272,7 +272,7 @@ mod tests {
     /// A jail running `sleep 30` as its only process, when this machine gives runs cgroups
     /// (root, or a delegated subtree); else `None`, said on stderr.
     fn sleeping(policy: &Policy) -> Option<Started> {
-        let plan = Plan::new(Language::Shell, "exec sleep 30", policy, false).expect("plan");
+        let plan = Plan::new(Language::Shell, "exec sleep 30", policy, None).expect("plan");
         let started = start(&plan, &policy.limits).expect("the jail starts");
         if started.cgroup.is_none() {
             eprintln!("skipped: no cgroup on this machine");

@@ -83,10 +83,14 @@ impl Backend for JailBackend {
         // Host tools are not offered to native programs yet: a policy that
         // lists some grants nothing here, which is safe.
         // The network goes through the egress engine that the facade hands
-        // each run (`RunRequest::egress`).
+        // each run (`RunRequest::egress`), which swaps the secrets in.
         matches!(
             requirement,
-            Requirement::FileGrants | Requirement::ScratchTmp | Requirement::Tools | Requirement::Network
+            Requirement::FileGrants
+                | Requirement::ScratchTmp
+                | Requirement::Tools
+                | Requirement::Network
+                | Requirement::Secrets
         )
     }
 

@@ -30,6 +30,56 @@ pub fn proxy_env() -> Vec<(String, String)> {
     env
 }
 
+/// Where the guest finds the run's certificate authority, when the engine
+/// terminates some TLS, and the system's roots with it added.
+pub const AUTHORITY_FILE: &str = "/etc/stockade/ca.pem";
+/// The system's roots and the run's authority, in one file.
+pub const BUNDLE_FILE: &str = "/etc/stockade/ca-bundle.pem";
+/// The host's bundle of roots, as Debian and its kin keep it.
+const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// What a jailed program needs to use the run's network: the proxy's
+/// variables, each secret's placeholder, and the authority to trust.
+pub struct GuestNetwork {
+    /// Variables of the guest's environment.
+    pub env: Vec<(String, String)>,
+    /// Files of the guest's `/etc/stockade`: path and contents.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+}
+
+impl GuestNetwork {
+    /// The guest's side of `egress`.
+    pub fn of(egress: &dyn stockade_core::Egress) -> GuestNetwork {
+        let mut env = proxy_env();
+        env.extend(egress.guest_env());
+        let mut files = Vec::new();
+        if let Some(authority) = egress.authority_pem() {
+            let mut bundle = std::fs::read(SYSTEM_BUNDLE).unwrap_or_default();
+            if !bundle.is_empty() && !bundle.ends_with(b"\n") {
+                bundle.push(b'\n');
+            }
+            bundle.extend_from_slice(authority.as_bytes());
+            // Each program family reads its own variable: OpenSSL (curl,
+            // Python's ssl, git), requests, pip, the AWS SDKs, and Node,
+            // which adds the file's certificates to its own roots.
+            for name in [
+                "SSL_CERT_FILE",
+                "CURL_CA_BUNDLE",
+                "REQUESTS_CA_BUNDLE",
+                "PIP_CERT",
+                "GIT_SSL_CAINFO",
+                "AWS_CA_BUNDLE",
+            ] {
+                env.push((name.to_string(), BUNDLE_FILE.to_string()));
+            }
+            env.push(("NODE_EXTRA_CA_CERTS".to_string(), AUTHORITY_FILE.to_string()));
+            files.push((AUTHORITY_FILE, authority.into_bytes()));
+            files.push((BUNDLE_FILE, bundle));
+        }
+        GuestNetwork { env, files }
+    }
+}
+
 /// Brings `lo` up and listens on `127.0.0.1:port`; returns the listening
 /// descriptor, or a negative value.
 ///

@@ -3,7 +3,7 @@
 //! multi-threaded process) allocates nothing.
 
 use std::ffi::CString;
-use stockade_core::{JailError, JailLayer, Language, SandboxError};
+use stockade_core::{Egress, JailError, JailLayer, Language, SandboxError};
 use stockade_policy::{FileMode, Policy};
 
 /// The user and group the guest runs as, inside the jail.
@@ -144,15 +144,21 @@ impl Plan {
             .into());
         }
         // A session has no egress engine of its own yet: no network at all.
-        let mut plan = Plan::with_argv(&[shell, "-s"], policy, false)?;
+        let mut plan = Plan::with_argv(&[shell, "-s"], policy, None)?;
         plan.stdin_from_parent = true;
         plan.die_with_parent = false;
         Ok(plan)
     }
 
-    /// The plan for `code` in `language` under `policy`. Folder grants are
-    /// the canonical host paths the facade resolved.
-    pub fn new(language: Language, code: &str, policy: &Policy, network: bool) -> Result<Plan, SandboxError> {
+    /// The plan for `code` in `language` under `policy`, with the run's
+    /// `network` if it has one. Folder grants are the canonical host paths
+    /// the facade resolved.
+    pub fn new(
+        language: Language,
+        code: &str,
+        policy: &Policy,
+        network: Option<&dyn Egress>,
+    ) -> Result<Plan, SandboxError> {
         let argv = match language {
             Language::Shell => vec!["/bin/sh", "-c", code],
             Language::Bash => vec!["/bin/bash", "-c", code],
@@ -170,7 +176,8 @@ impl Plan {
     }
 
     /// The plan for the program `argv` (its path first) under `policy`.
-    fn with_argv(argv: &[&str], policy: &Policy, network: bool) -> Result<Plan, SandboxError> {
+    fn with_argv(argv: &[&str], policy: &Policy, network: Option<&dyn Egress>) -> Result<Plan, SandboxError> {
+        let guest_network = network.map(crate::network::GuestNetwork::of);
         let c = |text: &str, what: &str| {
             CString::new(text).map_err(|_| SandboxError::Request(format!("{what} contains a NUL byte")))
         };
@@ -219,6 +226,12 @@ impl Plan {
         for (path, contents) in etc {
             steps.push(Step::Write { path: new(path)?, contents: contents.into_bytes() });
         }
+        for (path, contents) in guest_network.iter().flat_map(|network| &network.files) {
+            if let Some(parent) = std::path::Path::new(path).parent().and_then(|p| p.to_str()) {
+                mkdir_all(&mut steps, parent)?;
+            }
+            steps.push(Step::Write { path: new(path)?, contents: contents.clone() });
+        }
         mkdir_all(&mut steps, "/dev")?;
         let tty: &[&str] = if policy.jail.tty { &["/dev/tty"] } else { &[] };
         for device in DEVICES.iter().chain(tty) {
@@ -261,8 +274,9 @@ impl Plan {
         // sets one: without it a shell finds programs by its built-in
         // default, but a compiler finds none of its helpers (`gcc` runs `ld`).
         let default_path = (!policy.env.contains_key("PATH")).then_some(("PATH", DEFAULT_PATH));
-        // With a network, the proxy's variables win over the policy's own.
-        let proxy = if network { crate::network::proxy_env() } else { Vec::new() };
+        // With a network, its variables (the proxy, the secrets'
+        // placeholders, the authority to trust) win over the policy's own.
+        let proxy = guest_network.map(|network| network.env).unwrap_or_default();
         let env = policy
             .env
             .iter()
@@ -292,7 +306,7 @@ impl Plan {
             strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect::<Vec<_>>()
         };
         let (argv_ptrs, env_ptrs) = (pointers(&argv), pointers(&env));
-        let landlock = crate::landlock::plan(policy, network.then_some(crate::network::PROXY_PORT));
+        let landlock = crate::landlock::plan(policy, network.map(|_| crate::network::PROXY_PORT));
         let required = policy.jail.requires(JailLayer::Landlock)
             || std::env::var_os("STOCKADE_REQUIRE_LANDLOCK").is_some_and(|v| v == "1");
         if landlock.is_none() && required {
@@ -312,7 +326,7 @@ impl Plan {
             tty: policy.jail.tty,
             die_with_parent: true,
             drop_groups,
-            network,
+            network: network.is_some(),
         })
     }
 }

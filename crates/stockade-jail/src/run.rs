@@ -164,7 +164,7 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
 
 /// Runs `request` in a fresh jail.
 pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
-    let plan = Plan::new(request.language, request.code, request.policy, request.egress.is_some())?;
+    let plan = Plan::new(request.language, request.code, request.policy, request.egress.map(|e| &**e))?;
     let limits = &request.policy.limits;
     let started = Instant::now();
     let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _, proxy } =

@@ -28,6 +28,8 @@ struct TallyState {
     refusal: Option<Refusal>,
     /// Stopped part way (a budget, the idle timeout).
     cut: Option<Refusal>,
+    /// What happened to the secrets it carried.
+    secrets: Vec<String>,
 }
 
 impl Tally {
@@ -41,6 +43,7 @@ impl Tally {
             inward: 0,
             refusal: None,
             cut: None,
+            secrets: Vec::new(),
         })))
     }
 
@@ -54,6 +57,11 @@ impl Tally {
             state.out += out;
             state.inward += inward;
         });
+    }
+
+    /// Notes what happened to the secrets the request carried.
+    pub fn note(&mut self, secrets: Vec<String>) {
+        self.with(|state| state.secrets.extend(secrets));
     }
 
     /// Marks the request refused: it is recorded as a refusal, not as sent.
@@ -78,6 +86,7 @@ impl Drop for TallyState {
             rule,
             bytes_out,
             bytes_in,
+            secrets: self.secrets.clone(),
         };
         match &self.refusal {
             Some(refusal) => self.engine.record(event(false, refusal.rule(), 0, 0)),
@@ -164,6 +173,80 @@ where
     }
 
     fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// An answer to a request that carried a secret, with every copy of a real
+/// value turned back into its placeholder. It holds back the last bytes,
+/// one short of the longest value, until the next bytes (or the end) show
+/// whether a value runs across the boundary.
+pub(crate) struct Redacted<B> {
+    inner: B,
+    engine: Arc<Inner>,
+    held: Vec<u8>,
+    trailers: Option<hyper::HeaderMap>,
+    ended: bool,
+}
+
+impl<B> Redacted<B> {
+    pub fn new(inner: B, engine: Arc<Inner>) -> Redacted<B> {
+        Redacted { inner, engine, held: Vec::new(), trailers: None, ended: false }
+    }
+}
+
+impl<B> Body for Redacted<B>
+where
+    B: Body<Data = Bytes, Error = BoxError> + Unpin,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        loop {
+            if this.ended {
+                if !this.held.is_empty() {
+                    return Poll::Ready(Some(Ok(Frame::data(Bytes::from(std::mem::take(&mut this.held))))));
+                }
+                return Poll::Ready(this.trailers.take().map(|trailers| Ok(Frame::trailers(trailers))));
+            }
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => {
+                        this.held.extend_from_slice(&data);
+                        this.engine.secrets.redact(&mut this.held);
+                        let keep = this.engine.secrets.longest().saturating_sub(1);
+                        if this.held.len() > keep {
+                            let rest = this.held.split_off(this.held.len() - keep);
+                            let ready = std::mem::replace(&mut this.held, rest);
+                            return Poll::Ready(Some(Ok(Frame::data(Bytes::from(ready)))));
+                        }
+                    }
+                    Err(frame) => {
+                        if let Ok(mut trailers) = frame.into_trailers() {
+                            this.engine.secrets.redact_headers(&mut trailers);
+                            this.trailers = Some(trailers);
+                        }
+                        this.ended = true;
+                    }
+                },
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(None) => this.ended = true,
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.ended && self.held.is_empty() && self.trailers.is_none()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        // A placeholder is as long as its value: the length is unchanged.
         self.inner.size_hint()
     }
 }

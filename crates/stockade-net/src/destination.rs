@@ -30,9 +30,14 @@ impl Destination {
 
 /// `host:port`, with an IPv6 address in brackets.
 pub(crate) fn authority(host: &Host, port: u16) -> String {
+    format!("{}:{port}", host_text(host))
+}
+
+/// The host as a URI or a `Host` header writes it: an IPv6 address in brackets.
+pub(crate) fn host_text(host: &Host) -> String {
     match host {
-        Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
-        host => format!("{host}:{port}"),
+        Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
+        host => host.to_string(),
     }
 }
 

@@ -8,6 +8,8 @@ use crate::budget::{Budgets, NetUsage};
 use crate::destination::{Destination, Vetting};
 use crate::event::{NetEvent, Sink};
 use crate::resolve::Resolver;
+use crate::secrets::Secrets;
+use crate::tls::Authority;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -30,6 +32,13 @@ pub(crate) struct Inner {
     pub budgets: Budgets,
     pub idle: Duration,
     sink: Option<Sink>,
+    pub secrets: Secrets,
+    /// The run's own certificate authority, when some destination needs
+    /// its TLS terminated (a secret may go there, or a rule restricts
+    /// methods or paths); `None` otherwise.
+    pub authority: Option<Authority>,
+    /// The TLS client towards terminated destinations, with the same `None`.
+    pub client: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Inner {
@@ -50,6 +59,13 @@ impl Inner {
     /// Whether allow rule `rule` admits only some methods or paths.
     pub fn restricts_requests(&self, rule: usize) -> bool {
         self.restricting.get(rule).copied().unwrap_or(true)
+    }
+
+    /// Whether a tunnel to `destination` has its TLS terminated, so that
+    /// its requests can be seen: a secret may go there, or its rule
+    /// restricts methods or paths. All other tunnels pass as they are.
+    pub fn terminates(&self, destination: &Destination) -> bool {
+        self.restricts_requests(destination.rule) || self.secrets.go_to(&destination.host, destination.port)
     }
 }
 
@@ -83,9 +99,9 @@ fn runtime() -> Result<&'static Runtime, SandboxError> {
 }
 
 impl Engine {
-    /// An engine for `policy` (already validated), recording each decision
-    /// to `sink`.
-    pub fn new(policy: &NetworkPolicy, sink: Option<Sink>) -> Result<Engine, SandboxError> {
+    /// An engine for `policy` (already validated) and the run's `secrets`,
+    /// recording each decision to `sink`.
+    pub fn new(policy: &NetworkPolicy, secrets: Secrets, sink: Option<Sink>) -> Result<Engine, SandboxError> {
         let rules = Rules::new(policy)?;
         let servers: Vec<SocketAddr> = policy.dns.iter().filter_map(|server| server.parse().ok()).collect();
         let _entered = runtime()?.enter();
@@ -93,8 +109,19 @@ impl Engine {
             .map_err(|source| SandboxError::Network { step: "read the resolver configuration", source })?;
         let own = own_addresses()
             .map_err(|source| SandboxError::Network { step: "list the host's addresses", source })?;
-        let restricting =
+        let restricting: Vec<bool> =
             policy.allow.iter().map(|rule| !rule.methods.is_empty() || !rule.paths.is_empty()).collect();
+        let tls_failed = |step| {
+            move |e: crate::tls::TlsError| SandboxError::Network { step, source: std::io::Error::other(e) }
+        };
+        let (authority, client) = if !secrets.is_empty() || restricting.contains(&true) {
+            let authority = Authority::new().map_err(tls_failed("make its certificate authority"))?;
+            let client =
+                crate::tls::client_config(&policy.upstream_ca).map_err(tls_failed("configure TLS"))?;
+            (Some(authority), Some(client))
+        } else {
+            (None, None)
+        };
         let inner = Inner {
             rules,
             restricting,
@@ -103,6 +130,9 @@ impl Engine {
             budgets: Budgets::new(policy),
             idle: policy.idle_timeout_ms.map_or(DEFAULT_IDLE, Duration::from_millis),
             sink,
+            secrets,
+            authority,
+            client,
         };
         Ok(Engine { inner: Arc::new(inner), tasks: Mutex::new(Vec::new()) })
     }
@@ -138,6 +168,18 @@ impl Engine {
         Ok(())
     }
 
+    /// Variables the guest's environment gets: each secret's placeholder.
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        self.inner.secrets.guest_env()
+    }
+
+    /// The certificate (PEM) of the run's authority, which the guest must
+    /// trust for the tunnels the engine terminates; `None` when it
+    /// terminates none.
+    pub fn authority_pem(&self) -> Option<String> {
+        self.inner.authority.as_ref().map(Authority::pem)
+    }
+
     /// What the guest has used of its network so far.
     pub fn usage(&self) -> NetUsage {
         self.inner.budgets.usage()
@@ -171,5 +213,13 @@ impl Drop for Engine {
 impl stockade_core::Egress for Engine {
     fn serve_proxy(&self, listener: std::net::TcpListener) -> Result<(), SandboxError> {
         self.serve(listener)
+    }
+
+    fn guest_env(&self) -> Vec<(String, String)> {
+        Engine::guest_env(self)
+    }
+
+    fn authority_pem(&self) -> Option<String> {
+        Engine::authority_pem(self)
     }
 }

@@ -17,6 +17,9 @@ pub struct NetEvent {
     pub bytes_out: u64,
     /// Bytes received from it.
     pub bytes_in: u64,
+    /// What happened to the secrets the request carried: `NAME swapped
+    /// in`, `NAME withheld: why`. Never a value.
+    pub secrets: Vec<String>,
 }
 
 /// Where the engine sends its events: the facade's audit log.

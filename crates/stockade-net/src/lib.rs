@@ -14,13 +14,17 @@ mod budget;
 mod destination;
 mod engine;
 mod event;
+mod exchange;
 mod proxy;
 mod refusal;
 mod relay;
 mod resolve;
+mod secrets;
 mod sni;
+mod terminate;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod tls;
 
 pub use budget::{Budgets, NetUsage};
 pub use destination::Destination;
@@ -28,3 +32,5 @@ pub use engine::{DEFAULT_IDLE, Engine};
 pub use event::{NetEvent, Sink};
 pub use refusal::{Budget, Refusal};
 pub use resolve::Resolver;
+pub use secrets::{MIN_SECRET_BYTES, SecretError, Secrets, Swapped, placeholder_for};
+pub use tls::TlsError;

@@ -7,10 +7,10 @@
 //! or the CONNECT authority), never from the `Host` header, which must agree
 //! with it. Every request on a kept-alive connection is vetted again.
 
-use crate::body::Counted;
 use crate::destination::{Destination, authority};
 use crate::engine::Inner;
 use crate::event::NetEvent;
+use crate::exchange::{admit, exchange};
 use crate::refusal::Refusal;
 use crate::sni::{Hello, MAX_HELLO_BYTES, client_hello};
 use bytes::Bytes;
@@ -21,7 +21,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::sync::Arc;
 use std::time::Duration;
-use stockade_policy::network::{Host, normalize_path, printable as escaped};
+use stockade_policy::network::{Host, printable as escaped};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
@@ -30,7 +30,7 @@ pub(crate) type Body = BoxBody<Bytes, BoxError>;
 pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// How long a connection's request headers, and a tunnel's ClientHello, may take.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long connecting to a vetted address may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,14 +57,25 @@ async fn handle(engine: Arc<Inner>, request: Request<Incoming>) -> Response<Body
     } else {
         forward(&engine, request).await
     };
+    answer(&engine, &method, &asked, result)
+}
+
+/// The guest's answer: the destination's, or a refusal, which is recorded.
+pub(crate) fn answer(
+    engine: &Inner,
+    method: &str,
+    asked: &str,
+    result: Result<Response<Body>, Refusal>,
+) -> Response<Body> {
     result.unwrap_or_else(|refusal| {
         engine.record(NetEvent {
-            destination: escaped(&asked),
-            method: escaped(&method),
+            destination: escaped(asked),
+            method: escaped(method),
             allowed: false,
             rule: refusal.rule(),
             bytes_out: 0,
             bytes_in: 0,
+            secrets: Vec::new(),
         });
         refused(&refusal)
     })
@@ -105,61 +116,30 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
         ));
     };
     let port = uri.port_u16().unwrap_or(80);
-    check_host_header(request.headers(), host, port)?;
+    check_host_header(request.headers(), host, port, 80)?;
     if request.headers().contains_key(header::UPGRADE) {
         return Err(Refusal::Unsupported(
             "stockade's proxy does not follow protocol upgrades over plain HTTP".into(),
         ));
     }
     let destination = engine.vetting().vet(host, port).await?;
-    let path = uri.path();
-    if !engine.rules.admits(destination.rule, request.method().as_str(), path) {
-        return Err(Refusal::MethodOrPath {
-            method: request.method().to_string(),
-            path: escaped(path),
-            destination: destination.authority(),
-            rule: destination.rule,
-        });
-    }
-    engine.budgets.take_request()?;
+    admit(engine, &destination, &request)?;
     let upstream = connect_to(&destination).await?;
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
         .await
         .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
     tokio::spawn(connection);
-
-    let (mut parts, body) = request.into_parts();
-    // Where a rule restricts paths, the destination gets the path that was
-    // checked, not a spelling of it that it might read otherwise.
-    let path = match engine.restricts_requests(destination.rule) {
-        true => normalize_path(path).unwrap_or_default(),
-        false => path.to_string(),
-    };
-    let target = match uri.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path,
-    };
-    parts.uri =
-        target.parse().map_err(|_| Refusal::Unsupported("a request target that is not a URI".into()))?;
-    strip_hop_by_hop(&mut parts.headers);
-    if !parts.headers.contains_key(header::HOST)
-        && let Some(authority) = uri.authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
-    {
-        parts.headers.insert(header::HOST, authority);
-    }
-    let tally = engine.tally(&destination, parts.method.as_str());
-    let body = Counted::outward(body, engine.clone(), tally.clone()).boxed();
-    let response = sender
-        .send_request(Request::from_parts(parts, body))
-        .await
-        .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    Ok(Response::from_parts(parts, Counted::inward(body, engine.clone(), tally).boxed()))
+    exchange(engine, &destination, &mut sender, request, false).await
 }
 
-/// Refuses a `Host` header that names another host or port than the target.
-fn check_host_header(headers: &HeaderMap, host: &str, port: u16) -> Result<(), Refusal> {
+/// Refuses a `Host` header that names another host or port than the target
+/// (`default_port` where it names none: 80 for HTTP, 443 inside TLS).
+pub(crate) fn check_host_header(
+    headers: &HeaderMap,
+    host: &str,
+    port: u16,
+    default_port: u16,
+) -> Result<(), Refusal> {
     let mut values = headers.get_all(header::HOST).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return match headers.get_all(header::HOST).iter().count() {
@@ -170,7 +150,8 @@ fn check_host_header(headers: &HeaderMap, host: &str, port: u16) -> Result<(), R
     let claimed = value.to_str().unwrap_or("");
     let named = claimed.parse::<hyper::http::uri::Authority>().ok().filter(|a| !a.as_str().contains('@'));
     let agrees = named.is_some_and(|named| {
-        Host::parse(named.host()).ok() == Host::parse(host).ok() && named.port_u16().unwrap_or(80) == port
+        Host::parse(named.host()).ok() == Host::parse(host).ok()
+            && named.port_u16().unwrap_or(default_port) == port
     });
     if !agrees || Host::parse(host).is_err() {
         return Err(mismatch("the Host header", claimed, host, port));
@@ -178,13 +159,13 @@ fn check_host_header(headers: &HeaderMap, host: &str, port: u16) -> Result<(), R
     Ok(())
 }
 
-fn mismatch(what: &'static str, claimed: &str, host: &str, port: u16) -> Refusal {
+pub(crate) fn mismatch(what: &'static str, claimed: &str, host: &str, port: u16) -> Refusal {
     let destination = Host::parse(host).map_or_else(|_| escaped(host), |host| authority(&host, port));
     Refusal::Mismatch { what, claimed: escaped(claimed), destination }
 }
 
 /// Connection-level headers, which are the proxy's, not the destination's.
-fn strip_hop_by_hop(headers: &mut HeaderMap) {
+pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     let named: Vec<String> = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -209,7 +190,7 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// Connects to the first vetted address that answers.
-async fn connect_to(destination: &Destination) -> Result<TcpStream, Refusal> {
+pub(crate) async fn connect_to(destination: &Destination) -> Result<TcpStream, Refusal> {
     let mut last = String::from("no address");
     for address in &destination.addresses {
         match tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(address)).await {
@@ -234,15 +215,16 @@ async fn connect(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
         return Err(Refusal::Unsupported("CONNECT needs a host:port target".into()));
     };
     let destination = engine.vetting().vet(target.host(), port).await?;
-    if engine.restricts_requests(destination.rule) {
-        return Err(Refusal::Unsupported(format!(
-            "network.allow[{}] admits only some methods or paths, which stockade cannot see inside a TLS \
-             tunnel it does not terminate; the tunnel is refused",
-            destination.rule
-        )));
+    let engine = engine.clone();
+    if engine.terminates(&destination) {
+        // Each request inside is admitted (and counted) on its own.
+        tokio::spawn(async move {
+            let Ok(upgraded) = hyper::upgrade::on(request).await else { return };
+            crate::terminate::serve(engine, TokioIo::new(upgraded), destination).await;
+        });
+        return Ok(Response::new(text(String::new())));
     }
     engine.budgets.take_request()?;
-    let engine = engine.clone();
     tokio::spawn(async move {
         let Ok(upgraded) = hyper::upgrade::on(request).await else { return };
         tunnel(&engine, TokioIo::new(upgraded), destination).await;
@@ -299,18 +281,26 @@ async fn read_hello(
                 bytes.extend_from_slice(&chunk[..n]);
             }
             Hello::ServerName(name) => {
-                let named = name.as_deref().map(Host::parse);
-                return match (&destination.host, named) {
-                    (Host::Name(_), None) => Err(opaque("a ClientHello without a server name")),
-                    (Host::Ip(_), None) => Ok(bytes),
-                    (host, Some(Ok(named))) if named == *host => Ok(bytes),
-                    (_, Some(_)) => Err(Refusal::Mismatch {
-                        what: "the TLS server name (SNI)",
-                        claimed: escaped(name.as_deref().unwrap_or_default()),
-                        destination: destination.authority(),
-                    }),
-                };
+                return check_server_name(destination, name.as_deref()).map(|()| bytes);
             }
         }
+    }
+}
+
+/// Refuses a ClientHello whose server name is not the destination's host
+/// (or that names none, for a destination that is a name).
+pub(crate) fn check_server_name(destination: &Destination, name: Option<&str>) -> Result<(), Refusal> {
+    match (&destination.host, name.map(Host::parse)) {
+        (Host::Name(_), None) => Err(Refusal::OpaqueTunnel {
+            destination: destination.authority(),
+            why: "a ClientHello without a server name",
+        }),
+        (Host::Ip(_), None) => Ok(()),
+        (host, Some(Ok(named))) if named == *host => Ok(()),
+        (_, Some(_)) => Err(Refusal::Mismatch {
+            what: "the TLS server name (SNI)",
+            claimed: escaped(name.unwrap_or_default()),
+            destination: destination.authority(),
+        }),
     }
 }

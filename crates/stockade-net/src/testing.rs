@@ -142,3 +142,93 @@ fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
         }
     }
 }
+
+/// A TLS origin on `127.0.0.1`, with a certificate for `names` from an
+/// authority of its own (`ca_pem`, which the engine is told to trust with
+/// `network.upstream_ca`). It answers every request with `origin saw
+/// <request line> host=<Host> authorization=<Authorization>`, and echoes
+/// the Authorization header back in `x-echo`; `/gzip` claims a gzip body.
+pub struct TlsOrigin {
+    /// Its port.
+    pub port: u16,
+    /// Its authority's certificate.
+    pub ca_pem: String,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl TlsOrigin {
+    /// Starts it on its own thread; it runs until the process ends.
+    pub fn start(names: &[&str]) -> Result<TlsOrigin, Box<dyn std::error::Error>> {
+        let mut ca = rcgen::CertificateParams::default();
+        ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca.distinguished_name.push(rcgen::DnType::CommonName, "stockade test origin CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca, rcgen::KeyPair::generate()?)?;
+        let key = rcgen::KeyPair::generate()?;
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let leaf = rcgen::CertificateParams::new(names)?.signed_by(&key, &ca)?;
+        let config =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()?
+                .with_no_client_auth()
+                .with_single_cert(
+                    vec![leaf.der().clone(), ca.der().clone()],
+                    rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+                )?;
+        let config = Arc::new(config);
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        let port = listener.local_addr()?.port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let noted = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (noted, config) = (noted.clone(), config.clone());
+                std::thread::spawn(move || {
+                    let Ok(connection) = rustls::ServerConnection::new(config) else { return };
+                    serve_tls(rustls::StreamOwned::new(connection, stream), &noted);
+                });
+            }
+        });
+        Ok(TlsOrigin { port, ca_pem: ca.pem(), seen })
+    }
+
+    /// What it saw: a request line, Host and Authorization each.
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+fn serve_tls(mut stream: impl Read + Write, seen: &Mutex<Vec<String>>) {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 4096];
+    loop {
+        let Ok(n) = stream.read(&mut byte) else { return };
+        if n == 0 {
+            return;
+        }
+        head.extend_from_slice(&byte[..n]);
+        let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
+        let text = String::from_utf8_lossy(&head[..end]).to_string();
+        head.drain(..end + 4);
+        let line = text.lines().next().unwrap_or_default().to_string();
+        let header = |name: &str| {
+            text.lines()
+                .find_map(|l| {
+                    l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
+                })
+                .unwrap_or("-")
+                .to_string()
+        };
+        let (host, authorization) = (header("host"), header("authorization"));
+        let note = format!("{line} host={host} authorization={authorization}");
+        seen.lock().unwrap_or_else(|p| p.into_inner()).push(note.clone());
+        let body = format!("origin saw {note}");
+        let encoding = if line.contains(" /gzip ") { "Content-Encoding: gzip\r\n" } else { "" };
+        let reply = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nX-Echo: {authorization}\r\n{encoding}\r\n{body}",
+            body.len()
+        );
+        if stream.write_all(reply.as_bytes()).and_then(|()| stream.flush()).is_err() {
+            return;
+        }
+    }
+}

@@ -281,6 +281,11 @@ pub struct NetworkPolicy {
     /// resolver of its own.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<String>,
+    /// PEM files of certificate authorities the host also trusts when it
+    /// connects on to a destination over TLS that it terminated (a local
+    /// service with a private CA). The system's roots are always trusted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upstream_ca: Vec<String>,
 }
 
 /// One `network.allow` rule: a destination, and optionally the methods and

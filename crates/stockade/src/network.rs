@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stockade_audit::{AuditLog, Decision, Event};
 use stockade_core::SandboxError;
-use stockade_net::{Engine, NetEvent};
+use stockade_net::{Engine, NetEvent, Secrets};
 use stockade_policy::Policy;
 
 /// Network records one run may write; past them, decisions are counted
@@ -47,10 +47,17 @@ impl RunNetwork {
                     rule: event.rule,
                     bytes_out: event.bytes_out,
                     bytes_in: event.bytes_in,
+                    secrets: event.secrets,
                 });
             }) as stockade_net::Sink
         });
-        let engine = Arc::new(Engine::new(&policy.network, sink)?);
+        // The real values are read now, from the host's environment, and
+        // live in the engine only.
+        let secrets =
+            Secrets::new(&policy.secrets, |variable| std::env::var(variable).ok()).map_err(|e| {
+                SandboxError::Network { step: "read its secrets", source: std::io::Error::other(e) }
+            })?;
+        let engine = Arc::new(Engine::new(&policy.network, secrets, sink)?);
         let audit = audit.map(|log| (log.clone(), run.to_string(), recorded));
         Ok(Some(RunNetwork { engine, audit }))
     }

@@ -94,6 +94,14 @@ impl Rules {
                 compile_dns(server).map_err(|why| PolicyError::invalid(format!("network.dns[{i}]"), why))
             })
             .collect::<Result<_, _>>()?;
+        for (i, path) in policy.upstream_ca.iter().enumerate() {
+            if path.is_empty() || path.contains('\0') {
+                return Err(PolicyError::invalid(
+                    format!("network.upstream_ca[{i}]"),
+                    "must name a PEM file",
+                ));
+            }
+        }
         let budgets = Budgets {
             requests: budget("network.max_requests", policy.max_requests, u64::MAX)?,
             bytes_out: budget("network.max_bytes_out", policy.max_bytes_out, u64::MAX)?,
