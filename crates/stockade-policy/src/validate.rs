@@ -144,14 +144,6 @@ impl Policy {
 
         for (name, secret) in &self.secrets {
             check_identifier(&format!("secrets.{name}"), name)?;
-            if self.network.allow.is_empty() {
-                // Without a network the secret could go nowhere, and the
-                // guest would not even see its placeholder.
-                return Err(PolicyError::invalid(
-                    format!("secrets.{name}"),
-                    "a secret needs network.allow: it is only ever sent to hosts the network allows",
-                ));
-            }
             if secret.from_env.is_empty() {
                 return Err(PolicyError::invalid(format!("secrets.{name}.from_env"), "must name a variable"));
             }
@@ -164,6 +156,14 @@ impl Policy {
             for (i, host) in secret.hosts.iter().enumerate() {
                 Pattern::parse(host)
                     .map_err(|r| PolicyError::invalid(format!("secrets.{name}.hosts[{i}]"), r))?;
+            }
+            if self.network.allow.is_empty() {
+                // Without a network the secret could go nowhere, and the
+                // guest would not even see its placeholder.
+                return Err(PolicyError::invalid(
+                    format!("secrets.{name}"),
+                    "a secret needs network.allow: it is only ever sent to hosts the network allows",
+                ));
             }
         }
 

@@ -41,3 +41,36 @@ fn artifact_error(error: stockade_artifacts::ArtifactError) -> SandboxError {
 pub fn jail_enforcement() -> stockade_jail::Enforcement {
     stockade_jail::enforcement()
 }
+
+/// Whether the network tier can start on this machine: the host's resolver
+/// configuration reads, the engine's runtime starts, and it can make the
+/// certificate authority it terminates TLS with. Says what it found.
+pub fn network() -> Result<String, String> {
+    let policy = stockade_policy::NetworkPolicy {
+        // A rule with a path makes the engine terminate TLS, so it makes
+        // its authority: the part most likely to be missing (crypto).
+        allow: vec![stockade_policy::NetworkRule {
+            host: "doctor.invalid".into(),
+            methods: Vec::new(),
+            paths: vec!["/".into()],
+        }],
+        ..Default::default()
+    };
+    let engine = stockade_net::Engine::new(&policy, stockade_net::Secrets::default(), None)
+        .map_err(|e| e.to_string())?;
+    let servers = std::fs::read_to_string("/etc/resolv.conf")
+        .map(|text| {
+            text.lines()
+                .filter_map(|line| line.trim().strip_prefix("nameserver"))
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default();
+    let authority =
+        if engine.authority_pem().is_some() { "a per-run CA for TLS it terminates" } else { "no CA" };
+    Ok(format!(
+        "host-resolved names (resolvers: {}); {authority}; the jail reaches it on its own loopback",
+        if servers.is_empty() { "none in /etc/resolv.conf; set network.dns" } else { &servers }
+    ))
+}

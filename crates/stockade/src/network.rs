@@ -5,13 +5,35 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use stockade_audit::{AuditLog, Decision, Event};
 use stockade_core::SandboxError;
-use stockade_net::{Engine, NetEvent, Secrets};
-use stockade_policy::Policy;
+use stockade_net::{Engine, NetEvent, SecretError, Secrets};
+use stockade_policy::{Policy, PolicyError};
 
 /// Network records one run may write; past them, decisions are counted
 /// ([`Event::NetUnrecorded`]): a guest that floods refused requests cannot
 /// grow the log by it.
 pub(crate) const MAX_NET_RECORDS_PER_RUN: u64 = 1000;
+
+/// Refuses a sandbox whose secrets the host cannot supply (a variable that
+/// is not set, a value too short to tell apart), when it is built rather
+/// than at its first run. Each run reads the values again.
+pub(crate) fn check_secrets(policy: &Policy) -> Result<(), SandboxError> {
+    match Secrets::new(&policy.secrets, |variable| std::env::var(variable).ok()) {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let (key, reason) = match e {
+                SecretError::Missing { name, variable } => (
+                    format!("secrets.{name}.from_env"),
+                    format!("the host has no variable {variable} (or it is not UTF-8)"),
+                ),
+                SecretError::Unusable { name, variable, why } => {
+                    (format!("secrets.{name}.from_env"), format!("the value of {variable} {why}"))
+                }
+                SecretError::Hosts { name, why } => (format!("secrets.{name}.hosts"), why),
+            };
+            Err(PolicyError::invalid(key, reason).into())
+        }
+    }
+}
 
 /// A run's network: its engine, and what it recorded.
 pub(crate) struct RunNetwork {

@@ -145,6 +145,7 @@ impl SandboxBuilder {
         };
         let checked: &dyn Backend = if native_only { jail.as_ref() } else { wasm.as_ref() };
         enforceable(checked, &policy)?;
+        crate::network::check_secrets(&policy)?;
         crate::grants::resolve(&mut policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let audit = match &policy.audit.path {

@@ -203,6 +203,19 @@ fn runtime_checks() -> Vec<Check> {
         fix: Some("Linux 5.13 or later with landlock in the lsm= boot list"),
         runtime: false,
     });
+    let network = stockade::diagnostics::network();
+    checks.push(Check {
+        name: "network egress (jail)",
+        ok: network.is_ok() && jail.jail.is_ok(),
+        detail: match (&network, &jail.jail) {
+            (Ok(found), Ok(())) => found.clone(),
+            (Err(why), _) => why.clone(),
+            (Ok(_), Err(_)) => "needs the process jail (above)".into(),
+        },
+        fix: Some("a readable /etc/resolv.conf, or network.dns in the policy; the process jail"),
+        // Optional: without a network policy nothing uses it.
+        runtime: false,
+    });
     checks.push(Check {
         name: "jail: memory and pids cgroup",
         ok: jail.cgroups.is_ok(),

@@ -4,7 +4,8 @@
 //! kept stable:
 //!
 //! ```json
-//! {"file": "p.toml", "valid": true, "runnable": true, "error": null, "policy": {"limits": {…}, …}}
+//! {"file": "p.toml", "valid": true, "runnable": true, "error": null, "policy": {"limits": {…}, …},
+//!  "network": ["allow pypi.org on ports 80 and 443"], "secrets": []}
 //! ```
 //!
 //! `valid`: the document parses and its values are acceptable. `runnable`:
@@ -12,7 +13,8 @@
 //! is false: `{"key": "limits.wall_ms", "message": "…"}`, where `key` is the
 //! dotted path of the key at fault (`<document>` for the whole document) or
 //! `null` when no one key is (an unreadable file). `policy`: the document
-//! with every default filled in, or `null` when it is not valid. The exit
+//! with every default filled in, or `null` when it is not valid. `network`
+//! and `secrets`: what the policy grants there, in words, a line each. The exit
 //! code is 0 when runnable, 2 otherwise, as without `--json`.
 
 use anyhow::Context;
@@ -67,12 +69,18 @@ pub fn run(command: Command) -> anyhow::Result<i32> {
 /// `policy check --json`: prints the report and returns the exit code.
 fn check_json(file: &Path) -> i32 {
     let report = |valid: bool, runnable: bool, error: Value, policy: Value| {
+        let (network, secrets) = match serde_json::from_value::<Policy>(policy.clone()) {
+            Ok(policy) => (json!(network_in_words(&policy)), json!(secrets_in_words(&policy))),
+            Err(_) => (Value::Null, Value::Null),
+        };
         let report = json!({
             "file": file.display().to_string(),
             "valid": valid,
             "runnable": runnable,
             "error": error,
             "policy": policy,
+            "network": network,
+            "secrets": secrets,
         });
         println!("{report}");
         if runnable { 0 } else { crate::exit::USAGE }
@@ -127,10 +135,45 @@ fn summarise(policy: &Policy) {
         "  files         {}",
         list(policy.files.grants.iter().map(|g| format!("{} → {} ({:?})", g.host, g.guest, g.mode)))
     );
-    println!("  network       {}", list(policy.network.allow.iter().map(|rule| &rule.host)));
+    for (i, line) in network_in_words(policy).iter().enumerate() {
+        println!("  {:<14}{line}", if i == 0 { "network" } else { "" });
+    }
     println!("  tools         {}", list(policy.tools.keys()));
-    println!("  secrets       {}", list(policy.secrets.keys()));
+    if policy.secrets.is_empty() {
+        println!("  secrets       none");
+    }
+    for (i, line) in secrets_in_words(policy).iter().enumerate() {
+        println!("  {:<14}{line}", if i == 0 { "secrets" } else { "" });
+    }
     println!("  audit         {}", policy.audit.path.as_deref().unwrap_or("none"));
+}
+
+/// What the network rules allow and refuse, a line each.
+fn network_in_words(policy: &Policy) -> Vec<String> {
+    match stockade::policy::network::Rules::new(&policy.network) {
+        Ok(rules) => rules.explain(),
+        Err(e) => vec![e.to_string()],
+    }
+}
+
+/// Where each secret goes, and how, a line each.
+fn secrets_in_words(policy: &Policy) -> Vec<String> {
+    policy
+        .secrets
+        .iter()
+        .map(|(name, secret)| {
+            let how = match secret.allow_plain_http {
+                true => "inside TLS that stockade terminates, or plain HTTP",
+                false => "inside TLS that stockade terminates only",
+            };
+            format!(
+                "{name}: the guest sees a placeholder; the real value (host variable {}) goes in request headers \
+                 to {} only, {how}",
+                secret.from_env,
+                secret.hosts.join(", ")
+            )
+        })
+        .collect()
 }
 
 fn list<T: std::fmt::Display>(items: impl Iterator<Item = T>) -> String {

@@ -112,6 +112,7 @@ mod tests {
             max_bytes_in: Some(2048),
             idle_timeout_ms: Some(5000),
             dns: vec!["127.0.0.1:5353".into(), "[::1]:53".into()],
+            upstream_ca: Vec::new(),
         };
         let rules = Rules::new(&policy).expect("valid rules");
         assert_eq!(

@@ -176,12 +176,15 @@ fn documents_are_refused_with_the_key() {
         ("[network]\nallow = [{ host = \"a.example\", paths = [\"/../x\"] }]", "network.allow[0].paths[0]"),
         ("[secrets.K]\nfrom_env = \"K\"\nhosts = [\"api.example\", \"*.\"]", "secrets.K.hosts[1]"),
         ("[secrets.K]\nfrom_env = \"K\"\nhosts = [\"10.0.0.0/0\"]", "secrets.K.hosts[0]"),
+        ("[secrets.K]\nfrom_env = \"K\"\nhosts = [\"api.example\"]", "secrets.K"),
     ];
     for (toml, key) in cases {
         let err = Policy::from_toml_str(toml).expect_err(toml);
         assert_eq!(err.key(), key, "{toml}: {err}");
     }
-    let fine = "[network]\ndeny = [\"*.evil.example\"]\nmax_requests = 5\n\
+    let fine = "[network]\nallow = [\"api.example.org\"]\ndeny = [\"*.evil.example\"]\nmax_requests = 5\n\
                 [secrets.K]\nfrom_env = \"K\"\nhosts = [\"*.example.org:8443\", \"[2001:db8::1]:443\"]";
-    Policy::from_toml_str(fine).expect("deny rules and budgets without allow rules are fine");
+    Policy::from_toml_str(fine).expect("deny rules, budgets and secrets are fine");
+    Policy::from_toml_str("[network]\ndeny = [\"*.evil.example\"]\nmax_requests = 5")
+        .expect("deny rules and budgets without allow rules are fine");
 }
