@@ -1,6 +1,8 @@
 //! Issue 17's own check, through the real CLI: a jailed `curl` over HTTPS
 //! to a local TLS server, with a secret swapped in for that host alone, and
-//! the same policy's other hosts, ports and addresses refused.
+//! the same policy's other hosts, ports and addresses refused; then the
+//! same policy for JavaScript's `fetch` and Python's `urllib`, whose
+//! requests the host makes.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::process::Command;
@@ -96,4 +98,122 @@ true"#
     for rule in ["no network.allow rule", "non-public address 169.254.169.254"] {
         assert!(log.contains(rule), "{rule}: {log}");
     }
+}
+
+/// A TLS origin for `api.test`, and a policy (every language) that allows
+/// it, trusts its authority, and gives `API_KEY` to it alone.
+struct Fixture {
+    origin: TlsOrigin,
+    _dns: TestDns,
+    dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let origin = TlsOrigin::start(&["api.test"]).expect("origin");
+        let port = origin.port;
+        let dns = TestDns::start(|name, _| match name {
+            "api.test" => vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            _ => vec![],
+        })
+        .expect("dns");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ca = dir.path().join("origin-ca.pem");
+        std::fs::write(&ca, &origin.ca_pem).expect("write");
+        std::fs::write(
+            dir.path().join("net.toml"),
+            format!(
+                "[network]\nallow = [\"api.test:{port}\", \"127.0.0.1/32:{port}\"]\nmax_requests = 5\n\
+                 dns = [\"{dns}\"]\nupstream_ca = [{ca:?}]\n\
+                 [secrets.API_KEY]\nfrom_env = \"STOCKADE_TEST_REAL_KEY\"\nhosts = [\"api.test:{port}\"]\n\
+                 [audit]\npath = {audit:?}\n",
+                dns = dns.address,
+                audit = dir.path().join("audit.jsonl"),
+            ),
+        )
+        .expect("write policy");
+        Fixture { origin, _dns: dns, dir }
+    }
+
+    fn run(&self, language: &str, code: &str) -> (String, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_stockade"))
+            .args(["run", "--lang", language, "--policy"])
+            .arg(self.dir.path().join("net.toml"))
+            .args(["-c", code])
+            .env("STOCKADE_TEST_REAL_KEY", REAL)
+            .output()
+            .expect("run stockade");
+        let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.code(), Some(0), "{language}: {stdout}\n{stderr}");
+        assert!(
+            !stdout.contains(REAL) && !stderr.contains(REAL),
+            "the real value reached the guest: {stdout}"
+        );
+        (stdout.into_owned(), stderr.into_owned())
+    }
+}
+
+#[test]
+fn javascript_fetch_gets_the_secret_swapped_in_and_the_rest_refused() {
+    let fixture = Fixture::new();
+    let port = fixture.origin.port;
+    let code = format!(
+        r#"
+const response = await fetch("https://api.test:{port}/v1/chat", {{
+  method: "POST",
+  headers: {{ Authorization: `Bearer ${{API_KEY_FROM_ENV}}`, "Content-Type": "application/json" }},
+  body: JSON.stringify({{ q: "é" }}),
+}});
+console.log(response.status, response.ok, response.headers.get("content-type"));
+console.log(await response.text());
+for (const url of ["https://other.test:{port}/", "https://api.test:1/", "http://169.254.169.254/latest/meta-data/"]) {{
+  try {{ await fetch(url); console.log("reached", url); }}
+  catch (e) {{ console.log(e.name, e.message.includes("stockade:")); }}
+}}
+"#
+    );
+    let code = code.replace("API_KEY_FROM_ENV", "process.env.API_KEY");
+    let (stdout, _) = fixture.run("js", &code);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "200 true text/plain", "{stdout}");
+    let seen = fixture.origin.seen();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen[0], format!("POST /v1/chat HTTP/1.1 host=api.test:{port} authorization=Bearer {REAL}"));
+    let placeholder = lines[1].rsplit("Bearer ").next().expect("the echo");
+    assert!(placeholder.starts_with("sk-live-") && placeholder.len() == REAL.len(), "{stdout}");
+    assert_eq!(&lines[2..5], ["TypeError true", "TypeError true", "TypeError true"], "{stdout}");
+    let log = std::fs::read_to_string(fixture.dir.path().join("audit.jsonl")).expect("audit");
+    assert!(log.contains("API_KEY swapped in") && !log.contains(REAL), "{log}");
+}
+
+#[test]
+fn python_urllib_and_stockade_http_get_the_secret_swapped_in() {
+    let fixture = Fixture::new();
+    let port = fixture.origin.port;
+    let code = format!(
+        r#"
+import os, urllib.request, urllib.error
+key = os.environ["API_KEY"]
+request = urllib.request.Request("https://api.test:{port}/urllib", headers={{"Authorization": "Bearer " + key}})
+with urllib.request.urlopen(request) as answer:
+    print(answer.status, answer.headers["Content-Type"])
+    print(answer.read().decode())
+from stockade import http
+print(http.get("https://api.test:{port}/module", headers={{"Authorization": key}}).text())
+for url in ["https://other.test:{port}/", "http://169.254.169.254/"]:
+    try:
+        urllib.request.urlopen(url)
+        print("reached", url)
+    except urllib.error.URLError as error:
+        print("URLError", "stockade:" in str(error.reason))
+"#
+    );
+    let (stdout, _) = fixture.run("python", &code);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "200 text/plain", "{stdout}");
+    let seen = fixture.origin.seen();
+    assert_eq!(seen[0], format!("GET /urllib HTTP/1.1 host=api.test:{port} authorization=Bearer {REAL}"));
+    assert_eq!(seen[1], format!("GET /module HTTP/1.1 host=api.test:{port} authorization={REAL}"));
+    assert!(lines[1].contains("authorization=Bearer sk-live-"), "the guest sees the placeholder: {stdout}");
+    assert_eq!(&lines[3..5], ["URLError True", "URLError True"], "{stdout}");
 }

@@ -57,10 +57,6 @@ pub trait Egress: Send + Sync {
     /// own network namespace, until the run ends.
     fn serve_proxy(&self, listener: std::net::TcpListener) -> Result<(), SandboxError>;
 
-    /// Variables the guest's environment gets: each secret's placeholder,
-    /// under the secret's name.
-    fn guest_env(&self) -> Vec<(String, String)>;
-
     /// The certificate (PEM) of the authority the engine terminates TLS
     /// with, which the guest's programs must trust; `None` when it
     /// terminates none.

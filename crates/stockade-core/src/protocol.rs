@@ -11,7 +11,13 @@
 //! {"v":1,"id":8,"op":"call","tool":"add","args":{"a":1,"b":2}}
 //! {"v":1,"id":8,"ok":true,"value":3}
 //! {"v":1,"id":9,"ok":false,"error":{"kind":"denied","message":"…"}}
+//! {"v":1,"id":10,"op":"http","request":{"method":"GET","url":"https://api.example/x","headers":[["accept","*/*"]],"body":""}}
+//! {"v":1,"id":10,"ok":true,"response":{"status":200,"headers":[["content-type","text/plain"]],"body":"aGk="}}
 //! ```
+//!
+//! `http` is stockade's own operation, for the guests' `fetch` and
+//! `urllib`: the host makes the request through the run's egress engine.
+//! Bodies are base64.
 //!
 //! Request frames come from the guest and are hostile input: [`decode`]
 //! caps their size, refuses invalid UTF-8, deep nesting, duplicate keys and
@@ -59,6 +65,32 @@ pub enum Op {
         /// Its arguments, an object (empty when the frame has none).
         args: Map<String, Value>,
     },
+    /// An HTTP request, made by the host through the run's egress engine.
+    Http(HttpRequest),
+}
+
+/// An HTTP request a guest asks the host to make.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpRequest {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// An absolute `http://` or `https://` URL.
+    pub url: String,
+    /// Header names and values, in order (a name may repeat).
+    pub headers: Vec<(String, String)>,
+    /// The body's bytes.
+    pub body: Vec<u8>,
+}
+
+/// The answer to an [`HttpRequest`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpResponse {
+    /// The status code.
+    pub status: u16,
+    /// Header names and values, in order.
+    pub headers: Vec<(String, String)>,
+    /// The body's bytes.
+    pub body: Vec<u8>,
 }
 
 /// Why a call failed, as the guest is told (`error.kind`).
@@ -80,6 +112,9 @@ pub enum ErrorKind {
     TooLarge,
     /// A call budget (`max_calls`, `rate`) is spent.
     BudgetExceeded,
+    /// An HTTP request could not be made (the destination did not answer),
+    /// or this run has no network.
+    Network,
 }
 
 impl ErrorKind {
@@ -93,6 +128,7 @@ impl ErrorKind {
             ErrorKind::ToolError => "tool_error",
             ErrorKind::TooLarge => "too_large",
             ErrorKind::BudgetExceeded => "budget_exceeded",
+            ErrorKind::Network => "network",
         }
     }
 }
@@ -161,12 +197,67 @@ pub fn decode(frame: &[u8]) -> Result<Request, Refusal> {
             };
             Op::Call { tool, args }
         }
+        Some("http") => Op::Http(http_request(request.remove("request")).map_err(|why| refuse(id, why))?),
         other => {
             let shown = other.map_or_else(|| "none".into(), |op| echo(&Value::String(op.into())));
-            return Err(refuse(id, format!("unknown operation {shown}; this host serves list and call")));
+            return Err(refuse(
+                id,
+                format!("unknown operation {shown}; this host serves list, call and http"),
+            ));
         }
     };
     Ok(Request { id, op })
+}
+
+/// Reads an `http` frame's `request` object; anything off its schema is refused.
+fn http_request(value: Option<Value>) -> Result<HttpRequest, String> {
+    let Some(Value::Object(mut request)) = value else {
+        return Err("an http frame carries a request object".into());
+    };
+    let text = |request: &mut Map<String, Value>, key: &str| match request.remove(key) {
+        Some(Value::String(text)) => Ok(text),
+        _ => Err(format!("an http request's {key} is a string")),
+    };
+    let method = text(&mut request, "method")?;
+    let url = text(&mut request, "url")?;
+    let headers = match request.remove("headers") {
+        None => Vec::new(),
+        Some(Value::Array(pairs)) => pairs
+            .into_iter()
+            .map(|pair| match pair {
+                Value::Array(pair) => match <[Value; 2]>::try_from(pair) {
+                    Ok([Value::String(name), Value::String(value)]) => Ok((name, value)),
+                    _ => Err("an http request's header is a [name, value] pair of strings".to_string()),
+                },
+                _ => Err("an http request's header is a [name, value] pair of strings".to_string()),
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err("an http request's headers are a list of [name, value] pairs".into()),
+    };
+    let body = match request.remove("body") {
+        None => Vec::new(),
+        Some(Value::String(body)) => {
+            use base64::Engine as _;
+            base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .map_err(|_| "an http request's body is base64".to_string())?
+        }
+        Some(_) => return Err("an http request's body is a base64 string".into()),
+    };
+    if let Some(key) = request.keys().next() {
+        return Err(format!("an http request has no key {}", echo(&Value::String(key.clone()))));
+    }
+    Ok(HttpRequest { method, url, headers, body })
+}
+
+/// The answer to an `http` request.
+pub fn answer_http(id: Option<u64>, response: &HttpResponse) -> Vec<u8> {
+    use base64::Engine as _;
+    let headers: Vec<[&str; 2]> =
+        response.headers.iter().map(|(name, value)| [name.as_str(), value.as_str()]).collect();
+    let body = base64::engine::general_purpose::STANDARD.encode(&response.body);
+    let response = serde_json::json!({"status": response.status, "headers": headers, "body": body});
+    encode(&serde_json::json!({"v": VERSION, "id": id, "ok": true, "response": response}))
 }
 
 /// The answer to a successful call.
@@ -314,6 +405,18 @@ pub fn oracle(frame: &[u8]) {
                     again["op"] = "call".into();
                     again["tool"] = tool.clone().into();
                     again["args"] = Value::Object(args.clone());
+                }
+                Op::Http(http) => {
+                    use base64::Engine as _;
+                    again["op"] = "http".into();
+                    let headers: Vec<[&str; 2]> =
+                        http.headers.iter().map(|(n, v)| [n.as_str(), v.as_str()]).collect();
+                    again["request"] = serde_json::json!({
+                        "method": http.method,
+                        "url": http.url,
+                        "headers": headers,
+                        "body": base64::engine::general_purpose::STANDARD.encode(&http.body),
+                    });
                 }
             }
             let bytes = serde_json::to_vec(&again).expect("a request serialises");

@@ -39,7 +39,7 @@ pub const BUNDLE_FILE: &str = "/etc/stockade/ca-bundle.pem";
 const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
 /// What a jailed program needs to use the run's network: the proxy's
-/// variables, each secret's placeholder, and the authority to trust.
+/// variables and the authority to trust.
 pub struct GuestNetwork {
     /// Variables of the guest's environment.
     pub env: Vec<(String, String)>,
@@ -50,8 +50,9 @@ pub struct GuestNetwork {
 impl GuestNetwork {
     /// The guest's side of `egress`.
     pub fn of(egress: &dyn stockade_core::Egress) -> GuestNetwork {
+        // The secrets' placeholders come with the policy's `[env]`, which
+        // the facade fills for the run.
         let mut env = proxy_env();
-        env.extend(egress.guest_env());
         let mut files = Vec::new();
         if let Some(authority) = egress.authority_pem() {
             let mut bundle = std::fs::read(SYSTEM_BUNDLE).unwrap_or_default();

@@ -37,8 +37,11 @@ pub(crate) struct Inner {
     /// its TLS terminated (a secret may go there, or a rule restricts
     /// methods or paths); `None` otherwise.
     pub authority: Option<Authority>,
-    /// The TLS client towards terminated destinations, with the same `None`.
-    pub client: Option<Arc<rustls::ClientConfig>>,
+    /// The TLS client towards destinations: made when the engine starts if
+    /// it terminates TLS (so a bad `network.upstream_ca` is said at once),
+    /// else at a WebAssembly guest's first `https` request.
+    client: Mutex<Option<Arc<rustls::ClientConfig>>>,
+    upstream_ca: Vec<String>,
 }
 
 impl Inner {
@@ -59,6 +62,17 @@ impl Inner {
     /// Whether allow rule `rule` admits only some methods or paths.
     pub fn restricts_requests(&self, rule: usize) -> bool {
         self.restricting.get(rule).copied().unwrap_or(true)
+    }
+
+    /// The TLS client towards destinations.
+    pub fn client(&self) -> Result<Arc<rustls::ClientConfig>, crate::tls::TlsError> {
+        let mut client = self.client.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(config) = client.as_ref() {
+            return Ok(config.clone());
+        }
+        let config = crate::tls::client_config(&self.upstream_ca)?;
+        *client = Some(config.clone());
+        Ok(config)
     }
 
     /// Whether a tunnel to `destination` has its TLS terminated, so that
@@ -132,7 +146,8 @@ impl Engine {
             sink,
             secrets,
             authority,
-            client,
+            client: Mutex::new(client),
+            upstream_ca: policy.upstream_ca.clone(),
         };
         Ok(Engine { inner: Arc::new(inner), tasks: Mutex::new(Vec::new()) })
     }
@@ -180,6 +195,26 @@ impl Engine {
         self.inner.authority.as_ref().map(Authority::pem)
     }
 
+    /// Makes a WebAssembly guest's HTTP request (the door's `http`
+    /// operation), within `timeout`: vetted, budgeted, audited and with its
+    /// secrets swapped in like every request of the jail's.
+    pub fn fetch(
+        &self,
+        request: stockade_core::protocol::HttpRequest,
+        timeout: Duration,
+    ) -> Result<stockade_core::protocol::HttpResponse, crate::Refusal> {
+        let runtime = runtime().map_err(|e| crate::Refusal::Unsupported(e.to_string()))?;
+        let inner = self.inner.clone();
+        // The engine's own runtime does the work; this thread (the guest's,
+        // suspended in its door) only waits, whatever runtime it is on.
+        let (done, wait) = std::sync::mpsc::sync_channel(1);
+        let task = runtime.spawn(async move {
+            let _ = done.send(crate::fetch::fetch(&inner, request, timeout).await);
+        });
+        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task.abort_handle());
+        wait.recv().unwrap_or_else(|_| Err(crate::Refusal::Unsupported("the run's network has ended".into())))
+    }
+
     /// What the guest has used of its network so far.
     pub fn usage(&self) -> NetUsage {
         self.inner.budgets.usage()
@@ -213,10 +248,6 @@ impl Drop for Engine {
 impl stockade_core::Egress for Engine {
     fn serve_proxy(&self, listener: std::net::TcpListener) -> Result<(), SandboxError> {
         self.serve(listener)
-    }
-
-    fn guest_env(&self) -> Vec<(String, String)> {
-        Engine::guest_env(self)
     }
 
     fn authority_pem(&self) -> Option<String> {

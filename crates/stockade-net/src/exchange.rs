@@ -9,7 +9,6 @@ use crate::engine::Inner;
 use crate::proxy::{Body, strip_hop_by_hop};
 use crate::refusal::Refusal;
 use http_body_util::BodyExt;
-use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderValue};
 use hyper::{Request, Response};
@@ -19,10 +18,10 @@ use stockade_policy::network::{normalize_path, printable};
 /// Admits a request to `destination`: its rule must allow the method and
 /// the path, and the run must have a request left. Nothing is connected
 /// before this passes.
-pub(crate) fn admit(
+pub(crate) fn admit<B>(
     engine: &Inner,
     destination: &Destination,
-    request: &Request<Incoming>,
+    request: &Request<B>,
 ) -> Result<(), Refusal> {
     let path = request.uri().path();
     if !engine.rules.admits(destination.rule, request.method().as_str(), path) {
@@ -37,12 +36,13 @@ pub(crate) fn admit(
 }
 
 /// Sends an admitted request on `sender`, a connection to `destination`
-/// (`tls`: inside TLS the engine terminated), and returns the answer.
+/// (`tls`: inside TLS the engine terminated, or the host's own), and
+/// returns the answer.
 pub(crate) async fn exchange(
     engine: &Arc<Inner>,
     destination: &Destination,
     sender: &mut SendRequest<Body>,
-    request: Request<Incoming>,
+    request: Request<Body>,
     tls: bool,
 ) -> Result<Response<Body>, Refusal> {
     let (mut parts, body) = request.into_parts();

@@ -129,7 +129,12 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
         .await
         .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
     tokio::spawn(connection);
-    exchange(engine, &destination, &mut sender, request, false).await
+    exchange(engine, &destination, &mut sender, boxed(request), false).await
+}
+
+/// A guest's request with its body boxed, as the exchange takes it.
+pub(crate) fn boxed(request: Request<Incoming>) -> Request<Body> {
+    request.map(|body| body.map_err(|e| Box::new(e) as BoxError).boxed())
 }
 
 /// Refuses a `Host` header that names another host or port than the target

@@ -107,16 +107,19 @@ async fn handle(
     let Some(sender) = upstream.as_mut() else {
         return Err(Refusal::Unsupported("no onward connection".into()));
     };
-    exchange(engine, destination, sender, request, true).await
+    exchange(engine, destination, sender, crate::proxy::boxed(request), true).await
 }
 
 /// Opens the engine's own TLS connection to the vetted address, checking
 /// the destination's certificate for its host.
-async fn connect_tls(engine: &Inner, destination: &Destination) -> Result<SendRequest<Body>, Refusal> {
+pub(crate) async fn connect_tls(
+    engine: &Inner,
+    destination: &Destination,
+) -> Result<SendRequest<Body>, Refusal> {
     let failed = |why: String| Refusal::Unresolved { destination: destination.authority(), why };
-    let client = engine.client.as_ref().ok_or_else(|| failed("no TLS client".into()))?;
+    let client = engine.client().map_err(|e| failed(e.to_string()))?;
     let tcp = connect_to(destination).await?;
-    let connector = tokio_rustls::TlsConnector::from(client.clone());
+    let connector = tokio_rustls::TlsConnector::from(client);
     let tls = tokio::time::timeout(
         HEADER_TIMEOUT,
         connector.connect(crate::tls::server_name(&destination.host), tcp),

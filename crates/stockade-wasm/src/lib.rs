@@ -90,7 +90,15 @@ impl Backend for WasmBackend {
     fn enforces(&self, requirement: Requirement) -> bool {
         matches!(
             requirement,
-            Requirement::Fuel | Requirement::Tools | Requirement::FileGrants | Requirement::ScratchTmp
+            Requirement::Fuel
+                | Requirement::Tools
+                | Requirement::FileGrants
+                | Requirement::ScratchTmp
+                // The guest's requests are the door's `http` operation, made
+                // by the run's egress engine (the facade's gate holds it),
+                // which swaps the secrets in.
+                | Requirement::Network
+                | Requirement::Secrets
         )
     }
 
@@ -106,6 +114,13 @@ impl Backend for WasmBackend {
         policy: &Policy,
         tools: Option<&std::sync::Arc<dyn stockade_core::ToolHost>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
+        if !policy.network.allow.is_empty() {
+            // Refused rather than opened without the network it asks for.
+            return Err(SandboxError::Request(
+                "a WebAssembly session has no network yet (network.allow): run the code in a fresh sandbox run"
+                    .into(),
+            ));
+        }
         let compiled =
             guest::compiled(guest_for(language, policy)?, metering(policy)).map_err(prepare_error)?;
         Ok(Box::new(live::Session::open(&compiled, policy, tools)?))

@@ -118,7 +118,15 @@ impl Live {
             Guest::QuickJs => open_quickjs(compiled, &mut store).await?,
             Guest::Python(_) => {
                 let mounts = crate::files::mounts(&policy.files);
-                crate::python::open(compiled, &mut store, &policy.env, &mounts).await?.map(|interpreter| {
+                crate::python::open(
+                    compiled,
+                    &mut store,
+                    &policy.env,
+                    &mounts,
+                    !policy.network.allow.is_empty(),
+                )
+                .await?
+                .map(|interpreter| {
                     let memory = interpreter.memory;
                     (Exports::Python(interpreter), memory)
                 })

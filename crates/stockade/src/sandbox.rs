@@ -261,18 +261,28 @@ impl Sandbox {
         self.check_code(code)?;
         let layers = backend.layers(&self.policy)?;
         let record = RunRecord::start(self.audit.as_ref(), language, code, self, None, layers)?;
-        let gate = self.gate(record.run_id(), None);
-        let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let network =
             match crate::network::RunNetwork::start(&self.policy, self.audit.as_ref(), record.run_id()) {
                 Ok(network) => network,
                 Err(e) => return record.finish(Err(e), 0),
             };
+        let gate = self.gate(record.run_id(), None, network.as_ref().map(|network| &network.engine));
+        let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
+        // The guest's environment holds each secret's placeholder, fresh
+        // for the run, under the secret's name (the same for every backend).
+        let with_placeholders =
+            network.as_ref().map(|network| network.engine.guest_env()).filter(|env| !env.is_empty()).map(
+                |env| {
+                    let mut policy = Policy::clone(&self.policy);
+                    policy.env.extend(env);
+                    policy
+                },
+            );
         let request = RunRequest {
             language,
             code,
-            policy: &self.policy,
+            policy: with_placeholders.as_ref().unwrap_or(&self.policy),
             tools: host.as_ref(),
             cancel,
             egress: egress.as_ref(),
@@ -302,10 +312,24 @@ impl Sandbox {
 
     /// The tool gate of one run (none when there are no tools), counting
     /// against `session`'s budgets too when the run is part of one.
-    pub(crate) fn gate(&self, run: &str, session: Option<&Arc<SessionCalls>>) -> Option<Arc<Gate>> {
-        (!self.tools.is_empty()).then(|| {
-            Arc::new(Gate::new(self.tools.clone(), self.audit.clone(), run.to_string(), session.cloned()))
-        })
+    /// The door's host for run `run`: its tools, and its network when it
+    /// has one (the WebAssembly guests' `http` requests); `None` when it
+    /// has neither.
+    pub(crate) fn gate(
+        &self,
+        run: &str,
+        session: Option<&Arc<SessionCalls>>,
+        network: Option<&Arc<stockade_net::Engine>>,
+    ) -> Option<Arc<Gate>> {
+        if self.tools.is_empty() && network.is_none() {
+            return None;
+        }
+        let gate = Gate::new(self.tools.clone(), self.audit.clone(), run.to_string(), session.cloned());
+        let wall = std::time::Duration::from_millis(self.policy.limits.wall_ms);
+        Some(Arc::new(match network {
+            Some(engine) => gate.with_network(engine.clone(), wall),
+            None => gate,
+        }))
     }
 
     pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {

@@ -70,7 +70,7 @@ impl Session {
     pub(crate) fn open(sandbox: &Sandbox, language: Language) -> Result<Session, SandboxError> {
         let id = new_run_id()?;
         let calls = Arc::new(SessionCalls::default());
-        let lister = sandbox.gate(&id, Some(&calls)).map(|gate| gate as Arc<dyn ToolHost>);
+        let lister = sandbox.gate(&id, Some(&calls), None).map(|gate| gate as Arc<dyn ToolHost>);
         let backend = sandbox.backend(language)?;
         let layers = backend.layers(sandbox.policy())?;
         let guest = backend.open(language, sandbox.policy(), lister.as_ref())?;
@@ -174,7 +174,7 @@ impl Session {
         let audit = self.sandbox.audit();
         let layers = self.layers.clone();
         let record = RunRecord::start(audit, self.language, code, &self.sandbox, Some(&self.id), layers)?;
-        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls));
+        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls), None);
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
         let result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel) });

@@ -74,13 +74,14 @@ pub(crate) fn runtime_turn(source: &str) -> String {
 }
 
 /// Starts an interpreter: instantiates it and runs the runtime's start
-/// function with the run's `env` and its grants' guest paths, each with
-/// whether it is read-only. A trap while starting is the guest's ending, not a host error.
+/// function with the run's `env`, its grants' guest paths (each with
+/// whether it is read-only) and whether it has a network. A trap while starting is the guest's ending, not a host error.
 pub(crate) async fn open(
     compiled: &Compiled,
     store: &mut Store<State>,
     env: &BTreeMap<String, String>,
     mounts: &[(&str, bool)],
+    network: bool,
 ) -> Result<Result<Interpreter, Ending>, SandboxError> {
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
@@ -101,8 +102,14 @@ pub(crate) async fn open(
     // exception, saved from every run).
     // WASI has no permission bits, so CPython's `os.chmod` does nothing and
     // says it worked; the runtime refuses it on a read-only grant instead.
-    let config = serde_json::json!({ "env": env, "tools": store.data().tools.is_some(), "mounts": mounts })
-        .to_string();
+    // With a network, the runtime points urllib at the door's `http`.
+    let config = serde_json::json!({
+        "env": env,
+        "tools": store.data().tools.is_some(),
+        "mounts": mounts,
+        "network": network,
+    })
+    .to_string();
     let start = format!("__import__('stockade')._start('{}')", hex(config.as_bytes()));
     match interpreter.turn(store, &start).await {
         Ok(0) => {

@@ -161,6 +161,114 @@ def _stockade_install():
     sys.modules["stockade"] = module
     builtins.ToolError, builtins.ToolDenied = ToolError, ToolDenied
 
+    class NetworkError(OSError):
+        """The host did not make the request: the policy refused it, a budget
+        is spent, or the destination did not answer. `kind` says which."""
+
+        def __init__(self, message, kind="network"):
+            super().__init__(message)
+            self.kind = kind
+
+    NetworkError.__module__, NetworkError.__qualname__ = "stockade.http", "NetworkError"
+
+    class Response:
+        """An answer: `status`, `headers` (a list of pairs), `body` (bytes)."""
+
+        def __init__(self, url, status, headers, body):
+            self.url, self.status, self.headers, self.body = url, status, headers, body
+
+        @property
+        def ok(self):
+            return 200 <= self.status < 300
+
+        def header(self, name, default=None):
+            name = name.lower()
+            values = [value for key, value in self.headers if key.lower() == name]
+            return ", ".join(values) if values else default
+
+        def text(self, encoding="utf-8"):
+            return self.body.decode(encoding, "replace")
+
+        def json(self):
+            return json.loads(self.body)
+
+        def __repr__(self):
+            return "<stockade.http.Response [%d]>" % self.status
+
+    def http_request(method, url, headers=None, body=None):
+        """Asks the host to make one HTTP request through the run's egress
+        engine (the policy's network rules, budgets and secrets)."""
+        import base64
+
+        if isinstance(body, str):
+            body = body.encode("utf-8")
+        pairs = list(headers.items()) if isinstance(headers, dict) else list(headers or [])
+        frame = {
+            "method": str(method).upper(),
+            "url": str(url),
+            "headers": [[str(name), str(value)] for name, value in pairs],
+            "body": base64.b64encode(bytes(body or b"")).decode("ascii"),
+        }
+        try:
+            answer = request({"op": "http", "request": frame})
+        except ToolError:
+            raise NetworkError("this run has no network: the policy's network.allow is empty") from None
+        if not answer.get("ok"):
+            error = answer.get("error") or {}
+            raise NetworkError(error.get("message", "the request failed"), error.get("kind", "network"))
+        got = answer["response"]
+        headers = [(name, value) for name, value in got.get("headers", [])]
+        return Response(str(url), got["status"], headers, base64.b64decode(got.get("body", "")))
+
+    http_module = types.ModuleType("stockade.http", "HTTP requests made by the host, under the run's policy.")
+    http_module.request, http_module.Response, http_module.NetworkError = http_request, Response, NetworkError
+    http_module.get = lambda url, headers=None: http_request("GET", url, headers)
+    http_module.post = lambda url, body=None, headers=None: http_request("POST", url, headers, body)
+    sys.modules["stockade.http"] = http_module
+    module.http = http_module
+
+    def install_urllib():
+        # urllib's own handlers open sockets, which the guest has none of:
+        # a handler ahead of them asks the host instead, for http and https,
+        # in the default opener and in every opener built after.
+        import email.parser
+        import http.client
+        import io
+        import urllib.error
+        import urllib.request
+        import urllib.response
+
+        class StockadeHandler(urllib.request.BaseHandler):
+            handler_order = 100
+
+            def stockade_open(self, req):
+                data = req.data
+                if data is not None and not isinstance(data, (bytes, bytearray)):
+                    data = data.read() if hasattr(data, "read") else b"".join(data)
+                headers = list(req.header_items())
+                if data is not None and not any(k.lower() == "content-type" for k, _ in headers):
+                    headers.append(("Content-Type", "application/x-www-form-urlencoded"))
+                try:
+                    got = http_request(req.get_method(), req.full_url, headers, data)
+                except NetworkError as error:
+                    raise urllib.error.URLError(error) from None
+                head = "".join("%s: %s\r\n" % pair for pair in got.headers)
+                message = email.parser.Parser(_class=http.client.HTTPMessage).parsestr(head + "\r\n")
+                answer = urllib.response.addinfourl(io.BytesIO(got.body), message, req.full_url, got.status)
+                answer.msg = http.client.responses.get(got.status, "")
+                return answer
+
+            http_open = https_open = stockade_open
+
+        build_opener = urllib.request.build_opener
+
+        def stockade_build_opener(*handlers):
+            return build_opener(StockadeHandler, *handlers)
+
+        stockade_build_opener.__doc__ = build_opener.__doc__
+        urllib.request.build_opener = stockade_build_opener
+        urllib.request.install_opener(stockade_build_opener())
+
     def start(config):
         # The first turn of each run, on an interpreter restored from the
         # snapshot: what must differ between runs is set here.
@@ -177,6 +285,8 @@ def _stockade_install():
         if "numpy.random" in sys.modules:
             sys.modules["numpy.random"].seed()
         refuse_chmod_on_read_only(config.get("mounts", []))
+        if config.get("network"):
+            install_urllib()
         listing = []
         if config.get("tools"):
             try:

@@ -75,6 +75,9 @@ pub(crate) struct Gate {
     run: String,
     counts: Mutex<Counts>,
     session: Option<Arc<SessionCalls>>,
+    /// The run's egress engine, which makes the guest's `http` requests,
+    /// and how long one may take; `None` when the run has no network.
+    network: Option<(Arc<stockade_net::Engine>, std::time::Duration)>,
 }
 
 impl Gate {
@@ -87,7 +90,35 @@ impl Gate {
         run: String,
         session: Option<Arc<SessionCalls>>,
     ) -> Gate {
-        Gate { registry, audit, run, counts: Mutex::default(), session }
+        Gate { registry, audit, run, counts: Mutex::default(), session, network: None }
+    }
+
+    /// The same gate, making the guest's `http` requests through `engine`,
+    /// each within `timeout` (the run's wall time: the host's time counts
+    /// against it).
+    pub fn with_network(mut self, engine: Arc<stockade_net::Engine>, timeout: std::time::Duration) -> Gate {
+        self.network = Some((engine, timeout));
+        self
+    }
+
+    /// An `http` request of the guest, made by the run's engine, which
+    /// records it in the audit log.
+    fn http(&self, id: Option<u64>, request: protocol::HttpRequest) -> Vec<u8> {
+        let Some((engine, timeout)) = &self.network else {
+            let message = "this run has no network: the policy's network.allow is empty";
+            return protocol::answer_error(id, ErrorKind::Network, message);
+        };
+        match engine.fetch(request, *timeout) {
+            Ok(response) => protocol::answer_http(id, &response),
+            Err(refusal) => {
+                let kind = match &refusal {
+                    stockade_net::Refusal::Unresolved { .. } => ErrorKind::Network,
+                    stockade_net::Refusal::Budget(_) => ErrorKind::BudgetExceeded,
+                    _ => ErrorKind::Denied,
+                };
+                protocol::answer_error(id, kind, &format!("stockade: {refusal}"))
+            }
+        }
     }
 
     /// Tool calls the guest attempted, allowed or not.
@@ -335,6 +366,7 @@ impl ToolHost for Gate {
             Ok(request) => match request.op {
                 Op::List => protocol::answer_list(request.id, self.registry.descriptors()),
                 Op::Call { tool, args } => self.call(request.id, &tool, Value::Object(args), frame.len()),
+                Op::Http(http) => self.http(request.id, http),
             },
             Err(refusal) => {
                 self.lock().calls += 1;
