@@ -130,7 +130,7 @@ fn spawn(command: &mut Command) -> anyhow::Result<()> {
 }
 
 /// srt, installed with npm under the bench's home on first use.
-fn srt() -> anyhow::Result<PathBuf> {
+pub(crate) fn srt() -> anyhow::Result<PathBuf> {
     let home = std::env::var_os("HOME").context("HOME is not set")?;
     let dir = Path::new(&home).join(".cache/stockade-bench/srt");
     let bin = dir.join("node_modules/.bin/srt");

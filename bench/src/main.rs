@@ -1,7 +1,9 @@
 //! Measures stockade beside its peers, in the same run on the same machine,
 //! and rewrites BENCHMARKS.md.
 //!
-//! `cargo run --release -p stockade-bench [-- --quick] [-- --out FILE] [-- --only SECTION]`.
+//! `cargo run --release -p stockade-bench [-- --quick] [-- --out FILE] [-- --only SECTION [--write]]`.
+//! `--only` prints one section; with `--write` it also puts that section in
+//! place in the report, leaving the others as they were measured.
 //! Peers are installed on first use (amla-sandbox from PyPI into a private
 //! virtualenv); a peer that cannot be measured is reported as such, never
 //! silently left out.
@@ -10,6 +12,7 @@ mod crash;
 mod http;
 mod jail;
 mod javascript;
+mod network;
 mod package;
 mod peers;
 mod python;
@@ -26,19 +29,22 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let mut quick = false;
     let mut only = None;
+    let mut write = false;
     let mut out = Path::new(env!("CARGO_MANIFEST_DIR")).join("../BENCHMARKS.md");
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--quick" => quick = true,
+            "--write" => write = true,
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
             "--only" => {
-                only = Some(
-                    args.next()
-                        .context("--only needs a section: package, python, tools, jail, http or crash")?,
-                )
+                only = Some(args.next().context(
+                    "--only needs a section: package, python, tools, jail, network, http or crash",
+                )?)
             }
             other => {
-                anyhow::bail!("unknown argument {other:?} (expected --quick, --out FILE or --only SECTION)")
+                anyhow::bail!(
+                    "unknown argument {other:?} (expected --quick, --out FILE, --only SECTION or --write)"
+                )
             }
         }
     }
@@ -49,6 +55,7 @@ fn main() -> anyhow::Result<()> {
     };
 
     let crash_runs = if quick { 5_000 } else { 50_000 };
+    let requests = if quick { 50 } else { 400 };
     let cli = build_cli()?;
     if let Some(section) = only {
         // A quick look at one section, printed and not written to BENCHMARKS.md.
@@ -59,8 +66,22 @@ fn main() -> anyhow::Result<()> {
             "jail" => jail::all(&cli, iterations.peer * 8)?,
             "tools" => tools::all(if quick { 3 } else { 20 })?,
             "http" => http::all(&cli, if quick { 3 } else { 10 })?,
-            other => anyhow::bail!("unknown section {other:?} (package, python, tools, jail, http or crash)"),
+            "network" => network::all(requests)?,
+            other => {
+                anyhow::bail!(
+                    "unknown section {other:?} (package, python, tools, jail, network, http or crash)"
+                )
+            }
         };
+        if write {
+            let (title, notes) = section_heading(&section);
+            let existing = std::fs::read_to_string(&out).unwrap_or_default();
+            let section = report::Section { title, notes, rows };
+            std::fs::write(&out, report::splice(&existing, &section))
+                .with_context(|| format!("cannot write {}", out.display()))?;
+            eprintln!("==> wrote the {title} section into {}", out.display());
+            return Ok(());
+        }
         for row in rows {
             println!(
                 "{} {}: {} (peer {:?})",
@@ -83,6 +104,8 @@ fn main() -> anyhow::Result<()> {
     let jail_rows = jail::all(&cli, iterations.peer * 8)?;
     eprintln!("==> Python package (load {})", report::load());
     let package_rows = package::all(iterations.in_process)?;
+    eprintln!("==> network (load {})", report::load());
+    let network_rows = network::all(requests)?;
     eprintln!("==> HTTP API (load {})", report::load());
     let mut http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     eprintln!("==> crash under load (load {})", report::load());
@@ -96,6 +119,7 @@ fn main() -> anyhow::Result<()> {
         },
         report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
         report::Section { title: "Process jail (native programs)", notes: JAIL_NOTES, rows: jail_rows },
+        report::Section { title: NETWORK_TITLE, notes: NETWORK_NOTES, rows: network_rows },
         report::Section {
             title: "Python package (`pip install ./python`)",
             notes: PACKAGE_NOTES,
@@ -110,6 +134,30 @@ fn main() -> anyhow::Result<()> {
     eprintln!("==> wrote {}", out.display());
     Ok(())
 }
+
+/// A section's heading and notes, for `--only S --write`.
+fn section_heading(section: &str) -> (&'static str, &'static str) {
+    match section {
+        "package" => ("Python package (`pip install ./python`)", PACKAGE_NOTES),
+        "python" => ("Python (CPython 3.15 in WebAssembly)", PYTHON_NOTES),
+        "tools" => ("Host tools", TOOLS_NOTES),
+        "jail" => ("Process jail (native programs)", JAIL_NOTES),
+        "network" => (NETWORK_TITLE, NETWORK_NOTES),
+        _ => ("HTTP API (`stockade serve`)", HTTP_NOTES),
+    }
+}
+
+const NETWORK_TITLE: &str = "Network egress";
+
+const NETWORK_NOTES: &str = "\
+- P11 runs one python3 program (urllib: three warm-up GETs, then small GETs of a 100-byte answer one \
+after another, each timed with `perf_counter`, then one 64 MiB download) against an origin on loopback in \
+the bench's process: bare and direct, in stockade's jail through its egress proxy (host-side vetting, a \
+test resolver, the audit sink off), and in srt through its own proxy. Latency rows are medians per request \
+minus the direct median.
+- The `fetch` row runs a loop of GETs in the JavaScript guest (each one the door's `http` operation, made by \
+the host) and the same loop empty, five runs each; the difference over the loop's length is one request. \
+node's `fetch` is timed inside node, direct.";
 
 const JS_NOTES: &str = "\
 - P1 builds a new `Sandbox` and runs in a fresh instance each time; amla builds a new `Sandbox()` each time, \

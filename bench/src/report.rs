@@ -67,6 +67,29 @@ pub fn render(machine: &Machine, sections: &[Section]) -> String {
         machine.load_before, machine.load_after
     );
     for section in sections {
+        out.push_str(&render_section(section));
+    }
+    out
+}
+
+/// `existing` (a whole report) with `section` in place of its namesake, or
+/// added at the end: for a section measured on its own (`--only S --write`).
+pub fn splice(existing: &str, section: &Section) -> String {
+    let heading = format!("## {}\n", section.title);
+    let text = render_section(section);
+    match existing.find(&heading) {
+        Some(start) => {
+            let rest = &existing[start + heading.len()..];
+            let end = rest.find("\n## ").map_or(existing.len(), |at| start + heading.len() + at + 1);
+            format!("{}{text}{}", &existing[..start], &existing[end..])
+        }
+        None => format!("{}\n{text}", existing.trim_end()),
+    }
+}
+
+fn render_section(section: &Section) -> String {
+    let mut out = String::new();
+    {
         let _ = writeln!(out, "## {}\n", section.title);
         let _ = writeln!(out, "| id | what | stockade | peer | peer's median | ratio | goal |");
         let _ = writeln!(out, "|---|---|---:|---|---:|---:|---|");

@@ -24,6 +24,15 @@ impl TestDns {
     pub fn start(
         answers: impl Fn(&str, usize) -> Vec<IpAddr> + Send + Sync + 'static,
     ) -> std::io::Result<TestDns> {
+        TestDns::with_ttl(0, answers)
+    }
+
+    /// The same, with answers that may be cached for `ttl` seconds, as a
+    /// real resolver's are (for benchmarks: a TTL of 0 asks every time).
+    pub fn with_ttl(
+        ttl: u32,
+        answers: impl Fn(&str, usize) -> Vec<IpAddr> + Send + Sync + 'static,
+    ) -> std::io::Result<TestDns> {
         let socket = UdpSocket::bind("127.0.0.1:0")?;
         let address = socket.local_addr()?;
         let asked = Arc::new(Mutex::new(Vec::new()));
@@ -54,7 +63,7 @@ impl TestDns {
                             (IpAddr::V6(v6), RecordType::AAAA) => RData::AAAA(rdata::AAAA(v6)),
                             _ => continue,
                         };
-                        reply.answers.push(Record::from_rdata(question.name().clone(), 0, data));
+                        reply.answers.push(Record::from_rdata(question.name().clone(), ttl, data));
                     }
                 }
                 if let Ok(bytes) = reply.to_vec() {
@@ -90,6 +99,9 @@ impl Origin {
         let noted = seen.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                // Without it, Nagle's algorithm holds a kept-alive answer
+                // back for the client's delayed ACK (40 ms).
+                let _ = stream.set_nodelay(true);
                 let noted = noted.clone();
                 std::thread::spawn(move || serve(stream, &noted));
             }
@@ -135,9 +147,11 @@ fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
             Some(n) => vec![b'x'; n],
             None => format!("origin saw {line} host={host}").into_bytes(),
         };
-        let reply =
-            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n", body.len());
-        if stream.write_all(reply.as_bytes()).and_then(|()| stream.write_all(&body)).is_err() {
+        let mut reply =
+            format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\n\r\n", body.len())
+                .into_bytes();
+        reply.extend_from_slice(&body);
+        if stream.write_all(&reply).is_err() {
             return;
         }
     }

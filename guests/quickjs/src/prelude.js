@@ -225,10 +225,17 @@ function installFetch(request) {
     let req = new Request(input, init);
     const redirect = (init && init.redirect) || "follow";
     for (let hop = 0; ; hop++) {
-      const answer = request({
-        op: "http",
-        request: { method: req.method, url: req.url, headers: req.headers.__pairs(), body: toBase64(req.__bytes()) },
-      });
+      let answer;
+      try {
+        answer = request({
+          op: "http",
+          request: { method: req.method, url: req.url, headers: req.headers.__pairs(), body: toBase64(req.__bytes()) },
+        });
+      } catch (e) {
+        // No door host at all: the run has neither tools nor a network.
+        if (e.kind !== "unavailable") throw e;
+        answer = { ok: false, error: { kind: "network", message: "this run has no network: the policy's network.allow is empty" } };
+      }
       if (!answer.ok) {
         const error = new TypeError(`fetch failed: ${answer.error.message}`);
         error.kind = answer.error.kind;

@@ -6,9 +6,16 @@ use stockade::{Policy, Status};
 
 #[test]
 fn no_host_apis_exist() {
-    let code = "['require', 'fetch', 'XMLHttpRequest', 'WebSocket', 'Deno', 'Bun', 'std', 'os', 'scriptArgs']
+    let code = "['require', 'XMLHttpRequest', 'WebSocket', 'Deno', 'Bun', 'std', 'os', 'scriptArgs']
         .filter((name) => typeof globalThis[name] !== 'undefined')";
     assert_eq!(js(code).value, Some(json!([])));
+    // `fetch` is there, and without `network.allow` it reaches nothing.
+    let fetched =
+        js("await fetch('http://127.0.0.1:9/').then(() => 'reached', (e) => `${e.name}: ${e.message}`)");
+    assert_eq!(
+        fetched.value,
+        Some(json!("TypeError: fetch failed: this run has no network: the policy's network.allow is empty"))
+    );
 }
 
 #[test]
