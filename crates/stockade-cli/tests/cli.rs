@@ -23,6 +23,10 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
+/// A valid policy whose secret's variable no host sets.
+const UNSET_SECRET: &str = "[network]\nallow = [\"example.com\"]\n\
+    [secrets.K]\nfrom_env = \"STOCKADE_TEST_NEVER_SET\"\nhosts = [\"example.com\"]\n";
+
 fn policy_file(toml: &str) -> tempfile::NamedTempFile {
     let mut file = tempfile::NamedTempFile::new().expect("temp policy");
     file.write_all(toml.as_bytes()).expect("write policy");
@@ -148,10 +152,15 @@ fn policy_check_names_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("unknown language `cobol`"), "{}", text(&out.stderr));
 
-    let unenforced = policy_file("[network]\nallow = [\"example.com\"]\n");
-    let out = stockade(&["policy", "check", unenforced.path().to_str().expect("path")]);
+    // Valid, but not runnable here: the host has no such variable.
+    let unrunnable = policy_file(UNSET_SECRET);
+    let out = stockade(&["policy", "check", unrunnable.path().to_str().expect("path")]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stdout).contains("not supported by backend wasm"));
+    assert!(
+        text(&out.stdout).contains("secrets.K.from_env: the host has no variable"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 /// Issue 19, item 8: a TOML error shows the parser's excerpt on stderr,
@@ -186,13 +195,15 @@ fn policy_check_json_reports_validity_and_the_key() {
         (&serde_json::json!(false), &serde_json::json!("limits.memory_bytes"))
     );
     assert!(report["policy"].is_null(), "{report}");
-    let (code, report) = check("[network]\nallow = [\"example.com\"]\n");
+    let (code, report) = check(UNSET_SECRET);
     assert_eq!(code, Some(2));
     assert_eq!(
         (&report["valid"], &report["runnable"]),
         (&serde_json::json!(true), &serde_json::json!(false))
     );
-    assert!(report["error"]["message"].as_str().is_some_and(|m| m.contains("not supported")), "{report}");
+    assert_eq!(report["error"]["key"], "secrets.K.from_env", "{report}");
+    assert_eq!(report["network"], serde_json::json!(["allow example.com on ports 80 and 443"]), "{report}");
+    assert!(report["secrets"][0].as_str().is_some_and(|s| s.starts_with("K: the guest sees a placeholder")));
 }
 
 /// Issue 19, item 8: the help's summary covers the servers and the audit

@@ -85,6 +85,12 @@ pub enum Refusal {
     /// A budget of the run is spent.
     #[error("the run's network budget is spent: {0}")]
     Budget(Budget),
+    /// The connection moved nothing either way for `network.idle_timeout_ms`.
+    #[error("the connection was idle for {ms} ms (network.idle_timeout_ms)")]
+    Idle {
+        /// The timeout.
+        ms: u64,
+    },
     /// Not a request the engine forwards (a malformed one, an absolute URI
     /// of another scheme, an upgrade it cannot follow).
     #[error("{0}")]
@@ -129,6 +135,7 @@ impl Refusal {
                 Budget::BytesOut(_) => "network.max_bytes_out".into(),
                 Budget::BytesIn(_) => "network.max_bytes_in".into(),
             },
+            Refusal::Idle { .. } => "network.idle_timeout_ms".into(),
             Refusal::Unsupported(_) => "unsupported request".into(),
         }
     }

@@ -38,8 +38,7 @@ where
             }
         });
         let Ok((upward, read)) = step.await else {
-            relayed.cut =
-                Some(Refusal::Unsupported(format!("the connection was idle for {} ms", idle.as_millis())));
+            relayed.cut = Some(Refusal::Idle { ms: idle.as_millis().try_into().unwrap_or(u64::MAX) });
             break;
         };
         let n = match read {
@@ -73,4 +72,19 @@ where
         }
     }
     relayed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_that_sits_idle_is_cut_and_says_by_what() {
+        let (guest, _guest_end) = tokio::io::duplex(1024);
+        let (destination, _destination_end) = tokio::io::duplex(1024);
+        let budgets = Budgets::new(&stockade_policy::NetworkPolicy::default());
+        let relayed = relay(guest, destination, &budgets, Duration::from_millis(50)).await;
+        assert_eq!(relayed.cut, Some(Refusal::Idle { ms: 50 }));
+        assert_eq!(relayed.cut.as_ref().map(Refusal::rule).as_deref(), Some("network.idle_timeout_ms"));
+    }
 }
