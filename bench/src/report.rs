@@ -76,7 +76,15 @@ pub fn render(machine: &Machine, sections: &[Section]) -> String {
 /// added at the end: for a section measured on its own (`--only S --write`).
 pub fn splice(existing: &str, section: &Section) -> String {
     let heading = format!("## {}\n", section.title);
-    let text = render_section(section);
+    let mut text = render_section(section);
+    // The report's date and commit are the whole run's; this section's own.
+    let _ = writeln!(
+        text,
+        "- This section was measured alone (`--only ... --write`) on {} at commit {}, load {}.\n",
+        command_line("date", &["-u", "+%Y-%m-%d %H:%M UTC"]),
+        command_line("git", &["rev-parse", "--short", "HEAD"]),
+        load()
+    );
     match existing.find(&heading) {
         Some(start) => {
             let rest = &existing[start + heading.len()..];
