@@ -62,8 +62,16 @@ def test_bad_policies_are_clear_errors():
         Sandbox({"limits": {"memory_bytes": 1}})
     with pytest.raises(PolicyError, match="unknown field"):
         Sandbox({"limitz": {}})
-    with pytest.raises(PolicyError):
-        Sandbox({"network": {"allow": ["example.com:443"]}})
+    # A secret has nowhere to go without a network.
+    with pytest.raises(PolicyError, match="needs network.allow"):
+        Sandbox({"secrets": {"K": {"from_env": "K", "hosts": ["example.com"]}}})
+    with pytest.raises(PolicyError, match="the host has no variable STOCKADE_TEST_NEVER_SET"):
+        Sandbox(
+            {
+                "network": {"allow": ["example.com"]},
+                "secrets": {"K": {"from_env": "STOCKADE_TEST_NEVER_SET", "hosts": ["example.com"]}},
+            }
+        )
     with pytest.raises(FileNotFoundError):
         Sandbox("/nonexistent/policy.toml")
     with pytest.raises(TypeError):
