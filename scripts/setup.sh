@@ -35,7 +35,7 @@ echo
 echo "==> demo"
 demo js "console.log('hello from the sandbox'); 6 * 7"
 demo js "process.env.HOME ?? 'no host environment in here'"
-demo js "typeof require + ' / ' + typeof fetch"
+demo js "typeof require + ' / ' + await fetch('https://example.com/').then(() => 'reached', (e) => e.message)"
 demo js "while (true) {}" --policy examples/short-wall.toml
 demo js "new ArrayBuffer(2 ** 30)"
 demo python 'import pandas as pd; print(pd.DataFrame({"a":[1,2]}).sum())'
