@@ -100,8 +100,9 @@ true"#
     }
 }
 
-/// A TLS origin for `api.test`, and a policy (every language) that allows
-/// it, trusts its authority, and gives `API_KEY` to it alone.
+/// A TLS origin for `api.test` and `moved.test`, and a policy (every
+/// language) that allows both, trusts its authority, and gives `API_KEY`
+/// to `api.test` alone.
 struct Fixture {
     origin: TlsOrigin,
     _dns: TestDns,
@@ -110,10 +111,10 @@ struct Fixture {
 
 impl Fixture {
     fn new() -> Fixture {
-        let origin = TlsOrigin::start(&["api.test"]).expect("origin");
+        let origin = TlsOrigin::start(&["api.test", "moved.test"]).expect("origin");
         let port = origin.port;
         let dns = TestDns::start(|name, _| match name {
-            "api.test" => vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
+            "api.test" | "moved.test" => vec![IpAddr::V4(Ipv4Addr::LOCALHOST)],
             _ => vec![],
         })
         .expect("dns");
@@ -123,7 +124,7 @@ impl Fixture {
         std::fs::write(
             dir.path().join("net.toml"),
             format!(
-                "[network]\nallow = [\"api.test:{port}\", \"127.0.0.1/32:{port}\"]\nmax_requests = 5\n\
+                "[network]\nallow = [\"api.test:{port}\", \"moved.test:{port}\", \"127.0.0.1/32:{port}\"]\nmax_requests = 5\n\
                  dns = [\"{dns}\"]\nupstream_ca = [{ca:?}]\n\
                  [secrets.API_KEY]\nfrom_env = \"STOCKADE_TEST_REAL_KEY\"\nhosts = [\"api.test:{port}\"]\n\
                  [audit]\npath = {audit:?}\n",
@@ -170,6 +171,12 @@ for (const url of ["https://other.test:{port}/", "https://api.test:1/", "http://
   try {{ await fetch(url); console.log("reached", url); }}
   catch (e) {{ console.log(e.name, e.message.includes("stockade:")); }}
 }}
+// A Host the guest set is its first hop's, not the next one's; the
+// credential stays with its origin.
+const moved = await fetch("https://api.test:{port}/moved", {{
+  headers: {{ Host: "api.test:{port}", Authorization: `Bearer ${{API_KEY_FROM_ENV}}` }},
+}});
+console.log(moved.status, moved.redirected, moved.url);
 "#
     );
     let code = code.replace("API_KEY_FROM_ENV", "process.env.API_KEY");
@@ -177,8 +184,10 @@ for (const url of ["https://other.test:{port}/", "https://api.test:1/", "http://
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines[0], "200 true text/plain", "{stdout}");
     let seen = fixture.origin.seen();
-    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert_eq!(seen.len(), 3, "{seen:?}");
     assert_eq!(seen[0], format!("POST /v1/chat HTTP/1.1 host=api.test:{port} authorization=Bearer {REAL}"));
+    assert_eq!(seen[2], format!("GET /after HTTP/1.1 host=moved.test:{port} authorization=-"), "{seen:?}");
+    assert_eq!(lines[5], format!("200 true https://moved.test:{port}/after"), "{stdout}");
     let placeholder = lines[1].rsplit("Bearer ").next().expect("the echo");
     assert!(placeholder.starts_with("sk-live-") && placeholder.len() == REAL.len(), "{stdout}");
     assert_eq!(&lines[2..5], ["TypeError true", "TypeError true", "TypeError true"], "{stdout}");

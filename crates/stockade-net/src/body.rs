@@ -5,7 +5,7 @@ use crate::destination::Destination;
 use crate::engine::Inner;
 use crate::event::NetEvent;
 use crate::proxy::BoxError;
-use crate::refusal::Refusal;
+use crate::refusal::{Failed, Refusal};
 use bytes::Bytes;
 use hyper::body::{Body, Frame, SizeHint};
 use std::pin::Pin;
@@ -69,6 +69,14 @@ impl Tally {
         self.with(|state| state.refusal = Some(refusal));
     }
 
+    /// Marks the request refused part way (after its tally began): it is
+    /// recorded as `refusal`, with what it had counted and the secrets'
+    /// notes, and its caller records nothing more.
+    pub fn fail(self, refusal: Refusal) -> Failed {
+        self.with(|state| state.refusal = Some(refusal.clone()));
+        Failed { refusal, recorded: true }
+    }
+
     /// Marks the request stopped part way by `why`.
     pub fn cut(&mut self, why: Refusal) {
         self.with(|state| {
@@ -89,7 +97,7 @@ impl Drop for TallyState {
             secrets: self.secrets.clone(),
         };
         match &self.refusal {
-            Some(refusal) => self.engine.record(event(false, refusal.rule(), 0, 0)),
+            Some(refusal) => self.engine.record(event(false, refusal.rule(), self.out, self.inward)),
             None => self.engine.record(event(
                 true,
                 format!("network.allow[{}]", self.rule),
@@ -150,8 +158,13 @@ where
             Poll::Ready(None) => return Poll::Ready(None),
             Poll::Pending => return Poll::Pending,
         };
-        if let Some(data) = frame.data_ref() {
-            let n = data.len() as u64;
+        // Trailers count as their bytes on the wire, as a body's data does.
+        let size = match (frame.data_ref(), frame.trailers_ref()) {
+            (Some(data), _) => Some(data.len() as u64),
+            (None, Some(trailers)) => Some(crate::exchange::head_bytes(0, trailers)),
+            (None, None) => None,
+        };
+        if let Some(n) = size {
             let taken = match this.way {
                 Way::Out => this.engine.budgets.take_out(n),
                 Way::In => this.engine.budgets.take_in(n),

@@ -90,8 +90,10 @@ impl Vetting<'_> {
     /// Refuses an address of a name's answer that a deny rule covers, or
     /// that is not public (or is the host's own) and no rule names.
     fn vet_address(&self, destination: &str, address: IpAddr, port: u16) -> Result<(), Refusal> {
+        // `::ffff:a.b.c.d` reaches the host at a.b.c.d: compare it as that.
+        let own = self.own.iter().any(|own| own.to_canonical() == address.to_canonical());
         let class = match classify(address) {
-            _ if self.own.contains(&address) => "the host's own",
+            _ if own => "the host's own",
             AddressClass::NonPublic(class) => class,
             AddressClass::Public => "",
         };
@@ -105,5 +107,35 @@ impl Vetting<'_> {
                 Err(Refusal::NonPublic { destination: destination.to_string(), address, class })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use stockade_policy::NetworkPolicy;
+
+    #[test]
+    fn the_hosts_own_address_is_refused_in_its_ipv4_mapped_form_too() {
+        let rules = Rules::new(&NetworkPolicy {
+            allow: vec![stockade_policy::NetworkRule::host("api.example")],
+            ..NetworkPolicy::default()
+        })
+        .expect("rules");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        let _entered = runtime.enter();
+        let resolver = Resolver::new(&["127.0.0.1:9".parse().expect("address")]).expect("resolver");
+        // A public address, as a host on the internet has one.
+        let own: IpAddr = "203.0.114.7".parse().expect("address");
+        let vetting = Vetting { rules: &rules, resolver: &resolver, own: &[own] };
+        for address in ["203.0.114.7", "::ffff:203.0.114.7"] {
+            let address: IpAddr = address.parse().expect("address");
+            let refused = vetting.vet_address("api.example:443", address, 443);
+            assert!(
+                matches!(refused, Err(Refusal::NonPublic { class: "the host's own", .. })),
+                "{address}: {refused:?}"
+            );
+        }
+        assert!(vetting.vet_address("api.example:443", "203.0.114.8".parse().expect("ip"), 443).is_ok());
     }
 }

@@ -42,6 +42,10 @@ pub(crate) struct Inner {
     /// else at a WebAssembly guest's first `https` request.
     client: Mutex<Option<Arc<rustls::ClientConfig>>>,
     upstream_ca: Vec<String>,
+    /// Every task serving the run (its listener, tunnels, onward
+    /// connections, fetches), aborted together when the run ends, so that
+    /// none outlives it.
+    tasks: Mutex<Vec<AbortHandle>>,
 }
 
 impl Inner {
@@ -57,6 +61,22 @@ impl Inner {
 
     pub fn tally(self: &Arc<Self>, destination: &Destination, method: &str) -> Tally {
         Tally::new(self.clone(), destination, method)
+    }
+
+    /// Runs `task` on the current runtime (the engine's) until it ends or
+    /// the run does.
+    pub fn spawn<F>(&self, task: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        self.track(tokio::spawn(task).abort_handle());
+    }
+
+    /// Ends `task` with the run.
+    fn track(&self, task: AbortHandle) {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|task| !task.is_finished());
+        tasks.push(task);
     }
 
     /// Whether allow rule `rule` admits only some methods or paths.
@@ -87,7 +107,6 @@ impl Inner {
 /// guest makes goes through it, and [`Engine::finish`] ends them all.
 pub struct Engine {
     inner: Arc<Inner>,
-    tasks: Mutex<Vec<AbortHandle>>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -148,8 +167,9 @@ impl Engine {
             authority,
             client: Mutex::new(client),
             upstream_ca: policy.upstream_ca.clone(),
+            tasks: Mutex::new(Vec::new()),
         };
-        Ok(Engine { inner: Arc::new(inner), tasks: Mutex::new(Vec::new()) })
+        Ok(Engine { inner: Arc::new(inner) })
     }
 
     /// Serves the HTTP proxy on `listener` until [`Engine::finish`]: each
@@ -164,8 +184,8 @@ impl Engine {
             .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
         let inner = self.inner.clone();
         let task = runtime.spawn(async move {
-            // The connections die with this task: a JoinSet aborts its
-            // tasks when it is dropped.
+            // The connections die with this task (a JoinSet aborts its
+            // tasks when it is dropped), and what they start is tracked.
             let mut connections = tokio::task::JoinSet::new();
             loop {
                 tokio::select! {
@@ -179,7 +199,7 @@ impl Engine {
                 }
             }
         });
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task.abort_handle());
+        self.inner.track(task.abort_handle());
         Ok(())
     }
 
@@ -211,7 +231,7 @@ impl Engine {
         let task = runtime.spawn(async move {
             let _ = done.send(crate::fetch::fetch(&inner, request, timeout).await);
         });
-        self.tasks.lock().unwrap_or_else(|p| p.into_inner()).push(task.abort_handle());
+        self.inner.track(task.abort_handle());
         wait.recv().unwrap_or_else(|_| Err(crate::Refusal::Unsupported("the run's network has ended".into())))
     }
 
@@ -222,7 +242,7 @@ impl Engine {
 
     /// Stops serving and closes every connection; returns what was used.
     pub fn finish(&self) -> NetUsage {
-        for task in self.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        for task in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             task.abort();
         }
         self.usage()

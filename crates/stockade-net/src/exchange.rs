@@ -7,10 +7,10 @@ use crate::body::{Counted, Redacted};
 use crate::destination::Destination;
 use crate::engine::Inner;
 use crate::proxy::{Body, strip_hop_by_hop};
-use crate::refusal::Refusal;
+use crate::refusal::{Failed, Refusal};
 use http_body_util::BodyExt;
 use hyper::client::conn::http1::SendRequest;
-use hyper::header::{self, HeaderValue};
+use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, Response};
 use std::sync::Arc;
 use stockade_policy::network::{normalize_path, printable};
@@ -44,7 +44,7 @@ pub(crate) async fn exchange(
     sender: &mut SendRequest<Body>,
     request: Request<Body>,
     tls: bool,
-) -> Result<Response<Body>, Refusal> {
+) -> Result<Response<Body>, Failed> {
     let (mut parts, body) = request.into_parts();
     let uri = parts.uri.clone();
     // Where a rule restricts paths, the destination gets the path that was
@@ -57,8 +57,9 @@ pub(crate) async fn exchange(
         Some(query) => format!("{path}?{query}"),
         None => path,
     };
-    parts.uri =
-        target.parse().map_err(|_| Refusal::Unsupported("a request target that is not a URI".into()))?;
+    parts.uri = target
+        .parse()
+        .map_err(|_| Failed::from(Refusal::Unsupported("a request target that is not a URI".into())))?;
     strip_hop_by_hop(&mut parts.headers);
     if !parts.headers.contains_key(header::HOST) {
         let default_port = if tls { 443 } else { 80 };
@@ -71,36 +72,81 @@ pub(crate) async fn exchange(
         }
     }
     let swapped = engine.secrets.swap_in(&mut parts.headers, &destination.host, destination.port, tls);
-    let carries_secret = !swapped.swapped.is_empty();
-    if carries_secret {
-        // The answer is searched for the real value before the guest sees
-        // it, which a compressed body would hide.
+    // Every answer from a host a secret may go to is searched for real
+    // values before the guest sees it, whether or not this request carried
+    // one (the host may have kept one): a compressed body would hide a
+    // value, and a range could cut one into pieces too short to find.
+    let guarded = engine.secrets.go_to(&destination.host, destination.port);
+    if guarded {
         parts.headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
+        parts.headers.remove(header::RANGE);
+        parts.headers.remove(header::IF_RANGE);
     }
     let mut tally = engine.tally(destination, parts.method.as_str());
     tally.note(swapped.notes());
-    let body = Counted::outward(body, engine.clone(), tally.clone()).boxed();
-    let response = sender
-        .send_request(Request::from_parts(parts, body))
-        .await
-        .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
-    let (mut parts, body) = response.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
-    let body = Counted::inward(body, engine.clone(), tally);
-    if !carries_secret {
-        return Ok(Response::from_parts(parts, body.boxed()));
+    // A request whose head alone passes the budget is refused, and only
+    // the refusal is recorded.
+    let head = head_bytes(parts.method.as_str().len() + parts.uri.to_string().len() + 11, &parts.headers);
+    if let Err(refusal) = engine.budgets.take_out(head) {
+        return Err(tally.fail(refusal));
     }
-    let encoded = parts
-        .headers
-        .get(header::CONTENT_ENCODING)
-        .is_some_and(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"));
-    if encoded {
-        return Err(Refusal::Unsupported(format!(
-            "{} answered a request that carried a secret with a compressed body, which stockade cannot \
-             search for the secret; the answer is withheld",
+    tally.add(head, 0);
+    let body = Counted::outward(body, engine.clone(), tally.clone()).boxed();
+    let response = match sender.send_request(Request::from_parts(parts, body)).await {
+        Ok(response) => response,
+        Err(e) => {
+            let why = e.to_string();
+            return Err(tally.fail(Refusal::Unresolved { destination: destination.authority(), why }));
+        }
+    };
+    let (mut parts, body) = response.into_parts();
+    if guarded && let Some(coding) = compressed(&parts.headers) {
+        return Err(tally.fail(Refusal::Unsupported(format!(
+            "{} answered with a body in the {coding} coding, which stockade cannot search for the \
+             secrets that may go there; the answer is withheld",
             destination.authority()
-        )));
+        ))));
+    }
+    // The reason phrase is the destination's free text, sent on as it
+    // came if kept: the guest gets the status code's own.
+    parts.extensions.remove::<hyper::ext::ReasonPhrase>();
+    strip_hop_by_hop(&mut parts.headers);
+    let head = head_bytes(15, &parts.headers);
+    if let Err(refusal) = engine.budgets.take_in(head) {
+        return Err(tally.fail(refusal));
+    }
+    tally.add(0, head);
+    let body = Counted::inward(body, engine.clone(), tally);
+    if !guarded {
+        return Ok(Response::from_parts(parts, body.boxed()));
     }
     engine.secrets.redact_headers(&mut parts.headers);
     Ok(Response::from_parts(parts, Redacted::new(body, engine.clone()).boxed()))
+}
+
+/// The content or transfer coding, other than `identity` and `chunked`, an
+/// answer's body is in, if any: in any value of either header.
+fn compressed(headers: &HeaderMap) -> Option<String> {
+    let codings = |name| {
+        headers
+            .get_all(name)
+            .iter()
+            .flat_map(|value| value.as_bytes().split(|&b| b == b','))
+            .map(|coding| String::from_utf8_lossy(coding).trim().to_ascii_lowercase())
+            .collect::<Vec<_>>()
+    };
+    let content = codings(header::CONTENT_ENCODING).into_iter().find(|c| !c.is_empty() && c != "identity");
+    let transfer = || {
+        codings(header::TRANSFER_ENCODING)
+            .into_iter()
+            .find(|c| !c.is_empty() && c != "chunked" && c != "identity")
+    };
+    content.or_else(transfer)
+}
+
+/// The bytes a message head takes on the wire: its first line
+/// (`first_line` bytes, its CRLF included) and its headers.
+pub(crate) fn head_bytes(first_line: usize, headers: &HeaderMap) -> u64 {
+    let fields: usize = headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    (first_line + fields + 2) as u64
 }

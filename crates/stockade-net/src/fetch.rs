@@ -9,7 +9,7 @@ use crate::destination::Destination;
 use crate::engine::Inner;
 use crate::exchange::{admit, exchange};
 use crate::proxy::{Body, BoxError, check_host_header, connect_to};
-use crate::refusal::Refusal;
+use crate::refusal::{Failed, Refusal};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue};
@@ -29,18 +29,21 @@ pub(crate) async fn fetch(
     request: HttpRequest,
     timeout: Duration,
 ) -> Result<HttpResponse, Refusal> {
-    let asked = request.url.clone();
-    match tokio::time::timeout(timeout, fetch_within(engine, request)).await {
-        Ok(result) => result,
-        Err(_) => Err(Refusal::Unresolved {
+    let (asked, method) = (request.url.clone(), request.method.to_ascii_uppercase());
+    let failed = match tokio::time::timeout(timeout, fetch_within(engine, request)).await {
+        Ok(Ok(response)) => return Ok(response),
+        Ok(Err(failed)) => failed,
+        Err(_) => Failed::from(Refusal::Unresolved {
             destination: stockade_policy::network::printable(&asked),
             why: format!("no answer within {} ms", timeout.as_millis()),
         }),
-    }
+    };
+    crate::proxy::record_refusal(engine, &method, &asked, &failed);
+    Err(failed.refusal)
 }
 
-async fn fetch_within(engine: &Arc<Inner>, request: HttpRequest) -> Result<HttpResponse, Refusal> {
-    let unsupported = |why: &str| Refusal::Unsupported(why.to_string());
+async fn fetch_within(engine: &Arc<Inner>, request: HttpRequest) -> Result<HttpResponse, Failed> {
+    let unsupported = |why: &str| Failed::from(Refusal::Unsupported(why.to_string()));
     let uri: hyper::Uri =
         request.url.parse().map_err(|_| unsupported("the URL is not an absolute http(s) URL"))?;
     let tls = match uri.scheme_str() {
@@ -85,15 +88,22 @@ async fn fetch_within(engine: &Arc<Inner>, request: HttpRequest) -> Result<HttpR
     let mut body = response.into_body();
     let mut bytes = Vec::new();
     while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| match e.downcast::<Refusal>() {
-            Ok(refusal) => *refusal,
-            Err(e) => Refusal::Unresolved { destination: destination.authority(), why: e.to_string() },
+        // The request's own record is written: as sent, with its cut noted.
+        let frame = frame.map_err(|e| Failed {
+            refusal: match e.downcast::<Refusal>() {
+                Ok(refusal) => *refusal,
+                Err(e) => Refusal::Unresolved { destination: destination.authority(), why: e.to_string() },
+            },
+            recorded: true,
         })?;
         if let Ok(data) = frame.into_data() {
             if bytes.len() + data.len() > MAX_FETCH_BODY_BYTES {
-                return Err(Refusal::Unsupported(format!(
-                    "the answer is larger than the {MAX_FETCH_BODY_BYTES} bytes a guest's request takes"
-                )));
+                return Err(Failed {
+                    refusal: Refusal::Unsupported(format!(
+                        "the answer is larger than the {MAX_FETCH_BODY_BYTES} bytes a guest's request takes"
+                    )),
+                    recorded: true,
+                });
             }
             bytes.extend_from_slice(&data);
         }
@@ -118,6 +128,8 @@ async fn connect(
     let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
         .await
         .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
-    tokio::spawn(connection);
+    engine.spawn(async move {
+        let _ = connection.await;
+    });
     Ok(sender)
 }

@@ -17,6 +17,7 @@ mod event;
 mod exchange;
 mod fetch;
 mod proxy;
+mod redact;
 mod refusal;
 mod relay;
 mod resolve;

@@ -11,7 +11,7 @@ use crate::destination::{Destination, authority};
 use crate::engine::Inner;
 use crate::event::NetEvent;
 use crate::exchange::{admit, exchange};
-use crate::refusal::Refusal;
+use crate::refusal::{Failed, Refusal};
 use crate::sni::{Hello, MAX_HELLO_BYTES, client_hello};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, combinators::BoxBody};
@@ -60,25 +60,35 @@ async fn handle(engine: Arc<Inner>, request: Request<Incoming>) -> Response<Body
     answer(&engine, &method, &asked, result)
 }
 
-/// The guest's answer: the destination's, or a refusal, which is recorded.
+/// The guest's answer: the destination's, or a refusal, which is recorded
+/// unless its request's own record says it already.
 pub(crate) fn answer(
     engine: &Inner,
     method: &str,
     asked: &str,
-    result: Result<Response<Body>, Refusal>,
+    result: Result<Response<Body>, Failed>,
 ) -> Response<Body> {
-    result.unwrap_or_else(|refusal| {
-        engine.record(NetEvent {
-            destination: escaped(asked),
-            method: escaped(method),
-            allowed: false,
-            rule: refusal.rule(),
-            bytes_out: 0,
-            bytes_in: 0,
-            secrets: Vec::new(),
-        });
-        refused(&refusal)
+    result.unwrap_or_else(|failed| {
+        record_refusal(engine, method, asked, &failed);
+        refused(&failed.refusal)
     })
+}
+
+/// Records a request refused before its tally began (and so with nothing
+/// sent): the destination as the guest asked for it, and the rule.
+pub(crate) fn record_refusal(engine: &Inner, method: &str, asked: &str, failed: &Failed) {
+    if failed.recorded {
+        return;
+    }
+    engine.record(NetEvent {
+        destination: escaped(asked),
+        method: escaped(method),
+        allowed: false,
+        rule: failed.refusal.rule(),
+        bytes_out: 0,
+        bytes_in: 0,
+        secrets: Vec::new(),
+    });
 }
 
 /// The proxy's answer to a refused request: the reason in the body and in
@@ -107,20 +117,22 @@ fn text(body: String) -> Body {
 }
 
 /// A plain HTTP request in absolute form, forwarded to its vetted address.
-async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
+async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Failed> {
     let uri = request.uri().clone();
     let (Some(host), Some("http")) = (uri.host(), uri.scheme_str()) else {
         return Err(Refusal::Unsupported(
             "this is stockade's egress proxy: send requests as absolute http:// URLs, or CONNECT for https"
                 .into(),
-        ));
+        )
+        .into());
     };
     let port = uri.port_u16().unwrap_or(80);
     check_host_header(request.headers(), host, port, 80)?;
     if request.headers().contains_key(header::UPGRADE) {
         return Err(Refusal::Unsupported(
             "stockade's proxy does not follow protocol upgrades over plain HTTP".into(),
-        ));
+        )
+        .into());
     }
     let destination = engine.vetting().vet(host, port).await?;
     admit(engine, &destination, &request)?;
@@ -128,7 +140,9 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
     let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
         .await
         .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
-    tokio::spawn(connection);
+    engine.spawn(async move {
+        let _ = connection.await;
+    });
     exchange(engine, &destination, &mut sender, boxed(request), false).await
 }
 
@@ -212,25 +226,22 @@ pub(crate) async fn connect_to(destination: &Destination) -> Result<TcpStream, R
 
 /// A CONNECT tunnel: vetted now, then opened once the client's ClientHello
 /// shows that it goes to the host the tunnel names.
-async fn connect(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Refusal> {
-    let Some(target) = request.uri().authority().cloned() else {
-        return Err(Refusal::Unsupported("CONNECT needs a host:port target".into()));
-    };
-    let Some(port) = target.port_u16() else {
-        return Err(Refusal::Unsupported("CONNECT needs a host:port target".into()));
-    };
+async fn connect(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Response<Body>, Failed> {
+    let needs_target = || Failed::from(Refusal::Unsupported("CONNECT needs a host:port target".into()));
+    let Some(target) = request.uri().authority().cloned() else { return Err(needs_target()) };
+    let Some(port) = target.port_u16() else { return Err(needs_target()) };
     let destination = engine.vetting().vet(target.host(), port).await?;
     let engine = engine.clone();
     if engine.terminates(&destination) {
         // Each request inside is admitted (and counted) on its own.
-        tokio::spawn(async move {
+        engine.clone().spawn(async move {
             let Ok(upgraded) = hyper::upgrade::on(request).await else { return };
             crate::terminate::serve(engine, TokioIo::new(upgraded), destination).await;
         });
         return Ok(Response::new(text(String::new())));
     }
     engine.budgets.take_request()?;
-    tokio::spawn(async move {
+    engine.clone().spawn(async move {
         let Ok(upgraded) = hyper::upgrade::on(request).await else { return };
         tunnel(&engine, TokioIo::new(upgraded), destination).await;
     });

@@ -140,3 +140,18 @@ impl Refusal {
         }
     }
 }
+
+/// A request that ended in a refusal, and whether its audit record is
+/// written already (by the request's own tally, with what it counted and
+/// what happened to its secrets), so that each request has one record.
+#[derive(Debug)]
+pub(crate) struct Failed {
+    pub refusal: Refusal,
+    pub recorded: bool,
+}
+
+impl From<Refusal> for Failed {
+    fn from(refusal: Refusal) -> Failed {
+        Failed { refusal, recorded: false }
+    }
+}

@@ -1,13 +1,16 @@
 //! Secrets added at egress: the guest holds a placeholder, and the engine
-//! swaps the real value in, in request headers only, on requests to the
-//! secret's own hosts, over TLS that it terminates (or plain HTTP where the
+//! swaps the real value in, in the secret's own request headers only
+//! (`Authorization` and `x-api-key` unless it names others), on requests to
+//! its own hosts, over TLS that it terminates (or plain HTTP where the
 //! secret says so). Everywhere else the placeholder goes out as it is.
 //!
-//! The real value never reaches the guest: an answer to a request that
-//! carried it has every copy of it turned back into the placeholder, in its
-//! headers and its body, before the guest reads a byte.
+//! The real value never reaches the guest: every answer from a host a
+//! secret may go to has each copy of it, in every likely encoding, turned
+//! back into the placeholder, in its headers and its body, before the guest
+//! reads a byte (see [`crate::redact`]).
 
-use hyper::header::{HeaderMap, HeaderValue};
+use crate::redact::Redactor;
+use hyper::header::{HeaderMap, HeaderName, HeaderValue};
 use std::collections::BTreeMap;
 use stockade_policy::SecretPolicy;
 use stockade_policy::network::{Host, Pattern};
@@ -37,6 +40,14 @@ pub enum SecretError {
         /// What is wrong with it.
         why: String,
     },
+    /// A header name did not parse (the policy's validation prevents it).
+    #[error("secrets.{name}.headers: {why}")]
+    Headers {
+        /// The secret.
+        name: String,
+        /// The name's error.
+        why: String,
+    },
     /// A host pattern did not parse (the policy's validation prevents it).
     #[error("secrets.{name}.hosts: {why}")]
     Hosts {
@@ -53,6 +64,8 @@ struct Secret {
     value: String,
     placeholder: String,
     hosts: Vec<Pattern>,
+    /// The request headers it may go into.
+    headers: Vec<HeaderName>,
     plain_http: bool,
 }
 
@@ -62,7 +75,7 @@ pub struct Swapped {
     /// Secrets whose real value went out in place of their placeholder.
     pub swapped: Vec<String>,
     /// Secrets whose placeholder went out unchanged, and why.
-    pub withheld: Vec<(String, &'static str)>,
+    pub withheld: Vec<(String, String)>,
 }
 
 impl Swapped {
@@ -74,13 +87,21 @@ impl Swapped {
 }
 
 /// A run's secrets.
-#[derive(Default)]
-pub struct Secrets(Vec<Secret>);
+pub struct Secrets {
+    secrets: Vec<Secret>,
+    redactor: Redactor,
+}
+
+impl Default for Secrets {
+    fn default() -> Secrets {
+        Secrets::from_secrets(Vec::new())
+    }
+}
 
 impl std::fmt::Debug for Secrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Never the values: only which secrets there are.
-        f.debug_list().entries(self.0.iter().map(|secret| &secret.name)).finish()
+        f.debug_list().entries(self.secrets.iter().map(|secret| &secret.name)).finish()
     }
 }
 
@@ -115,50 +136,67 @@ impl Secrets {
                 .map(|host| Pattern::parse(host))
                 .collect::<Result<Vec<_>, _>>()
                 .map_err(|why| SecretError::Hosts { name: name.clone(), why })?;
+            let headers = secret
+                .headers
+                .iter()
+                .map(|header| HeaderName::from_bytes(header.as_bytes()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| SecretError::Headers { name: name.clone(), why: e.to_string() })?;
             let placeholder = placeholder_for(&value);
             secrets.push(Secret {
                 name: name.clone(),
                 value,
                 placeholder,
                 hosts,
+                headers,
                 plain_http: secret.allow_plain_http,
             });
         }
-        Ok(Secrets(secrets))
+        Ok(Secrets::from_secrets(secrets))
+    }
+
+    fn from_secrets(secrets: Vec<Secret>) -> Secrets {
+        let redactor = Redactor::new(secrets.iter().map(|s| (s.value.as_str(), s.placeholder.as_str())));
+        Secrets { secrets, redactor }
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.secrets.is_empty()
     }
 
     /// What the guest's environment holds: each secret's placeholder under
     /// the secret's name.
     pub fn guest_env(&self) -> Vec<(String, String)> {
-        self.0.iter().map(|secret| (secret.name.clone(), secret.placeholder.clone())).collect()
+        self.secrets.iter().map(|secret| (secret.name.clone(), secret.placeholder.clone())).collect()
     }
 
     /// Whether some secret may go to `host` on `port`: the engine then
-    /// terminates tunnels there, to be able to swap it in.
+    /// terminates tunnels there, to be able to swap it in, and redacts
+    /// every answer from there (which might echo or have kept it).
     pub fn go_to(&self, host: &Host, port: u16) -> bool {
-        self.0.iter().any(|secret| secret.hosts.iter().any(|pattern| pattern.matches(host, port)))
+        self.secrets.iter().any(|secret| secret.hosts.iter().any(|pattern| pattern.matches(host, port)))
     }
 
     /// Swaps the real values in for placeholders in `headers`, where the
     /// secret may go to `host` on `port` over this transport (`tls`: one
-    /// the engine terminated).
+    /// the engine terminated), in the headers it may go into.
     pub fn swap_in(&self, headers: &mut HeaderMap, host: &Host, port: u16, tls: bool) -> Swapped {
         let mut result = Swapped::default();
-        for secret in &self.0 {
-            let holds =
-                headers.values().any(|value| contains(value.as_bytes(), secret.placeholder.as_bytes()));
-            if !holds {
+        for secret in &self.secrets {
+            let placeholder = secret.placeholder.as_bytes();
+            let holding: Vec<HeaderName> = headers
+                .iter()
+                .filter(|(_, value)| contains(value.as_bytes(), placeholder))
+                .map(|(name, _)| name.clone())
+                .collect();
+            if holding.is_empty() {
                 continue;
             }
             let why = if !secret.hosts.iter().any(|pattern| pattern.matches(host, port)) {
-                Some("not one of its hosts")
+                Some("not one of its hosts".to_string())
             } else if !tls && !secret.plain_http {
-                Some("plain HTTP, and the secret has no allow_plain_http")
+                Some("plain HTTP, and the secret has no allow_plain_http".to_string())
             } else {
                 None
             };
@@ -166,16 +204,31 @@ impl Secrets {
                 result.withheld.push((secret.name.clone(), why));
                 continue;
             }
-            for value in headers.values_mut() {
-                if let Some(swapped) = replaced(value.as_bytes(), &secret.placeholder, &secret.value) {
-                    // A real value was checked to be a header value, and
-                    // the rest of the header was one already.
-                    if let Ok(swapped) = HeaderValue::from_bytes(&swapped) {
-                        *value = swapped;
+            let mut swapped = false;
+            for name in holding {
+                if !secret.headers.contains(&name) {
+                    let why = format!("{name} is not one of its headers");
+                    if !result.withheld.iter().any(|(n, w)| *n == secret.name && *w == why) {
+                        result.withheld.push((secret.name.clone(), why));
+                    }
+                    continue;
+                }
+                if let hyper::header::Entry::Occupied(mut entry) = headers.entry(&name) {
+                    for value in entry.iter_mut() {
+                        if let Some(real) = replaced(value.as_bytes(), &secret.placeholder, &secret.value) {
+                            // A real value was checked to be a header
+                            // value, and the rest of the header was one.
+                            if let Ok(real) = HeaderValue::from_bytes(&real) {
+                                *value = real;
+                                swapped = true;
+                            }
+                        }
                     }
                 }
             }
-            result.swapped.push(secret.name.clone());
+            if swapped {
+                result.swapped.push(secret.name.clone());
+            }
         }
         result
     }
@@ -184,36 +237,24 @@ impl Secrets {
     pub fn redact_headers(&self, headers: &mut HeaderMap) {
         for value in headers.values_mut() {
             let mut bytes = value.as_bytes().to_vec();
-            let mut changed = false;
-            for secret in &self.0 {
-                if let Some(redacted) = replaced(&bytes, &secret.value, &secret.placeholder) {
-                    bytes = redacted;
-                    changed = true;
-                }
-            }
-            if changed && let Ok(redacted) = HeaderValue::from_bytes(&bytes) {
+            if self.redactor.redact(&mut bytes)
+                && let Ok(redacted) = HeaderValue::from_bytes(&bytes)
+            {
                 *value = redacted;
             }
         }
     }
 
     /// Turns every real value in `bytes` back into its placeholder, in
-    /// place: a placeholder is as long as its value.
+    /// place: what replaces each form of it is as long as the form.
     pub fn redact(&self, bytes: &mut [u8]) {
-        for secret in &self.0 {
-            let (from, to) = (secret.value.as_bytes(), secret.placeholder.as_bytes());
-            let mut at = 0;
-            while let Some(found) = find(&bytes[at..], from) {
-                bytes[at + found..at + found + from.len()].copy_from_slice(to);
-                at += found + from.len();
-            }
-        }
+        self.redactor.redact(bytes);
     }
 
-    /// The longest real value, in bytes: how much of an answer's body must
-    /// be held back until the next bytes show whether a value continues.
+    /// How much of an answer's body must be held back, at most, until the
+    /// next bytes show whether a real value (in some form) runs on.
     pub fn longest(&self) -> usize {
-        self.0.iter().map(|secret| secret.value.len()).max().unwrap_or(0)
+        self.redactor.longest()
     }
 }
 
@@ -287,11 +328,7 @@ mod tests {
     fn secrets(hosts: &[&str], plain_http: bool) -> Secrets {
         let policy = BTreeMap::from([(
             "API_KEY".to_string(),
-            SecretPolicy {
-                from_env: "REAL".into(),
-                hosts: hosts.iter().map(|h| h.to_string()).collect(),
-                allow_plain_http: plain_http,
-            },
+            SecretPolicy { allow_plain_http: plain_http, ..SecretPolicy::new("REAL", hosts.iter().copied()) },
         )]);
         Secrets::new(&policy, |_| Some("sk-proj-Zq81realvalue0000".into())).expect("secrets")
     }
@@ -330,7 +367,7 @@ mod tests {
         let other = Host::parse("evil.example").expect("host");
         let mut sent = header(&format!("Bearer {placeholder}"));
         let result = secrets.swap_in(&mut sent, &other, 443, true);
-        assert_eq!(result.withheld, [("API_KEY".to_string(), "not one of its hosts")]);
+        assert_eq!(result.withheld, [("API_KEY".to_string(), "not one of its hosts".to_string())]);
         assert_eq!(sent["authorization"], format!("Bearer {placeholder}").as_str());
 
         let mut sent = header(&format!("Bearer {placeholder}"));
@@ -340,6 +377,32 @@ mod tests {
         let (_, placeholder) = plain.guest_env().remove(0);
         let mut sent = header(&placeholder);
         assert_eq!(plain.swap_in(&mut sent, &api, 80, false).swapped, ["API_KEY"]);
+    }
+
+    #[test]
+    fn a_secret_goes_into_its_own_headers_only() {
+        // A header the server keeps (an object's metadata) would let the
+        // guest read the real value back; only credential headers get it.
+        let secrets = secrets(&["api.example"], false);
+        let (_, placeholder) = secrets.guest_env().remove(0);
+        let mut sent = HeaderMap::new();
+        sent.insert("x-api-key", HeaderValue::from_str(&placeholder).expect("a value"));
+        sent.insert("x-amz-meta-note", HeaderValue::from_str(&placeholder).expect("a value"));
+        let api = Host::parse("api.example").expect("host");
+        let result = secrets.swap_in(&mut sent, &api, 443, true);
+        assert_eq!(result.swapped, ["API_KEY"]);
+        assert_eq!(
+            result.notes(),
+            ["API_KEY swapped in", "API_KEY withheld: x-amz-meta-note is not one of its headers"]
+        );
+        assert_eq!(sent["x-api-key"], "sk-proj-Zq81realvalue0000");
+        assert_eq!(sent["x-amz-meta-note"], placeholder.as_str());
+
+        let mut only_elsewhere = HeaderMap::new();
+        only_elsewhere.insert("cookie", HeaderValue::from_str(&placeholder).expect("a value"));
+        let result = secrets.swap_in(&mut only_elsewhere, &api, 443, true);
+        assert!(result.swapped.is_empty(), "nothing went out");
+        assert_eq!(only_elsewhere["cookie"], placeholder.as_str());
     }
 
     #[test]
@@ -357,10 +420,7 @@ mod tests {
 
     #[test]
     fn unusable_values_are_refused_with_the_secret_named() {
-        let policy = BTreeMap::from([(
-            "K".to_string(),
-            SecretPolicy { from_env: "V".into(), hosts: vec!["a.example".into()], allow_plain_http: false },
-        )]);
+        let policy = BTreeMap::from([("K".to_string(), SecretPolicy::new("V", ["a.example"]))]);
         let error = |value: Option<&str>| {
             Secrets::new(&policy, |_| value.map(str::to_string)).expect_err("refused").to_string()
         };

@@ -12,7 +12,7 @@ use crate::destination::Destination;
 use crate::engine::Inner;
 use crate::exchange::{admit, exchange};
 use crate::proxy::{Body, HEADER_TIMEOUT, answer, check_host_header, check_server_name, connect_to};
-use crate::refusal::Refusal;
+use crate::refusal::{Failed, Refusal};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Response};
@@ -77,7 +77,7 @@ async fn handle(
     destination: &Destination,
     upstream: &Upstream,
     request: Request<Incoming>,
-) -> Result<Response<Body>, Refusal> {
+) -> Result<Response<Body>, Failed> {
     let host = crate::destination::host_text(&destination.host);
     check_host_header(request.headers(), &host, destination.port, 443)?;
     // A request in absolute form names its destination once more: it must
@@ -92,7 +92,8 @@ async fn handle(
                 named.as_str(),
                 &host,
                 destination.port,
-            ));
+            )
+            .into());
         }
     }
     admit(engine, destination, &request)?;
@@ -105,7 +106,7 @@ async fn handle(
         *upstream = Some(connect_tls(engine, destination).await?);
     }
     let Some(sender) = upstream.as_mut() else {
-        return Err(Refusal::Unsupported("no onward connection".into()));
+        return Err(Refusal::Unsupported("no onward connection".into()).into());
     };
     exchange(engine, destination, sender, crate::proxy::boxed(request), true).await
 }
@@ -129,6 +130,8 @@ pub(crate) async fn connect_tls(
     .map_err(|e| failed(format!("TLS: {e}")))?;
     let (sender, connection) =
         hyper::client::conn::http1::handshake(TokioIo::new(tls)).await.map_err(|e| failed(e.to_string()))?;
-    tokio::spawn(connection);
+    engine.spawn(async move {
+        let _ = connection.await;
+    });
     Ok(sender)
 }

@@ -115,35 +115,73 @@ impl Origin {
     }
 }
 
-fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 4096];
-    loop {
-        let Ok(n) = stream.read(&mut byte) else { return };
-        if n == 0 {
-            return;
+/// One request's head, as a test origin read it.
+struct Head {
+    text: String,
+}
+
+impl Head {
+    /// Reads the next head from `stream` into `buffer` (which keeps what
+    /// follows it); `None` once the stream ends, or if `first` says to stop
+    /// at what it has read so far.
+    fn read(
+        stream: &mut impl Read,
+        buffer: &mut Vec<u8>,
+        mut first: impl FnMut(&[u8]) -> bool,
+    ) -> Option<Head> {
+        let mut chunk = [0u8; 4096];
+        loop {
+            if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+                let text = String::from_utf8_lossy(&buffer[..end]).to_string();
+                buffer.drain(..end + 4);
+                return Some(Head { text });
+            }
+            let n = stream.read(&mut chunk).ok().filter(|&n| n > 0)?;
+            buffer.extend_from_slice(&chunk[..n]);
+            if !first(buffer) {
+                return None;
+            }
         }
-        head.extend_from_slice(&byte[..n]);
-        if head[0] == 0x16 {
-            let note = format!("tls hello {} bytes", head.len());
-            seen.lock().unwrap_or_else(|p| p.into_inner()).push(note.clone());
-            let _ = stream.write_all(note.as_bytes());
-            return;
-        }
-        let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-        let text = String::from_utf8_lossy(&head[..end]).to_string();
-        head.drain(..end + 4);
-        let line = text.lines().next().unwrap_or_default().to_string();
-        let host = text
+    }
+
+    /// The request line.
+    fn line(&self) -> &str {
+        self.text.lines().next().unwrap_or_default()
+    }
+
+    /// The path of the request line.
+    fn path(&self) -> &str {
+        self.line().split(' ').nth(1).unwrap_or("/")
+    }
+
+    /// A header's value, or `-` where there is none.
+    fn header(&self, name: &str) -> String {
+        self.text
             .lines()
+            .skip(1)
             .find_map(|l| {
-                l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case("host")).map(|(_, v)| v.trim())
+                l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
             })
             .unwrap_or("-")
-            .to_string();
+            .to_string()
+    }
+}
+
+fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
+    let mut buffer = Vec::new();
+    let mut hello = |bytes: &[u8]| bytes[0] != 0x16;
+    loop {
+        let Some(head) = Head::read(&mut stream, &mut buffer, &mut hello) else {
+            if buffer.first() == Some(&0x16) {
+                let note = format!("tls hello {} bytes", buffer.len());
+                seen.lock().unwrap_or_else(|p| p.into_inner()).push(note.clone());
+                let _ = stream.write_all(note.as_bytes());
+            }
+            return;
+        };
+        let (line, host) = (head.line(), head.header("host"));
         seen.lock().unwrap_or_else(|p| p.into_inner()).push(format!("{line} host={host}"));
-        let path = line.split(' ').nth(1).unwrap_or("/");
-        let body = match path.strip_prefix("/big/").and_then(|n| n.parse::<usize>().ok()) {
+        let body = match head.path().strip_prefix("/big/").and_then(|n| n.parse::<usize>().ok()) {
             Some(n) => vec![b'x'; n],
             None => format!("origin saw {line} host={host}").into_bytes(),
         };
@@ -160,8 +198,14 @@ fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
 /// A TLS origin on `127.0.0.1`, with a certificate for `names` from an
 /// authority of its own (`ca_pem`, which the engine is told to trust with
 /// `network.upstream_ca`). It answers every request with `origin saw
-/// <request line> host=<Host> authorization=<Authorization>`, and echoes
-/// the Authorization header back in `x-echo`; `/gzip` claims a gzip body.
+/// <request line> host=<Host> authorization=<Authorization>` (and
+/// ` range=<Range>` where there is one), and echoes the Authorization
+/// header back in `x-echo`. `/seen` (and `/seen.b64`, in base64) answers
+/// with all it has seen so far; `/reason` has the Authorization header for
+/// its status line's reason; `/gzip`, `/gzip-second` and `/gzip-transfer`
+/// claim gzip bodies in the first or second `Content-Encoding` or in the
+/// `Transfer-Encoding`; `/moved` sends the client on to
+/// `https://other.test:<its port>/after`.
 pub struct TlsOrigin {
     /// Its port.
     pub port: u16,
@@ -212,34 +256,53 @@ impl TlsOrigin {
 }
 
 fn serve_tls(mut stream: impl Read + Write, seen: &Mutex<Vec<String>>) {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 4096];
-    loop {
-        let Ok(n) = stream.read(&mut byte) else { return };
-        if n == 0 {
-            return;
+    let mut buffer = Vec::new();
+    while let Some(head) = Head::read(&mut stream, &mut buffer, |_| true) {
+        let (line, path) = (head.line(), head.path());
+        let (host, authorization, range) =
+            (head.header("host"), head.header("authorization"), head.header("range"));
+        let mut note = format!("{line} host={host} authorization={authorization}");
+        if range != "-" {
+            note.push_str(&format!(" range={range}"));
         }
-        head.extend_from_slice(&byte[..n]);
-        let Some(end) = head.windows(4).position(|w| w == b"\r\n\r\n") else { continue };
-        let text = String::from_utf8_lossy(&head[..end]).to_string();
-        head.drain(..end + 4);
-        let line = text.lines().next().unwrap_or_default().to_string();
-        let header = |name: &str| {
-            text.lines()
-                .find_map(|l| {
-                    l.split_once(':').filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.trim())
-                })
-                .unwrap_or("-")
-                .to_string()
+        let body = match path {
+            // What it has seen so far, as a server that keeps what it is
+            // sent would give it back, and the same in base64.
+            "/seen" | "/seen.b64" => {
+                let kept = seen.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+                match path {
+                    "/seen" => kept,
+                    _ => base64::Engine::encode(&base64::engine::general_purpose::STANDARD, kept),
+                }
+            }
+            _ => format!("origin saw {note}"),
         };
-        let (host, authorization) = (header("host"), header("authorization"));
-        let note = format!("{line} host={host} authorization={authorization}");
-        seen.lock().unwrap_or_else(|p| p.into_inner()).push(note.clone());
-        let body = format!("origin saw {note}");
-        let encoding = if line.contains(" /gzip ") { "Content-Encoding: gzip\r\n" } else { "" };
+        seen.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+        let (reason, framing) = match path {
+            "/reason" => (authorization.clone(), format!("Content-Length: {}\r\n", body.len())),
+            "/gzip" => ("OK".into(), format!("Content-Length: {}\r\nContent-Encoding: gzip\r\n", body.len())),
+            "/gzip-second" => (
+                "OK".into(),
+                format!(
+                    "Content-Length: {}\r\nContent-Encoding: identity\r\nContent-Encoding: gzip\r\n",
+                    body.len()
+                ),
+            ),
+            "/gzip-transfer" => ("OK".into(), "Transfer-Encoding: gzip, chunked\r\n".to_string()),
+            "/moved" => {
+                let port = host.rsplit_once(':').map_or("443", |(_, port)| port);
+                let location = format!("Location: https://moved.test:{port}/after\r\n");
+                ("Found".into(), format!("{location}Content-Length: {}\r\n", body.len()))
+            }
+            _ => ("OK".into(), format!("Content-Length: {}\r\n", body.len())),
+        };
+        let status = if path == "/moved" { 302 } else { 200 };
+        let body = match path {
+            "/gzip-transfer" => format!("{:x}\r\n{body}\r\n0\r\n\r\n", body.len()),
+            _ => body,
+        };
         let reply = format!(
-            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nX-Echo: {authorization}\r\n{encoding}\r\n{body}",
-            body.len()
+            "HTTP/1.1 {status} {reason}\r\n{framing}Content-Type: text/plain\r\nX-Echo: {authorization}\r\n\r\n{body}"
         );
         if stream.write_all(reply.as_bytes()).and_then(|()| stream.flush()).is_err() {
             return;

@@ -48,9 +48,8 @@ fn secret_for_api(port: u16, plain_http: bool) -> Secrets {
     let policy = BTreeMap::from([(
         "API_KEY".to_string(),
         SecretPolicy {
-            from_env: "REAL".into(),
-            hosts: vec![format!("api.test:{port}")],
             allow_plain_http: plain_http,
+            ..SecretPolicy::new("REAL", [format!("api.test:{port}")])
         },
     )]);
     Secrets::new(&policy, |_| Some(REAL.to_string())).expect("secrets")
@@ -201,17 +200,67 @@ fn a_terminated_tunnel_refuses_another_server_name_or_host() {
 }
 
 #[test]
-fn a_compressed_answer_to_a_request_with_a_secret_is_withheld() {
+fn a_compressed_answer_from_a_secrets_host_is_withheld_in_every_spelling() {
     let setup = setup();
     let port = setup.origin.port;
     let proxy = Proxy::with_secrets(&setup.policy, secret_for_api(port, false));
     let (authority, placeholder) =
         (proxy.engine.authority_pem().expect("ca"), proxy.engine.guest_env()[0].1.clone());
     let api = format!("api.test:{port}");
-    let answer =
-        https(&proxy, &api, "api.test", &authority, &get(&api, &placeholder, "/gzip")).expect("https");
-    assert_eq!(status(&answer), 400, "{answer}");
-    assert!(answer.contains("compressed body") && !answer.contains(REAL), "{answer}");
+    // With the secret or without it (the host may have kept it), in the
+    // first or the second Content-Encoding, or in the Transfer-Encoding.
+    for (credential, path) in [
+        (placeholder.as_str(), "/gzip"),
+        ("none", "/gzip"),
+        ("none", "/gzip-second"),
+        ("none", "/gzip-transfer"),
+    ] {
+        let answer =
+            https(&proxy, &api, "api.test", &authority, &get(&api, credential, path)).expect("https");
+        assert_eq!(status(&answer), 400, "{path}: {answer}");
+        assert!(answer.contains("gzip coding") && !answer.contains(REAL), "{path}: {answer}");
+    }
+    // One record for each, the refusal.
+    let events = proxy.events();
+    assert_eq!(events.len(), 4, "{events:?}");
+    assert!(events.iter().all(|event| !event.allowed), "{events:?}");
+}
+
+#[test]
+fn whatever_a_secrets_host_sends_back_is_redacted() {
+    let setup = setup();
+    let port = setup.origin.port;
+    let proxy = Proxy::with_secrets(&setup.policy, secret_for_api(port, false));
+    let (authority, placeholder) =
+        (proxy.engine.authority_pem().expect("ca"), proxy.engine.guest_env()[0].1.clone());
+    let api = format!("api.test:{port}");
+    let send = |credential: &str, path: &str, extra: &str| {
+        let request = get(&api, credential, path).replacen("\r\n", &format!("\r\n{extra}"), 1);
+        https(&proxy, &api, "api.test", &authority, &request).expect("https")
+    };
+    // The origin keeps the real value, and the guest asks for it back in a
+    // request that carries no secret, whole, in base64, in pieces (a range
+    // is not sent on), and in the status line's reason.
+    assert_eq!(status(&send(&placeholder, "/v1/chat", "")), 200);
+    for (path, extra) in [("/seen", ""), ("/seen.b64", ""), ("/seen", "Range: bytes=60-70\r\n")] {
+        let answer = send("none", path, extra);
+        assert_eq!(status(&answer), 200, "{answer}");
+        assert!(!answer.contains(REAL), "{path}: {answer}");
+        let body = answer.split_once("\r\n\r\n").map(|(_, body)| body).unwrap_or_default();
+        if path == "/seen.b64" {
+            use base64::Engine as _;
+            let decoded = base64::engine::general_purpose::STANDARD.decode(body.trim()).expect("base64");
+            let decoded = String::from_utf8_lossy(&decoded);
+            assert!(!decoded.contains(REAL) && decoded.contains("authorization=Bearer"), "{decoded}");
+        } else {
+            assert!(body.contains(&format!("authorization=Bearer {placeholder}")), "{body}");
+        }
+    }
+    assert!(setup.origin.seen().iter().all(|seen| !seen.contains("range=")), "{:?}", setup.origin.seen());
+    let answer = send(&placeholder, "/reason", "");
+    let status_line = answer.lines().next().unwrap_or_default();
+    assert_eq!(status_line, "HTTP/1.1 200 OK", "{answer}");
+    assert!(!answer.contains(REAL), "{answer}");
 }
 
 #[test]

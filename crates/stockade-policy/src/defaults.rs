@@ -14,3 +14,8 @@ pub const JAIL_TMP_BYTES: u64 = 64 * MIB;
 /// `limits.processes` is not set: enough for shell pipelines and thread
 /// pools, not for a fork bomb.
 pub const JAIL_PROCESSES: u64 = 256;
+
+/// The request headers a secret's real value may go into when its policy
+/// names none: the two that carry API keys, which a server reads and does
+/// not keep (`Authorization: Bearer …`, `x-api-key: …`).
+pub const SECRET_HEADERS: [&str; 2] = ["authorization", "x-api-key"];

@@ -407,10 +407,42 @@ pub struct SecretPolicy {
     pub from_env: String,
     /// Hosts the real value may be sent to.
     pub hosts: Vec<String>,
+    /// Request headers the real value may be swapped into, by name (any
+    /// case). Only credential headers a server reads and does not keep:
+    /// in a header the server stores (an object's metadata, say), the
+    /// guest could read the real value back.
+    #[serde(default = "default_secret_headers", skip_serializing_if = "is_default_secret_headers")]
+    pub headers: Vec<String>,
     /// Also swap it in over plain HTTP to those hosts (for a local
     /// service); by default only over TLS that stockade terminates.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub allow_plain_http: bool,
+}
+
+fn default_secret_headers() -> Vec<String> {
+    crate::defaults::SECRET_HEADERS.iter().map(|name| name.to_string()).collect()
+}
+
+fn is_default_secret_headers(headers: &[String]) -> bool {
+    headers.len() == crate::defaults::SECRET_HEADERS.len()
+        && headers.iter().zip(crate::defaults::SECRET_HEADERS).all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
+impl SecretPolicy {
+    /// A secret read from `from_env` that may go to `hosts`, over TLS only,
+    /// in the default headers.
+    pub fn new<I, S>(from_env: impl Into<String>, hosts: I) -> SecretPolicy
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        SecretPolicy {
+            from_env: from_env.into(),
+            hosts: hosts.into_iter().map(Into::into).collect(),
+            headers: default_secret_headers(),
+            allow_plain_http: false,
+        }
+    }
 }
 
 /// Where decisions are recorded.

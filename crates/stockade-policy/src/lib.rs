@@ -23,7 +23,7 @@
 //! | `tools` | none callable; `allow_unlisted_tools = false`; a listed tool without `max_calls` takes [`defaults::DEFAULT_MAX_CALLS`] (100) calls per run |
 //! | `files.tmp_bytes` | 0: no `/tmp` for a WebAssembly guest; the process jail's is [`defaults::JAIL_TMP_BYTES`] (64 MiB) |
 //! | `limits.processes` | none: one for a WebAssembly guest; [`defaults::JAIL_PROCESSES`] (256) in the process jail |
-//! | `secrets` | none |
+//! | `secrets` | none; a secret goes over TLS only (`allow_plain_http = false`), in the headers [`defaults::SECRET_HEADERS`] (`authorization`, `x-api-key`) |
 //! | `audit` | no log |
 //! | `jail.require`, `jail.require_landlock` | none: Landlock and cgroups best effort (each outcome's `enforcement` says which were on) |
 //! | `jail.tty` | false: no terminal |

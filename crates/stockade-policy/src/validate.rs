@@ -157,6 +157,16 @@ impl Policy {
                 Pattern::parse(host)
                     .map_err(|r| PolicyError::invalid(format!("secrets.{name}.hosts[{i}]"), r))?;
             }
+            if secret.headers.is_empty() {
+                return Err(PolicyError::invalid(
+                    format!("secrets.{name}.headers"),
+                    "must name at least one request header the secret may go into",
+                ));
+            }
+            for (i, header) in secret.headers.iter().enumerate() {
+                check_secret_header(header)
+                    .map_err(|r| PolicyError::invalid(format!("secrets.{name}.headers[{i}]"), r))?;
+            }
             if self.network.allow.is_empty() {
                 // Without a network the secret could go nowhere, and the
                 // guest would not even see its placeholder.
@@ -289,4 +299,32 @@ mod tests {
             assert!(guest_path("k", bad).is_err(), "{bad:?}");
         }
     }
+}
+
+/// Refuses a header name a secret must not go into: one that is not a
+/// header name, or one the proxy itself sets or strips (framing, routing,
+/// hop-by-hop), where a value would be lost or change what is sent where.
+fn check_secret_header(name: &str) -> Result<(), String> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err(format!("`{}` is not a header name", name.escape_debug()));
+    }
+    const RESERVED: [&str; 12] = [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "content-encoding",
+        "accept-encoding",
+    ];
+    if RESERVED.iter().any(|reserved| reserved.eq_ignore_ascii_case(name)) {
+        return Err(format!("`{name}` is set by stockade's proxy, not by the guest"));
+    }
+    Ok(())
 }

@@ -60,6 +60,7 @@ fn full_document_parses_in_toml_and_json() {
     assert_eq!(tool.constraints["amount"].rules(), &[Rule::Le(1000.0)]);
     assert!(tool.constraints["recipient.country"].check(&serde_json::json!("DE")).is_ok());
     assert_eq!(policy.requirements().len(), 7);
+    assert_eq!(policy.secrets["OPENAI_KEY"].headers, ["authorization", "x-api-key"], "the default headers");
 
     // The JSON form of the same document is the same policy, and so is a round trip.
     let json = serde_json::to_string(&policy).expect("serialize");
@@ -95,6 +96,21 @@ fn errors_name_the_key() {
         ),
         ("[tools.\"bad name\"]\nmax_calls = 1", "tools.bad name", "ASCII"),
         ("[secrets.K]\nfrom_env = \"K\"\nhosts = []", "secrets.K.hosts", "at least one"),
+        (
+            "[network]\nallow = [\"a.example\"]\n[secrets.K]\nfrom_env = \"K\"\nhosts = [\"a.example\"]\nheaders = []",
+            "secrets.K.headers",
+            "at least one",
+        ),
+        (
+            "[network]\nallow = [\"a.example\"]\n[secrets.K]\nfrom_env = \"K\"\nhosts = [\"a.example\"]\nheaders = [\"Host\"]",
+            "secrets.K.headers[0]",
+            "set by stockade's proxy",
+        ),
+        (
+            "[network]\nallow = [\"a.example\"]\n[secrets.K]\nfrom_env = \"K\"\nhosts = [\"a.example\"]\nheaders = [\"x api\"]",
+            "secrets.K.headers[0]",
+            "not a header name",
+        ),
         ("[audit]\nfsync = \"sometimes\"", "audit.fsync", "unknown variant"),
         ("[limits", "<document>", ""),
     ];

@@ -243,20 +243,26 @@ function installFetch(request) {
       }
       const { status, headers, body } = answer.response;
       const response = new Response(fromBase64(body), { status, headers, url: req.url });
+      response.redirected = hop > 0;
       const location = response.headers.get("location");
       if (redirect !== "follow" || ![301, 302, 303, 307, 308].includes(status) || !location) return response;
       if (hop >= 20) throw new TypeError("fetch failed: too many redirects");
       const next = resolveUrl(location, req.url);
       const keep = status === 307 || status === 308;
       const carried = new Headers(req.headers);
+      // The next hop names its own host; a Host kept from this one would
+      // be refused as a mismatch (or, worse, agree by accident).
+      carried.delete("host");
       // As browsers do: credentials stay with the origin they were meant for.
-      if (originOf(next) !== originOf(req.url)) carried.delete("authorization");
+      if (originOf(next) !== originOf(req.url)) ["authorization", "cookie", "proxy-authorization"].forEach((name) => carried.delete(name));
+      const method = keep ? req.method : req.method === "HEAD" ? "HEAD" : "GET";
+      // A request that loses its body loses the headers that describe it.
+      if (method !== req.method) ["content-type", "content-length", "content-encoding", "content-language", "content-location"].forEach((name) => carried.delete(name));
       req = new Request(next, {
-        method: keep ? req.method : req.method === "HEAD" ? "HEAD" : "GET",
+        method,
         headers: carried,
         body: keep && req.method !== "GET" && req.method !== "HEAD" ? req.__bytes() : undefined,
       });
-      response.redirected = true;
     }
   };
   const originOf = (url) => (url.match(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i) || [""])[0].toLowerCase();

@@ -167,9 +167,10 @@ fn secrets_in_words(policy: &Policy) -> Vec<String> {
                 false => "inside TLS that stockade terminates only",
             };
             format!(
-                "{name}: the guest sees a placeholder; the real value (host variable {}) goes in request headers \
-                 to {} only, {how}",
+                "{name}: the guest sees a placeholder; the real value (host variable {}) goes in the request \
+                 headers {} to {} only, {how}",
                 secret.from_env,
+                secret.headers.join(", "),
                 secret.hosts.join(", ")
             )
         })
