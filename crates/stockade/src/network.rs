@@ -29,6 +29,7 @@ pub(crate) fn check_secrets(policy: &Policy) -> Result<(), SandboxError> {
                     (format!("secrets.{name}.from_env"), format!("the value of {variable} {why}"))
                 }
                 SecretError::Hosts { name, why } => (format!("secrets.{name}.hosts"), why),
+                SecretError::Headers { name, why } => (format!("secrets.{name}.headers"), why),
             };
             Err(PolicyError::invalid(key, reason).into())
         }
