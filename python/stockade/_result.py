@@ -35,7 +35,7 @@ class GuestError:
 class Usage:
     """What a run consumed."""
 
-    __slots__ = ("wall_us", "fuel", "peak_memory_bytes", "output_bytes", "tool_calls")
+    __slots__ = ("wall_us", "fuel", "peak_memory_bytes", "output_bytes", "tool_calls", "network")
 
     def __init__(self, raw: dict) -> None:
         #: Wall-clock time of the run, in microseconds.
@@ -48,6 +48,9 @@ class Usage:
         self.output_bytes: int = raw.get("output_bytes", 0)
         #: Tool calls the guest attempted, allowed or refused.
         self.tool_calls: int = raw.get("tool_calls", 0)
+        #: What the guest used of its network (``requests``, ``bytes_out``,
+        #: ``bytes_in``), or ``None`` when the policy allows none.
+        self.network: Optional[dict] = raw.get("network")
 
     @property
     def wall_seconds(self) -> float:

@@ -87,11 +87,15 @@ pub trait Backend: Send + Sync {
     /// session). `policy` gives its memory and output caps; each
     /// [`Turn`] gives its own time and fuel. `tools` answers the tool list
     /// a guest may ask for as it starts (each turn brings its own host).
+    /// `egress` is the session's network when the policy allows one: one
+    /// engine for the session's whole life, serving a native guest's proxy
+    /// (a WebAssembly guest's requests go through each turn's host).
     fn open(
         &self,
         language: Language,
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
+        egress: Option<&Arc<dyn Egress>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError>;
 }
 

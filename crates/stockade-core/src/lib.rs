@@ -18,6 +18,6 @@ pub mod request;
 pub use backend::{Backend, Egress, LiveGuest, RunRequest, ToolHost, Turn};
 pub use cancel::Cancel;
 pub use error::{BoxError, ErrorClass, JailError, SandboxError, WasmError};
-pub use outcome::{AuditRange, Enforcement, Layer, Limit, Outcome, Status, Usage};
+pub use outcome::{AuditRange, Enforcement, Layer, Limit, NetworkUsage, Outcome, Status, Usage};
 pub use request::{Request, SessionRequest};
 pub use stockade_policy::{JailLayer, Language};

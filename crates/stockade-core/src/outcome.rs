@@ -258,6 +258,22 @@ pub struct Usage {
     /// Host tool calls the guest attempted, allowed or refused.
     #[serde(default)]
     pub tool_calls: u64,
+    /// What the guest used of its network, when the policy allows one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkUsage>,
+}
+
+/// What a run used of its network: requests and tunnels that went out, and
+/// the bytes each way (bodies, heads and tunnelled bytes alike), as its
+/// `network.max_*` budgets count them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct NetworkUsage {
+    /// Requests (and tunnels) that went out.
+    pub requests: u64,
+    /// Bytes sent upstream.
+    pub bytes_out: u64,
+    /// Bytes received from upstream.
+    pub bytes_in: u64,
 }
 
 /// Durations as whole microseconds (`wall_us`) in JSON.

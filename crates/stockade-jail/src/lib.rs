@@ -109,7 +109,8 @@ impl Backend for JailBackend {
         language: Language,
         policy: &Policy,
         _tools: Option<&Arc<dyn ToolHost>>,
+        egress: Option<&Arc<dyn stockade_core::Egress>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
-        Ok(Box::new(session::ShellSession::open(language, policy)?))
+        Ok(Box::new(session::ShellSession::open(language, policy, egress)?))
     }
 }

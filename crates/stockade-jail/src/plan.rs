@@ -124,8 +124,13 @@ const DEVICES: &[&str] = &["/dev/null", "/dev/zero", "/dev/random", "/dev/urando
 
 impl Plan {
     /// The plan for a session's shell (`sh` or `bash`), which reads its
-    /// commands from the parent on stdin, and outlives the thread that opens it.
-    pub fn shell_session(language: Language, policy: &Policy) -> Result<Plan, SandboxError> {
+    /// commands from the parent on stdin, and outlives the thread that opens
+    /// it; with the session's `network` if it has one.
+    pub fn shell_session(
+        language: Language,
+        policy: &Policy,
+        network: Option<&dyn Egress>,
+    ) -> Result<Plan, SandboxError> {
         let shell = match language {
             Language::Shell => "/bin/sh",
             Language::Bash => "/bin/bash",
@@ -143,8 +148,7 @@ impl Plan {
             )
             .into());
         }
-        // A session has no egress engine of its own yet: no network at all.
-        let mut plan = Plan::with_argv(&[shell, "-s"], policy, None)?;
+        let mut plan = Plan::with_argv(&[shell, "-s"], policy, network)?;
         plan.stdin_from_parent = true;
         plan.die_with_parent = false;
         Ok(plan)

@@ -249,6 +249,7 @@ pub(crate) fn outcome(
             peak_memory_bytes: peak,
             output_bytes: out.bytes.saturating_add(err.bytes),
             tool_calls: 0,
+            network: None,
         },
         audit: None,
         enforcement: Enforcement::default(),

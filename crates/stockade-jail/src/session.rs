@@ -15,9 +15,12 @@ use crate::plan::Plan;
 use crate::run::{Capped, Started, Written, outcome, start};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
-use stockade_core::{Cancel, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn};
+use stockade_core::{
+    Cancel, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn,
+};
 use stockade_policy::{Limits, OutputOverflow, Policy};
 
 const TICK: Duration = Duration::from_millis(5);
@@ -36,17 +39,22 @@ pub struct ShellSession {
 }
 
 impl ShellSession {
-    /// Starts a shell (`sh` or `bash`) in a new jail under `policy`.
-    pub fn open(language: Language, policy: &Policy) -> Result<ShellSession, SandboxError> {
-        if !policy.network.allow.is_empty() {
-            // Refused rather than opened without the network it asks for.
-            return Err(JailError::Unsupported(
-                "gives a session no network yet (network.allow): run the command in a fresh jail".into(),
-            )
-            .into());
-        }
-        let plan = Plan::shell_session(language, policy)?;
+    /// Starts a shell (`sh` or `bash`) in a new jail under `policy`, its
+    /// proxy served by `egress` (the session's engine) when it has a network.
+    pub fn open(
+        language: Language,
+        policy: &Policy,
+        egress: Option<&Arc<dyn Egress>>,
+    ) -> Result<ShellSession, SandboxError> {
+        let plan = Plan::shell_session(language, policy, egress.map(|egress| &**egress))?;
         let mut started = start(&plan, &policy.limits)?;
+        if let (Some(egress), Some(listener)) = (egress, started.proxy.take())
+            && let Err(e) = egress.serve_proxy(listener)
+        {
+            started.child.kill();
+            started.child.reap();
+            return Err(e);
+        }
         let stdin =
             started.stdin.take().ok_or_else(|| io(std::io::Error::other("the shell has no stdin")))?;
         let nonce = nonce()?;

@@ -3,6 +3,7 @@
 
 use crate::refusal::{Budget, Refusal};
 use std::sync::atomic::{AtomicU64, Ordering};
+use stockade_core::NetworkUsage;
 use stockade_policy::NetworkPolicy;
 
 /// What a run has used of its network, and what it may.
@@ -14,17 +15,6 @@ pub struct Budgets {
     requests: AtomicU64,
     bytes_out: AtomicU64,
     bytes_in: AtomicU64,
-}
-
-/// What a run used of its network, for its outcome and audit record.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct NetUsage {
-    /// Requests (and tunnels) that went out.
-    pub requests: u64,
-    /// Bytes sent upstream, bodies and tunnelled bytes.
-    pub bytes_out: u64,
-    /// Bytes received from upstream.
-    pub bytes_in: u64,
 }
 
 impl Budgets {
@@ -54,8 +44,8 @@ impl Budgets {
     }
 
     /// What the run has used.
-    pub fn usage(&self) -> NetUsage {
-        NetUsage {
+    pub fn usage(&self) -> NetworkUsage {
+        NetworkUsage {
             requests: self.requests.load(Ordering::Relaxed),
             bytes_out: self.bytes_out.load(Ordering::Relaxed),
             bytes_in: self.bytes_in.load(Ordering::Relaxed),
@@ -92,6 +82,6 @@ mod tests {
         assert!(budgets.take_in(5).is_err());
         assert!(budgets.take_in(4).is_ok());
         assert!(budgets.take_out(u64::MAX).is_ok(), "no budget, no refusal");
-        assert_eq!(budgets.usage(), NetUsage { requests: 2, bytes_out: u64::MAX, bytes_in: 10 });
+        assert_eq!(budgets.usage(), NetworkUsage { requests: 2, bytes_out: u64::MAX, bytes_in: 10 });
     }
 }

@@ -4,7 +4,7 @@
 
 use crate::address::own_addresses;
 use crate::body::Tally;
-use crate::budget::{Budgets, NetUsage};
+use crate::budget::Budgets;
 use crate::destination::{Destination, Vetting};
 use crate::event::{NetEvent, Sink};
 use crate::resolve::Resolver;
@@ -13,6 +13,7 @@ use crate::tls::Authority;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
+use stockade_core::NetworkUsage;
 use stockade_core::SandboxError;
 use stockade_policy::NetworkPolicy;
 use stockade_policy::network::Rules;
@@ -236,12 +237,12 @@ impl Engine {
     }
 
     /// What the guest has used of its network so far.
-    pub fn usage(&self) -> NetUsage {
+    pub fn usage(&self) -> NetworkUsage {
         self.inner.budgets.usage()
     }
 
     /// Stops serving and closes every connection; returns what was used.
-    pub fn finish(&self) -> NetUsage {
+    pub fn finish(&self) -> NetworkUsage {
         for task in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             task.abort();
         }

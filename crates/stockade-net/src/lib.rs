@@ -28,7 +28,7 @@ mod terminate;
 pub mod testing;
 mod tls;
 
-pub use budget::{Budgets, NetUsage};
+pub use budget::Budgets;
 pub use destination::Destination;
 pub use engine::{DEFAULT_IDLE, Engine};
 pub use event::{NetEvent, Sink};
@@ -36,4 +36,5 @@ pub use fetch::MAX_FETCH_BODY_BYTES;
 pub use refusal::{Budget, Refusal};
 pub use resolve::Resolver;
 pub use secrets::{MIN_SECRET_BYTES, SecretError, Secrets, Swapped, placeholder_for};
+pub use stockade_core::NetworkUsage;
 pub use tls::TlsError;

@@ -56,6 +56,9 @@ impl Redactor {
     }
 }
 
+/// One way a server may write a value back.
+type Encoder = fn(&[u8]) -> Vec<u8>;
+
 /// Each form of `value` with what it becomes: the same form of the
 /// placeholder where that is as long, else the placeholder's characters
 /// repeated to the form's length (never a byte of the real value).
@@ -67,7 +70,7 @@ fn forms_of(value: &[u8], placeholder: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         }
     };
     let mut forms = vec![(value.to_vec(), placeholder.to_vec())];
-    let encoders: [fn(&[u8]) -> Vec<u8>; 3] = [
+    let encoders: [Encoder; 3] = [
         json_escaped,
         |bytes| percent_encoded(bytes, b"0123456789ABCDEF"),
         |bytes| percent_encoded(bytes, b"0123456789abcdef"),

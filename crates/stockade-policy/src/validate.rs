@@ -261,6 +261,34 @@ fn guest_path(key: &str, path: &str) -> Result<(), PolicyError> {
     Ok(())
 }
 
+/// Refuses a header name a secret must not go into: one that is not a
+/// header name, or one the proxy itself sets or strips (framing, routing,
+/// hop-by-hop), where a value would be lost or change what is sent where.
+fn check_secret_header(name: &str) -> Result<(), String> {
+    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+    if name.is_empty() || !name.bytes().all(token) {
+        return Err(format!("`{}` is not a header name", name.escape_debug()));
+    }
+    const RESERVED: [&str; 12] = [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "proxy-connection",
+        "keep-alive",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "upgrade",
+        "content-encoding",
+        "accept-encoding",
+    ];
+    if RESERVED.iter().any(|reserved| reserved.eq_ignore_ascii_case(name)) {
+        return Err(format!("`{name}` is set by stockade's proxy, not by the guest"));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,32 +327,4 @@ mod tests {
             assert!(guest_path("k", bad).is_err(), "{bad:?}");
         }
     }
-}
-
-/// Refuses a header name a secret must not go into: one that is not a
-/// header name, or one the proxy itself sets or strips (framing, routing,
-/// hop-by-hop), where a value would be lost or change what is sent where.
-fn check_secret_header(name: &str) -> Result<(), String> {
-    let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-    if name.is_empty() || !name.bytes().all(token) {
-        return Err(format!("`{}` is not a header name", name.escape_debug()));
-    }
-    const RESERVED: [&str; 12] = [
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "proxy-connection",
-        "keep-alive",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "upgrade",
-        "content-encoding",
-        "accept-encoding",
-    ];
-    if RESERVED.iter().any(|reserved| reserved.eq_ignore_ascii_case(name)) {
-        return Err(format!("`{name}` is set by stockade's proxy, not by the guest"));
-    }
-    Ok(())
 }

@@ -119,6 +119,7 @@ pub(crate) fn outcome(
             peak_memory_bytes: peak,
             output_bytes: out.written.saturating_add(err.written),
             tool_calls: 0,
+            network: None,
         },
         status,
         audit: None,

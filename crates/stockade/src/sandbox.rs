@@ -271,14 +271,7 @@ impl Sandbox {
         let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
         // The guest's environment holds each secret's placeholder, fresh
         // for the run, under the secret's name (the same for every backend).
-        let with_placeholders =
-            network.as_ref().map(|network| network.engine.guest_env()).filter(|env| !env.is_empty()).map(
-                |env| {
-                    let mut policy = Policy::clone(&self.policy);
-                    policy.env.extend(env);
-                    policy
-                },
-            );
+        let with_placeholders = network.as_ref().and_then(|network| network.guest_policy(&self.policy));
         let request = RunRequest {
             language,
             code,
@@ -287,9 +280,12 @@ impl Sandbox {
             cancel,
             egress: egress.as_ref(),
         };
-        let result = backend.run(request);
+        let mut result = backend.run(request);
         if let Some(network) = network {
-            network.finish();
+            let usage = network.finish();
+            if let Ok(outcome) = &mut result {
+                outcome.usage.network = Some(usage);
+            }
         }
         let tool_calls = gate.as_ref().map_or(0, |gate| gate.finish());
         record.finish(result, tool_calls)
@@ -310,11 +306,10 @@ impl Sandbox {
         self.wasm.prepare(language, &self.policy)
     }
 
-    /// The tool gate of one run (none when there are no tools), counting
-    /// against `session`'s budgets too when the run is part of one.
-    /// The door's host for run `run`: its tools, and its network when it
-    /// has one (the WebAssembly guests' `http` requests); `None` when it
-    /// has neither.
+    /// The door's host for run `run`: its tools (counting against
+    /// `session`'s budgets too when the run is part of one), and its network
+    /// when it has one (the WebAssembly guests' `http` requests); `None`
+    /// when it has neither.
     pub(crate) fn gate(
         &self,
         run: &str,

@@ -9,15 +9,21 @@
 //! its guest mid-run (a wall, fuel or memory trap), since the interpreter's
 //! state may then be half-updated. A closed session refuses every run with
 //! [`SandboxError::SessionEnded`].
+//!
+//! A session with a network has one egress engine for its whole life: its
+//! `network.max_*` budgets count over all its runs (a jailed shell's
+//! background job may use the network between them), each run's outcome
+//! says what that run used, and closing the session ends every connection.
 
 use crate::audit::{RunRecord, audit_error, new_run_id};
+use crate::network::RunNetwork;
 use crate::sandbox::Sandbox;
 use crate::tools::gate::SessionCalls;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use stockade_audit::Event;
 use stockade_core::{
-    Cancel, Enforcement, Language, LiveGuest, Outcome, Request, SandboxError, ToolHost, Turn,
+    Cancel, Egress, Enforcement, Language, LiveGuest, Outcome, Request, SandboxError, ToolHost, Turn,
 };
 
 /// How often a run waiting for its session's guest looks at its cancel request.
@@ -43,6 +49,9 @@ pub struct Session {
     closing: Cancel,
     /// The layers its guest has, for each run's record and outcome.
     layers: Enforcement,
+    /// Its network, when the policy allows one: one engine for the
+    /// session's life (its budgets count over all its runs), ended with it.
+    network: Option<RunNetwork>,
     inner: Mutex<Inner>,
 }
 
@@ -73,7 +82,13 @@ impl Session {
         let lister = sandbox.gate(&id, Some(&calls), None).map(|gate| gate as Arc<dyn ToolHost>);
         let backend = sandbox.backend(language)?;
         let layers = backend.layers(sandbox.policy())?;
-        let guest = backend.open(language, sandbox.policy(), lister.as_ref())?;
+        let network = RunNetwork::start(sandbox.policy(), sandbox.audit(), &id)?;
+        let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
+        // The guest's environment holds each secret's placeholder, fresh
+        // for the session.
+        let with_placeholders = network.as_ref().and_then(|network| network.guest_policy(sandbox.policy()));
+        let policy = with_placeholders.as_ref().unwrap_or(sandbox.policy());
+        let guest = backend.open(language, policy, lister.as_ref(), egress.as_ref())?;
         if let Some(log) = sandbox.audit() {
             let event = Event::SessionOpen {
                 session: id.clone(),
@@ -103,6 +118,7 @@ impl Session {
             calls,
             closing,
             layers,
+            network,
             inner: Mutex::new(inner),
         })
     }
@@ -174,11 +190,18 @@ impl Session {
         let audit = self.sandbox.audit();
         let layers = self.layers.clone();
         let record = RunRecord::start(audit, self.language, code, &self.sandbox, Some(&self.id), layers)?;
-        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls), None);
+        if let Some(network) = &self.network {
+            network.begin(record.run_id());
+        }
+        let engine = self.network.as_ref().map(|network| &network.engine);
+        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls), engine);
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
-        let result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel) });
+        let mut result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel) });
         let ended = guest.ended().map(String::from);
+        if let (Some(network), Ok(outcome)) = (&self.network, &mut result) {
+            outcome.usage.network = Some(network.end_run());
+        }
         if let Ok(outcome) = &result {
             inner.runs += 1;
             inner.wall = inner.wall.saturating_add(outcome.usage.wall);
@@ -293,7 +316,7 @@ impl Session {
     }
 
     fn close_locked(&self, inner: &mut Inner, why: &str) {
-        close(&self.sandbox, &self.id, inner, why);
+        close(&self.sandbox, &self.id, inner, self.network.as_ref(), why);
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -306,7 +329,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         let inner = self.inner.get_mut().unwrap_or_else(|p| p.into_inner());
-        close(&self.sandbox, &self.id, inner, "dropped");
+        close(&self.sandbox, &self.id, inner, self.network.as_ref(), "dropped");
     }
 }
 
@@ -329,12 +352,16 @@ fn cut_short(outcome: &Result<Outcome, SandboxError>, budget: &Budget) -> Option
     from.starts_with("session.").then(|| format!("its last run used what was left of {from}"))
 }
 
-/// Drops the session's guest and records why, once.
-fn close(sandbox: &Sandbox, id: &str, inner: &mut Inner, why: &str) {
+/// Drops the session's guest, then ends its network (every connection and
+/// tunnel with it), and records why, once.
+fn close(sandbox: &Sandbox, id: &str, inner: &mut Inner, network: Option<&RunNetwork>, why: &str) {
     if inner.closed.is_some() {
         return;
     }
     inner.guest = None;
+    if let Some(network) = network {
+        network.finish();
+    }
     inner.closed = Some(why.to_string());
     if let Some(log) = sandbox.audit() {
         // The guest is gone whether or not the log can say so.

@@ -62,6 +62,11 @@ fn curl_reaches_an_allowed_host_through_the_proxy_and_nothing_else() {
     // The host's loopback is not the jail's: 127.0.0.1 goes direct (NO_PROXY), to the jail's own.
     assert_ne!(lines[3], "200", "{outcome:?}");
     assert_eq!(net.origin.seen().len(), 1, "{:?}", net.origin.seen());
+    // The outcome says what went out: one request, its head out, the
+    // answer's head and body in (refusals send nothing).
+    let network = outcome.usage.network.expect("a run with a network reports its usage");
+    assert_eq!(network.requests, 1, "{network:?}");
+    assert!(network.bytes_out > 0 && network.bytes_in > lines[0].len() as u64, "{network:?}");
     let audit = net.audit();
     assert!(
         audit.contains(r#""kind":"net_request""#) && audit.contains(r#""rule":"network.deny[0]""#),
@@ -139,4 +144,44 @@ print(os.environ["HTTPS_PROXY"], os.environ["http_proxy"])
     assert_eq!(lines[7], "open", "the proxy is the one way: {outcome:?}");
     assert_eq!(lines[8], "http://127.0.0.1:3128 http://127.0.0.1:3128");
     assert!(!net.dns.asked().contains(&"allowed.test".to_string()), "the guest asked the resolver itself");
+}
+
+#[test]
+fn a_session_keeps_one_network_whose_budget_spans_its_runs() {
+    let net = Net::new();
+    let port = net.origin.port;
+    let toml = format!(
+        "languages = [\"sh\", \"javascript\"]\n[network]\nallow = [\"allowed.test:{port}\"]\nmax_requests = 2\n\
+         dns = [\"{}\"]\n[audit]\npath = \"{}\"\n",
+        net.dns.address,
+        net.audit.path().join("audit.jsonl").display()
+    );
+    let sandbox = Sandbox::new(Policy::from_toml_str(&toml).expect("policy")).expect("sandbox");
+
+    // A jailed shell: its proxy is the session's, across runs.
+    let shell = sandbox.session(Language::Shell).expect("a shell session with a network");
+    let curl = format!("curl -sS http://allowed.test:{port}/shell");
+    let first = shell.run(&curl).expect("run");
+    assert_eq!(first.stdout, format!("origin saw GET /shell HTTP/1.1 host=allowed.test:{port}"), "{first:?}");
+    assert_eq!(first.usage.network.map(|n| n.requests), Some(1), "{first:?}");
+    let second = shell.run(&format!("{curl}; echo; {curl}")).expect("run");
+    let lines: Vec<&str> = second.stdout.lines().collect();
+    assert!(lines[0].starts_with("origin saw GET /shell"), "{second:?}");
+    // The session's second request was its last: max_requests counts over the session.
+    assert!(lines[1].contains("network.max_requests"), "{second:?}");
+    assert_eq!(second.usage.network.map(|n| n.requests), Some(1), "{second:?}");
+    shell.close();
+    assert_eq!(net.origin.seen().len(), 2, "{:?}", net.origin.seen());
+
+    // A JavaScript session: each run's fetch goes through the session's engine.
+    let js = sandbox.session(Language::JavaScript).expect("a JavaScript session with a network");
+    js.run("let seen = [];").expect("run");
+    let url = format!("http://allowed.test:{port}/js");
+    let run = js.run(&format!("seen.push(await (await fetch({url:?})).text()); seen.length")).expect("run");
+    assert_eq!(run.value, Some(1.into()), "{run:?}");
+    let run = js.run("seen[0]").expect("run");
+    assert_eq!(run.value, Some(format!("origin saw GET /js HTTP/1.1 host=allowed.test:{port}").into()));
+    assert_eq!(run.usage.network.map(|n| n.requests), Some(0), "a run that made no request used none");
+    let audit = net.audit();
+    assert!(audit.contains(r#""rule":"network.max_requests""#), "{audit}");
 }
