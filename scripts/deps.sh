@@ -56,6 +56,8 @@ install_test_deps() {
     # What the network tests run inside the jail: curl, and requests for
     # the system Python (the jail's python-native).
     install_apt_packages curl python3-requests
+    # node, which the JavaScript guest's globals are compared with.
+    command -v node >/dev/null || install_apt_packages nodejs
     if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents, schemathesis" 2>/dev/null; then
         echo "==> installing into .venv: ${TEST_PYTHON_PACKAGES[*]}"
         .venv/bin/pip install -q "${TEST_PYTHON_PACKAGES[@]}"

@@ -93,7 +93,7 @@ impl Vetting<'_> {
         // `::ffff:a.b.c.d` reaches the host at a.b.c.d: compare it as that.
         let own = self.own.iter().any(|own| own.to_canonical() == address.to_canonical());
         let class = match classify(address) {
-            _ if own => "the host's own",
+            _ if own => "host-owned",
             AddressClass::NonPublic(class) => class,
             AddressClass::Public => "",
         };
@@ -132,7 +132,7 @@ mod tests {
             let address: IpAddr = address.parse().expect("address");
             let refused = vetting.vet_address("api.example:443", address, 443);
             assert!(
-                matches!(refused, Err(Refusal::NonPublic { class: "the host's own", .. })),
+                matches!(refused, Err(Refusal::NonPublic { class: "host-owned", .. })),
                 "{address}: {refused:?}"
             );
         }

@@ -36,6 +36,9 @@ struct Engine {
     /// The prelude's tool installer, kept out of the guest's reach and
     /// called at the start of every run.
     install_tools: Persistent<Function<'static>>,
+    /// The prelude's timer queue (`wait`, `fire`, `clear`), which the
+    /// event loop drives; also out of the guest's reach.
+    timers: Persistent<Object<'static>>,
 }
 
 thread_local! {
@@ -49,13 +52,16 @@ thread_local! {
 pub extern "C" fn initialize() {
     let runtime = Runtime::new().expect("QuickJS runtime");
     let context = Context::full(&runtime).expect("QuickJS context");
-    let install_tools = context.with(|ctx| {
+    let (install_tools, timers) = context.with(|ctx| {
         install_globals(&ctx).expect("stockade globals");
         let install: Function = ctx.globals().get("__stockade_install_tools").expect("the tool installer");
         ctx.globals().remove("__stockade_install_tools").expect("hide the tool installer");
-        Persistent::save(&ctx, install)
+        let timers: Object = ctx.globals().get("__stockade_timers").expect("the timer queue");
+        ctx.globals().remove("__stockade_timers").expect("hide the timer queue");
+        (Persistent::save(&ctx, install), Persistent::save(&ctx, timers))
     });
-    ENGINE.with(|engine| *engine.borrow_mut() = Some(Engine { _runtime: runtime, context, install_tools }));
+    let engine_state = Engine { _runtime: runtime, context, install_tools, timers };
+    ENGINE.with(|engine| *engine.borrow_mut() = Some(engine_state));
 }
 
 fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
@@ -207,54 +213,87 @@ fn evaluate(engine: &Engine, source: Vec<u8>) -> String {
             }
             Err(err) => return error_frame(&ctx, err),
         };
-        settle(&ctx, promise, wrapped)
+        let timers = match engine.timers.clone().restore(&ctx) {
+            Ok(timers) => timers,
+            Err(e) => return error_frame_plain("InternalError", &e.to_string()),
+        };
+        let frame = settle(&ctx, promise, wrapped, &timers);
+        // A run that ended early (an error) leaves no timer to a session's next run.
+        if let Ok(clear) = timers.get::<_, Function>("clear") {
+            let _ = clear.call::<_, ()>(());
+        }
+        frame
     })
 }
 
-/// Runs the job queue until the top-level promise settles.
-fn settle<'js>(ctx: &Ctx<'js>, promise: Promise<'js>, wrapped: bool) -> String {
+/// The event loop: runs the job queue, then the timers as they fall due,
+/// until the top-level promise has settled and no timer keeps the run
+/// alive. Sleeping for a timer is the host's sleep, which ends the run at
+/// its wall time.
+fn settle<'js>(ctx: &Ctx<'js>, promise: Promise<'js>, wrapped: bool, timers: &Object<'js>) -> String {
+    let (wait, fire) = match (timers.get::<_, Function>("wait"), timers.get::<_, Function>("fire")) {
+        (Ok(wait), Ok(fire)) => (wait, fire),
+        _ => return error_frame_plain("InternalError", "the timer queue is missing"),
+    };
     loop {
-        match promise.state() {
-            PromiseState::Pending => {
-                // A job that throws rejects its own promise; the loop picks
-                // that up through `promise.state()`.
-                if !ctx.execute_pending_job() {
-                    return error_frame_plain(
-                        "DeadlockError",
-                        "the top-level promise never settled: nothing is left to run",
-                    );
-                }
+        // A job that throws rejects its own promise; the loop picks that
+        // up through `promise.state()`.
+        while ctx.execute_pending_job() {}
+        let settled = match promise.state() {
+            PromiseState::Rejected => return rejected_frame(ctx, &promise),
+            PromiseState::Resolved => true,
+            PromiseState::Pending => false,
+        };
+        let due = match wait.call::<_, f64>((settled,)).catch(ctx) {
+            Ok(due) => due,
+            Err(err) => return error_frame(ctx, err),
+        };
+        if due >= 0.0 {
+            if due > 0.0 {
+                std::thread::sleep(std::time::Duration::from_secs_f64(due / 1000.0));
             }
-            PromiseState::Resolved => {
-                let value = match promise.result::<Value>() {
-                    Some(Ok(value)) => value,
-                    Some(Err(err)) => {
-                        return error_frame(ctx, Err::<(), _>(err).catch(ctx).unwrap_err());
-                    }
-                    None => return ok_frame(ctx, Value::new_undefined(ctx.clone())),
-                };
-                // Async script evaluation resolves to `{ value }`; the
-                // wrapped function resolves to the returned value itself.
-                let value = if wrapped {
-                    value
-                } else {
-                    value
-                        .as_object()
-                        .and_then(|o| o.get::<_, Value>("value").ok())
-                        .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
-                };
-                return ok_frame(ctx, value);
+            if let Err(err) = fire.call::<_, bool>(()).catch(ctx) {
+                return error_frame(ctx, err);
             }
-            PromiseState::Rejected => {
-                let reason = match promise.result::<Value>() {
-                    Some(Err(err)) => Err::<(), _>(err).catch(ctx).unwrap_err(),
-                    Some(Ok(value)) => CaughtError::Value(value),
-                    None => CaughtError::Value(Value::new_undefined(ctx.clone())),
-                };
-                return error_frame(ctx, reason);
-            }
+        } else if settled {
+            return resolved_frame(ctx, &promise, wrapped);
+        } else {
+            return error_frame_plain(
+                "DeadlockError",
+                "the top-level promise never settled: nothing is left to run",
+            );
         }
     }
+}
+
+/// The frame of a top level that resolved: its value.
+fn resolved_frame<'js>(ctx: &Ctx<'js>, promise: &Promise<'js>, wrapped: bool) -> String {
+    let value = match promise.result::<Value>() {
+        Some(Ok(value)) => value,
+        Some(Err(err)) => return error_frame(ctx, Err::<(), _>(err).catch(ctx).unwrap_err()),
+        None => return ok_frame(ctx, Value::new_undefined(ctx.clone())),
+    };
+    // Async script evaluation resolves to `{ value }`; the wrapped
+    // function resolves to the returned value itself.
+    let value = if wrapped {
+        value
+    } else {
+        value
+            .as_object()
+            .and_then(|o| o.get::<_, Value>("value").ok())
+            .unwrap_or_else(|| Value::new_undefined(ctx.clone()))
+    };
+    ok_frame(ctx, value)
+}
+
+/// The frame of a top level that rejected: its reason.
+fn rejected_frame<'js>(ctx: &Ctx<'js>, promise: &Promise<'js>) -> String {
+    let reason = match promise.result::<Value>() {
+        Some(Err(err)) => Err::<(), _>(err).catch(ctx).unwrap_err(),
+        Some(Ok(value)) => CaughtError::Value(value),
+        None => CaughtError::Value(Value::new_undefined(ctx.clone())),
+    };
+    error_frame(ctx, reason)
 }
 
 fn ok_frame<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> String {

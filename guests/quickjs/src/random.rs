@@ -10,9 +10,11 @@
 //! serves from its CSPRNG, before each run's code starts.
 //!
 //! It is xorshift128+, as in V8 and SpiderMonkey: `Math.random` is not meant
-//! to be a cryptographic generator, only an unpredictable one.
+//! to be a cryptographic generator, only an unpredictable one. What must be
+//! (`crypto.getRandomValues`, `crypto.randomUUID`) reads `random_get`
+//! directly, each time.
 
-use rquickjs::{Ctx, Function, Object};
+use rquickjs::{ArrayBuffer, Ctx, Function, Object};
 use std::cell::Cell;
 
 thread_local! {
@@ -26,11 +28,26 @@ unsafe extern "C" {
     fn wasi_random_get(buf: *mut u8, len: usize) -> i32;
 }
 
-/// Replaces QuickJS's `Math.random` with this module's generator.
+/// Replaces QuickJS's `Math.random` with this module's generator, and
+/// gives the prelude `__stockade_random_bytes(n)`: an `ArrayBuffer` of `n`
+/// bytes from the host's CSPRNG, for `crypto` (which hides it).
 pub fn install(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let math: Object = ctx.globals().get("Math")?;
     math.set("random", Function::new(ctx.clone(), next)?.with_name("random")?)?;
+    let bytes = Function::new(ctx.clone(), random_bytes)?.with_name("randomBytes")?;
+    ctx.globals().set("__stockade_random_bytes", bytes)?;
     Ok(())
+}
+
+/// `len` bytes from the host's CSPRNG.
+fn random_bytes<'js>(ctx: Ctx<'js>, len: u32) -> rquickjs::Result<ArrayBuffer<'js>> {
+    let mut buffer = vec![0u8; len as usize];
+    // SAFETY: `buffer` is a live, writable buffer of exactly `buffer.len()` bytes.
+    let errno = unsafe { wasi_random_get(buffer.as_mut_ptr(), buffer.len()) };
+    if errno != 0 {
+        return Err(rquickjs::Exception::throw_internal(&ctx, "the host's random_get failed"));
+    }
+    ArrayBuffer::new(ctx, buffer)
 }
 
 /// Seeds the generator afresh from the host's entropy.

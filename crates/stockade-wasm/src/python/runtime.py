@@ -122,6 +122,63 @@ def _stockade_install():
             raise ToolError("this sandbox has no host tools", "unavailable") from None
         return json.loads(answer)
 
+    class Ready:
+        """A tool's answer where the caller awaits it (`await tool(...)`):
+        the call is made at once, as every tool call is, and awaiting it
+        gives the value."""
+
+        __slots__ = ("value",)
+
+        def __init__(self, value):
+            self.value = value
+
+        def __await__(self):
+            return self.value
+            yield
+
+    awaitable_kinds = {}
+
+    def awaitable(value):
+        # For `asyncio.gather(tool(a), tool(b))`: a value of its own type
+        # that can also be awaited. None and bool have no subtypes; they
+        # stay as they are.
+        kind = type(value)
+        if kind not in (dict, list, str, int, float):
+            return value
+        if kind not in awaitable_kinds:
+
+            def __await__(self, kind=kind):
+                return kind(self)
+                yield
+
+            members = {"__slots__": (), "__await__": __await__}
+            if kind.__hash__ is None:
+                # gather keys its arguments by them; equal answers are equal
+                # whichever one it keeps.
+                members["__hash__"] = object.__hash__
+            awaitable_kinds[kind] = type(kind.__name__, (kind,), members)
+        return awaitable_kinds[kind](value)
+
+    def awaited(frame):
+        # Whether the caller's next instruction awaits the call's result.
+        try:
+            import opcode
+
+            code, at = frame.f_code.co_code, frame.f_lasti + 2
+            while at < len(code) and code[at] == opcode.opmap.get("CACHE", 0):
+                at += 2
+            return at < len(code) and code[at] == opcode.opmap["GET_AWAITABLE"]
+        except (KeyError, AttributeError):
+            return False
+
+    def in_async_code(value, caller):
+        # A tool called from a coroutine may be awaited, or gathered, as
+        # well as used plainly; anywhere else its value is plain.
+        asyncio = sys.modules.get("asyncio")
+        if asyncio is None or asyncio._get_running_loop() is None:
+            return value
+        return Ready(value) if awaited(caller) else awaitable(value)
+
     def make_tool(name, description, schema):
         # Positional arguments follow the tool's declared order when it
         # gives one ("x-stockade-order", which the Python package writes), else
@@ -143,7 +200,7 @@ def _stockade_install():
                 kwargs[param] = value
             answer = request({"op": "call", "tool": name, "args": kwargs})
             if answer.get("ok"):
-                return answer.get("value")
+                return in_async_code(answer.get("value"), sys._getframe(1))
             error = answer.get("error") or {}
             kind, message = error.get("kind", "protocol"), error.get("message", "")
             if kind in ("tool_error", "protocol"):
@@ -328,6 +385,140 @@ def _stockade_install():
 
         guarded_chmod.__doc__, guarded_chmod.__wrapped__ = chmod.__doc__, chmod
         os.chmod = guarded_chmod
+
+    def fix_selector_events(selector_events):
+        # asyncio's event loop makes a socketpair so that other threads and
+        # signal handlers can wake it; WASI has no socketpair, and the guest
+        # has neither threads nor signals, so the loop needs none. It then
+        # sleeps in its selector, through the host's clock, as time.sleep does.
+        loop = selector_events.BaseSelectorEventLoop
+
+        def make_self_pipe(self):
+            self._ssock = self._csock = None
+
+        def close_self_pipe(self):
+            pass
+
+        loop._make_self_pipe, loop._close_self_pipe = make_self_pipe, close_self_pipe
+
+        # asyncio.run ends by shutting its default executor down on a thread
+        # of its own; the executor here has no thread to wait for.
+        async def shutdown_default_executor(self, timeout=None):
+            self._executor_shutdown_called = True
+            if self._default_executor is not None:
+                self._default_executor.shutdown(wait=True)
+
+        selector_events.base_events.BaseEventLoop.shutdown_default_executor = shutdown_default_executor
+
+    no_processes = (
+        "the WebAssembly guest cannot start processes; run shell or native programs in the "
+        "process jail instead (languages sh, bash, python-native, node-native)"
+    )
+
+    def refuse_processes(*args, **kwargs):
+        import errno
+
+        raise PermissionError(errno.EPERM, no_processes)
+
+    def fix_subprocess(subprocess):
+        def refuse(self, *args, **kwargs):
+            self._child_created = False  # what Popen.__del__ reads
+            refuse_processes()
+
+        subprocess.Popen.__init__ = refuse
+
+    def fix_os(os):
+        # `system` and `popen` are what programs call without asking first;
+        # the rest only where WASI's os has them, since a program that
+        # checks `hasattr(os, "fork")` picks another way without it.
+        for name in ("system", "popen", "fork", "forkpty", "posix_spawn", "posix_spawnp"):
+            if name in ("system", "popen") or hasattr(os, name):
+                setattr(os, name, refuse_processes)
+
+    def fix_threading(threading):
+        start = threading.Thread.start
+
+        def start_or_say_why(self):
+            try:
+                return start(self)
+            except RuntimeError:
+                raise RuntimeError(
+                    "can't start new thread: the WebAssembly guest has a single thread. Use "
+                    "concurrent.futures.ThreadPoolExecutor (its tasks run as they are submitted) or "
+                    "asyncio, or run the code as python-native in the process jail"
+                ) from None
+
+        start_or_say_why.__doc__, start_or_say_why.__wrapped__ = start.__doc__, start
+        threading.Thread.start = start_or_say_why
+
+    def fix_thread_pool(thread):
+        # No thread to hand a task to: each runs as it is submitted, and its
+        # future is done when submit returns. Programs that map or gather
+        # over a pool work unchanged; the order of side effects is the
+        # order of submission.
+        import concurrent.futures
+
+        def submit(self, fn, /, *args, **kwargs):
+            with self._shutdown_lock:
+                if self._shutdown:
+                    raise RuntimeError("cannot schedule new futures after shutdown")
+            future = concurrent.futures.Future()
+            future.set_running_or_notify_cancel()
+            try:
+                result = fn(*args, **kwargs)
+            except BaseException as error:
+                future.set_exception(error)
+            else:
+                future.set_result(result)
+            return future
+
+        submit.__doc__ = thread.ThreadPoolExecutor.submit.__doc__
+        thread.ThreadPoolExecutor.submit = submit
+
+    fixes = {
+        "asyncio.selector_events": fix_selector_events,
+        "subprocess": fix_subprocess,
+        "os": fix_os,
+        "threading": fix_threading,
+        "concurrent.futures.thread": fix_thread_pool,
+    }
+
+    class FixingLoader:
+        """Runs the real loader, then the fix for what it loaded."""
+
+        def __init__(self, loader, fix):
+            self.loader, self.fix = loader, fix
+
+        def create_module(self, spec):
+            return self.loader.create_module(spec)
+
+        def exec_module(self, module):
+            self.loader.exec_module(module)
+            self.fix(module)
+
+    class FixOnImport:
+        """A finder that hands the standard modules in `fixes` to their own
+        finder and fixes each once it is loaded: what the guest never
+        imports costs nothing."""
+
+        @staticmethod
+        def find_spec(name, path=None, target=None):
+            fix = fixes.get(name)
+            if fix is None:
+                return None
+            for finder in sys.meta_path:
+                if finder is FixOnImport or not hasattr(finder, "find_spec"):
+                    continue
+                spec = finder.find_spec(name, path, target)
+                if spec is not None and spec.loader is not None:
+                    spec.loader = FixingLoader(spec.loader, fix)
+                    return spec
+            return None
+
+    for name, fix in fixes.items():
+        if name in sys.modules:
+            fix(sys.modules[name])
+    sys.meta_path.insert(0, FixOnImport)
 
     module._start = start
 

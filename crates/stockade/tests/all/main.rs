@@ -13,6 +13,7 @@ mod limits;
 mod network;
 mod policy;
 mod python;
+mod runtime;
 mod session;
 mod tools;
 

@@ -151,7 +151,7 @@ fn a_session_keeps_one_network_whose_budget_spans_its_runs() {
     let net = Net::new();
     let port = net.origin.port;
     let toml = format!(
-        "languages = [\"sh\", \"javascript\"]\n[network]\nallow = [\"allowed.test:{port}\"]\nmax_requests = 2\n\
+        "languages = [\"sh\", \"javascript\"]\n[network]\nallow = [\"allowed.test:{port}\", \"127.0.0.1/32:{port}\"]\nmax_requests = 2\n\
          dns = [\"{}\"]\n[audit]\npath = \"{}\"\n",
         net.dns.address,
         net.audit.path().join("audit.jsonl").display()
