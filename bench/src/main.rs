@@ -18,6 +18,7 @@ mod peers;
 mod python;
 mod report;
 mod row;
+mod runtime;
 mod stats;
 mod tools;
 
@@ -38,7 +39,7 @@ fn main() -> anyhow::Result<()> {
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
             "--only" => {
                 only = Some(args.next().context(
-                    "--only needs a section: package, python, tools, jail, network, http or crash",
+                    "--only needs a section: package, python, tools, jail, network, runtime, http or crash",
                 )?)
             }
             other => {
@@ -67,9 +68,10 @@ fn main() -> anyhow::Result<()> {
             "tools" => tools::all(if quick { 3 } else { 20 })?,
             "http" => http::all(&cli, if quick { 3 } else { 10 })?,
             "network" => network::all(requests)?,
+            "runtime" => runtime::all(if quick { 1 } else { 3 })?,
             other => {
                 anyhow::bail!(
-                    "unknown section {other:?} (package, python, tools, jail, network, http or crash)"
+                    "unknown section {other:?} (package, python, tools, jail, network, runtime, http or crash)"
                 )
             }
         };
@@ -106,6 +108,8 @@ fn main() -> anyhow::Result<()> {
     let package_rows = package::all(iterations.in_process)?;
     eprintln!("==> network (load {})", report::load());
     let network_rows = network::all(requests)?;
+    eprintln!("==> runtime (load {})", report::load());
+    let runtime_rows = runtime::all(if quick { 1 } else { 3 })?;
     eprintln!("==> HTTP API (load {})", report::load());
     let mut http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     eprintln!("==> crash under load (load {})", report::load());
@@ -120,6 +124,7 @@ fn main() -> anyhow::Result<()> {
         report::Section { title: "Host tools", notes: TOOLS_NOTES, rows: tool_rows },
         report::Section { title: "Process jail (native programs)", notes: JAIL_NOTES, rows: jail_rows },
         report::Section { title: NETWORK_TITLE, notes: NETWORK_NOTES, rows: network_rows },
+        report::Section { title: RUNTIME_TITLE, notes: RUNTIME_NOTES, rows: runtime_rows },
         report::Section {
             title: "Python package (`pip install ./python`)",
             notes: PACKAGE_NOTES,
@@ -143,11 +148,20 @@ fn section_heading(section: &str) -> (&'static str, &'static str) {
         "tools" => ("Host tools", TOOLS_NOTES),
         "jail" => ("Process jail (native programs)", JAIL_NOTES),
         "network" => (NETWORK_TITLE, NETWORK_NOTES),
+        "runtime" => (RUNTIME_TITLE, RUNTIME_NOTES),
         _ => ("HTTP API (`stockade serve`)", HTTP_NOTES),
     }
 }
 
 const NETWORK_TITLE: &str = "Network egress";
+
+const RUNTIME_TITLE: &str = "The guests' runtime (timers, asyncio)";
+
+const RUNTIME_NOTES: &str = "\
+- P12 times each program inside itself (`performance.now()`, `time.perf_counter()`), three runs a side, \
+so neither start-up counts. A `setTimeout(0)` waits 1 ms in node and in the guest alike (node's clamp), \
+so the chain measures the event loop's overhead over 10 s of waiting; the guest sleeps through the host's \
+clock. The gather runs on stockade's socketpair-free event loop in the guest.";
 
 const NETWORK_NOTES: &str = "\
 - P11 runs one python3 program (urllib: three warm-up GETs, then small GETs of a 100-byte answer one \

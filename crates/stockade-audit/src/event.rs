@@ -59,6 +59,21 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         layers: Vec<String>,
     },
+    /// A file went into or out of a session's private space, or was
+    /// removed from it, through the host's API (not the guest's own writes).
+    SessionFile {
+        /// The session's id.
+        session: String,
+        /// `write`, `read` or `remove`.
+        op: String,
+        /// The path, as the guest sees it (`/tmp/...`).
+        path: String,
+        /// Bytes moved (0 for a removal).
+        bytes: u64,
+        /// Lower-case hex SHA-256 of what moved (none for a removal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sha256: Option<String>,
+    },
     /// A session closed; its guest is gone.
     SessionClose {
         /// The session's id.

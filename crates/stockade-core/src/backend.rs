@@ -133,4 +133,22 @@ pub trait LiveGuest: Send {
 
     /// Why the guest can take no more turns, once it cannot.
     fn ended(&self) -> Option<&str>;
+
+    /// The guest's private space (its `/tmp`), opened for the host, which
+    /// reads and writes the session's files beneath it; `None` when the
+    /// guest has none.
+    fn files(&self) -> Option<GuestFiles> {
+        None
+    }
+}
+
+/// A live guest's private space, as the host reaches it.
+#[derive(Debug)]
+pub struct GuestFiles {
+    /// Its root folder, open.
+    pub root: std::fs::File,
+    /// The host user and group that what the host makes there must belong
+    /// to (a jail's space belongs to its user namespace, which maps only
+    /// its guest's ids); `None` when anyone's will do.
+    pub owner: Option<(u32, u32)>,
 }

@@ -15,7 +15,7 @@ pub mod protocol;
 pub mod render;
 pub mod request;
 
-pub use backend::{Backend, Egress, LiveGuest, RunRequest, ToolHost, Turn};
+pub use backend::{Backend, Egress, GuestFiles, LiveGuest, RunRequest, ToolHost, Turn};
 pub use cancel::Cancel;
 pub use error::{BoxError, ErrorClass, JailError, SandboxError, WasmError};
 pub use outcome::{AuditRange, Enforcement, Layer, Limit, NetworkUsage, Outcome, Status, Usage};

@@ -114,3 +114,35 @@ impl Backend for JailBackend {
         Ok(Box::new(session::ShellSession::open(language, policy, egress)?))
     }
 }
+
+/// Runs `make` on a thread of its own whose file-system user and group are
+/// `owner`, so that what it creates belongs to them: how the host makes a
+/// file or folder in a jail's `/tmp`, whose user namespace maps only the
+/// guest's ids (a file of any other owner could not be created there).
+/// Only that thread's ids change, and it ends with `make`.
+pub fn as_file_owner<T: Send>(owner: (u32, u32), make: impl FnOnce() -> T + Send) -> std::io::Result<T> {
+    std::thread::scope(|scope| {
+        scope
+            .spawn(|| {
+                let (uid, gid) = owner;
+                // SAFETY: setfsgid and setfsuid take ids and touch no memory;
+                // the kernel keeps these ids per thread and the C library
+                // does not pass them on to other threads, so only this one,
+                // which ends below, acts as `owner`. Asking with -1 changes
+                // nothing and reads the id back.
+                let (group, user) = unsafe {
+                    libc::setfsgid(gid);
+                    libc::setfsuid(uid);
+                    (libc::setfsgid(u32::MAX), libc::setfsuid(u32::MAX))
+                };
+                if (user as u32, group as u32) != owner {
+                    return Err(std::io::Error::other(format!(
+                        "could not act as user {uid}, group {gid} to make the file"
+                    )));
+                }
+                Ok(make())
+            })
+            .join()
+            .map_err(|_| std::io::Error::other("the thread making the file panicked"))?
+    })
+}

@@ -312,12 +312,19 @@ fn could_not_start((stage, errno): (Option<Stage>, i32)) -> SandboxError {
     JailError::Start { stage, source: std::io::Error::from_raw_os_error(errno) }.into()
 }
 
-/// Maps the guest's user and group: to the caller's own ids, or, when the
-/// caller is root, to `nobody` (never to a privileged host id).
-fn write_maps(pid: libc::pid_t) -> std::io::Result<()> {
+/// The host user and group the guest's are mapped to: the caller's own,
+/// or, when the caller is root, `nobody` (never a privileged host id).
+pub(crate) fn guest_host_ids() -> (u32, u32) {
     // SAFETY: geteuid and getegid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
-    let (host_uid, host_gid) = if uid == 0 { (ROOT_MAPS_TO, ROOT_MAPS_TO) } else { (uid, gid) };
+    if uid == 0 { (ROOT_MAPS_TO, ROOT_MAPS_TO) } else { (uid, gid) }
+}
+
+/// Maps the guest's user and group to [`guest_host_ids`].
+fn write_maps(pid: libc::pid_t) -> std::io::Result<()> {
+    // SAFETY: geteuid cannot fail and touches no memory.
+    let uid = unsafe { libc::geteuid() };
+    let (host_uid, host_gid) = guest_host_ids();
     let proc = format!("/proc/{pid}");
     if uid != 0 {
         // An ordinary user may map a group only once setgroups is denied.
@@ -370,6 +377,13 @@ pub(crate) struct Child {
 }
 
 impl Child {
+    /// Opens `path` (absolute, as the jail sees it) for the host, through
+    /// the process's root: a descriptor into the jail's own mounts. The pid
+    /// is this child's, unreaped, so it names no other process.
+    pub fn open_inside(&self, path: &str) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(format!("/proc/{}/root{path}", self.pid))
+    }
+
     fn new(pid: libc::pid_t) -> Result<Child, SandboxError> {
         // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
         let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;

@@ -36,6 +36,8 @@ pub struct ShellSession {
     nonce: String,
     limits: Limits,
     ended: Option<String>,
+    /// The jail's `/tmp`, opened for the host (the session's files).
+    tmp: Option<std::fs::File>,
 }
 
 impl ShellSession {
@@ -61,7 +63,10 @@ impl ShellSession {
         let limits = &policy.limits;
         let stdout = Stream::read(started.stdout.try_clone().map_err(io)?, &nonce, limits.stdout_bytes);
         let stderr = Stream::read(started.stderr.try_clone().map_err(io)?, &nonce, limits.stderr_bytes);
+        // The shell has called `execve`: its root is the jail's.
+        let tmp = Some(started.child.open_inside("/tmp").map_err(io)?);
         Ok(ShellSession {
+            tmp,
             started,
             commands: std::fs::File::from(stdin),
             stdout,
@@ -163,6 +168,11 @@ impl LiveGuest for ShellSession {
 
     fn ended(&self) -> Option<&str> {
         self.ended.as_deref()
+    }
+
+    fn files(&self) -> Option<stockade_core::GuestFiles> {
+        let root = self.tmp.as_ref()?.try_clone().ok()?;
+        Some(stockade_core::GuestFiles { root, owner: Some(crate::run::guest_host_ids()) })
     }
 }
 

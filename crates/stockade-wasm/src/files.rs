@@ -39,16 +39,23 @@ const SCRATCH: &str = "/tmp";
 /// Mounts the policy's grants, and its scratch `/tmp` when it asks for one
 /// ([`crate::scratch`]), into the guest's view. `reserved` are guest paths
 /// the guest's runtime needs for itself; a grant at or under one is refused.
+/// Returns the scratch folder's root, opened for the host (a session's
+/// files), when there is one.
 pub(crate) fn mount(
     wasi: &mut WasiCtxBuilder,
     files: &FilesPolicy,
     reserved: &[&str],
-) -> Result<(), SandboxError> {
+) -> Result<Option<std::fs::File>, SandboxError> {
+    let mut root = None;
     if files.tmp_bytes > 0 {
         let scratch = crate::scratch::Scratch::mount(files.tmp_bytes)?;
         // The preopen opens its own descriptor; `scratch` may go after.
         wasi.preopened_dir(scratch.path(), SCRATCH, FsPerms::ReadWrite)
             .map_err(|e| WasmError::engine("open the guest's /tmp", e))?;
+        root = Some(
+            std::fs::File::open(scratch.path())
+                .map_err(|e| WasmError::engine("open the guest's /tmp for the host", e))?,
+        );
     }
     for (i, grant) in files.grants.iter().enumerate() {
         let key = format!("files.grants[{i}]");
@@ -69,7 +76,7 @@ pub(crate) fn mount(
             PolicyError::invalid(format!("{key}.host"), format!("cannot open {}: {e:#}", grant.host))
         })?;
     }
-    Ok(())
+    Ok(root)
 }
 
 /// Each grant's guest path and whether it is read-only, for the guest

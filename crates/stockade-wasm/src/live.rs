@@ -47,6 +47,9 @@ pub(crate) struct Live {
     frame_cap: u64,
     metered: bool,
     ended: Option<String>,
+    /// The root of its scratch `/tmp`, for the host (a session's files);
+    /// `None` when the policy gives it none.
+    scratch: Option<std::fs::File>,
     /// Keeps the module (and its engine) alive for as long as the instance.
     _compiled: Arc<Compiled>,
     /// Declared after the store, so dropped after it: the slot is free again
@@ -100,7 +103,7 @@ impl Live {
                 &[crate::python::GUEST_LIB]
             }
         };
-        crate::files::mount(&mut wasi, &policy.files, reserved)?;
+        let scratch = crate::files::mount(&mut wasi, &policy.files, reserved)?;
         for (name, value) in &policy.env {
             wasi.env(name, value);
         }
@@ -148,6 +151,7 @@ impl Live {
             frame_cap: limits.stdout_bytes.max(MIN_FRAME_CAP),
             metered: limits.fuel.is_some(),
             ended: None,
+            scratch,
             _compiled: compiled.clone(),
             _slot: slot,
         })))
@@ -254,6 +258,11 @@ impl stockade_core::LiveGuest for Session {
 
     fn ended(&self) -> Option<&str> {
         self.live.ended()
+    }
+
+    fn files(&self) -> Option<stockade_core::GuestFiles> {
+        let root = self.live.scratch.as_ref()?.try_clone().ok()?;
+        Some(stockade_core::GuestFiles { root, owner: None })
     }
 }
 

@@ -30,15 +30,17 @@ mod network;
 pub mod rate;
 mod sandbox;
 mod session;
+pub mod session_files;
 pub mod tools;
 
 pub use sandbox::{Sandbox, SandboxBuilder};
 pub use session::Session;
+pub use session_files::{Entry, EntryKind, FileError, SessionFiles, Transfer};
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
     AuditRange, Backend, BoxError, Cancel, ErrorClass, JailError, JailLayer, Language, Limit, LiveGuest,
-    Outcome, Request, RunRequest, SandboxError, SessionRequest, Status, ToolHost, Turn, Usage, WasmError, id,
-    protocol, render,
+    NetworkUsage, Outcome, Request, RunRequest, SandboxError, SessionRequest, Status, ToolHost, Turn, Usage,
+    WasmError, id, protocol, render,
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};

@@ -18,6 +18,7 @@
 use crate::audit::{RunRecord, audit_error, new_run_id};
 use crate::network::RunNetwork;
 use crate::sandbox::Sandbox;
+use crate::session_files::SessionFiles;
 use crate::tools::gate::SessionCalls;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -131,6 +132,26 @@ impl Session {
     /// The session's language.
     pub fn language(&self) -> Language {
         self.language
+    }
+
+    /// The session's files: its guest's `/tmp`, which the host can write
+    /// into and read out of between runs (see [`SessionFiles`]).
+    pub fn files(&self) -> SessionFiles<'_> {
+        SessionFiles::new(self)
+    }
+
+    /// The root of the guest's private space, opened for the host; `None`
+    /// when it has none. Fails once the session is closed.
+    pub(crate) fn files_root(&self) -> Result<Option<stockade_core::GuestFiles>, SandboxError> {
+        let inner = self.lock();
+        if let Some(why) = &inner.closed {
+            return Err(SandboxError::SessionEnded(why.clone()));
+        }
+        Ok(inner.guest.as_ref().and_then(|guest| guest.files()))
+    }
+
+    pub(crate) fn sandbox(&self) -> &Sandbox {
+        &self.sandbox
     }
 
     /// Runs `code` in the session's guest, which keeps what earlier runs

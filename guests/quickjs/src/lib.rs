@@ -23,6 +23,7 @@ use rquickjs::{
 use std::cell::RefCell;
 use std::io::Write;
 
+mod digest;
 mod fs;
 mod random;
 
@@ -78,6 +79,7 @@ fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     ctx.globals().set("__stockade_host", host)?;
     ctx.globals().set("__stockade_fs", Function::new(ctx.clone(), fs::call)?)?;
     random::install(ctx)?;
+    digest::install(ctx)?;
     ctx.eval::<(), _>(PRELUDE)?;
     Ok(())
 }

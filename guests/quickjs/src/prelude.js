@@ -6,10 +6,19 @@
 
   const MAX_DEPTH = 3;
 
+  // A string inside a value, quoted as node's util.inspect quotes it.
+  const ESCAPES = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\\": "\\\\" };
+  const quote = (s) => {
+    const mark = !s.includes("'") ? "'" : !s.includes('"') ? '"' : !s.includes("`") && !s.includes("${") ? "`" : "'";
+    let body = s.replace(/[\\\x00-\x1f\x7f]/g, (c) => ESCAPES[c] || "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
+    if (mark === "'") body = body.replace(/'/g, "\\'");
+    return mark + body + mark;
+  };
+
   const inspect = (value, depth, seen) => {
     switch (typeof value) {
       case "string":
-        return depth === 0 ? value : JSON.stringify(value);
+        return depth === 0 ? value : quote(value);
       case "bigint":
         return `${value}n`;
       case "symbol":
@@ -58,9 +67,46 @@
   const out = (...args) => write(1, format(args));
   const err = (...args) => write(2, format(args));
 
+  // node's counters and timers, by label.
+  const started = new Map();
+  const counts = new Map();
+  const label = (name) => (name === undefined ? "default" : String(name));
+  const elapsed = (name) => {
+    const at = started.get(label(name));
+    if (at === undefined) {
+      err(`Warning: No such label '${label(name)}' for console.timeEnd()`);
+      return null;
+    }
+    const ms = performance.now() - at;
+    return ms < 1000 ? `${ms.toFixed(3)}ms` : `${(ms / 1000).toFixed(3)}s`;
+  };
+
   globalThis.console = Object.freeze({
     log: out, info: out, debug: out, trace: out,
     error: err, warn: err,
+    dir: (value) => out(value),
+    assert: (condition, ...args) => {
+      if (!condition) err(...(args.length ? ["Assertion failed:", ...args] : ["Assertion failed"]));
+    },
+    count: (name) => {
+      const n = (counts.get(label(name)) || 0) + 1;
+      counts.set(label(name), n);
+      out(`${label(name)}: ${n}`);
+    },
+    countReset: (name) => counts.set(label(name), 0),
+    time: (name) => {
+      if (started.has(label(name))) err(`Warning: Label '${label(name)}' already exists for console.time()`);
+      else started.set(label(name), performance.now());
+    },
+    timeLog: (name, ...args) => {
+      const took = elapsed(name);
+      if (took !== null) out(`${label(name)}: ${took}`, ...args);
+    },
+    timeEnd: (name) => {
+      const took = elapsed(name);
+      if (took !== null) out(`${label(name)}: ${took}`);
+      started.delete(label(name));
+    },
   });
 })();
 
@@ -495,7 +541,20 @@ globalThis.__stockade_encoding = (() => {
     const hex = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
     return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
   };
-  globalThis.crypto = Object.freeze({ getRandomValues, randomUUID });
+  const hash = globalThis.__stockade_digest;
+  delete globalThis.__stockade_digest;
+  const DIGESTS = ["SHA-1", "SHA-256", "SHA-384", "SHA-512"];
+  const digest = async (algorithm, data) => {
+    const name = String(typeof algorithm === "object" && algorithm !== null ? algorithm.name : algorithm).toUpperCase();
+    if (!DIGESTS.includes(name)) throw new DOMException("Unrecognized algorithm name", "NotSupportedError");
+    let bytes;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else throw new TypeError('The "data" argument must be an instance of ArrayBuffer, Buffer, TypedArray, or DataView');
+    return hash(name, bytes.slice());
+  };
+  const subtle = Object.freeze({ digest });
+  globalThis.crypto = Object.freeze({ getRandomValues, randomUUID, subtle });
 
   const uncloneable = (what) => new DOMException(`${what} could not be cloned.`, "DataCloneError");
   const TYPED = [Int8Array, Uint8Array, Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Array,
@@ -552,6 +611,721 @@ globalThis.__stockade_encoding = (() => {
     }
     return clone(value, new Map());
   };
+})();
+
+// `AbortController` and `AbortSignal` (with `AbortSignal.abort`,
+// `AbortSignal.timeout` and `AbortSignal.any`), and the `Event` and
+// `EventTarget` they are built on; `fetch` refuses a signal already aborted.
+(() => {
+  class Event {
+    #type;
+    constructor(type) {
+      this.#type = String(type);
+      this.timeStamp = performance.now();
+    }
+    get type() {
+      return this.#type;
+    }
+  }
+  class EventTarget {
+    #listeners = new Map();
+    addEventListener(type, listener, options) {
+      if (typeof listener !== "function" && !(listener && typeof listener.handleEvent === "function")) return;
+      const list = this.#listeners.get(type) || [];
+      if (!list.some((entry) => entry.listener === listener)) {
+        list.push({ listener, once: Boolean(options && options.once) });
+      }
+      this.#listeners.set(type, list);
+    }
+    removeEventListener(type, listener) {
+      const list = this.#listeners.get(type) || [];
+      this.#listeners.set(type, list.filter((entry) => entry.listener !== listener));
+    }
+    dispatchEvent(event) {
+      for (const entry of [...(this.#listeners.get(event.type) || [])]) {
+        if (entry.once) this.removeEventListener(event.type, entry.listener);
+        if (typeof entry.listener === "function") entry.listener.call(this, event);
+        else entry.listener.handleEvent(event);
+      }
+      return true;
+    }
+  }
+  const abortError = () => new DOMException("This operation was aborted", "AbortError");
+  const timeoutError = () => new DOMException("The operation was aborted due to timeout", "TimeoutError");
+  let making = false;
+  class AbortSignal extends EventTarget {
+    #aborted = false;
+    #reason = undefined;
+    #onabort = null;
+    // As an event handler attribute: called in the place among the
+    // listeners where it was first set.
+    #handler = (event) => {
+      if (typeof this.#onabort === "function") this.#onabort.call(this, event);
+    };
+    constructor() {
+      if (!making) throw new TypeError("Illegal constructor");
+      super();
+    }
+    get onabort() {
+      return this.#onabort;
+    }
+    set onabort(handler) {
+      if (this.#onabort === null && handler !== null) this.addEventListener("abort", this.#handler);
+      this.#onabort = handler;
+    }
+    get aborted() {
+      return this.#aborted;
+    }
+    get reason() {
+      return this.#reason;
+    }
+    throwIfAborted() {
+      if (this.#aborted) throw this.#reason;
+    }
+    static #make() {
+      making = true;
+      try {
+        return new AbortSignal();
+      } finally {
+        making = false;
+      }
+    }
+    static _abort(signal, reason) {
+      if (signal.#aborted) return;
+      signal.#aborted = true;
+      signal.#reason = reason === undefined ? abortError() : reason;
+      signal.dispatchEvent(new Event("abort"));
+    }
+    static _new() {
+      return AbortSignal.#make();
+    }
+    static abort(reason) {
+      const signal = AbortSignal.#make();
+      abort(signal, reason);
+      return signal;
+    }
+    static timeout(ms) {
+      const signal = AbortSignal.#make();
+      setTimeout(() => abort(signal, timeoutError()), ms).unref();
+      return signal;
+    }
+    static any(signals) {
+      const signal = AbortSignal.#make();
+      for (const source of signals) {
+        if (source.aborted) {
+          abort(signal, source.reason);
+          return signal;
+        }
+      }
+      for (const source of signals) {
+        source.addEventListener("abort", () => abort(signal, source.reason), { once: true });
+      }
+      return signal;
+    }
+    get [Symbol.toStringTag]() {
+      return "AbortSignal";
+    }
+  }
+  const abort = AbortSignal._abort;
+  const fresh = AbortSignal._new;
+  delete AbortSignal._abort;
+  delete AbortSignal._new;
+  class AbortController {
+    #signal = fresh();
+    get signal() {
+      return this.#signal;
+    }
+    abort(reason) {
+      abort(this.#signal, reason);
+    }
+    get [Symbol.toStringTag]() {
+      return "AbortController";
+    }
+  }
+  Object.assign(globalThis, { Event, EventTarget, AbortSignal, AbortController });
+})();
+
+// `URL` and `URLSearchParams`, after the WHATWG URL standard: special
+// schemes (http, https, ws, wss, ftp, file) with their default ports,
+// hosts lowercased, IPv4 in every form node accepts, IPv6 compressed,
+// non-ASCII names in punycode, dot segments resolved, percent-encoding by
+// the standard's sets, relative references against a base, and opaque
+// paths for other schemes (`mailto:`, `data:`).
+(() => {
+  const SPECIAL = { "ftp:": "21", "file:": "", "http:": "80", "https:": "443", "ws:": "80", "wss:": "443" };
+  const invalid = (input) => new TypeError(`Invalid URL: ${input}`);
+
+  const C0 = (c) => c <= 0x1f;
+  const inSet = {
+    fragment: (c) => C0(c) || c > 0x7e || c === 0x20 || c === 0x22 || c === 0x3c || c === 0x3e || c === 0x60,
+    query: (c) => C0(c) || c > 0x7e || c === 0x20 || c === 0x22 || c === 0x23 || c === 0x3c || c === 0x3e,
+    specialQuery: (c) => inSet.query(c) || c === 0x27,
+    path: (c) => inSet.query(c) || c === 0x3f || c === 0x60 || c === 0x7b || c === 0x7d,
+    userinfo: (c) => inSet.path(c) || c === 0x2f || c === 0x3a || c === 0x3b || c === 0x3d || c === 0x40 ||
+      (c >= 0x5b && c <= 0x5e) || c === 0x7c,
+    c0: (c) => C0(c) || c > 0x7e,
+    form: (c) => !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
+      c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f),
+  };
+  const utf8 = (s) => {
+    const out = [];
+    for (const ch of s) {
+      let c = ch.codePointAt(0);
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
+      if (c < 0x80) out.push(c);
+      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
+      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
+    }
+    return out;
+  };
+  const hex = (b) => "%" + b.toString(16).toUpperCase().padStart(2, "0");
+  const encode = (s, set, spaceAsPlus = false) => {
+    let out = "";
+    for (const ch of s) {
+      const c = ch.codePointAt(0);
+      if (spaceAsPlus && c === 0x20) out += "+";
+      else if (c < 0x80 && !set(c)) out += ch;
+      else for (const b of utf8(ch)) out += set(b) || b >= 0x80 ? hex(b) : String.fromCharCode(b);
+    }
+    return out;
+  };
+  const percentDecode = (s) => {
+    const bytes = [];
+    for (let i = 0; i < s.length; i++) {
+      const c = s.charCodeAt(i);
+      if (c === 0x25 && /^[0-9a-fA-F]{2}$/.test(s.slice(i + 1, i + 3))) {
+        bytes.push(parseInt(s.slice(i + 1, i + 3), 16));
+        i += 2;
+      } else bytes.push(...utf8(s[i]));
+    }
+    return bytes;
+  };
+  const Decoder = TextDecoder;
+  const decodeUtf8 = (bytes) => new Decoder().decode(new Uint8Array(bytes));
+
+  // Punycode (RFC 3492), for the labels of a non-ASCII host.
+  const punycode = (label) => {
+    const input = [...label].map((ch) => ch.codePointAt(0));
+    let out = input.filter((c) => c < 0x80).map((c) => String.fromCharCode(c)).join("");
+    const basic = out.length;
+    let handled = basic;
+    if (basic) out += "-";
+    let n = 128, delta = 0, bias = 72;
+    const digit = (d) => String.fromCharCode(d + 22 + 75 * (d < 26));
+    const adapt = (delta, points, first) => {
+      delta = first ? Math.floor(delta / 700) : delta >> 1;
+      delta += Math.floor(delta / points);
+      let k = 0;
+      for (; delta > 455; k += 36) delta = Math.floor(delta / 35);
+      return k + Math.floor((36 * delta) / (delta + 38));
+    };
+    while (handled < input.length) {
+      const m = Math.min(...input.filter((c) => c >= n));
+      delta += (m - n) * (handled + 1);
+      n = m;
+      for (const c of input) {
+        if (c < n) delta++;
+        if (c === n) {
+          let q = delta;
+          for (let k = 36; ; k += 36) {
+            const t = k <= bias ? 1 : k >= bias + 26 ? 26 : k - bias;
+            if (q < t) break;
+            out += digit(t + ((q - t) % (36 - t)));
+            q = Math.floor((q - t) / (36 - t));
+          }
+          out += digit(q);
+          bias = adapt(delta, handled + 1, handled === basic);
+          delta = 0;
+          handled++;
+        }
+      }
+      delta++;
+      n++;
+    }
+    return "xn--" + out;
+  };
+
+  const parseIPv4Number = (part) => {
+    if (part === "") return NaN;
+    let radix = 10;
+    if (/^0[xX]/.test(part)) [part, radix] = [part.slice(2), 16];
+    else if (part.length > 1 && part[0] === "0") [part, radix] = [part.slice(1), 8];
+    if (part === "") return 0;
+    const valid = { 10: /^[0-9]+$/, 16: /^[0-9a-fA-F]+$/, 8: /^[0-7]+$/ }[radix];
+    return valid.test(part) ? parseInt(part, radix) : NaN;
+  };
+  const endsInNumber = (host) => {
+    const parts = host.split(".");
+    if (parts[parts.length - 1] === "" && parts.length > 1) parts.pop();
+    const last = parts[parts.length - 1];
+    return /^[0-9]+$/.test(last) || !Number.isNaN(parseIPv4Number(last)) && /^0[xX]/.test(last);
+  };
+  const parseIPv4 = (host, input) => {
+    const parts = host.split(".");
+    if (parts[parts.length - 1] === "" && parts.length > 1) parts.pop();
+    if (parts.length > 4) throw invalid(input);
+    const numbers = parts.map(parseIPv4Number);
+    if (numbers.some(Number.isNaN)) throw invalid(input);
+    const last = numbers.pop();
+    if (numbers.some((n) => n > 255) || last >= 256 ** (4 - numbers.length)) throw invalid(input);
+    let address = last;
+    numbers.forEach((n, i) => (address += n * 256 ** (3 - i)));
+    return [24, 16, 8, 0].map((shift) => Math.floor(address / 2 ** shift) % 256).join(".");
+  };
+  const parseIPv6 = (text, input) => {
+    const pieces = new Array(8).fill(0);
+    let at = 0, compress = null, i = 0;
+    const c = () => text[i];
+    if (c() === ":") {
+      if (text[1] !== ":") throw invalid(input);
+      i += 2;
+      compress = ++at;
+    }
+    while (i < text.length) {
+      if (at === 8) throw invalid(input);
+      if (c() === ":") {
+        if (compress !== null) throw invalid(input);
+        i++;
+        compress = ++at;
+        continue;
+      }
+      let value = 0, length = 0;
+      while (length < 4 && /[0-9a-fA-F]/.test(c() || "")) {
+        value = value * 16 + parseInt(c(), 16);
+        i++;
+        length++;
+      }
+      if (c() === ".") {
+        if (length === 0 || at > 6) throw invalid(input);
+        i -= length;
+        const v4 = text.slice(i).split(".");
+        if (v4.length !== 4 || v4.some((p) => !/^(0|[1-9][0-9]{0,2})$/.test(p) || +p > 255)) throw invalid(input);
+        pieces[at++] = +v4[0] * 256 + +v4[1];
+        pieces[at++] = +v4[2] * 256 + +v4[3];
+        i = text.length;
+        break;
+      }
+      if (c() === ":") {
+        i++;
+        if (i === text.length) throw invalid(input);
+      } else if (i < text.length) throw invalid(input);
+      pieces[at++] = value;
+    }
+    if (compress !== null) {
+      let swaps = at - compress;
+      at = 7;
+      while (at !== 0 && swaps > 0) {
+        [pieces[at], pieces[compress + swaps - 1]] = [pieces[compress + swaps - 1], pieces[at]];
+        at--;
+        swaps--;
+      }
+    } else if (at !== 8) throw invalid(input);
+    // The longest run of zeros (two or more) is written `::`.
+    let best = -1, bestLength = 1;
+    for (let start = 0; start < 8; ) {
+      let end = start;
+      while (end < 8 && pieces[end] === 0) end++;
+      if (end - start > bestLength) [best, bestLength] = [start, end - start];
+      start = end === start ? start + 1 : end;
+    }
+    let out = "";
+    for (let k = 0; k < 8; k++) {
+      if (k === best) {
+        out += k === 0 ? "::" : ":";
+        k += bestLength - 1;
+        continue;
+      }
+      out += pieces[k].toString(16) + (k < 7 ? ":" : "");
+    }
+    return `[${out}]`;
+  };
+  const FORBIDDEN_HOST = /[\u0000\t\n\r #/:<>?@[\\\]^|]/;
+  const FORBIDDEN_DOMAIN = /[\u0000-\u001f\t\n\r #%/:<>?@[\\\]^|\u007f]/;
+  const parseHost = (text, special, input) => {
+    if (text.startsWith("[")) {
+      if (!text.endsWith("]")) throw invalid(input);
+      return parseIPv6(text.slice(1, -1), input);
+    }
+    if (!special) {
+      if (FORBIDDEN_HOST.test(text)) throw invalid(input);
+      return encode(text, inSet.c0);
+    }
+    const domain = decodeUtf8(percentDecode(text)).toLowerCase();
+    if (domain === "") throw invalid(input);
+    const ascii = domain.normalize("NFC").split(".").map((label) =>
+      /^[\x00-\x7f]*$/.test(label) ? label : punycode(label)).join(".");
+    if (FORBIDDEN_DOMAIN.test(ascii)) throw invalid(input);
+    return endsInNumber(ascii) ? parseIPv4(ascii, input) : ascii;
+  };
+
+  const shorten = (path, scheme) => {
+    if (scheme === "file:" && path.length === 1 && /^[A-Za-z]:$/.test(path[0])) return;
+    path.pop();
+  };
+  const single = (s) => s === "." || s.toLowerCase() === "%2e";
+  const double = (s) => ["..", ".%2e", "%2e.", "%2e%2e"].includes(s.toLowerCase());
+
+  // Parses `input` against `base` (a record, or null) into a record:
+  // { scheme, username, password, host (null or text), port, path (an
+  // array, or a string when opaque), query (null or text), fragment }.
+  const parse = (input, base) => {
+    const original = input;
+    input = String(input).replace(/^[\u0000-\u0020]+|[\u0000-\u0020]+$/g, "").replace(/[\t\n\r]/g, "");
+    const url = { scheme: "", username: "", password: "", host: null, port: null, path: [], query: null, fragment: null };
+    let rest = input;
+    const schemeMatch = /^([A-Za-z][A-Za-z0-9+.-]*):/.exec(rest);
+    if (schemeMatch) {
+      url.scheme = schemeMatch[1].toLowerCase() + ":";
+      rest = rest.slice(schemeMatch[0].length);
+    } else {
+      if (!base) throw invalid(original);
+      url.scheme = base.scheme;
+    }
+    const special = url.scheme in SPECIAL;
+    const slash = special ? /[/\\]/ : /\//;
+    // The fragment and the query come off first.
+    const hashAt = rest.indexOf("#");
+    if (hashAt >= 0) {
+      url.fragment = encode(rest.slice(hashAt + 1), inSet.fragment);
+      rest = rest.slice(0, hashAt);
+    }
+    const queryAt = rest.indexOf("?");
+    let query = null;
+    if (queryAt >= 0) {
+      query = rest.slice(queryAt + 1);
+      rest = rest.slice(0, queryAt);
+    }
+    const setQuery = () => {
+      url.query = query === null ? null : encode(query, special ? inSet.specialQuery : inSet.query);
+    };
+    // `http:g` against an http base is relative to it, as for no scheme.
+    const relative = !schemeMatch || (special && base && base.scheme === url.scheme && !slash.test(rest[0] || ""));
+    if (!schemeMatch && base && typeof base.path === "string") {
+      // A base with an opaque path takes a fragment only.
+      if (rest !== "" || query !== null) throw invalid(original);
+      return { ...base, fragment: url.fragment };
+    }
+    const authority = special ? /^[/\\]{2}/ : /^\/\//;
+    if (authority.test(rest)) {
+      rest = rest.slice(2);
+      if (special && url.scheme !== "file:") rest = rest.replace(/^[/\\]+/, "");
+      const end = rest.search(slash);
+      let auth = end >= 0 ? rest.slice(0, end) : rest;
+      rest = end >= 0 ? rest.slice(end) : "";
+      const at = auth.lastIndexOf("@");
+      if (at >= 0) {
+        const info = auth.slice(0, at);
+        auth = auth.slice(at + 1);
+        const colon = info.indexOf(":");
+        url.username = encode(colon >= 0 ? info.slice(0, colon) : info, inSet.userinfo);
+        url.password = colon >= 0 ? encode(info.slice(colon + 1), inSet.userinfo) : "";
+        if (auth === "") throw invalid(original);
+      }
+      const portMatch = /:([^\]:]*)$/.exec(auth);
+      let hostText = auth;
+      if (portMatch && !(auth.startsWith("[") && !auth.includes("]:"))) {
+        hostText = auth.slice(0, portMatch.index);
+        const port = portMatch[1];
+        if (port !== "") {
+          if (!/^[0-9]+$/.test(port) || +port > 65535) throw invalid(original);
+          url.port = String(+port) === SPECIAL[url.scheme] ? null : String(+port);
+        }
+      }
+      if (hostText === "") {
+        if (special && url.scheme !== "file:") throw invalid(original);
+        url.host = "";
+      } else {
+        url.host = parseHost(hostText, special, original);
+        if (url.scheme === "file:" && url.host === "localhost") url.host = "";
+      }
+    } else if (!schemeMatch || relative) {
+      if (!base) throw invalid(original);
+      Object.assign(url, { username: base.username, password: base.password, host: base.host, port: base.port });
+      if (rest === "") {
+        url.path = [...base.path];
+        url.query = query === null ? base.query : null;
+        if (query !== null) setQuery();
+        return url;
+      }
+      if (!slash.test(rest[0])) {
+        const merged = [...base.path];
+        shorten(merged, url.scheme);
+        rest = merged.map((s) => "/" + s).join("") + "/" + rest;
+      }
+    } else if (!special) {
+      if (!rest.startsWith("/")) {
+        // An opaque path: `mailto:a@b`, `data:text/plain,x`.
+        url.path = encode(rest, inSet.c0);
+        setQuery();
+        return url;
+      }
+    } else {
+      if (url.scheme === "file:") url.host = "";
+      else throw invalid(original);
+    }
+    setQuery();
+    const segments = rest.split(slash);
+    if (segments[0] === "") segments.shift();
+    const path = [];
+    segments.forEach((segment, i) => {
+      const last = i === segments.length - 1;
+      if (double(segment)) {
+        shorten(path, url.scheme);
+        if (last) path.push("");
+      } else if (single(segment)) {
+        if (last) path.push("");
+      } else {
+        path.push(encode(segment, inSet.path));
+      }
+    });
+    if ((special || rest.startsWith("/")) && segments.length === 0 && special) path.push("");
+    url.path = path;
+    return url;
+  };
+
+  const serializePath = (url) => (typeof url.path === "string" ? url.path : url.path.map((s) => "/" + s).join(""));
+  const serialize = (url, noFragment) => {
+    let out = url.scheme;
+    if (url.host !== null) {
+      out += "//";
+      if (url.username || url.password) out += url.username + (url.password ? ":" + url.password : "") + "@";
+      out += url.host + (url.port !== null ? ":" + url.port : "");
+    } else if (typeof url.path !== "string" && url.path.length > 1 && url.path[0] === "") out += "/.";
+    out += serializePath(url);
+    if (url.query !== null) out += "?" + url.query;
+    if (!noFragment && url.fragment !== null) out += "#" + url.fragment;
+    return out;
+  };
+
+  const formDecode = (text) => decodeUtf8(percentDecode(text.replace(/\+/g, " ")));
+  const parseForm = (text) => text.split("&").filter((p) => p !== "").map((pair) => {
+    const eq = pair.indexOf("=");
+    return eq >= 0 ? [formDecode(pair.slice(0, eq)), formDecode(pair.slice(eq + 1))] : [formDecode(pair), ""];
+  });
+  const wellFormed = (s) => String(s).toWellFormed ? String(s).toWellFormed() : String(s);
+
+  class URLSearchParams {
+    #list = [];
+    #url = null;
+    constructor(init = "") {
+      if (init instanceof URLSearchParams) this.#list = init.#list.map(([k, v]) => [k, v]);
+      else if (init !== null && typeof init === "object" && typeof init[Symbol.iterator] === "function") {
+        for (const pair of init) {
+          const items = [...pair];
+          if (items.length !== 2) throw new TypeError("Each query pair must be an iterable [name, value] tuple");
+          this.#list.push([wellFormed(items[0]), wellFormed(items[1])]);
+        }
+      } else if (init !== null && typeof init === "object") {
+        for (const key of Object.keys(init)) this.#list.push([wellFormed(key), wellFormed(init[key])]);
+      } else {
+        const text = String(init);
+        this.#list = parseForm(text.startsWith("?") ? text.slice(1) : text);
+      }
+    }
+    static _attach(params, url) {
+      params.#url = url;
+    }
+    static _reset(params, query) {
+      params.#list = query === null ? [] : parseForm(query);
+    }
+    #update() {
+      if (!this.#url) return;
+      const text = this.toString();
+      this.#url(text === "" ? null : text);
+    }
+    get size() {
+      return this.#list.length;
+    }
+    append(name, value) {
+      this.#list.push([wellFormed(name), wellFormed(value)]);
+      this.#update();
+    }
+    delete(name, value) {
+      name = wellFormed(name);
+      this.#list = this.#list.filter(([k, v]) => k !== name || (value !== undefined && v !== wellFormed(value)));
+      this.#update();
+    }
+    get(name) {
+      const found = this.#list.find(([k]) => k === wellFormed(name));
+      return found ? found[1] : null;
+    }
+    getAll(name) {
+      return this.#list.filter(([k]) => k === wellFormed(name)).map(([, v]) => v);
+    }
+    has(name, value) {
+      name = wellFormed(name);
+      return this.#list.some(([k, v]) => k === name && (value === undefined || v === wellFormed(value)));
+    }
+    set(name, value) {
+      name = wellFormed(name);
+      const at = this.#list.findIndex(([k]) => k === name);
+      if (at < 0) this.#list.push([name, wellFormed(value)]);
+      else {
+        this.#list[at][1] = wellFormed(value);
+        this.#list = this.#list.filter(([k], i) => k !== name || i === at);
+      }
+      this.#update();
+    }
+    sort() {
+      // By code units, as the standard says; equal names keep their order.
+      this.#list = this.#list
+        .map((pair, i) => [pair, i])
+        .sort(([[a], i], [[b], j]) => {
+          const [x, y] = [a.split(""), b.split("")].map((s) => s.map((c) => c.charCodeAt(0)));
+          for (let k = 0; k < Math.min(x.length, y.length); k++) if (x[k] !== y[k]) return x[k] - y[k];
+          return x.length - y.length || i - j;
+        })
+        .map(([pair]) => pair);
+      this.#update();
+    }
+    forEach(callback, self) {
+      for (const [k, v] of this.#list) callback.call(self, v, k, this);
+    }
+    *entries() {
+      for (const [k, v] of this.#list) yield [k, v];
+    }
+    *keys() {
+      for (const [k] of this.#list) yield k;
+    }
+    *values() {
+      for (const [, v] of this.#list) yield v;
+    }
+    [Symbol.iterator]() {
+      return this.entries();
+    }
+    toString() {
+      return this.#list.map(([k, v]) => encode(k, inSet.form, true) + "=" + encode(v, inSet.form, true)).join("&");
+    }
+    get [Symbol.toStringTag]() {
+      return "URLSearchParams";
+    }
+  }
+  const attach = URLSearchParams._attach;
+  const reset = URLSearchParams._reset;
+  delete URLSearchParams._attach;
+  delete URLSearchParams._reset;
+
+  class URL {
+    #url;
+    #params;
+    constructor(input, base) {
+      const baseRecord = base === undefined ? null : parse(String(base instanceof URL ? base.href : base), null);
+      this.#url = parse(String(input instanceof URL ? input.href : input), baseRecord);
+      this.#params = new URLSearchParams(this.#url.query ?? "");
+      attach(this.#params, (query) => (this.#url.query = query));
+    }
+    static canParse(input, base) {
+      try {
+        new URL(input, base);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    static parse(input, base) {
+      try {
+        return new URL(input, base);
+      } catch {
+        return null;
+      }
+    }
+    get href() {
+      return serialize(this.#url);
+    }
+    set href(value) {
+      this.#url = parse(String(value), null);
+      reset(this.#params, this.#url.query);
+    }
+    get origin() {
+      const u = this.#url;
+      if (u.scheme === "blob:" && typeof u.path === "string") {
+        try {
+          return new URL(u.path).origin;
+        } catch {
+          return "null";
+        }
+      }
+      if (!(u.scheme in SPECIAL) || u.scheme === "file:") return "null";
+      return u.scheme + "//" + u.host + (u.port !== null ? ":" + u.port : "");
+    }
+    get protocol() {
+      return this.#url.scheme;
+    }
+    get username() {
+      return this.#url.username;
+    }
+    set username(value) {
+      if (this.#url.host) this.#url.username = encode(String(value), inSet.userinfo);
+    }
+    get password() {
+      return this.#url.password;
+    }
+    set password(value) {
+      if (this.#url.host) this.#url.password = encode(String(value), inSet.userinfo);
+    }
+    get host() {
+      const u = this.#url;
+      return u.host === null ? "" : u.host + (u.port !== null ? ":" + u.port : "");
+    }
+    get hostname() {
+      return this.#url.host ?? "";
+    }
+    get port() {
+      return this.#url.port ?? "";
+    }
+    set port(value) {
+      const text = String(value);
+      if (text === "") this.#url.port = null;
+      else {
+        const digits = /^[0-9]+/.exec(text);
+        if (digits && +digits[0] <= 65535) {
+          this.#url.port = String(+digits[0]) === SPECIAL[this.#url.scheme] ? null : String(+digits[0]);
+        }
+      }
+    }
+    get pathname() {
+      return serializePath(this.#url);
+    }
+    set pathname(value) {
+      if (typeof this.#url.path === "string") return;
+      const u = parse(String(value).startsWith("/") ? String(value) : "/" + String(value), { ...this.#url, path: [] });
+      this.#url.path = u.path;
+    }
+    get search() {
+      const q = this.#url.query;
+      return q === null || q === "" ? "" : "?" + q;
+    }
+    set search(value) {
+      let text = String(value);
+      if (text.startsWith("?")) text = text.slice(1);
+      this.#url.query = text === "" ? null : encode(text, this.#url.scheme in SPECIAL ? inSet.specialQuery : inSet.query);
+      reset(this.#params, this.#url.query);
+    }
+    get searchParams() {
+      return this.#params;
+    }
+    get hash() {
+      const f = this.#url.fragment;
+      return f === null || f === "" ? "" : "#" + f;
+    }
+    set hash(value) {
+      let text = String(value);
+      if (text.startsWith("#")) text = text.slice(1);
+      this.#url.fragment = text === "" ? null : encode(text, inSet.fragment);
+    }
+    toString() {
+      return this.href;
+    }
+    toJSON() {
+      return this.href;
+    }
+    get [Symbol.toStringTag]() {
+      return "URL";
+    }
+  }
+  globalThis.URL = URL;
+  globalThis.URLSearchParams = URLSearchParams;
 })();
 
 // `fetch`, `Headers`, `Request` and `Response`, over the door's `http`
@@ -662,7 +1436,11 @@ globalThis.__stockade_install_fetch = (request, { utf8, fromUtf8, toBase64, from
   const fetch = async (input, init) => {
     let req = new Request(input, init);
     const redirect = (init && init.redirect) || "follow";
+    // The host makes each request whole, so a signal is looked at between
+    // them: one aborted before a hop rejects with its reason.
+    const signal = init && init.signal;
     for (let hop = 0; ; hop++) {
+      if (signal && signal.aborted) throw signal.reason;
       let answer;
       try {
         answer = request({

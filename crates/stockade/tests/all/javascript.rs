@@ -8,7 +8,7 @@ use stockade::Status;
 fn console_goes_to_stdout_and_stderr() {
     let outcome = js("console.log('hello', 1, {a: [1, 'x']}); console.error('oops'); console.warn('w')");
     assert_eq!(outcome.status, Status::Ok);
-    assert_eq!(outcome.stdout, "hello 1 { a: [ 1, \"x\" ] }\n");
+    assert_eq!(outcome.stdout, "hello 1 { a: [ 1, 'x' ] }\n", "quoted as node quotes it");
     assert_eq!(outcome.stderr, "oops\nw\n");
     assert_eq!(outcome.exit_code, 0);
 }

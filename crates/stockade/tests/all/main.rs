@@ -15,6 +15,7 @@ mod policy;
 mod python;
 mod runtime;
 mod session;
+mod session_files;
 mod tools;
 
 use stockade::{Language, Outcome, Policy, Sandbox};

@@ -114,8 +114,29 @@ console.log(uuid.test(crypto.randomUUID()), crypto.randomUUID() !== crypto.rando
 for (const bad of [new Uint8Array(65537), new Float64Array(2)]) {
   try { crypto.getRandomValues(bad); } catch (e) { console.log(e.name); }
 }
+for (const name of ["SHA-1", "SHA-256", "sha-384", { name: "SHA-512" }]) {
+  const digest = await crypto.subtle.digest(name, new TextEncoder().encode("abc ü"));
+  console.log(Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join(""));
+}
+try { await crypto.subtle.digest("MD5", new Uint8Array(1)); } catch (e) { console.log(e.name); }
 "#,
     );
+}
+
+/// A snippet kept beside this file, as node runs it too.
+fn snippet(name: &str) -> String {
+    let path = format!("{}/tests/all/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn abort_signals_and_console_helpers_agree_with_node() {
+    same_as_node(&snippet("abort.js"));
+}
+
+#[test]
+fn url_parsing_of_odd_inputs_agrees_with_node() {
+    same_as_node(&snippet("url.js"));
 }
 
 #[test]
