@@ -618,3 +618,79 @@ fn two_tokens_share_one_audit_log() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// One request with a raw body; the status and the raw answer body.
+fn call_raw(address: &str, method: &str, path: &str, token: &str, body: &[u8]) -> (u16, Vec<u8>) {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(60))).expect("timeout");
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("send the head");
+    // The server may answer (413) before taking the whole body.
+    let _ = stream.write_all(body);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let end = response.windows(4).position(|w| w == b"\r\n\r\n").expect("a head") + 4;
+    let status = String::from_utf8_lossy(&response[..end])
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    (status, response[end..].to_vec())
+}
+
+#[test]
+fn a_sessions_files_go_in_and_out_over_http() {
+    let server = Server::custom(
+        &[("files.toml", "[files]\ntmp_bytes = 20971520\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"files.toml\"\n\n\
+         [[tokens]]\nid = \"agent-b\"\nsha256 = \"{sha:token-for-agent-b}\"\npolicy = \"files.toml\"\n",
+    );
+    let (status, opened) = server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "js"}"#));
+    assert_eq!(status, 201, "{opened}");
+    let id = opened["id"].as_str().expect("an id").to_string();
+    let files = format!("/v1/sessions/{id}/files");
+
+    // 17 KB and 5 MiB (past max_body_bytes, which uploads are not held to).
+    for (name, len) in [("in.bin", 17 * 1024), ("big/five.bin", 5 << 20)] {
+        let body: Vec<u8> = (0..len).map(|i| (i % 251) as u8).collect();
+        let (status, answer) = call_raw(&server.address, "PUT", &format!("{files}/{name}"), TOKEN_A, &body);
+        let answer: serde_json::Value = serde_json::from_slice(&answer).expect("JSON");
+        assert_eq!(status, 201, "{answer}");
+        assert_eq!(answer["bytes"], len, "{answer}");
+        assert_eq!(answer["sha256"], stockade::audit_log::sha256_hex(&body), "{answer}");
+        let (status, back) = call_raw(&server.address, "GET", &format!("{files}/{name}"), TOKEN_A, b"");
+        assert_eq!(status, 200);
+        assert!(back == body, "{name} came back different ({} bytes)", back.len());
+    }
+    let run = serde_json::json!({"code": "fs.writeFileSync('/tmp/out.txt', String(fs.statSync('/tmp/in.bin').size)); 1"});
+    let (status, outcome) =
+        server.call("POST", &format!("/v1/sessions/{id}/runs"), Some(TOKEN_A), Some(&run.to_string()));
+    assert_eq!((status, &outcome["status"]["kind"]), (200, &serde_json::json!("ok")), "{outcome}");
+    let (status, out) = call_raw(&server.address, "GET", &format!("{files}/out.txt"), TOKEN_A, b"");
+    assert_eq!((status, out.as_slice()), (200, &b"17408"[..]));
+
+    let (status, listing) = server.call("GET", &files, Some(TOKEN_A), None);
+    assert_eq!(status, 200, "{listing}");
+    let paths: Vec<&str> =
+        listing["entries"].as_array().expect("entries").iter().filter_map(|e| e["path"].as_str()).collect();
+    assert_eq!(paths, ["/tmp/big", "/tmp/in.bin", "/tmp/out.txt"], "{listing}");
+    let (status, listing) = server.call("GET", &format!("{files}?path=big"), Some(TOKEN_A), None);
+    assert_eq!((status, &listing["entries"][0]["bytes"]), (200, &serde_json::json!(5 << 20)), "{listing}");
+
+    // Over the session's space: 413, and nothing half-written.
+    let (status, answer) =
+        call_raw(&server.address, "PUT", &format!("{files}/huge.bin"), TOKEN_A, &vec![7u8; 24 << 20]);
+    assert_eq!(status, 413, "{}", String::from_utf8_lossy(&answer));
+    assert_eq!(call_raw(&server.address, "GET", &format!("{files}/huge.bin"), TOKEN_A, b"").0, 404);
+    // Hostile paths, another token, a folder, a removal.
+    assert_eq!(call_raw(&server.address, "GET", &format!("{files}/a/../../etc/passwd"), TOKEN_A, b"").0, 400);
+    assert_eq!(call_raw(&server.address, "GET", &format!("{files}/in.bin"), TOKEN_B, b"").0, 404);
+    assert_eq!(call_raw(&server.address, "GET", &format!("{files}/big"), TOKEN_A, b"").0, 409);
+    assert_eq!(call_raw(&server.address, "DELETE", &format!("{files}/out.txt"), TOKEN_A, b"").0, 204);
+    assert_eq!(call_raw(&server.address, "GET", &format!("{files}/out.txt"), TOKEN_A, b"").0, 404);
+    assert_eq!(server.call("GET", &files, None, None).0, 401);
+}

@@ -93,6 +93,9 @@ pub enum FileError {
         "this session has no files of its own: a WebAssembly guest's {SESSION_ROOT} needs files.tmp_bytes"
     )]
     NoSpace,
+    /// The session refused (it has ended), or its audit log failed.
+    #[error(transparent)]
+    Session(#[from] SandboxError),
     /// Reading the body, or the file system, failed.
     #[error("{path}: {source}")]
     Io {
@@ -106,7 +109,10 @@ pub enum FileError {
 
 impl From<FileError> for SandboxError {
     fn from(error: FileError) -> SandboxError {
-        SandboxError::Request(error.to_string())
+        match error {
+            FileError::Session(error) => error,
+            error => SandboxError::Request(error.to_string()),
+        }
     }
 }
 
@@ -122,14 +128,14 @@ impl<'a> SessionFiles<'a> {
 
     /// Writes `body` to `path`, replacing a regular file there and making
     /// its folders; returns what was written.
-    pub fn write(&self, path: &str, body: impl Read) -> Result<Transfer, SandboxError> {
+    pub fn write(&self, path: &str, body: impl Read) -> Result<Transfer, FileError> {
         let sent = self.space()?.write(path, body)?;
         self.record("write", &sent.path, sent.bytes, Some(&sent.sha256))?;
         Ok(sent)
     }
 
     /// Streams the regular file at `path` into `out`; returns what was read.
-    pub fn read(&self, path: &str, out: impl Write) -> Result<Transfer, SandboxError> {
+    pub fn read(&self, path: &str, out: impl Write) -> Result<Transfer, FileError> {
         let got = self.space()?.read(path, out)?;
         self.record("read", &got.path, got.bytes, Some(&got.sha256))?;
         Ok(got)
@@ -137,27 +143,27 @@ impl<'a> SessionFiles<'a> {
 
     /// The entries of the folder at `path` (`/tmp` itself with `""` or
     /// `/tmp`), sorted by name; stockade's own partial writes are left out.
-    pub fn list(&self, path: &str) -> Result<Vec<Entry>, SandboxError> {
-        Ok(self.space()?.list(path)?)
+    pub fn list(&self, path: &str) -> Result<Vec<Entry>, FileError> {
+        self.space()?.list(path)
     }
 
     /// What is at `path`, without following a symlink there.
-    pub fn stat(&self, path: &str) -> Result<Entry, SandboxError> {
-        Ok(self.space()?.stat(path)?)
+    pub fn stat(&self, path: &str) -> Result<Entry, FileError> {
+        self.space()?.stat(path)
     }
 
     /// Removes the file (or empty folder) at `path`.
-    pub fn remove(&self, path: &str) -> Result<(), SandboxError> {
+    pub fn remove(&self, path: &str) -> Result<(), FileError> {
         let shown = self.space()?.remove(path)?;
         self.record("remove", &shown, 0, None)
     }
 
-    fn space(&self) -> Result<Space, SandboxError> {
+    fn space(&self) -> Result<Space, FileError> {
         let files = self.session.files_root()?.ok_or(FileError::NoSpace)?;
         Ok(Space { root: Dir::from_std_file(files.root), owner: files.owner })
     }
 
-    fn record(&self, op: &str, path: &str, bytes: u64, sha256: Option<&str>) -> Result<(), SandboxError> {
+    fn record(&self, op: &str, path: &str, bytes: u64, sha256: Option<&str>) -> Result<(), FileError> {
         let Some(log) = self.session.sandbox().audit() else { return Ok(()) };
         let event = Event::SessionFile {
             session: self.session.id().to_string(),
@@ -166,7 +172,9 @@ impl<'a> SessionFiles<'a> {
             bytes,
             sha256: sha256.map(str::to_string),
         };
-        log.append(&event).and_then(|_| log.end_batch()).map_err(crate::audit::audit_error)?;
+        log.append(&event)
+            .and_then(|_| log.end_batch())
+            .map_err(|e| FileError::Session(crate::audit::audit_error(e)))?;
         Ok(())
     }
 }

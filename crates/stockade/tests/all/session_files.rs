@@ -5,7 +5,7 @@
 use crate::python::ensure_fetched;
 use std::io::Read;
 use stockade::policy::MIB;
-use stockade::{EntryKind, Language, Policy, Sandbox, SandboxError, Status};
+use stockade::{EntryKind, FileError, Language, Policy, Sandbox, SandboxError, Status};
 
 /// `len` bytes of a pattern, produced as they are read (never held whole).
 struct Pattern {
@@ -37,10 +37,11 @@ fn sandbox(tmp_bytes: u64, audit: &std::path::Path) -> Sandbox {
     Sandbox::new(Policy::from_toml_str(&toml).expect("policy")).expect("sandbox")
 }
 
-fn refused(result: Result<impl std::fmt::Debug, SandboxError>) -> String {
+fn refused(result: Result<impl std::fmt::Debug, FileError>) -> String {
     match result {
-        Err(SandboxError::Request(why)) => why,
-        other => panic!("expected a refusal, got {other:?}"),
+        Err(FileError::Session(e)) => panic!("expected a file refusal, got the session's: {e}"),
+        Err(why) => why.to_string(),
+        Ok(done) => panic!("expected a refusal, got {done:?}"),
     }
 }
 
@@ -124,7 +125,10 @@ fn hostile_paths_and_what_the_guest_left_are_refused() {
     files.read("out.txt", &mut out).expect("read");
     assert_eq!(out, b"from the guest\n");
     session.close();
-    assert!(matches!(files.read("out.txt", std::io::sink()), Err(SandboxError::SessionEnded(_))));
+    assert!(matches!(
+        files.read("out.txt", std::io::sink()),
+        Err(FileError::Session(SandboxError::SessionEnded(_)))
+    ));
 }
 
 #[test]

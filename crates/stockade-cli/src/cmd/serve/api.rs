@@ -34,7 +34,7 @@ pub struct Tenant {
 
 /// An error answer: its status, `{"error": message}`, and for a 429 the
 /// seconds to wait (`Retry-After`).
-struct Refusal(StatusCode, String, Option<u64>);
+pub(super) struct Refusal(StatusCode, String, Option<u64>);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -97,13 +97,13 @@ impl State {
         self.stopping.store(true, Ordering::SeqCst);
     }
 
-    fn sessions(&self) -> std::sync::MutexGuard<'_, Table> {
+    pub(super) fn sessions(&self) -> std::sync::MutexGuard<'_, Table> {
         sessions::lock(&self.sessions)
     }
 
     /// The tenant whose token is in `headers`. Every digest is compared, in
     /// constant time, whatever matches first.
-    fn tenant(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, Refusal> {
+    pub(super) fn tenant(&self, headers: &HeaderMap) -> Result<Arc<Tenant>, Refusal> {
         match Bearer::of(headers, self.tenants.iter().map(|tenant| tenant.sha256.as_str())) {
             Bearer::Known(index) => Ok(self.tenants[index].clone()),
             refused => Err(refuse(StatusCode::UNAUTHORIZED, refused.refusal())),
@@ -170,6 +170,16 @@ pub fn router(state: Arc<State>) -> axum::Router {
         .route("/v1/sessions", post(open_session).get(list_sessions))
         .route("/v1/sessions/{id}/runs", post(run_in_session))
         .route("/v1/sessions/{id}", delete(close_session))
+        .route("/v1/sessions/{id}/files", get(super::files::list))
+        .route(
+            "/v1/sessions/{id}/files/{*path}",
+            // An upload is bounded by the session's space (files.tmp_bytes),
+            // not by max_body_bytes, and streams to it.
+            axum::routing::put(super::files::write)
+                .layer(DefaultBodyLimit::disable())
+                .get(super::files::read)
+                .delete(super::files::remove),
+        )
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::map_response(as_json_error))
@@ -357,7 +367,7 @@ async fn session_run(state: &State, tenant: &Arc<Tenant>, id: &str, request: Req
 }
 
 /// 410 for a session that ended because of `why`.
-fn ended(why: &str) -> Response {
+pub(super) fn ended(why: &str) -> Response {
     let message = format!("the session has ended ({why}); DELETE it, or open a new one");
     error(StatusCode::GONE, &message)
 }
@@ -415,7 +425,7 @@ async fn blocking(
 
 /// The one place a host error becomes an answer: by its class, with
 /// `Retry-After` when waiting helps.
-fn sandbox_error(e: &SandboxError) -> Response {
+pub(super) fn sandbox_error(e: &SandboxError) -> Response {
     let status = match e.class() {
         ErrorClass::Busy | ErrorClass::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         ErrorClass::InvalidRequest | ErrorClass::Policy => StatusCode::BAD_REQUEST,
@@ -430,7 +440,7 @@ fn sandbox_error(e: &SandboxError) -> Response {
     response
 }
 
-fn error(status: StatusCode, message: &str) -> Response {
+pub(super) fn error(status: StatusCode, message: &str) -> Response {
     refuse(status, message).into_response()
 }
 

@@ -7,6 +7,7 @@
 
 mod api;
 mod config;
+mod files;
 mod listen;
 mod openapi;
 mod sessions;

@@ -3,6 +3,7 @@
 //! and the route table below, which `api::router` mirrors.
 
 use super::api::{Error, SessionList, SessionOpened};
+use super::files::{Listing, Moved};
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
 use stockade::{Language, Outcome, Request, SessionRequest};
@@ -20,6 +21,8 @@ pub fn document(languages: &[Language]) -> Value {
     let outcome = schema(generator.subschema_for::<Outcome>());
     let opened = schema(generator.subschema_for::<SessionOpened>());
     let listing = schema(generator.subschema_for::<SessionList>());
+    let moved = schema(generator.subschema_for::<Moved>());
+    let files = schema(generator.subschema_for::<Listing>());
     // Named by its `$ref` below: the one body of every error.
     generator.subschema_for::<Error>();
     let mut components = generator.take_definitions(true);
@@ -35,6 +38,18 @@ pub fn document(languages: &[Language]) -> Value {
         |schema: &Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
     let ok = |why: &str, schema: &Value| json!({"description": why, "content": {"application/json": {"schema": schema}}});
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
+    let file = json!([
+        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "path", "in": "path", "required": true, "schema": {"type": "string"},
+         "description": "a path under the session's /tmp, as the guest sees it"},
+    ]);
+    let folder = json!([
+        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "path", "in": "query", "required": false, "schema": {"type": "string"},
+         "description": "a folder under the session's /tmp (the root when absent)"},
+    ]);
+    let missing = || error("no such session for this token, or no such file");
+    let gone = || error("the session has ended; DELETE it");
     let mut too_many = error("over the token's rate, concurrency or sessions");
     too_many["headers"] = json!({"Retry-After": {
         "description": "seconds to wait: until the rate gives a run back (at least 1), or 1",
@@ -102,6 +117,47 @@ pub fn document(languages: &[Language]) -> Value {
                     ("410", error("the session has ended (a limit, max_runs, idle or lifetime); DELETE it")),
                 ]),
             }},
+            "/v1/sessions/{id}/files": {"get": {
+                "summary": "List a folder of the session's files",
+                "parameters": folder,
+                "responses": responses(vec![
+                    ("200", ok("the folder's entries", &files)),
+                    ("404", missing()),
+                    ("410", gone()),
+                ]),
+            }},
+            "/v1/sessions/{id}/files/{path}": {
+                "put": {
+                    "summary": "Write a file into the session's /tmp (streamed; bounded by files.tmp_bytes)",
+                    "parameters": file.clone(),
+                    "requestBody": {"required": true, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                    "responses": responses(vec![
+                        ("201", ok("what was written", &moved)),
+                        ("404", missing()),
+                        ("409", error("something other than a regular file is there")),
+                        ("410", gone()),
+                    ]),
+                },
+                "get": {
+                    "summary": "Read a file of the session's /tmp (streamed)",
+                    "parameters": file.clone(),
+                    "responses": responses(vec![
+                        ("200", {json!({"description": "the file's bytes", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}})}),
+                        ("404", missing()),
+                        ("409", error("not a regular file")),
+                        ("410", gone()),
+                    ]),
+                },
+                "delete": {
+                    "summary": "Remove a file (or an empty folder) of the session's /tmp",
+                    "parameters": file,
+                    "responses": responses(vec![
+                        ("204", json!({"description": "removed"})),
+                        ("404", missing()),
+                        ("410", gone()),
+                    ]),
+                },
+            },
             "/v1/sessions/{id}": {"delete": {
                 "summary": "Close a session",
                 "parameters": id,
