@@ -24,6 +24,25 @@ create_exception!(
 create_exception!(stockade, EngineError, StockadeError, "The WebAssembly engine failed.");
 create_exception!(stockade, AuditError, StockadeError, "The audit log could not record the run.");
 create_exception!(stockade, SessionEnded, StockadeError, "The session is closed and takes no more runs.");
+create_exception!(
+    stockade,
+    SessionFileError,
+    StockadeError,
+    "A session's file could not be moved: a path outside its /tmp, not a regular file, or its space full."
+);
+
+/// The Python exception for a session file's failure: `FileNotFoundError`
+/// where nothing is there (as `open` would raise), the session's own
+/// error where it has ended, else `SessionFileError`.
+pub fn file_to_py(error: stockade::FileError) -> PyErr {
+    match error {
+        stockade::FileError::Session(error) => to_py(error),
+        stockade::FileError::Missing { .. } => {
+            pyo3::exceptions::PyFileNotFoundError::new_err(error.to_string())
+        }
+        error => SessionFileError::new_err(error.to_string()),
+    }
+}
 
 /// The Python exception for a host error: one class per error class, and
 /// a subclass where Python code may want to tell one case apart.
@@ -53,5 +72,6 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("EngineError", py.get_type::<EngineError>())?;
     module.add("AuditError", py.get_type::<AuditError>())?;
     module.add("SessionEnded", py.get_type::<SessionEnded>())?;
+    module.add("SessionFileError", py.get_type::<SessionFileError>())?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 
 mod convert;
 mod errors;
+mod files;
 mod interrupt;
 mod sandbox;
 

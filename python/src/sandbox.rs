@@ -162,6 +162,44 @@ impl NativeSession {
         let session = self.session.clone();
         py.detach(|| session.closed_because())
     }
+
+    /// Writes `data` (bytes, or a binary file object) to `path` in the
+    /// session's `/tmp`; returns `{path, bytes, sha256}`.
+    fn write_file<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        data: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        crate::files::write(py, &self.session, path, data)
+    }
+
+    /// The file at `path`: its bytes, or streamed into `into`.
+    #[pyo3(signature = (path, into = None))]
+    fn read_file<'py>(
+        &self,
+        py: Python<'py>,
+        path: &str,
+        into: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::files::read(py, &self.session, path, into)
+    }
+
+    /// The entries of the folder at `path` (the session's `/tmp` with `""`).
+    #[pyo3(signature = (path = ""))]
+    fn list_files<'py>(&self, py: Python<'py>, path: &str) -> PyResult<Bound<'py, pyo3::types::PyList>> {
+        crate::files::list(py, &self.session, path)
+    }
+
+    /// What is at `path`.
+    fn stat_file<'py>(&self, py: Python<'py>, path: &str) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        crate::files::stat(py, &self.session, path)
+    }
+
+    /// Removes the file or empty folder at `path`.
+    fn remove_file(&self, py: Python<'_>, path: &str) -> PyResult<()> {
+        crate::files::remove(py, &self.session, path)
+    }
 }
 
 /// The outcome as a dict, or the exception that stopped the run, or the host error.

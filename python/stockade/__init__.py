@@ -26,12 +26,13 @@ from ._native import (
     LanguageRefused,
     PolicyError,
     SessionEnded,
+    SessionFileError,
     StockadeError,
     fetch_python,
     python_fetched,
 )
 from ._result import GuestError, Result, Usage
-from ._sandbox import Sandbox, SandboxTool, Session, ToolOutput, create_sandbox_tool
+from ._sandbox import Sandbox, SandboxTool, Session, SessionFiles, ToolOutput, create_sandbox_tool
 from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
 
 __version__ = "0.1.0"
@@ -50,6 +51,8 @@ __all__ = [
     "SandboxTool",
     "Session",
     "SessionEnded",
+    "SessionFileError",
+    "SessionFiles",
     "StockadeError",
     "ToolError",
     "ToolOutput",

@@ -10,7 +10,7 @@ from . import _native
 from ._result import Result
 from ._tools import ToolSpec, tool_spec
 
-__all__ = ["Sandbox", "Session", "SandboxTool", "ToolOutput", "create_sandbox_tool"]
+__all__ = ["Sandbox", "Session", "SessionFiles", "SandboxTool", "ToolOutput", "create_sandbox_tool"]
 
 PolicyLike = Union[Mapping[str, Any], str, "os.PathLike[str]", None]
 
@@ -157,11 +157,59 @@ class Session:
         """Why the session ended, once it has."""
         return self._native.closed_because
 
+    @property
+    def files(self) -> "SessionFiles":
+        """The session's files: its guest's ``/tmp``, to put files into and
+        take results out of between runs."""
+        return SessionFiles(self._native)
+
     def __enter__(self) -> "Session":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class SessionFiles:
+    """A session's files, under its guest's ``/tmp`` (paths as the guest
+    sees them, ``/tmp/data.csv``, or relative to it, ``data.csv``).
+
+    Bodies stream: ``write`` takes bytes, str or a binary file object, and
+    ``read`` can stream ``into`` one; neither holds a big file whole. A path
+    that climbs out (``..``), a symlink or FIFO the guest left, or a write
+    past ``files.tmp_bytes`` raises :class:`SessionFileError` (a missing
+    file, ``FileNotFoundError``), and a failed write leaves nothing behind.
+    Every transfer is in the audit log with its size and SHA-256.
+    """
+
+    def __init__(self, native: "_native.NativeSession") -> None:
+        self._native = native
+
+    def write(self, path: str, data: Union[bytes, str, Any]) -> Dict[str, Any]:
+        """Writes ``data`` to ``path``, making its folders; returns
+        ``{"path", "bytes", "sha256"}``."""
+        if isinstance(data, str):
+            data = data.encode()
+        return self._native.write_file(path, data)
+
+    def read(self, path: str, into: Any = None) -> Any:
+        """The file's bytes; or, with ``into`` (a binary file object), the
+        file streamed into it and ``{"path", "bytes", "sha256"}``."""
+        return self._native.read_file(path, into)
+
+    def list(self, path: str = "") -> List[Dict[str, Any]]:
+        """The folder's entries (``/tmp`` itself by default), each
+        ``{"path", "kind", "bytes"}`` with ``kind`` ``file``, ``dir`` or
+        ``other``."""
+        return self._native.list_files(path)
+
+    def stat(self, path: str) -> Dict[str, Any]:
+        """What is at ``path``, as a listing entry; a symlink is not followed."""
+        return self._native.stat_file(path)
+
+    def remove(self, path: str) -> None:
+        """Removes the file (or empty folder) at ``path``."""
+        self._native.remove_file(path)
 
 
 class ToolOutput(str):

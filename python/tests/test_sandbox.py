@@ -140,3 +140,33 @@ def test_shell_runs_in_the_process_jail(tmp_path, monkeypatch):
     assert "exited with code 4" in str(failed)
     native = Sandbox().run("import sys; print(sys.version_info[0])", language="python-native")
     assert native.stdout == "3\n"
+
+
+def test_session_files_go_in_and_come_out(tmp_path):
+    # EXAMPLES-style: a CSV into a Python session, worked on over two runs,
+    # a result file back out; streamed from and into file objects.
+    sandbox = Sandbox({"files": {"tmp_bytes": 16 << 20}})
+    with sandbox.session("python") as session:
+        sent = session.files.write("data/in.csv", "a,b\n1,2\n3,4\n")
+        assert sent["bytes"] == 12 and len(sent["sha256"]) == 64
+        big = tmp_path / "big.bin"
+        big.write_bytes(bytes(range(256)) * 4096)
+        with big.open("rb") as source:
+            assert session.files.write("big.bin", source)["bytes"] == 1 << 20
+        session.run("import csv\nrows = list(csv.DictReader(open('/tmp/data/in.csv')))")
+        session.run("open('/tmp/data/out.txt', 'w').write(str(sum(int(r['a']) * int(r['b']) for r in rows)))")
+        assert session.files.read("/tmp/data/out.txt") == b"14"
+        copy = tmp_path / "copy.bin"
+        with copy.open("wb") as sink:
+            assert session.files.read("big.bin", into=sink)["bytes"] == 1 << 20
+        assert copy.read_bytes() == big.read_bytes()
+        assert [e["path"] for e in session.files.list("data")] == ["/tmp/data/in.csv", "/tmp/data/out.txt"]
+        assert session.files.stat("data")["kind"] == "dir"
+        session.files.remove("data/out.txt")
+        with pytest.raises(FileNotFoundError):
+            session.files.read("data/out.txt")
+        with pytest.raises(stockade.SessionFileError, match="climbs"):
+            session.files.write("../escape", b"x")
+        with pytest.raises(stockade.SessionFileError, match="files.tmp_bytes"):
+            session.files.write("huge.bin", b"\0" * (20 << 20))
+        assert not any("huge" in e["path"] for e in session.files.list())
