@@ -678,14 +678,33 @@ fn mcp_ready() -> tempfile::NamedTempFile {
         let out = stockade(&["fetch", "python"]);
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     }
-    policy_file("[limits]\nwall_ms = 20000\n")
+    policy_file("[limits]\nwall_ms = 20000\n[files]\ntmp_bytes = 1048576\n")
 }
 
 /// What the client script saw, checked.
 fn check_mcp_answers(out: &std::process::Output) {
     assert!(out.status.success(), "{}", text(&out.stderr));
     let answers: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the client prints JSON");
-    assert_eq!(answers["tools"], serde_json::json!(["close_session", "list_sessions", "run_code"]));
+    assert_eq!(
+        answers["tools"],
+        serde_json::json!([
+            "close_session",
+            "list_files",
+            "list_sessions",
+            "read_file",
+            "run_code",
+            "write_file"
+        ])
+    );
+    // A named session's files: text in, bytes (base64, not UTF-8) out.
+    assert_eq!(answers["wrote"]["bytes"], 6, "{answers}");
+    assert_eq!(answers["used"]["error"], false, "{answers}");
+    assert_eq!(answers["back"]["base64"], true, "{answers}");
+    assert_eq!(answers["back"]["content"], "SMOJTExP/w==", "HÉLLO and 0xff: {answers}");
+    let listed = answers["files"]["entries"].as_array().map(Vec::len);
+    assert_eq!(listed, Some(2), "{answers}");
+    assert_eq!(answers["climbed"]["error"], true, "{answers}");
+    assert!(answers["climbed"]["text"].as_str().unwrap_or_default().contains("climbs"), "{answers}");
     assert_eq!(answers["js"]["error"], false, "{answers}");
     assert_eq!(answers["js"]["value"], 42);
     assert!(answers["js"]["text"].as_str().unwrap_or_default().contains("hi"), "{answers}");

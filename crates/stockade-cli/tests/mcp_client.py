@@ -50,6 +50,12 @@ async def main(args) -> None:
             fresh = await call("run_code", {"language": "python", "code": "x"})
             escape = await call("run_code", {"language": "python", "code": "open('/etc/passwd').read()"})
             wrong = await call("run_code", {"language": "javascript", "code": "1", "session": "s1"})
+            wrote = await call("write_file", {"session": "s1", "path": "in.txt", "content": "héllo"})
+            used = await call("run_code", {"language": "python", "session": "s1",
+                                           "code": "open('/tmp/out.bin', 'wb').write(open('/tmp/in.txt').read().upper().encode() + b'\\xff')"})
+            back = await call("read_file", {"session": "s1", "path": "/tmp/out.bin"})
+            files = await call("list_files", {"session": "s1"})
+            climbed = await call("read_file", {"session": "s1", "path": "../etc/passwd"})
             listing = await call("list_sessions", {})
             closed = await call("close_session", {"session": "s1"})
             after = await call("list_sessions", {})
@@ -62,6 +68,11 @@ async def main(args) -> None:
                 "fresh": {"error": fresh.is_error, "text": text(fresh)},
                 "escape": {"error": escape.is_error, "text": text(escape)},
                 "wrong_language": {"error": wrong.is_error, "text": text(wrong)},
+                "wrote": wrote.structured_content,
+                "used": {"error": used.is_error, "text": text(used)},
+                "back": back.structured_content,
+                "files": files.structured_content,
+                "climbed": {"error": climbed.is_error, "text": text(climbed)},
                 "listing": listing.structured_content,
                 "closed": {"error": closed.is_error},
                 "after": after.structured_content,

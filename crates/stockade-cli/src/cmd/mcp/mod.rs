@@ -1,8 +1,9 @@
 //! `stockade mcp`: an MCP server (the official Rust SDK, rmcp) over stdio,
 //! or over streamable HTTP with `--listen` (see [`http`]).
 //!
-//! It offers three tools: `run_code` (a fresh sandbox, or a named session),
-//! `list_sessions` and `close_session`. The policy comes from the file given
+//! It offers `run_code` (a fresh sandbox, or a named session),
+//! `list_sessions`, `close_session`, and `write_file`, `read_file` and
+//! `list_files` on a named session's `/tmp`. The policy comes from the file given
 //! when the server starts, never from the client: a client (an LLM's agent)
 //! can only ask for code to run under it.
 
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use stockade::{Language, Outcome, Sandbox, SandboxError, Session, Status};
 
+mod files;
 mod http;
 mod raw;
 
@@ -154,6 +156,60 @@ impl Server {
         Ok(CallToolResult::structured(listing))
     }
 
+    #[tool(
+        description = "Write a file into a session's /tmp, for its next runs to read. `content` is text, or base64 with `base64: true`.",
+        input_schema = schema::<files::WriteFile>()
+    )]
+    async fn write_file(
+        &self,
+        Parameters(arguments): Parameters<JsonObject>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let request: files::WriteFile = match arguments_of("write_file", arguments, &context) {
+            Ok(request) => request,
+            Err(refused) => return Ok(refused),
+        };
+        match self.named(&request.session) {
+            Ok(session) => Ok(files::write(session, request).await),
+            Err(refused) => Ok(refused),
+        }
+    }
+
+    #[tool(
+        description = "Read a file of a session's /tmp: its text, or base64 when it is not UTF-8.",
+        input_schema = schema::<files::ReadFile>()
+    )]
+    async fn read_file(
+        &self,
+        Parameters(arguments): Parameters<JsonObject>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let request: files::ReadFile = match arguments_of("read_file", arguments, &context) {
+            Ok(request) => request,
+            Err(refused) => return Ok(refused),
+        };
+        match self.named(&request.session) {
+            Ok(session) => Ok(files::read(session, request).await),
+            Err(refused) => Ok(refused),
+        }
+    }
+
+    #[tool(description = "List a folder of a session's /tmp.", input_schema = schema::<files::ListFiles>())]
+    async fn list_files(
+        &self,
+        Parameters(arguments): Parameters<JsonObject>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResult, ErrorData> {
+        let request: files::ListFiles = match arguments_of("list_files", arguments, &context) {
+            Ok(request) => request,
+            Err(refused) => return Ok(refused),
+        };
+        match self.named(&request.session) {
+            Ok(session) => Ok(files::list(session, request).await),
+            Err(refused) => Ok(refused),
+        }
+    }
+
     #[tool(description = "Close a session and free its sandbox.", input_schema = schema::<CloseSession>())]
     async fn close_session(
         &self,
@@ -174,6 +230,12 @@ impl Server {
 }
 
 impl Server {
+    /// The open session named `name`, or the tool's refusal.
+    fn named(&self, name: &str) -> Result<Arc<Session>, CallToolResult> {
+        let open = self.lock().get(name).cloned();
+        open.ok_or_else(|| refusal(format!("no session named {name:?}: run_code with it opens one")))
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<String, Arc<Session>>> {
         self.sessions.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -320,7 +382,7 @@ fn about(language: Language) -> &'static str {
 }
 
 /// A refusal the client (and the model behind it) reads as the tool's answer.
-fn refusal(why: impl Into<String>) -> CallToolResult {
+pub(super) fn refusal(why: impl Into<String>) -> CallToolResult {
     CallToolResult::error(vec![ContentBlock::text(why.into())])
 }
 
