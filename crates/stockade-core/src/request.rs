@@ -4,6 +4,7 @@
 use crate::{Language, SandboxError};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Code to run: in a fresh sandbox, or in a session that keeps its state.
 ///
@@ -31,18 +32,74 @@ pub struct Request {
     /// Without it, the run gets a fresh sandbox.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<String>,
+    /// This run's wall time, in milliseconds: it may lower the policy's
+    /// `limits.wall_ms` (or what is left of a session's), never raise it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
+    pub timeout_ms: Option<u64>,
+    /// Variables for this run, each one the policy's `[env]` names (whose
+    /// value it replaces for this run); any other name is refused. A fresh
+    /// run's only: a session's environment is set when it opens.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
 }
 
 impl Request {
     /// `code` in `language`, in a fresh sandbox.
     pub fn new(language: Language, code: impl Into<String>) -> Request {
-        Request { language: Some(language), code: code.into(), session: None }
+        Request {
+            language: Some(language),
+            code: code.into(),
+            session: None,
+            timeout_ms: None,
+            env: BTreeMap::new(),
+        }
     }
 
     /// `code` in the session its surface calls `session`, in whatever
     /// language that session runs.
     pub fn in_session(session: impl Into<String>, code: impl Into<String>) -> Request {
-        Request { language: None, code: code.into(), session: Some(session.into()) }
+        Request {
+            language: None,
+            code: code.into(),
+            session: Some(session.into()),
+            timeout_ms: None,
+            env: BTreeMap::new(),
+        }
+    }
+
+    /// The same request, with a wall time of `timeout` for its run (at
+    /// most the policy's).
+    pub fn with_timeout(mut self, timeout: std::time::Duration) -> Request {
+        self.timeout_ms = Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX).max(1));
+        self
+    }
+
+    /// The same request, with `name` set to `value` for its run (a name
+    /// the policy's `[env]` lists).
+    pub fn with_env(mut self, name: impl Into<String>, value: impl Into<String>) -> Request {
+        self.env.insert(name.into(), value.into());
+        self
+    }
+
+    /// This run's wall time: `limit` (the policy's, or what a session has
+    /// left), lowered by `timeout_ms`; a timeout over `limit`, or of 0, is
+    /// refused.
+    pub fn wall_within(
+        &self,
+        limit: std::time::Duration,
+        from: &str,
+    ) -> Result<std::time::Duration, SandboxError> {
+        let Some(asked) = self.timeout_ms else { return Ok(limit) };
+        let asked = std::time::Duration::from_millis(asked);
+        if asked.is_zero() || asked > limit {
+            return Err(SandboxError::Request(format!(
+                "timeout_ms {} is not within {from} ({} ms): a run's timeout may lower it, never raise it",
+                asked.as_millis(),
+                limit.as_millis()
+            )));
+        }
+        Ok(asked)
     }
 
     /// The same request, run in `session`.

@@ -225,7 +225,7 @@ impl Sandbox {
     /// starts and its end before this returns; a run that cannot be recorded
     /// does not start.
     pub fn run(&self, language: Language, code: &str) -> Result<Outcome, SandboxError> {
-        self.run_inner(language, code, None)
+        self.run_inner(language, code, None, &self.policy)
     }
 
     /// [`Sandbox::run`], stopped early when `cancel` is made: the outcome's
@@ -236,7 +236,7 @@ impl Sandbox {
         code: &str,
         cancel: &Cancel,
     ) -> Result<Outcome, SandboxError> {
-        self.run_inner(language, code, Some(cancel))
+        self.run_inner(language, code, Some(cancel), &self.policy)
     }
 
     /// Runs `request` in a fresh guest: what every surface calls. A
@@ -248,7 +248,37 @@ impl Sandbox {
                 "a request for a session runs in that session (Session::run_request)".into(),
             ));
         }
-        self.run_inner(request.language()?, &request.code, cancel)
+        let language = request.language()?;
+        match self.per_run(request)? {
+            Some(policy) => self.run_inner(language, &request.code, cancel, &policy),
+            None => self.run_inner(language, &request.code, cancel, &self.policy),
+        }
+    }
+
+    /// The policy of one run: this sandbox's, with the request's own wall
+    /// time (never over the policy's) and `[env]` values (for names the
+    /// policy lists only); `None` when the request asks for neither.
+    fn per_run(&self, request: &Request) -> Result<Option<Policy>, SandboxError> {
+        if request.timeout_ms.is_none() && request.env.is_empty() {
+            return Ok(None);
+        }
+        let mut policy = Policy::clone(&self.policy);
+        let limit = std::time::Duration::from_millis(policy.limits.wall_ms);
+        let wall = request.wall_within(limit, "limits.wall_ms")?;
+        policy.limits.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
+        for (name, value) in &request.env {
+            let Some(slot) = policy.env.get_mut(name) else {
+                return Err(SandboxError::Request(format!(
+                    "env.{name}: a run may set only the variables the policy's [env] names ({})",
+                    policy.env.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            };
+            if value.contains('\0') {
+                return Err(SandboxError::Request(format!("env.{name}: the value holds a NUL byte")));
+            }
+            *slot = value.clone();
+        }
+        Ok(Some(policy))
     }
 
     fn run_inner(
@@ -256,26 +286,27 @@ impl Sandbox {
         language: Language,
         code: &str,
         cancel: Option<&Cancel>,
+        policy: &Policy,
     ) -> Result<Outcome, SandboxError> {
         let backend = self.backend(language)?;
         self.check_code(code)?;
-        let layers = backend.layers(&self.policy)?;
+        let layers = backend.layers(policy)?;
         let record = RunRecord::start(self.audit.as_ref(), language, code, self, None, layers)?;
-        let network =
-            match crate::network::RunNetwork::start(&self.policy, self.audit.as_ref(), record.run_id()) {
-                Ok(network) => network,
-                Err(e) => return record.finish(Err(e), 0),
-            };
-        let gate = self.gate(record.run_id(), None, network.as_ref().map(|network| &network.engine));
+        let network = match crate::network::RunNetwork::start(policy, self.audit.as_ref(), record.run_id()) {
+            Ok(network) => network,
+            Err(e) => return record.finish(Err(e), 0),
+        };
+        let wall = std::time::Duration::from_millis(policy.limits.wall_ms);
+        let gate = self.gate(record.run_id(), None, network.as_ref().map(|network| &network.engine), wall);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
         // The guest's environment holds each secret's placeholder, fresh
         // for the run, under the secret's name (the same for every backend).
-        let with_placeholders = network.as_ref().and_then(|network| network.guest_policy(&self.policy));
+        let with_placeholders = network.as_ref().and_then(|network| network.guest_policy(policy));
         let request = RunRequest {
             language,
             code,
-            policy: with_placeholders.as_ref().unwrap_or(&self.policy),
+            policy: with_placeholders.as_ref().unwrap_or(policy),
             tools: host.as_ref(),
             cancel,
             egress: egress.as_ref(),
@@ -309,18 +340,18 @@ impl Sandbox {
     /// The door's host for run `run`: its tools (counting against
     /// `session`'s budgets too when the run is part of one), and its network
     /// when it has one (the WebAssembly guests' `http` requests); `None`
-    /// when it has neither.
+    /// when it has neither. `wall` bounds each of its network requests.
     pub(crate) fn gate(
         &self,
         run: &str,
         session: Option<&Arc<SessionCalls>>,
         network: Option<&Arc<stockade_net::Engine>>,
+        wall: std::time::Duration,
     ) -> Option<Arc<Gate>> {
         if self.tools.is_empty() && network.is_none() {
             return None;
         }
         let gate = Gate::new(self.tools.clone(), self.audit.clone(), run.to_string(), session.cloned());
-        let wall = std::time::Duration::from_millis(self.policy.limits.wall_ms);
         Some(Arc::new(match network {
             Some(engine) => gate.with_network(engine.clone(), wall),
             None => gate,

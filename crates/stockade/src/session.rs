@@ -80,7 +80,8 @@ impl Session {
     pub(crate) fn open(sandbox: &Sandbox, language: Language) -> Result<Session, SandboxError> {
         let id = new_run_id()?;
         let calls = Arc::new(SessionCalls::default());
-        let lister = sandbox.gate(&id, Some(&calls), None).map(|gate| gate as Arc<dyn ToolHost>);
+        let wall = Duration::from_millis(sandbox.policy().limits.wall_ms);
+        let lister = sandbox.gate(&id, Some(&calls), None, wall).map(|gate| gate as Arc<dyn ToolHost>);
         let backend = sandbox.backend(language)?;
         let layers = backend.layers(sandbox.policy())?;
         let network = RunNetwork::start(sandbox.policy(), sandbox.audit(), &id)?;
@@ -161,13 +162,13 @@ impl Session {
     /// Fails with [`SandboxError::SessionEnded`] once the session is closed
     /// (the error says why).
     pub fn run(&self, code: &str) -> Result<Outcome, SandboxError> {
-        self.run_inner(code, &self.closing)
+        self.run_inner(code, &self.closing, None)
     }
 
     /// [`Session::run`], stopped early when `cancel` is made. A cancelled
     /// run ends the session, since its guest stopped mid-run.
     pub fn run_cancellable(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
-        self.run_inner(code, &self.closing.or(cancel))
+        self.run_inner(code, &self.closing.or(cancel), None)
     }
 
     /// Runs `request` in the session: what every surface calls. The
@@ -176,13 +177,23 @@ impl Session {
     /// is not looked at here.
     pub fn run_request(&self, request: &Request, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
         request.check_session_language(self.language)?;
+        if !request.env.is_empty() {
+            return Err(SandboxError::Request(
+                "env: a session's environment is set when it opens; set variables in its code instead".into(),
+            ));
+        }
         match cancel {
-            Some(cancel) => self.run_cancellable(&request.code, cancel),
-            None => self.run(&request.code),
+            Some(cancel) => self.run_inner(&request.code, &self.closing.or(cancel), Some(request)),
+            None => self.run_inner(&request.code, &self.closing, Some(request)),
         }
     }
 
-    fn run_inner(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
+    fn run_inner(
+        &self,
+        code: &str,
+        cancel: &Cancel,
+        request: Option<&Request>,
+    ) -> Result<Outcome, SandboxError> {
         let asked = Instant::now();
         // Another thread's run may hold the guest; this one waits, but can
         // still be cancelled (Ctrl-C) or closed while it does.
@@ -205,7 +216,13 @@ impl Session {
                 Err(std::sync::TryLockError::WouldBlock) => std::thread::sleep(WAIT_CHECK),
             }
         };
-        let budget = self.budget(&mut inner)?;
+        let mut budget = self.budget(&mut inner)?;
+        if let Some(request) = request {
+            let asked = request.wall_within(budget.wall, budget.wall_from)?;
+            if asked < budget.wall {
+                (budget.wall, budget.wall_from) = (asked, "timeout_ms");
+            }
+        }
         let (wall, fuel) = (budget.wall, budget.fuel);
         self.sandbox.check_code(code)?;
         let audit = self.sandbox.audit();
@@ -215,7 +232,7 @@ impl Session {
             network.begin(record.run_id());
         }
         let engine = self.network.as_ref().map(|network| &network.engine);
-        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls), engine);
+        let gate = self.sandbox.gate(record.run_id(), Some(&self.calls), engine, wall);
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
         let mut result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel) });

@@ -135,3 +135,49 @@ fn deep_recursion_is_a_guest_error() {
     // The host is unharmed and the next run works.
     assert_eq!(js("1").value, Some(serde_json::json!(1)));
 }
+
+#[test]
+fn a_runs_timeout_lowers_the_wall_time_and_never_raises_it() {
+    use stockade::{Request, SandboxError};
+    let sandbox = Sandbox::new(Policy::default()).expect("sandbox");
+    let looping =
+        Request::new(Language::JavaScript, "while (true) {}").with_timeout(Duration::from_millis(200));
+    let outcome = sandbox.run_request(&looping, None).expect("run");
+    assert_eq!(limit_hit(&outcome.status), Some(Limit::Wall), "{outcome:?}");
+    assert!(outcome.usage.wall < Duration::from_secs(10), "the run's own 200 ms, not the policy's 30 s");
+    let raised = Request::new(Language::JavaScript, "1").with_timeout(Duration::from_secs(3600));
+    match sandbox.run_request(&raised, None) {
+        Err(SandboxError::Request(why)) => assert!(why.contains("never raise"), "{why}"),
+        other => panic!("a timeout over the policy's is refused, got {other:?}"),
+    }
+    // A session's run too, within what the session has left.
+    let session = sandbox.session(Language::JavaScript).expect("session");
+    let short = Request::in_session("s", "for (;;) {}").with_timeout(Duration::from_millis(200));
+    let outcome = session.run_request(&short, None).expect("run");
+    assert_eq!(limit_hit(&outcome.status), Some(Limit::Wall), "{outcome:?}");
+}
+
+#[test]
+fn a_runs_env_sets_only_names_the_policy_lists() {
+    use stockade::{Request, SandboxError};
+    let policy = Policy::from_toml_str("[env]\nREGION = \"eu\"\n").expect("policy");
+    let sandbox = Sandbox::new(policy).expect("sandbox");
+    let set = Request::new(Language::JavaScript, "process.env.REGION").with_env("REGION", "us");
+    assert_eq!(sandbox.run_request(&set, None).expect("run").value, Some(serde_json::json!("us")));
+    // The policy's own value stays for the next run.
+    let plain = Request::new(Language::JavaScript, "process.env.REGION");
+    assert_eq!(sandbox.run_request(&plain, None).expect("run").value, Some(serde_json::json!("eu")));
+    let other = Request::new(Language::JavaScript, "1").with_env("AWS_SECRET_ACCESS_KEY", "x");
+    match sandbox.run_request(&other, None) {
+        Err(SandboxError::Request(why)) => assert!(why.contains("env.AWS_SECRET_ACCESS_KEY"), "{why}"),
+        other => panic!("a name the policy does not list is refused, got {other:?}"),
+    }
+    let nul = Request::new(Language::JavaScript, "1").with_env("REGION", "a\0b");
+    assert!(matches!(sandbox.run_request(&nul, None), Err(SandboxError::Request(_))));
+    // Over HTTP and MCP the same fields arrive in JSON; unknown ones are still refused.
+    let parsed: Request =
+        serde_json::from_str(r#"{"language": "js", "code": "1", "timeout_ms": 50, "env": {"REGION": "x"}}"#)
+            .expect("a request");
+    assert_eq!((parsed.timeout_ms, parsed.env.len()), (Some(50), 1));
+    assert!(serde_json::from_str::<Request>(r#"{"code": "1", "timeout": 5}"#).is_err());
+}
