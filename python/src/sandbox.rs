@@ -52,11 +52,30 @@ impl NativeSandbox {
     }
 
     /// Runs `code` in a fresh guest; returns the outcome as a dict.
-    fn run<'py>(&self, py: Python<'py>, language: &str, code: &str) -> PyResult<Bound<'py, PyAny>> {
+    /// `timeout` (seconds) may lower the policy's wall time; `env` sets
+    /// variables the policy's `[env]` names, for this run.
+    #[pyo3(signature = (language, code, timeout = None, env = None))]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        language: &str,
+        code: &str,
+        timeout: Option<f64>,
+        env: Option<std::collections::BTreeMap<String, String>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let sandbox = self.live()?;
         let language = parse_language(language)?;
         let cancel = interrupt::for_this_thread(py)?;
-        let request = Request::new(language, code);
+        let mut request = Request::new(language, code);
+        if let Some(seconds) = timeout {
+            if !seconds.is_finite() || seconds <= 0.0 {
+                return Err(PyValueError::new_err("timeout must be a positive number of seconds"));
+            }
+            request = request.with_timeout(std::time::Duration::from_secs_f64(seconds.min(1e9)));
+        }
+        for (name, value) in env.unwrap_or_default() {
+            request = request.with_env(name, value);
+        }
         let result = py.detach(|| sandbox.run_request(&request, Some(&cancel)));
         finish(py, result)
     }

@@ -74,17 +74,28 @@ class Sandbox:
         ``languages``, or every one stockade knows when it lists none."""
         return tuple(self._native.languages)
 
-    def run(self, code: str, language: str = "python") -> Result:
+    def run(
+        self,
+        code: str,
+        language: str = "python",
+        *,
+        timeout: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+    ) -> Result:
         """Runs ``code`` in a fresh guest: nothing carries over between runs.
 
         ``language`` is ``"python"`` or ``"javascript"`` (WebAssembly guests),
         or ``"sh"``, ``"bash"``, ``"python-native"`` or ``"node-native"``
-        (the host's programs, in stockade's Linux process jail).
+        (the host's programs, in stockade's Linux process jail). ``timeout``
+        (seconds) may lower the policy's wall time for this run, never raise
+        it; ``env`` sets, for this run, variables the policy's ``[env]``
+        names (any other name raises :class:`CodeRefused`).
 
         Guest failures (an uncaught error, a limit) come back in the
         :class:`Result`; only host failures raise :class:`StockadeError`.
         """
-        return Result(self._native.run(_language(language), _code(code)))
+        native_env = None if env is None else {str(k): str(v) for k, v in env.items()}
+        return Result(self._native.run(_language(language), _code(code), timeout, native_env))
 
     def run_code(self, code: str, language: str = "python") -> Result:
         """The same as :meth:`run`."""

@@ -170,3 +170,16 @@ def test_session_files_go_in_and_come_out(tmp_path):
         with pytest.raises(stockade.SessionFileError, match="files.tmp_bytes"):
             session.files.write("huge.bin", b"\0" * (20 << 20))
         assert not any("huge" in e["path"] for e in session.files.list())
+
+
+def test_a_runs_timeout_and_env_stay_within_the_policy():
+    sandbox = Sandbox({"env": {"REGION": "eu"}})
+    looped = sandbox.run("while (true) {}", language="javascript", timeout=0.2)
+    assert looped.status == "limit_exceeded" and looped.usage.wall_us < 10_000_000
+    with pytest.raises(CodeRefused, match="never raise"):
+        sandbox.run("1", language="javascript", timeout=3600)
+    assert sandbox.run("process.env.REGION", language="javascript", env={"REGION": "us"}).value == "us"
+    with pytest.raises(CodeRefused, match="env.HOME"):
+        sandbox.run("1", language="javascript", env={"HOME": "/root"})
+    with pytest.raises(ValueError):
+        sandbox.run("1", language="javascript", timeout=-1)
