@@ -51,11 +51,11 @@ pub struct Folder {
 }
 
 /// The live session `id` of the caller's token, or the answer that says why not.
-fn session(state: &State, headers: &HeaderMap, id: &str) -> Result<Arc<Session>, Response> {
-    let tenant = state.tenant(headers).map_err(IntoResponse::into_response)?;
+fn session(state: &State, headers: &HeaderMap, id: &str) -> Result<Arc<Session>, Box<Response>> {
+    let tenant = state.tenant(headers).map_err(|refused| Box::new(refused.into_response()))?;
     match state.sessions().get(&tenant, id) {
-        None => Err(error(StatusCode::NOT_FOUND, "no such session")),
-        Some(Slot::Ended { why, .. }) => Err(ended(why)),
+        None => Err(Box::new(error(StatusCode::NOT_FOUND, "no such session"))),
+        Some(Slot::Ended { why, .. }) => Err(Box::new(ended(why))),
         Some(Slot::Live(session)) => Ok(session.clone()),
     }
 }
@@ -104,7 +104,7 @@ pub async fn write(
 ) -> Response {
     let session = match session(&state, request.headers(), &id) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let stream = request.into_body().into_data_stream().map_err(std::io::Error::other);
     let body = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
@@ -122,7 +122,7 @@ pub async fn read(
 ) -> Response {
     let session = match session(&state, &headers, &id) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     // Whether there is a file to send is settled before the status is.
     let stat = {
@@ -155,7 +155,7 @@ pub async fn remove(
 ) -> Response {
     let session = match session(&state, &headers, &id) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     match blocking(move || session.files().remove(&path)).await {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
@@ -172,7 +172,7 @@ pub async fn list(
 ) -> Response {
     let session = match session(&state, &headers, &id) {
         Ok(session) => session,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let path = folder.path.unwrap_or_default();
     match blocking(move || session.files().list(&path)).await {
