@@ -24,9 +24,17 @@ impl Read for PyReader {
                     ));
                 }
             };
-            let n = bytes.len().min(buffer.len());
-            buffer[..n].copy_from_slice(&bytes[..n]);
-            Ok(n)
+            // Bytes past what was asked for would be lost: a short write
+            // must never pass for a whole one.
+            if bytes.len() > buffer.len() {
+                return Err(std::io::Error::other(format!(
+                    "read({}) returned {} bytes, more than it was asked for",
+                    buffer.len(),
+                    bytes.len()
+                )));
+            }
+            buffer[..bytes.len()].copy_from_slice(bytes);
+            Ok(bytes.len())
         })
     }
 }

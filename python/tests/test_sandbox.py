@@ -171,6 +171,14 @@ def test_session_files_go_in_and_come_out(tmp_path):
             session.files.write("huge.bin", b"\0" * (20 << 20))
         assert not any("huge" in e["path"] for e in session.files.list())
 
+        class Greedy:
+            def read(self, n):
+                return b"x" * (n + 1)
+
+        with pytest.raises(stockade.SessionFileError, match="more than it was asked for"):
+            session.files.write("greedy.bin", Greedy())
+        assert not any("greedy" in e["path"] for e in session.files.list())
+
 
 def test_a_runs_timeout_and_env_stay_within_the_policy():
     sandbox = Sandbox({"env": {"REGION": "eu"}})

@@ -81,9 +81,39 @@
     return ms < 1000 ? `${ms.toFixed(3)}ms` : `${(ms / 1000).toFixed(3)}s`;
   };
 
+  // node's console.table: one row per entry, one column per key of the
+  // rows that are objects, and `Values` for those that are not.
+  const table = (data, properties) => {
+    if (data === null || typeof data !== "object") return out(data);
+    const keys = Array.isArray(data) ? data.map((_, i) => String(i)) : Object.keys(data);
+    const columns = [];
+    let values = false;
+    for (const key of keys) {
+      const row = data[key];
+      if (row !== null && typeof row === "object") {
+        for (const column of Object.keys(row)) if (!columns.includes(column)) columns.push(column);
+      } else values = true;
+    }
+    const shown = Array.isArray(properties) ? properties.map(String) : columns;
+    const head = ["(index)", ...shown, ...(values && !properties ? ["Values"] : [])];
+    const cell = (value) => inspect(value, 1, []);
+    const rows = keys.map((key) => {
+      const row = data[key];
+      const object = row !== null && typeof row === "object";
+      const cells = shown.map((column) => (object && Object.prototype.hasOwnProperty.call(row, column) ? cell(row[column]) : ""));
+      return [key, ...cells, ...(values && !properties ? [object ? "" : cell(row)] : [])];
+    });
+    const width = (text) => [...text].length;
+    const widths = head.map((name, i) => Math.max(width(name), ...rows.map((row) => width(row[i]))) + 2);
+    const line = (left, middle, right) => left + widths.map((w) => "─".repeat(w)).join(middle) + right;
+    const cells = (row) => "│" + row.map((text, i) => " " + text + " ".repeat(widths[i] - width(text) - 1)).join("│") + "│";
+    write(1, [line("┌", "┬", "┐"), cells(head), line("├", "┼", "┤"), ...rows.map(cells), line("└", "┴", "┘")].join("\n") + "\n");
+  };
+
   globalThis.console = Object.freeze({
     log: out, info: out, debug: out, trace: out,
     error: err, warn: err,
+    table,
     dir: (value) => out(value),
     assert: (condition, ...args) => {
       if (!condition) err(...(args.length ? ["Assertion failed:", ...args] : ["Assertion failed"]));

@@ -135,6 +135,11 @@ fn abort_signals_and_console_helpers_agree_with_node() {
 }
 
 #[test]
+fn console_table_draws_what_node_draws() {
+    same_as_node(&snippet("table.js"));
+}
+
+#[test]
 fn url_parsing_of_odd_inputs_agrees_with_node() {
     same_as_node(&snippet("url.js"));
 }
