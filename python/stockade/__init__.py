@@ -31,6 +31,7 @@ from ._native import (
     fetch_python,
     python_fetched,
 )
+from ._async import AsyncSandbox, AsyncSession, AsyncSessionFiles
 from ._result import GuestError, Result, Usage
 from ._sandbox import Sandbox, SandboxTool, Session, SessionFiles, ToolOutput, create_sandbox_tool
 from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
@@ -38,6 +39,9 @@ from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncSandbox",
+    "AsyncSession",
+    "AsyncSessionFiles",
     "AuditError",
     "Busy",
     "CodeRefused",

@@ -374,9 +374,19 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"a {type(value).__name__} is not JSON data")
 
 
+#: The event loop of an ``AsyncSandbox`` caller, on the worker thread
+#: that runs its guest: coroutine tools run there.
+caller_loop = threading.local()
+
+
 def _wait(awaitable: Any) -> Any:
-    """The result of a coroutine tool, on a loop of its own: the caller's
-    thread may be running an event loop, which must not be re-entered."""
+    """The result of a coroutine tool: on the loop of the ``AsyncSandbox``
+    caller that started the run, when there is one; else on a loop of its
+    own, since the calling thread may be running one, which must not be
+    re-entered."""
+    loop = getattr(caller_loop, "loop", None)
+    if loop is not None:
+        return asyncio.run_coroutine_threadsafe(_as_coroutine(awaitable), loop).result()
     try:
         asyncio.get_running_loop()
     except RuntimeError:

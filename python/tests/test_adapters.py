@@ -41,6 +41,12 @@ def test_langchain_tool_invoked_as_an_agent_does():
     budget = tool.invoke({"code": "[get_weather(city='x') for _ in range(4)]", "language": "python"})
     assert "ToolDenied" in budget
 
+    # An async agent awaits it: ainvoke runs the guest off its event loop.
+    import asyncio
+
+    text = asyncio.run(tool.ainvoke({"code": "return await get_weather({city: 'LA'})", "language": "javascript"}))
+    assert json.loads(text) == {"city": "LA", "temp": 72}
+
 
 def test_a_langchain_tool_offers_only_its_languages():
     from pydantic import ValidationError

@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from typing import TYPE_CHECKING, Any, Literal, Type
 
 try:
@@ -52,8 +54,14 @@ def as_langchain_tool(sandbox_tool: "SandboxTool", name: str = "sandbox") -> Any
     def run(code: str, language: str = sandbox_tool.languages[0]) -> str:
         return str(sandbox_tool.run(code, language))
 
+    async def arun(code: str, language: str = sandbox_tool.languages[0]) -> str:
+        # The guest runs on a worker thread (the GIL released): `ainvoke`
+        # leaves the agent's event loop free meanwhile.
+        return await asyncio.to_thread(run, code, language)
+
     return StructuredTool.from_function(
         func=run,
+        coroutine=arun,
         name=name,
         description=sandbox_tool.description,
         args_schema=_input_for(sandbox_tool.languages),
