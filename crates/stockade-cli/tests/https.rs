@@ -193,6 +193,9 @@ console.log(moved.status, moved.redirected, moved.url);
     assert_eq!(&lines[2..5], ["TypeError true", "TypeError true", "TypeError true"], "{stdout}");
     let log = std::fs::read_to_string(fixture.dir.path().join("audit.jsonl")).expect("audit");
     assert!(log.contains("API_KEY swapped in") && !log.contains(REAL), "{log}");
+    // A refused fetch is a decision too, recorded as the proxy's are: the
+    // three hosts the policy does not name.
+    assert_eq!(log.matches(r#""rule":"no network.allow rule""#).count(), 3, "{log}");
 }
 
 #[test]
