@@ -370,3 +370,38 @@ fn the_address_table_holds_for_answers() {
     }
     assert!(failures.is_empty(), "{} of {} rows:\n{}", failures.len(), cases.len(), failures.join("\n"));
 }
+
+#[test]
+fn an_open_tunnel_ends_with_the_run() {
+    // An upstream that reads and never answers or closes: only the end of
+    // the run can end the tunnel to it.
+    let upstream = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = upstream.local_addr().expect("address").port();
+    let held = std::thread::spawn(move || {
+        let (mut stream, _) = upstream.accept().expect("the tunnel reaches upstream");
+        let mut buffer = [0u8; 4096];
+        // Returns once the engine drops its side of the connection.
+        while matches!(stream.read(&mut buffer), Ok(n) if n > 0) {}
+    });
+    let dns =
+        TestDns::start(|name, _| if name == "allowed.test" { vec![LOOPBACK] } else { vec![] }).expect("dns");
+    let allow = vec![format!("allowed.test:{port}"), format!("127.0.0.1/32:{port}")];
+    let proxy = Proxy::start(&policy(&allow, &[], &dns));
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let target = format!("allowed.test:{port}");
+    stream
+        .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
+        .expect("send");
+    let mut head = [0u8; 1024];
+    let n = stream.read(&mut head).expect("the CONNECT answer");
+    assert_eq!(status(&String::from_utf8_lossy(&head[..n])), 200);
+    stream.write_all(&client_hello("allowed.test")).expect("the hello");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    proxy.engine.finish();
+    // The guest's side closes (not the read timeout), and so does upstream's.
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest);
+    assert!(read.is_ok(), "the tunnel stayed open after the run ended: {read:?}");
+    held.join().expect("upstream saw the tunnel close");
+}
