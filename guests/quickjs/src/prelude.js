@@ -797,18 +797,8 @@ globalThis.__stockade_encoding = (() => {
     form: (c) => !((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) ||
       c === 0x2a || c === 0x2d || c === 0x2e || c === 0x5f),
   };
-  const utf8 = (s) => {
-    const out = [];
-    for (const ch of s) {
-      let c = ch.codePointAt(0);
-      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd;
-      if (c < 0x80) out.push(c);
-      else if (c < 0x800) out.push(0xc0 | (c >> 6), 0x80 | (c & 63));
-      else if (c < 0x10000) out.push(0xe0 | (c >> 12), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-      else out.push(0xf0 | (c >> 18), 0x80 | ((c >> 12) & 63), 0x80 | ((c >> 6) & 63), 0x80 | (c & 63));
-    }
-    return out;
-  };
+  // The encoders of the block above, which the tools block hides later.
+  const { utf8, fromUtf8: decodeUtf8 } = globalThis.__stockade_encoding;
   const hex = (b) => "%" + b.toString(16).toUpperCase().padStart(2, "0");
   const encode = (s, set, spaceAsPlus = false) => {
     let out = "";
@@ -831,8 +821,6 @@ globalThis.__stockade_encoding = (() => {
     }
     return bytes;
   };
-  const Decoder = TextDecoder;
-  const decodeUtf8 = (bytes) => new Decoder().decode(new Uint8Array(bytes));
 
   // Punycode (RFC 3492), for the labels of a non-ASCII host.
   const punycode = (label) => {
