@@ -47,6 +47,8 @@ pub(crate) struct Inner {
     /// connections, fetches), aborted together when the run ends, so that
     /// none outlives it.
     tasks: Mutex<Vec<AbortHandle>>,
+    /// Onward connections kept alive between the run's requests.
+    pub pool: Arc<crate::pool::Pool>,
 }
 
 impl Inner {
@@ -123,8 +125,12 @@ fn runtime() -> Result<&'static Runtime, SandboxError> {
     if let Some(runtime) = RUNTIME.get() {
         return Ok(runtime);
     }
+    // Relaying is mostly waiting: a thread for every two cores leaves the
+    // rest to the guests it serves, and on a small machine one thread
+    // hands a request from one socket to the next without waking another.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+        .worker_threads((cores / 2).clamp(1, 4))
         .thread_name("stockade-net")
         .enable_all()
         .build()
@@ -169,6 +175,7 @@ impl Engine {
             client: Mutex::new(client),
             upstream_ca: policy.upstream_ca.clone(),
             tasks: Mutex::new(Vec::new()),
+            pool: Arc::default(),
         };
         Ok(Engine { inner: Arc::new(inner) })
     }
@@ -246,6 +253,7 @@ impl Engine {
         for task in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
             task.abort();
         }
+        self.inner.pool.clear();
         self.usage()
     }
 

@@ -6,10 +6,10 @@
 use crate::body::{Counted, Redacted};
 use crate::destination::Destination;
 use crate::engine::Inner;
+use crate::pool::{Lease, Returning};
 use crate::proxy::{Body, strip_hop_by_hop};
 use crate::refusal::{Failed, Refusal};
 use http_body_util::BodyExt;
-use hyper::client::conn::http1::SendRequest;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::{Request, Response};
 use std::sync::Arc;
@@ -35,13 +35,14 @@ pub(crate) fn admit<B>(
     engine.budgets.take_request()
 }
 
-/// Sends an admitted request on `sender`, a connection to `destination`
+/// Sends an admitted request on `upstream`, a connection to `destination`
 /// (`tls`: inside TLS the engine terminated, or the host's own), and
-/// returns the answer.
+/// returns the answer; the connection goes back to the run's pool once the
+/// answer has been read.
 pub(crate) async fn exchange(
     engine: &Arc<Inner>,
     destination: &Destination,
-    sender: &mut SendRequest<Body>,
+    mut upstream: Lease,
     request: Request<Body>,
     tls: bool,
 ) -> Result<Response<Body>, Failed> {
@@ -92,12 +93,9 @@ pub(crate) async fn exchange(
     }
     tally.add(head, 0);
     let body = Counted::outward(body, engine.clone(), tally.clone()).boxed();
-    let response = match sender.send_request(Request::from_parts(parts, body)).await {
+    let response = match upstream.send(engine, destination, Request::from_parts(parts, body)).await {
         Ok(response) => response,
-        Err(e) => {
-            let why = e.to_string();
-            return Err(tally.fail(Refusal::Unresolved { destination: destination.authority(), why }));
-        }
+        Err(refusal) => return Err(tally.fail(refusal)),
     };
     let (mut parts, body) = response.into_parts();
     if guarded && let Some(coding) = compressed(&parts.headers) {
@@ -116,7 +114,7 @@ pub(crate) async fn exchange(
         return Err(tally.fail(refusal));
     }
     tally.add(0, head);
-    let body = Counted::inward(body, engine.clone(), tally);
+    let body = Counted::inward(Returning::new(body, upstream), engine.clone(), tally);
     if !guarded {
         return Ok(Response::from_parts(parts, body.boxed()));
     }

@@ -5,16 +5,14 @@
 //! answer back whole, under the same rules, budgets and audit as the jail's
 //! proxy.
 
-use crate::destination::Destination;
 use crate::engine::Inner;
 use crate::exchange::{admit, exchange};
-use crate::proxy::{Body, BoxError, check_host_header, connect_to};
+use crate::proxy::{BoxError, check_host_header};
 use crate::refusal::{Failed, Refusal};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Method, Request};
-use hyper_util::rt::TokioIo;
 use std::sync::Arc;
 use std::time::Duration;
 use stockade_core::protocol::{HttpRequest, HttpResponse};
@@ -77,8 +75,8 @@ async fn fetch_within(engine: &Arc<Inner>, request: HttpRequest) -> Result<HttpR
     check_host_header(outgoing.headers(), authority.host(), port, default_port)?;
     let destination = engine.vetting().vet(authority.host(), port).await?;
     admit(engine, &destination, &outgoing)?;
-    let mut sender = connect(engine, &destination, tls).await?;
-    let response = exchange(engine, &destination, &mut sender, outgoing, tls).await?;
+    let upstream = crate::pool::lease(engine, &destination, tls).await?;
+    let response = exchange(engine, &destination, upstream, outgoing, tls).await?;
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -113,23 +111,4 @@ async fn fetch_within(engine: &Arc<Inner>, request: HttpRequest) -> Result<HttpR
 
 fn never_fails(never: std::convert::Infallible) -> BoxError {
     match never {}
-}
-
-/// A connection to the vetted address: plain, or the engine's own TLS.
-async fn connect(
-    engine: &Inner,
-    destination: &Destination,
-    tls: bool,
-) -> Result<hyper::client::conn::http1::SendRequest<Body>, Refusal> {
-    if tls {
-        return crate::terminate::connect_tls(engine, destination).await;
-    }
-    let upstream = connect_to(destination).await?;
-    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
-        .await
-        .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
-    engine.spawn(async move {
-        let _ = connection.await;
-    });
-    Ok(sender)
 }

@@ -16,6 +16,7 @@ mod engine;
 mod event;
 mod exchange;
 mod fetch;
+mod pool;
 mod proxy;
 mod redact;
 mod refusal;

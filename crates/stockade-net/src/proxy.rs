@@ -136,14 +136,8 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
     }
     let destination = engine.vetting().vet(host, port).await?;
     admit(engine, &destination, &request)?;
-    let upstream = connect_to(&destination).await?;
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(upstream))
-        .await
-        .map_err(|e| Refusal::Unresolved { destination: destination.authority(), why: e.to_string() })?;
-    engine.spawn(async move {
-        let _ = connection.await;
-    });
-    exchange(engine, &destination, &mut sender, boxed(request), false).await
+    let upstream = crate::pool::lease(engine, &destination, false).await?;
+    exchange(engine, &destination, upstream, boxed(request), false).await
 }
 
 /// A guest's request with its body boxed, as the exchange takes it.

@@ -11,18 +11,13 @@
 use crate::destination::Destination;
 use crate::engine::Inner;
 use crate::exchange::{admit, exchange};
-use crate::proxy::{Body, HEADER_TIMEOUT, answer, check_host_header, check_server_name, connect_to};
+use crate::proxy::{Body, HEADER_TIMEOUT, answer, check_host_header, check_server_name};
 use crate::refusal::{Failed, Refusal};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use std::sync::Arc;
-use tokio::sync::Mutex;
-
-/// The tunnel's onward connection, opened at its first request and kept
-/// while the destination keeps it alive.
-type Upstream = Arc<Mutex<Option<SendRequest<Body>>>>;
 
 /// Serves the tunnel opened to `destination` until the guest closes it.
 pub(crate) async fn serve(
@@ -56,12 +51,11 @@ pub(crate) async fn serve(
         // run's authority); nothing went out.
         return;
     };
-    let upstream: Upstream = Arc::new(Mutex::new(None));
     let service = hyper::service::service_fn(move |request| {
-        let (engine, destination, upstream) = (engine.clone(), destination.clone(), upstream.clone());
+        let (engine, destination) = (engine.clone(), destination.clone());
         async move {
             let method = request.method().to_string();
-            let result = handle(&engine, &destination, &upstream, request).await;
+            let result = handle(&engine, &destination, request).await;
             Ok::<_, std::convert::Infallible>(answer(&engine, &method, &destination.authority(), result))
         }
     });
@@ -75,7 +69,6 @@ pub(crate) async fn serve(
 async fn handle(
     engine: &Arc<Inner>,
     destination: &Destination,
-    upstream: &Upstream,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Failed> {
     let host = crate::destination::host_text(&destination.host);
@@ -97,29 +90,19 @@ async fn handle(
         }
     }
     admit(engine, destination, &request)?;
-    let mut upstream = upstream.lock().await;
-    let reusable = match upstream.as_mut() {
-        Some(sender) => sender.ready().await.is_ok(),
-        None => false,
-    };
-    if !reusable {
-        *upstream = Some(connect_tls(engine, destination).await?);
-    }
-    let Some(sender) = upstream.as_mut() else {
-        return Err(Refusal::Unsupported("no onward connection".into()).into());
-    };
-    exchange(engine, destination, sender, crate::proxy::boxed(request), true).await
+    let upstream = crate::pool::lease(engine, destination, true).await?;
+    exchange(engine, destination, upstream, crate::proxy::boxed(request), true).await
 }
 
-/// Opens the engine's own TLS connection to the vetted address, checking
-/// the destination's certificate for its host.
-pub(crate) async fn connect_tls(
+/// Makes `tcp`, a connection to the vetted address, the engine's own TLS,
+/// checking the destination's certificate for its host.
+pub(crate) async fn handshake_tls(
     engine: &Inner,
     destination: &Destination,
+    tcp: tokio::net::TcpStream,
 ) -> Result<SendRequest<Body>, Refusal> {
     let failed = |why: String| Refusal::Unresolved { destination: destination.authority(), why };
     let client = engine.client().map_err(|e| failed(e.to_string()))?;
-    let tcp = connect_to(destination).await?;
     let connector = tokio_rustls::TlsConnector::from(client);
     let tls = tokio::time::timeout(
         HEADER_TIMEOUT,

@@ -65,6 +65,11 @@ impl TestDns {
                         };
                         reply.answers.push(Record::from_rdata(question.name().clone(), ttl, data));
                     }
+                    // An empty answer carries its zone's SOA, as real servers'
+                    // do, so that a resolver may cache the absence too.
+                    if reply.answers.is_empty() {
+                        reply.authorities.push(Record::from_rdata(question.name().clone(), ttl, soa(ttl)));
+                    }
                 }
                 if let Ok(bytes) = reply.to_vec() {
                     let _ = socket.send_to(&bytes, from);
@@ -80,6 +85,12 @@ impl TestDns {
     }
 }
 
+/// The test zone's SOA, whose minimum (the negative answers' TTL) is `ttl`.
+fn soa(ttl: u32) -> RData {
+    let name = |text: &str| hickory_proto::rr::Name::from_ascii(text).unwrap_or_default();
+    RData::SOA(rdata::SOA::new(name("ns.test."), name("hostmaster.test."), 1, 3600, 600, 86400, ttl))
+}
+
 /// An origin server on `127.0.0.1`: answers every HTTP request with
 /// `origin saw <request line> host=<Host header>`, a path `/big/N` with N
 /// bytes, and a TLS ClientHello (from a tunnel) with `tls hello N bytes`.
@@ -88,6 +99,7 @@ pub struct Origin {
     /// Its port.
     pub port: u16,
     seen: Arc<Mutex<Vec<String>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Origin {
@@ -97,8 +109,11 @@ impl Origin {
         let port = listener.local_addr()?.port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let noted = seen.clone();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = connections.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 // Without it, Nagle's algorithm holds a kept-alive answer
                 // back for the client's delayed ACK (40 ms).
                 let _ = stream.set_nodelay(true);
@@ -106,12 +121,17 @@ impl Origin {
                 std::thread::spawn(move || serve(stream, &noted));
             }
         });
-        Ok(Origin { port, seen })
+        Ok(Origin { port, seen, connections })
     }
 
     /// What it saw: a request line and Host header each, or `tls hello`.
     pub fn seen(&self) -> Vec<String> {
         self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// How many connections it has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 

@@ -213,6 +213,40 @@ fn every_request_on_a_kept_alive_connection_is_vetted_again() {
     assert_eq!(origin.seen().len(), 1, "{:?}", origin.seen());
 }
 
+#[test]
+fn an_onward_connection_is_reused_only_within_the_run_and_to_an_address_vetted_again() {
+    let origin = Origin::start().expect("origin");
+    let port = origin.port;
+    // Twice the origin's address, then another that nothing listens on.
+    let dns = TestDns::start(|name, n| match (name, n) {
+        ("pool.test", 0 | 1) => vec![LOOPBACK],
+        ("pool.test", _) => vec!["127.0.0.2".parse().expect("ip")],
+        _ => vec![],
+    })
+    .expect("dns");
+    let allow =
+        vec![format!("pool.test:{port}"), format!("127.0.0.1/32:{port}"), format!("127.0.0.2/32:{port}")];
+    let proxy = Proxy::start(&policy(&allow, &[], &dns));
+    let url = |path: &str| format!("http://pool.test:{port}/{path}");
+    let host = format!("pool.test:{port}");
+    for path in ["a", "b"] {
+        let answer = proxy.get(&url(path), &host);
+        assert_eq!(status(&answer), 200, "{answer}");
+    }
+    assert_eq!(origin.connections(), 1, "the second request took the first's connection");
+    // The name now has another address: the kept connection, to the old
+    // one, is not what the request was vetted for.
+    let moved = proxy.get(&url("c"), &host);
+    assert_eq!(status(&moved), 502, "{moved}");
+    assert!(moved.contains("127.0.0.2"), "{moved}");
+    assert_eq!(origin.seen().len(), 2, "{:?}", origin.seen());
+    // Another run (another engine) never gets this run's connections.
+    let other = Proxy::start(&policy(&[format!("127.0.0.1/32:{port}")], &[], &dns));
+    let answer = other.get(&format!("http://127.0.0.1:{port}/d"), &format!("127.0.0.1:{port}"));
+    assert_eq!(status(&answer), 200, "{answer}");
+    assert_eq!(origin.connections(), 2);
+}
+
 /// Opens a CONNECT tunnel to `target` and sends `first` through it;
 /// returns the CONNECT answer's status and what came back.
 fn tunnel(proxy: &Proxy, target: &str, first: &[u8]) -> (u16, String) {
