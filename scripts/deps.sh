@@ -53,9 +53,10 @@ make_venv() {
 
 install_test_deps() {
     make_venv
-    # What the network tests run inside the jail: curl, and requests for
-    # the system Python (the jail's python-native).
-    install_apt_packages curl python3-requests
+    # What the network tests run inside the jail: curl, pip and requests
+    # for the system Python (the jail's python-native), and git.
+    install_apt_packages curl python3-requests python3-pip
+    command -v git >/dev/null || install_apt_packages git
     # node, which the JavaScript guest's globals are compared with.
     command -v node >/dev/null || install_apt_packages nodejs
     if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents, schemathesis" 2>/dev/null; then

@@ -35,6 +35,10 @@ pub fn proxy_env() -> Vec<(String, String)> {
 pub const AUTHORITY_FILE: &str = "/etc/stockade/ca.pem";
 /// The system's roots and the run's authority, in one file.
 pub const BUNDLE_FILE: &str = "/etc/stockade/ca-bundle.pem";
+/// What makes node's built-in `fetch`, which ignores the proxy variables,
+/// use the proxy: loaded into every node through `NODE_OPTIONS`.
+pub const NODE_FETCH_FILE: &str = "/etc/stockade/node-fetch.js";
+const NODE_FETCH: &str = include_str!("node-fetch.js");
 /// The host's bundle of roots, as Debian and its kin keep it.
 const SYSTEM_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -53,7 +57,8 @@ impl GuestNetwork {
         // The secrets' placeholders come with the policy's `[env]`, which
         // the facade fills for the run.
         let mut env = proxy_env();
-        let mut files = Vec::new();
+        env.push(("NODE_OPTIONS".to_string(), format!("--require={NODE_FETCH_FILE}")));
+        let mut files = vec![(NODE_FETCH_FILE, NODE_FETCH.as_bytes().to_vec())];
         if let Some(authority) = egress.authority_pem() {
             let mut bundle = std::fs::read(SYSTEM_BUNDLE).unwrap_or_default();
             if !bundle.is_empty() && !bundle.ends_with(b"\n") {

@@ -225,7 +225,10 @@ fn serve(mut stream: std::net::TcpStream, seen: &Mutex<Vec<String>>) {
 /// its status line's reason; `/gzip`, `/gzip-second` and `/gzip-transfer`
 /// claim gzip bodies in the first or second `Content-Encoding` or in the
 /// `Transfer-Encoding`; `/moved` sends the client on to
-/// `https://other.test:<its port>/after`.
+/// `https://other.test:<its port>/after`. One started with
+/// [`TlsOrigin::serving`] also serves a folder's files under `/files/`
+/// (the query ignored), as a package index or a git server over "dumb"
+/// HTTP is served.
 pub struct TlsOrigin {
     /// Its port.
     pub port: u16,
@@ -237,6 +240,14 @@ pub struct TlsOrigin {
 impl TlsOrigin {
     /// Starts it on its own thread; it runs until the process ends.
     pub fn start(names: &[&str]) -> Result<TlsOrigin, Box<dyn std::error::Error>> {
+        TlsOrigin::serving(names, None)
+    }
+
+    /// The same, serving the files beneath `root` (if any) under `/files/`.
+    pub fn serving(
+        names: &[&str],
+        root: Option<std::path::PathBuf>,
+    ) -> Result<TlsOrigin, Box<dyn std::error::Error>> {
         let mut ca = rcgen::CertificateParams::default();
         ca.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
         ca.distinguished_name.push(rcgen::DnType::CommonName, "stockade test origin CA");
@@ -257,12 +268,13 @@ impl TlsOrigin {
         let port = listener.local_addr()?.port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let noted = seen.clone();
+        let root = Arc::new(root);
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (noted, config) = (noted.clone(), config.clone());
+                let (noted, config, root) = (noted.clone(), config.clone(), root.clone());
                 std::thread::spawn(move || {
                     let Ok(connection) = rustls::ServerConnection::new(config) else { return };
-                    serve_tls(rustls::StreamOwned::new(connection, stream), &noted);
+                    serve_tls(rustls::StreamOwned::new(connection, stream), &noted, root.as_deref());
                 });
             }
         });
@@ -275,7 +287,7 @@ impl TlsOrigin {
     }
 }
 
-fn serve_tls(mut stream: impl Read + Write, seen: &Mutex<Vec<String>>) {
+fn serve_tls(mut stream: impl Read + Write, seen: &Mutex<Vec<String>>, root: Option<&std::path::Path>) {
     let mut buffer = Vec::new();
     while let Some(head) = Head::read(&mut stream, &mut buffer, |_| true) {
         let (line, path) = (head.line(), head.path());
@@ -284,6 +296,14 @@ fn serve_tls(mut stream: impl Read + Write, seen: &Mutex<Vec<String>>) {
         let mut note = format!("{line} host={host} authorization={authorization}");
         if range != "-" {
             note.push_str(&format!(" range={range}"));
+        }
+        if let (Some(root), Some(file)) = (root, path.strip_prefix("/files/")) {
+            seen.lock().unwrap_or_else(|p| p.into_inner()).push(note);
+            let reply = file_reply(root, file);
+            if stream.write_all(&reply).and_then(|()| stream.flush()).is_err() {
+                return;
+            }
+            continue;
         }
         let body = match path {
             // What it has seen so far, as a server that keeps what it is
@@ -328,4 +348,27 @@ fn serve_tls(mut stream: impl Read + Write, seen: &Mutex<Vec<String>>) {
             return;
         }
     }
+}
+
+/// A whole answer with the file at `file` (a request path beneath
+/// `root`, its query dropped), or a 404; `..` never leaves `root`.
+fn file_reply(root: &std::path::Path, file: &str) -> Vec<u8> {
+    let file = file.split(['?', '#']).next().unwrap_or_default();
+    // A folder's page is its index.html, as static servers give it.
+    let file = match file.is_empty() || file.ends_with('/') {
+        true => format!("{file}index.html"),
+        false => file.to_string(),
+    };
+    let kind = if file.ends_with(".html") { "text/html" } else { "application/octet-stream" };
+    let inside = !file.split('/').any(|part| part == ".." || part.contains('\\'));
+    let contents = inside.then(|| std::fs::read(root.join(&file)).ok()).flatten();
+    let (status, body) = match contents {
+        Some(body) => ("200 OK", body),
+        None => ("404 Not Found", b"no such file".to_vec()),
+    };
+    let mut reply =
+        format!("HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: {kind}\r\n\r\n", body.len())
+            .into_bytes();
+    reply.extend_from_slice(&body);
+    reply
 }
