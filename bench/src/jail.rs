@@ -18,7 +18,7 @@ const COMPUTE: &str = "sum(i * i for i in range(8_000_000))";
 
 /// Every P5 row.
 pub fn all(cli: &Path, iterations: usize) -> anyhow::Result<Vec<Row>> {
-    install_apt(&["bubblewrap", "ripgrep", "socat"])?;
+    install_apt(&["bubblewrap"])?;
     let sandbox = Sandbox::new(Policy::default())?;
     let warmup = (iterations / 5).max(2);
     let jailed = |code: &str| {
@@ -129,8 +129,10 @@ fn spawn(command: &mut Command) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// srt, installed with npm under the bench's home on first use.
+/// srt, installed with npm under the bench's home on first use, and the
+/// Debian packages it runs.
 pub(crate) fn srt() -> anyhow::Result<PathBuf> {
+    install_apt(&["bubblewrap", "ripgrep", "socat"])?;
     let home = std::env::var_os("HOME").context("HOME is not set")?;
     let dir = Path::new(&home).join(".cache/stockade-bench/srt");
     let bin = dir.join("node_modules/.bin/srt");
@@ -142,7 +144,7 @@ pub(crate) fn srt() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-/// Debian packages the peers need (bubblewrap; srt's ripgrep and socat).
+/// Debian packages a peer needs.
 fn install_apt(packages: &[&str]) -> anyhow::Result<()> {
     let deps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/deps.sh");
     crate::peers::run(Command::new("bash").arg("-c").arg(format!(
