@@ -173,8 +173,8 @@ median. Latency rows are medians per request minus the direct median. urllib ope
 for every request, as it does to the origin direct; stockade's engine keeps its onward connection alive \
 between them (within the run, to the address the request was vetted for), so the jailed path skips the \
 origin's TCP handshake and the direct path does not. What remains is two more hand-offs between processes \
-per request (program to engine, engine to origin, and back), about 25 µs each on this two-core machine, \
-which is why the small-request rate stays under its 80 % goal.
+per request (program to engine, engine to origin, and back; a `perf` profile shows the engine's thread \
+idle most of the time, so they are waits, not work), and the small-request rate stays under its 80 % goal.
 - The `fetch` row runs a loop of GETs in the JavaScript guest (each one the door's `http` operation, made by \
 the host) and the same loop empty, five runs each; the difference over the loop's length is one request. \
 node's `fetch` is timed inside node, direct.";
