@@ -1,7 +1,7 @@
 //! The one trait every backend implements, and what it is handed.
 
 use crate::protocol::{self, ErrorKind};
-use crate::{Cancel, Language, Outcome, SandboxError};
+use crate::{Cancel, Language, Outcome, OutputSink, SandboxError};
 use std::sync::Arc;
 use std::time::Duration;
 use stockade_policy::{Policy, Requirement};
@@ -23,6 +23,9 @@ pub struct RunRequest<'a> {
     /// The run's way out, when its policy allows some network; `None`
     /// means none at all.
     pub egress: Option<&'a Arc<dyn Egress>>,
+    /// Who sees the output as the guest writes it; `None` when only the
+    /// outcome will.
+    pub output: Option<&'a Arc<dyn OutputSink>>,
 }
 
 impl std::fmt::Debug for RunRequest<'_> {
@@ -112,6 +115,8 @@ pub struct Turn<'a> {
     pub fuel: Option<u64>,
     /// Stops the turn early when made (a cancelled turn ends the guest).
     pub cancel: Option<&'a Cancel>,
+    /// Who sees this turn's output as the guest writes it.
+    pub output: Option<&'a Arc<dyn OutputSink>>,
 }
 
 impl std::fmt::Debug for Turn<'_> {

@@ -11,6 +11,7 @@ mod cancel;
 mod error;
 pub mod id;
 mod outcome;
+pub mod output;
 pub mod protocol;
 pub mod render;
 pub mod request;
@@ -19,5 +20,6 @@ pub use backend::{Backend, Egress, GuestFiles, LiveGuest, RunRequest, ToolHost, 
 pub use cancel::Cancel;
 pub use error::{BoxError, ErrorClass, JailError, SandboxError, WasmError};
 pub use outcome::{AuditRange, Enforcement, Layer, Limit, NetworkUsage, Outcome, Status, Usage};
+pub use output::{OutputSink, Stream};
 pub use request::{Request, SessionRequest};
 pub use stockade_policy::{JailLayer, Language};

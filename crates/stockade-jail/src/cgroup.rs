@@ -314,6 +314,7 @@ mod tests {
                 tools: None,
                 cancel: None,
                 egress: None,
+                output: None,
             };
             crate::run::run(request).expect("run")
         };

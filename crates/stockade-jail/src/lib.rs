@@ -56,6 +56,7 @@ pub fn enforcement() -> Enforcement {
         tools: None,
         cancel: None,
         egress: None,
+        output: None,
     };
     let jail = match run::run(request) {
         Ok(outcome) if outcome.status.is_ok() => Ok(()),

@@ -9,7 +9,9 @@ use crate::spawn::{ChildStack, spawn};
 use crate::tty::Terminal;
 use std::io::Read;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use stockade_core::output::{OutputSink, Stream, Tap};
 use stockade_core::{Enforcement, JailError, Limit, Outcome, RunRequest, SandboxError, Status, Usage};
 use stockade_policy::OutputOverflow;
 
@@ -177,7 +179,8 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         return Err(e);
     }
     let overflow_kills = limits.output_overflow == OutputOverflow::Kill;
-    let mut streams = Streams::new(stdout_r, stderr_r, [limits.stdout_bytes, limits.stderr_bytes]);
+    let mut streams =
+        Streams::new(stdout_r, stderr_r, [limits.stdout_bytes, limits.stderr_bytes], request.output);
 
     let deadline = started + Duration::from_millis(limits.wall_ms);
     let stopped = loop {
@@ -455,23 +458,34 @@ impl Drop for Child {
     }
 }
 
+/// Where a stream's kept output also goes as it is read: set for a run,
+/// or for each turn of a session (whose reader thread holds the other end).
+pub(crate) type TapSlot = Arc<Mutex<Option<Tap>>>;
+
 /// Output kept up to a cap, and counted past it.
 pub(crate) struct Capped {
     cap: u64,
     kept: Vec<u8>,
     written: u64,
+    tap: TapSlot,
 }
 
 impl Capped {
-    pub(crate) fn new(cap: u64) -> Capped {
-        Capped { cap, kept: Vec::new(), written: 0 }
+    pub(crate) fn new(cap: u64, tap: TapSlot) -> Capped {
+        Capped { cap, kept: Vec::new(), written: 0, tap }
     }
 
-    /// Keeps what fits of `bytes`; counts all of them.
+    /// Keeps what fits of `bytes`, and passes it to the tap; counts all of them.
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        let already = self.over();
         self.written = self.written.saturating_add(bytes.len() as u64);
         let room = usize::try_from(self.cap.saturating_sub(self.kept.len() as u64)).unwrap_or(usize::MAX);
-        self.kept.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let kept = &bytes[..bytes.len().min(room)];
+        self.kept.extend_from_slice(kept);
+        let tap = self.tap.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(tap) = tap {
+            tap.pass(kept, kept.len() < bytes.len(), already);
+        }
     }
 
     /// Whether more was written than the cap keeps.
@@ -502,10 +516,17 @@ struct Streams {
 }
 
 impl Streams {
-    fn new(stdout: OwnedFd, stderr: OwnedFd, caps: [u64; 2]) -> Streams {
+    fn new(
+        stdout: OwnedFd,
+        stderr: OwnedFd,
+        caps: [u64; 2],
+        output: Option<&Arc<dyn OutputSink>>,
+    ) -> Streams {
+        let tap = |stream| Arc::new(Mutex::new(output.map(|sink| Tap::new(sink, stream))));
+        let [out_cap, err_cap] = caps;
         Streams {
             open: [Some(stdout.into()), Some(stderr.into())],
-            kept: caps.map(Capped::new),
+            kept: [Capped::new(out_cap, tap(Stream::Stdout)), Capped::new(err_cap, tap(Stream::Stderr))],
             chunk: vec![0u8; 64 << 10],
         }
     }

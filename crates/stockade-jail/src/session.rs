@@ -12,12 +12,13 @@
 //! output: the budgets are the host's.
 
 use crate::plan::Plan;
-use crate::run::{Capped, Started, Written, outcome, start};
+use crate::run::{Capped, Started, TapSlot, Written, outcome, start};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
+use stockade_core::output::{OutputSink, Tap};
 use stockade_core::{
     Cancel, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn,
 };
@@ -163,7 +164,12 @@ impl LiveGuest for ShellSession {
         if turn.fuel.is_some() {
             return Err(JailError::Unsupported("meters no fuel".into()).into());
         }
-        self.turn(turn.code, turn.wall, turn.cancel)
+        self.stdout.tap(turn.output, stockade_core::Stream::Stdout);
+        self.stderr.tap(turn.output, stockade_core::Stream::Stderr);
+        let outcome = self.turn(turn.code, turn.wall, turn.cancel);
+        self.stdout.tap(None, stockade_core::Stream::Stdout);
+        self.stderr.tap(None, stockade_core::Stream::Stderr);
+        outcome
     }
 
     fn ended(&self) -> Option<&str> {
@@ -217,16 +223,20 @@ enum Event {
 /// between turns.
 struct Stream {
     events: Receiver<Event>,
+    /// Where this turn's output also goes as it is read.
+    tap: TapSlot,
 }
 
 impl Stream {
     fn read(fd: OwnedFd, nonce: &str, cap: u64) -> Stream {
         let marker: Vec<u8> = std::iter::once(MARK).chain(nonce.bytes()).collect();
         let (send, events) = std::sync::mpsc::channel();
+        let tap = TapSlot::default();
+        let output = Capped::new(cap, tap.clone());
         std::thread::spawn(move || {
             let mut file = std::fs::File::from(fd);
             let mut chunk = vec![0u8; 64 << 10];
-            let mut split = Splitter { marker, pending: Vec::new(), output: Capped::new(cap), said: false };
+            let mut split = Splitter { marker, pending: Vec::new(), output, said: false };
             loop {
                 let n = match file.read(&mut chunk) {
                     Ok(0) | Err(_) => break,
@@ -237,7 +247,12 @@ impl Stream {
                 }
             }
         });
-        Stream { events }
+        Stream { events, tap }
+    }
+
+    /// Sends the output read from now on to `output` as well (or no more).
+    fn tap(&self, output: Option<&Arc<dyn OutputSink>>, stream: stockade_core::Stream) {
+        *self.tap.lock().unwrap_or_else(|p| p.into_inner()) = output.map(|sink| Tap::new(sink, stream));
     }
 
     /// Waits for this command's output, up to its marker.
@@ -284,11 +299,12 @@ impl Splitter {
             send.send(Event::Done(Captured { written: self.output.take(), status })).map_err(drop)?;
         }
         // All but what could be the start of a marker (or a marker whose
-        // line is incomplete) is output.
+        // line is incomplete) is output now, so that a caller streaming it
+        // sees it as it comes.
         let safe = match find(&self.pending, &self.marker) {
             // A marker line longer than any real one is the guest's, not ours.
             Some(at) if self.pending.len() - at < 64 => at,
-            _ => self.pending.len().saturating_sub(self.marker.len() - 1),
+            _ => self.pending.len() - marker_start(&self.pending, &self.marker),
         };
         self.output.push(&self.pending[..safe]);
         self.pending.drain(..safe);
@@ -298,6 +314,11 @@ impl Splitter {
         }
         Ok(())
     }
+}
+
+/// How many of the last bytes of `pending` could begin `marker`.
+fn marker_start(pending: &[u8], marker: &[u8]) -> usize {
+    (1..marker.len()).rev().find(|&n| pending.ends_with(&marker[..n])).unwrap_or(0)
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
@@ -327,8 +348,12 @@ pub fn splitter_oracle(bytes: &[u8]) {
     let marker: Vec<u8> = std::iter::once(MARK).chain(*b"0123456789abcdef").collect();
     let split = |reads: &mut dyn Iterator<Item = &[u8]>| {
         let (send, events) = std::sync::mpsc::channel();
-        let mut splitter =
-            Splitter { marker: marker.clone(), pending: Vec::new(), output: Capped::new(cap), said: false };
+        let mut splitter = Splitter {
+            marker: marker.clone(),
+            pending: Vec::new(),
+            output: Capped::new(cap, TapSlot::default()),
+            said: false,
+        };
         for read in reads {
             splitter.feed(read, &send).expect("the receiver is alive");
             assert!(splitter.pending.len() < marker.len() + 64, "held back {} bytes", splitter.pending.len());

@@ -19,6 +19,7 @@ use crate::state::State;
 use crate::store::GuestStore;
 use std::sync::Arc;
 use std::time::Instant;
+use stockade_core::output::{OutputSink, Stream, Tap};
 use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn, WasmError};
 use stockade_policy::Policy;
 use wasmtime::{Store, Trap, TypedFunc};
@@ -165,10 +166,13 @@ impl Live {
         cancel: Option<&Cancel>,
         deadline: Instant,
         fuel: Option<u64>,
+        output: Option<&Arc<dyn OutputSink>>,
     ) -> Result<Outcome, SandboxError> {
         if let Some(why) = &self.ended {
             return Err(SandboxError::SessionEnded(why.clone()));
         }
+        self.stdout.set_tap(output.map(|sink| Tap::new(sink, Stream::Stdout)));
+        self.stderr.set_tap(output.map(|sink| Tap::new(sink, Stream::Stderr)));
         let state = self.store.data_mut();
         state.tools = tools.cloned();
         state.cancel = cancel.cloned();
@@ -253,7 +257,14 @@ impl Session {
 impl stockade_core::LiveGuest for Session {
     fn run(&mut self, turn: Turn<'_>) -> Result<Outcome, SandboxError> {
         let deadline = deadline_after(turn.wall);
-        pollster::block_on(self.live.turn(turn.code, turn.tools, turn.cancel, deadline, turn.fuel))
+        pollster::block_on(self.live.turn(
+            turn.code,
+            turn.tools,
+            turn.cancel,
+            deadline,
+            turn.fuel,
+            turn.output,
+        ))
     }
 
     fn ended(&self) -> Option<&str> {
@@ -398,7 +409,7 @@ mod tests {
 
     fn value(live: &mut Live, code: &str) -> Option<serde_json::Value> {
         let deadline = deadline_after(std::time::Duration::from_secs(30));
-        pollster::block_on(live.turn(code, None, None, deadline, None)).expect("turn").value
+        pollster::block_on(live.turn(code, None, None, deadline, None, None)).expect("turn").value
     }
 
     #[test]

@@ -9,6 +9,7 @@ use bytes::Bytes;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
+use stockade_core::output::Tap;
 use stockade_policy::OutputOverflow;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamError, StreamResult};
@@ -38,6 +39,8 @@ pub struct Captured {
     /// Bytes were dropped.
     pub truncated: bool,
     cap: usize,
+    /// Where the kept bytes also go as they are written (this turn's).
+    tap: Option<Tap>,
 }
 
 impl CappedPipe {
@@ -55,6 +58,12 @@ impl CappedPipe {
         std::mem::replace(&mut *captured, Captured { cap, ..Captured::default() })
     }
 
+    /// Sends what the stream keeps from now on to `tap` as well (until the
+    /// next [`CappedPipe::take`]).
+    pub fn set_tap(&self, tap: Option<Tap>) {
+        self.lock().tap = tap;
+    }
+
     fn lock(&self) -> MutexGuard<'_, Captured> {
         // A poisoned lock only means another writer panicked mid-append; the
         // buffer is still a valid prefix of the output.
@@ -68,10 +77,17 @@ impl CappedPipe {
         let room = captured.cap.saturating_sub(captured.bytes.len());
         let kept = bytes.len().min(room);
         captured.bytes.extend_from_slice(&bytes[..kept]);
-        if kept < bytes.len() {
+        let (dropped, already) = (kept < bytes.len(), captured.truncated);
+        if dropped {
             captured.truncated = true;
         }
-        kept < bytes.len()
+        let tap = captured.tap.clone();
+        // The sink runs outside the lock: it may take its time.
+        drop(captured);
+        if let Some(tap) = tap {
+            tap.pass(&bytes[..kept], dropped, already);
+        }
+        dropped
     }
 }
 

@@ -63,9 +63,14 @@ pub fn run(compiled: &Arc<Compiled>, request: RunRequest<'_>) -> Result<Outcome,
         slot,
     ))?;
     let mut outcome = match opened {
-        Opened::Ready(mut live) => {
-            pollster::block_on(live.turn(request.code, request.tools, request.cancel, deadline, limits.fuel))?
-        }
+        Opened::Ready(mut live) => pollster::block_on(live.turn(
+            request.code,
+            request.tools,
+            request.cancel,
+            deadline,
+            limits.fuel,
+            request.output,
+        ))?,
         Opened::Failed(ending, parts) => parts.outcome(ending, started.elapsed()),
     };
     // The run's wall time includes starting its instance.

@@ -39,8 +39,8 @@ pub use session_files::{Entry, EntryKind, FileError, SessionFiles, Transfer};
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
     AuditRange, Backend, BoxError, Cancel, ErrorClass, JailError, JailLayer, Language, Limit, LiveGuest,
-    NetworkUsage, Outcome, Request, RunRequest, SandboxError, SessionRequest, Status, ToolHost, Turn, Usage,
-    WasmError, id, protocol, render,
+    NetworkUsage, Outcome, OutputSink, Request, RunRequest, SandboxError, SessionRequest, Status, Stream,
+    ToolHost, Turn, Usage, WasmError, id, protocol, render,
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};

@@ -9,7 +9,7 @@ use crate::tools::registry::Registry;
 use std::sync::Arc;
 use stockade_audit::AuditLog;
 use stockade_core::{
-    Backend, Cancel, Egress, Language, Outcome, Request, RunRequest, SandboxError, ToolHost,
+    Backend, Cancel, Egress, Language, Outcome, OutputSink, Request, RunRequest, SandboxError, ToolHost,
 };
 use stockade_jail::JailBackend;
 use stockade_policy::{Policy, PolicyError, Requirement};
@@ -225,7 +225,7 @@ impl Sandbox {
     /// starts and its end before this returns; a run that cannot be recorded
     /// does not start.
     pub fn run(&self, language: Language, code: &str) -> Result<Outcome, SandboxError> {
-        self.run_inner(language, code, None, &self.policy)
+        self.run_inner(language, code, None, None, &self.policy)
     }
 
     /// [`Sandbox::run`], stopped early when `cancel` is made: the outcome's
@@ -236,13 +236,46 @@ impl Sandbox {
         code: &str,
         cancel: &Cancel,
     ) -> Result<Outcome, SandboxError> {
-        self.run_inner(language, code, Some(cancel), &self.policy)
+        self.run_inner(language, code, Some(cancel), None, &self.policy)
     }
 
     /// Runs `request` in a fresh guest: what every surface calls. A
     /// request that names a session is refused here: the session table is
     /// the surface's, which runs it with [`Session::run_request`].
     pub fn run_request(&self, request: &Request, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
+        self.run_request_inner(request, cancel, None)
+    }
+
+    /// [`Sandbox::run_request`], with the output handed to `output` as the
+    /// guest writes it (within its caps, which still apply); the outcome
+    /// at the end holds all of it too.
+    ///
+    /// ```no_run
+    /// # use std::sync::Arc;
+    /// # use stockade::{Language, Request, Sandbox, Stream};
+    /// let sandbox = Sandbox::new(Default::default())?;
+    /// let request = Request::new(Language::Python, "import time\nprint(1)\ntime.sleep(1)\nprint(2)");
+    /// let shown = Arc::new(|stream: Stream, bytes: &[u8]| {
+    ///     eprint!("[{stream:?}] {}", String::from_utf8_lossy(bytes));
+    /// });
+    /// let outcome = sandbox.run_with(&request, None, shown)?;
+    /// # Ok::<(), stockade::SandboxError>(())
+    /// ```
+    pub fn run_with(
+        &self,
+        request: &Request,
+        cancel: Option<&Cancel>,
+        output: Arc<dyn OutputSink>,
+    ) -> Result<Outcome, SandboxError> {
+        self.run_request_inner(request, cancel, Some(&output))
+    }
+
+    fn run_request_inner(
+        &self,
+        request: &Request,
+        cancel: Option<&Cancel>,
+        output: Option<&Arc<dyn OutputSink>>,
+    ) -> Result<Outcome, SandboxError> {
         if request.session.is_some() {
             return Err(SandboxError::Request(
                 "a request for a session runs in that session (Session::run_request)".into(),
@@ -250,8 +283,8 @@ impl Sandbox {
         }
         let language = request.language()?;
         match self.per_run(request)? {
-            Some(policy) => self.run_inner(language, &request.code, cancel, &policy),
-            None => self.run_inner(language, &request.code, cancel, &self.policy),
+            Some(policy) => self.run_inner(language, &request.code, cancel, output, &policy),
+            None => self.run_inner(language, &request.code, cancel, output, &self.policy),
         }
     }
 
@@ -286,6 +319,7 @@ impl Sandbox {
         language: Language,
         code: &str,
         cancel: Option<&Cancel>,
+        output: Option<&Arc<dyn OutputSink>>,
         policy: &Policy,
     ) -> Result<Outcome, SandboxError> {
         let backend = self.backend(language)?;
@@ -310,6 +344,7 @@ impl Sandbox {
             tools: host.as_ref(),
             cancel,
             egress: egress.as_ref(),
+            output,
         };
         let mut result = backend.run(request);
         if let Some(network) = network {

@@ -24,7 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use stockade_audit::Event;
 use stockade_core::{
-    Cancel, Egress, Enforcement, Language, LiveGuest, Outcome, Request, SandboxError, ToolHost, Turn,
+    Cancel, Egress, Enforcement, Language, LiveGuest, Outcome, OutputSink, Request, SandboxError, ToolHost,
+    Turn,
 };
 
 /// How often a run waiting for its session's guest looks at its cancel request.
@@ -162,13 +163,13 @@ impl Session {
     /// Fails with [`SandboxError::SessionEnded`] once the session is closed
     /// (the error says why).
     pub fn run(&self, code: &str) -> Result<Outcome, SandboxError> {
-        self.run_inner(code, &self.closing, None)
+        self.run_inner(code, &self.closing, None, None)
     }
 
     /// [`Session::run`], stopped early when `cancel` is made. A cancelled
     /// run ends the session, since its guest stopped mid-run.
     pub fn run_cancellable(&self, code: &str, cancel: &Cancel) -> Result<Outcome, SandboxError> {
-        self.run_inner(code, &self.closing.or(cancel), None)
+        self.run_inner(code, &self.closing.or(cancel), None, None)
     }
 
     /// Runs `request` in the session: what every surface calls. The
@@ -176,6 +177,26 @@ impl Session {
     /// session's. Its `session` is the surface's name for this session and
     /// is not looked at here.
     pub fn run_request(&self, request: &Request, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
+        self.run_request_inner(request, cancel, None)
+    }
+
+    /// [`Session::run_request`], with the output handed to `output` as the
+    /// guest writes it, as [`Sandbox::run_with`] does.
+    pub fn run_with(
+        &self,
+        request: &Request,
+        cancel: Option<&Cancel>,
+        output: Arc<dyn OutputSink>,
+    ) -> Result<Outcome, SandboxError> {
+        self.run_request_inner(request, cancel, Some(&output))
+    }
+
+    fn run_request_inner(
+        &self,
+        request: &Request,
+        cancel: Option<&Cancel>,
+        output: Option<&Arc<dyn OutputSink>>,
+    ) -> Result<Outcome, SandboxError> {
         request.check_session_language(self.language)?;
         if !request.env.is_empty() {
             return Err(SandboxError::Request(
@@ -183,8 +204,8 @@ impl Session {
             ));
         }
         match cancel {
-            Some(cancel) => self.run_inner(&request.code, &self.closing.or(cancel), Some(request)),
-            None => self.run_inner(&request.code, &self.closing, Some(request)),
+            Some(cancel) => self.run_inner(&request.code, &self.closing.or(cancel), Some(request), output),
+            None => self.run_inner(&request.code, &self.closing, Some(request), output),
         }
     }
 
@@ -193,6 +214,7 @@ impl Session {
         code: &str,
         cancel: &Cancel,
         request: Option<&Request>,
+        output: Option<&Arc<dyn OutputSink>>,
     ) -> Result<Outcome, SandboxError> {
         let asked = Instant::now();
         // Another thread's run may hold the guest; this one waits, but can
@@ -235,7 +257,8 @@ impl Session {
         let gate = self.sandbox.gate(record.run_id(), Some(&self.calls), engine, wall);
         let tools = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let guest = inner.guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
-        let mut result = guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel) });
+        let mut result =
+            guest.run(Turn { code, tools: tools.as_ref(), wall, fuel, cancel: Some(cancel), output });
         let ended = guest.ended().map(String::from);
         if let (Some(network), Ok(outcome)) = (&self.network, &mut result) {
             outcome.usage.network = Some(network.end_run());

@@ -17,6 +17,10 @@ def _stockade_install():
     import builtins
     import __main__
 
+    # Output goes to the host a line at a time, as to a terminal, so that a
+    # caller who streams it sees each line when it is printed.
+    sys.stdout.reconfigure(line_buffering=True)
+
     def send(frame, default=None):
         _host.call(json.dumps(frame, separators=(",", ":"), allow_nan=False, default=default).encode())
 

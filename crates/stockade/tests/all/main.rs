@@ -16,6 +16,7 @@ mod python;
 mod runtime;
 mod session;
 mod session_files;
+mod streaming;
 mod tools;
 
 use stockade::{Language, Outcome, Policy, Sandbox};
