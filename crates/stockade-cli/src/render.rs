@@ -2,7 +2,7 @@
 
 use crate::escape::{Keep, controls};
 use std::io::IsTerminal;
-use stockade::{Outcome, render};
+use stockade::{Outcome, OutputSink, Stream, render};
 
 /// Prints the outcome (as JSON with `json`, else as `human` does) and
 /// returns the exit code the command ends with: the guest's, or the limit's.
@@ -18,6 +18,13 @@ pub fn outcome(outcome: &Outcome, policy: &stockade::Policy, json: bool) -> anyh
     Ok(outcome.exit_code)
 }
 
+/// What follows a run whose output [`Live`] already wrote: the value and
+/// the status lines of [`human`], not the output again.
+pub fn after_live(outcome: &Outcome, policy: &stockade::Policy) -> i32 {
+    value_and_status(outcome, policy);
+    outcome.exit_code
+}
+
 /// Writes the guest's output through, then the value, then a status line
 /// on stderr for anything other than success.
 ///
@@ -28,14 +35,24 @@ pub fn outcome(outcome: &Outcome, policy: &stockade::Policy, json: bool) -> anyh
 pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    let to_terminal = stdout.is_terminal();
-    let _ = stdout.write_all(shown(&outcome.stdout, to_terminal).as_bytes());
+    let _ = stdout.write_all(shown(&outcome.stdout, stdout.is_terminal()).as_bytes());
+    drop(stdout);
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(shown(&outcome.stderr, stderr.is_terminal()).as_bytes());
+    drop(stderr);
+    value_and_status(outcome, policy);
+}
+
+/// The value on stdout, then the notes on stderr: truncation, the guest's
+/// error, why the run stopped.
+fn value_and_status(outcome: &Outcome, policy: &stockade::Policy) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
     if let Some(value) = &outcome.value {
-        let _ = writeln!(stdout, "{}", shown(&value.to_string(), to_terminal));
+        let _ = writeln!(stdout, "{}", shown(&value.to_string(), stdout.is_terminal()));
     }
     let _ = stdout.flush();
     let mut stderr = std::io::stderr().lock();
-    let _ = stderr.write_all(shown(&outcome.stderr, stderr.is_terminal()).as_bytes());
     let limits = &policy.limits;
     for note in render::truncation(outcome, limits) {
         let _ = writeln!(stderr, "stockade: {note}");
@@ -54,4 +71,89 @@ pub fn human(outcome: &Outcome, policy: &stockade::Policy) {
 /// anything else (unchanged).
 fn shown(text: &str, to_terminal: bool) -> std::borrow::Cow<'_, str> {
     if to_terminal { controls(text, Keep::Layout) } else { std::borrow::Cow::Borrowed(text) }
+}
+
+/// Writes the guest's output to this process's stdout and stderr as the
+/// guest writes it: byte for byte to a pipe or file; to a terminal escaped
+/// as [`human`] escapes it, a character split across two writes held until
+/// it is whole.
+#[derive(Default)]
+pub struct Live {
+    /// Per stream, the start of a character whose rest has not come yet.
+    held: std::sync::Mutex<[Vec<u8>; 2]>,
+}
+
+impl Live {
+    fn write(&self, stream: Stream, bytes: &[u8], end: bool) {
+        use std::io::Write;
+        let at = match stream {
+            Stream::Stdout => 0,
+            _ => 1,
+        };
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Box<dyn Write> = match stream {
+            Stream::Stdout => Box::new(std::io::stdout().lock()),
+            _ => Box::new(std::io::stderr().lock()),
+        };
+        let terminal = match stream {
+            Stream::Stdout => std::io::stdout().is_terminal(),
+            _ => std::io::stderr().is_terminal(),
+        };
+        if !terminal {
+            let _ = out.write_all(bytes).and_then(|()| out.flush());
+            return;
+        }
+        let mut pending = std::mem::take(&mut held[at]);
+        pending.extend_from_slice(bytes);
+        let whole = if end { pending.len() } else { pending.len() - unfinished(&pending) };
+        let text = String::from_utf8_lossy(&pending[..whole]);
+        let _ = out.write_all(controls(&text, Keep::Layout).as_bytes()).and_then(|()| out.flush());
+        held[at] = pending[whole..].to_vec();
+    }
+
+    /// Writes what is still held (a character that never finished).
+    pub fn finish(&self) {
+        self.write(Stream::Stdout, &[], true);
+        self.write(Stream::Stderr, &[], true);
+    }
+}
+
+impl OutputSink for Live {
+    fn chunk(&self, stream: Stream, bytes: &[u8]) {
+        self.write(stream, bytes, false);
+    }
+}
+
+/// How many of the last bytes of `bytes` begin a UTF-8 character that is
+/// not finished yet.
+fn unfinished(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let byte = bytes[bytes.len() - back];
+        if byte & 0xC0 != 0x80 {
+            let needs = match byte {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => 1,
+            };
+            return if needs > back { back } else { 0 };
+        }
+    }
+    0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unfinished;
+
+    #[test]
+    fn a_character_cut_between_writes_is_held_until_whole() {
+        let snowman = "a☃".as_bytes();
+        assert_eq!(unfinished(snowman), 0);
+        assert_eq!(unfinished(&snowman[..2]), 1);
+        assert_eq!(unfinished(&snowman[..3]), 2);
+        assert_eq!(unfinished(b"plain"), 0);
+        assert_eq!(unfinished("é".as_bytes()), 0);
+        assert_eq!(unfinished(&"😀".as_bytes()[..3]), 3);
+    }
 }

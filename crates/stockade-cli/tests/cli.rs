@@ -51,6 +51,31 @@ fn run_reads_files_and_stdin() {
 }
 
 #[test]
+fn run_prints_output_as_the_guest_writes_it() {
+    use std::io::BufRead;
+    for (lang, code) in [
+        ("sh", "echo first; sleep 30; echo second"),
+        ("js", "console.log('first'); while (true) {}"),
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
+            .args(["run", "--lang", lang, "-c", code])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn stockade");
+        let mut first = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        std::io::BufReader::new(stdout).read_line(&mut first).expect("read");
+        // The line came while the guest was still at its loop or sleep.
+        let running = child.try_wait().expect("try_wait").is_none();
+        child.kill().expect("kill");
+        child.wait().expect("wait");
+        assert_eq!(first, "first\n", "{lang}");
+        assert!(running, "{lang}: the first line came only when the run ended");
+    }
+}
+
+#[test]
 fn json_output_is_the_whole_outcome() {
     let out = stockade(&["run", "--lang", "js", "--json", "-c", "console.error('e'); [1, 2]"]);
     let outcome: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json outcome");

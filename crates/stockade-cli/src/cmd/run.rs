@@ -58,8 +58,16 @@ pub fn run(args: Args) -> anyhow::Result<i32> {
         (None, None) => bail!("give the code with -c CODE, a FILE, or - for standard input"),
     };
     let sandbox = args.sandbox.sandbox(Some(args.lang))?;
-    let outcome = sandbox.run_request(&Request::new(args.lang, code), None)?;
-    render::outcome(&outcome, sandbox.policy(), args.json)
+    let request = Request::new(args.lang, code);
+    if args.json {
+        let outcome = sandbox.run_request(&request, None)?;
+        return render::outcome(&outcome, sandbox.policy(), true);
+    }
+    // Output reaches the terminal (or the pipe) as the guest writes it.
+    let live = std::sync::Arc::new(render::Live::default());
+    let outcome = sandbox.run_with(&request, None, live.clone());
+    live.finish();
+    Ok(render::after_live(&outcome?, sandbox.policy()))
 }
 
 fn read_code(path: &std::path::Path) -> anyhow::Result<String> {
