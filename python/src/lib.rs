@@ -10,6 +10,7 @@ mod errors;
 mod files;
 mod interrupt;
 mod sandbox;
+mod stream;
 
 use pyo3::prelude::*;
 

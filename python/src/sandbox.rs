@@ -1,13 +1,14 @@
 //! `NativeSandbox` and `NativeSession`: a stockade sandbox and session held
 //! for Python, run with the GIL released.
 
+use crate::stream::PythonSink;
 use crate::{convert, errors, interrupt};
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use serde_json::Value;
 use std::sync::{Arc, RwLock};
 use stockade::policy::ToolPolicy;
-use stockade::{Language, Outcome, Policy, Request, Sandbox, SandboxError, Session, Tool, ToolError};
+use stockade::{Cancel, Language, Outcome, Policy, Request, Sandbox, SandboxError, Session, Tool, ToolError};
 
 /// A sandbox: a policy, its tools, fresh runs and sessions.
 #[pyclass(frozen, module = "stockade._native")]
@@ -54,7 +55,10 @@ impl NativeSandbox {
     /// Runs `code` in a fresh guest; returns the outcome as a dict.
     /// `timeout` (seconds) may lower the policy's wall time; `env` sets
     /// variables the policy's `[env]` names, for this run.
-    #[pyo3(signature = (language, code, timeout = None, env = None))]
+    /// `on_output(stream, chunk)`, when given, gets the output as the
+    /// guest writes it (`stream` is `stdout` or `stderr`, or `stdout-cut`
+    /// and `stderr-cut` when a cap cut it).
+    #[pyo3(signature = (language, code, timeout = None, env = None, on_output = None))]
     fn run<'py>(
         &self,
         py: Python<'py>,
@@ -62,6 +66,7 @@ impl NativeSandbox {
         code: &str,
         timeout: Option<f64>,
         env: Option<std::collections::BTreeMap<String, String>>,
+        on_output: Option<Py<PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let sandbox = self.live()?;
         let language = parse_language(language)?;
@@ -76,8 +81,18 @@ impl NativeSandbox {
         for (name, value) in env.unwrap_or_default() {
             request = request.with_env(name, value);
         }
-        let result = py.detach(|| sandbox.run_request(&request, Some(&cancel)));
-        finish(py, result)
+        let Some(callback) = on_output else {
+            let result = py.detach(|| sandbox.run_request(&request, Some(&cancel)));
+            return finish(py, result);
+        };
+        let stop = Cancel::new();
+        let sink = PythonSink::new(callback, stop.clone());
+        let cancel = cancel.or(&stop);
+        let result = py.detach(|| sandbox.run_with(&request, Some(&cancel), sink.clone()));
+        match sink.raised() {
+            Some(raised) => Err(raised),
+            None => finish(py, result),
+        }
     }
 
     /// The canonical names of the languages this sandbox runs.
@@ -150,11 +165,29 @@ pub struct NativeSession {
 #[pymethods]
 impl NativeSession {
     /// Runs `code` in the session's guest; returns the outcome as a dict.
-    fn run<'py>(&self, py: Python<'py>, code: &str) -> PyResult<Bound<'py, PyAny>> {
+    /// `on_output` is as for a sandbox's run.
+    #[pyo3(signature = (code, on_output = None))]
+    fn run<'py>(
+        &self,
+        py: Python<'py>,
+        code: &str,
+        on_output: Option<Py<PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let cancel = interrupt::for_this_thread(py)?;
         let session = self.session.clone();
-        let result = py.detach(|| session.run_cancellable(code, &cancel));
-        finish(py, result)
+        let Some(callback) = on_output else {
+            let result = py.detach(|| session.run_cancellable(code, &cancel));
+            return finish(py, result);
+        };
+        let stop = Cancel::new();
+        let sink = PythonSink::new(callback, stop.clone());
+        let cancel = cancel.or(&stop);
+        let request = Request::in_session(session.id().to_string(), code);
+        let result = py.detach(|| session.run_with(&request, Some(&cancel), sink.clone()));
+        match sink.raised() {
+            Some(raised) => Err(raised),
+            None => finish(py, result),
+        }
     }
 
     /// Closes the session (stopping a run in progress). Closing twice is harmless.

@@ -34,6 +34,7 @@ from ._native import (
 from ._async import AsyncSandbox, AsyncSession, AsyncSessionFiles
 from ._result import GuestError, Result, Usage
 from ._sandbox import Sandbox, SandboxTool, Session, SessionFiles, ToolOutput, create_sandbox_tool
+from ._stream import Chunk, Streamed
 from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
 
 __version__ = "0.1.0"
@@ -44,6 +45,7 @@ __all__ = [
     "AsyncSessionFiles",
     "AuditError",
     "Busy",
+    "Chunk",
     "CodeRefused",
     "EngineError",
     "GuestError",
@@ -58,6 +60,7 @@ __all__ = [
     "SessionFileError",
     "SessionFiles",
     "StockadeError",
+    "Streamed",
     "ToolError",
     "ToolOutput",
     "ToolSpec",

@@ -65,9 +65,15 @@ class AsyncSandbox:
         *,
         timeout: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
     ) -> Result:
-        """:meth:`Sandbox.run`, awaited."""
-        return await _in_thread(functools.partial(self._sandbox.run, timeout=timeout, env=env), code, language)
+        """:meth:`Sandbox.run`, awaited. ``on_stdout`` and ``on_stderr`` are
+        called on the worker thread that runs the guest."""
+        run = functools.partial(
+            self._sandbox.run, timeout=timeout, env=env, on_stdout=on_stdout, on_stderr=on_stderr
+        )
+        return await _in_thread(run, code, language)
 
     async def session(self, language: str = "python") -> "AsyncSession":
         """Opens a session (its guest starts on a worker thread)."""
@@ -90,9 +96,17 @@ class AsyncSession:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    async def run(self, code: str) -> Result:
-        """:meth:`Session.run`, awaited; the session's runs take turns."""
-        return await _in_thread(self._session.run, code)
+    async def run(
+        self,
+        code: str,
+        *,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
+    ) -> Result:
+        """:meth:`Session.run`, awaited; the session's runs take turns.
+        ``on_stdout`` and ``on_stderr`` are called on the worker thread."""
+        run = functools.partial(self._session.run, on_stdout=on_stdout, on_stderr=on_stderr)
+        return await _in_thread(run, code)
 
     async def close(self) -> None:
         """Closes the session, stopping a run in progress."""

@@ -8,6 +8,7 @@ from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Seque
 
 from . import _native
 from ._result import Result
+from ._stream import Streamed, run_streamed
 from ._tools import ToolSpec, tool_spec
 
 __all__ = ["Sandbox", "Session", "SessionFiles", "SandboxTool", "ToolOutput", "create_sandbox_tool"]
@@ -81,6 +82,8 @@ class Sandbox:
         *,
         timeout: Optional[float] = None,
         env: Optional[Mapping[str, str]] = None,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
     ) -> Result:
         """Runs ``code`` in a fresh guest: nothing carries over between runs.
 
@@ -91,11 +94,36 @@ class Sandbox:
         it; ``env`` sets, for this run, variables the policy's ``[env]``
         names (any other name raises :class:`CodeRefused`).
 
+        ``on_stdout`` and ``on_stderr`` are called with the output's text as
+        the guest writes it (within the policy's caps, which still apply);
+        the :class:`Result` holds all of it too. One that raises stops the
+        run, and ``run`` raises that exception.
+
         Guest failures (an uncaught error, a limit) come back in the
         :class:`Result`; only host failures raise :class:`StockadeError`.
         """
         native_env = None if env is None else {str(k): str(v) for k, v in env.items()}
-        return Result(self._native.run(_language(language), _code(code), timeout, native_env))
+        language, code = _language(language), _code(code)
+        return Result(
+            run_streamed(
+                lambda on_output: self._native.run(language, code, timeout, native_env, on_output),
+                on_stdout,
+                on_stderr,
+            )
+        )
+
+    def stream(self, code: str, language: str = "python", **options: Any) -> Streamed:
+        """Runs ``code`` as :meth:`run` does (with its ``timeout`` and
+        ``env``), as an iterator of :class:`Chunk` ``(stream, text)`` pairs
+        while the guest writes them; the iterator's ``result`` is the
+        :class:`Result` once it is exhausted::
+
+            chunks = sandbox.stream("for i in range(3): print(i)")
+            for chunk in chunks:
+                print(chunk.stream, chunk.text, end="")
+            print(chunks.result.ok)
+        """
+        return Streamed(lambda **callbacks: self.run(code, language, **options, **callbacks))
 
     def run_code(self, code: str, language: str = "python") -> Result:
         """The same as :meth:`run`."""
@@ -145,9 +173,23 @@ class Session:
     def __init__(self, native: "_native.NativeSession") -> None:
         self._native = native
 
-    def run(self, code: str) -> Result:
-        """Runs ``code`` in the session's guest; the last expression's value comes back."""
-        return Result(self._native.run(_code(code)))
+    def run(
+        self,
+        code: str,
+        *,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
+    ) -> Result:
+        """Runs ``code`` in the session's guest; the last expression's value
+        comes back. ``on_stdout`` and ``on_stderr`` are as for
+        :meth:`Sandbox.run`."""
+        code = _code(code)
+        return Result(run_streamed(lambda on_output: self._native.run(code, on_output), on_stdout, on_stderr))
+
+    def stream(self, code: str) -> Streamed:
+        """:meth:`run` as an iterator of :class:`Chunk` objects, as
+        :meth:`Sandbox.stream` gives them."""
+        return Streamed(lambda **callbacks: self.run(code, **callbacks))
 
     def close(self) -> None:
         """Closes the session, stopping a run in progress. Closing twice is harmless."""
