@@ -126,7 +126,7 @@ impl OutputSink for Live {
 
 /// How many of the last bytes of `bytes` begin a UTF-8 character that is
 /// not finished yet.
-fn unfinished(bytes: &[u8]) -> usize {
+pub(crate) fn unfinished(bytes: &[u8]) -> usize {
     for back in 1..=bytes.len().min(3) {
         let byte = bytes[bytes.len() - back];
         if byte & 0xC0 != 0x80 {

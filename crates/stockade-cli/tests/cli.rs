@@ -53,10 +53,9 @@ fn run_reads_files_and_stdin() {
 #[test]
 fn run_prints_output_as_the_guest_writes_it() {
     use std::io::BufRead;
-    for (lang, code) in [
-        ("sh", "echo first; sleep 30; echo second"),
-        ("js", "console.log('first'); while (true) {}"),
-    ] {
+    for (lang, code) in
+        [("sh", "echo first; sleep 30; echo second"), ("js", "console.log('first'); while (true) {}")]
+    {
         let mut child = Command::new(env!("CARGO_BIN_EXE_stockade"))
             .args(["run", "--lang", lang, "-c", code])
             .stdout(Stdio::piped())

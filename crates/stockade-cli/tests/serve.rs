@@ -694,3 +694,87 @@ fn a_sessions_files_go_in_and_out_over_http() {
     assert_eq!(call_raw(&server.address, "GET", &format!("{files}/out.txt"), TOKEN_A, b"").0, 404);
     assert_eq!(server.call("GET", &files, None, None).0, 401);
 }
+
+/// Sends `body` to `path` asking for ndjson; the open stream.
+fn ask_for_lines(address: &str, path: &str, token: &str, body: &str) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Accept: application/x-ndjson\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    BufReader::new(stream)
+}
+
+/// The next JSON line of a chunked ndjson answer (skipping the head and
+/// the chunk sizes); `None` at its end.
+fn next_line(reader: &mut BufReader<TcpStream>) -> Option<serde_json::Value> {
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if line.starts_with('{') {
+            return Some(serde_json::from_str(line.trim()).expect("a JSON line"));
+        }
+    }
+}
+
+#[test]
+fn a_run_asked_for_as_ndjson_streams_its_output_then_its_outcome() {
+    let server = Server::start();
+    // A whole run: each line as it was written, then the outcome.
+    let body = r#"{"language": "js", "code": "console.log('one'); console.error('two'); 42"}"#;
+    let mut reader = ask_for_lines(&server.address, "/v1/runs", TOKEN_C, body);
+    let lines: Vec<serde_json::Value> = std::iter::from_fn(|| next_line(&mut reader)).collect();
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    assert_eq!(lines[0], serde_json::json!({"type": "output", "stream": "stdout", "text": "one\n"}));
+    assert_eq!(lines[1], serde_json::json!({"type": "output", "stream": "stderr", "text": "two\n"}));
+    assert_eq!(lines[2]["type"], "outcome");
+    assert_eq!(lines[2]["outcome"]["value"], 42);
+    assert_eq!(lines[2]["outcome"]["stdout"], "one\n");
+
+    // A guest that prints, then spins until its wall time: the line comes
+    // long before the outcome can.
+    let body = r#"{"language": "js", "code": "console.log('first'); while (true) {}"}"#;
+    let mut reader = ask_for_lines(&server.address, "/v1/runs", TOKEN_C, body);
+    let first = next_line(&mut reader).expect("a line");
+    assert_eq!(first["text"], "first\n", "{first}");
+    assert!(reader.buffer().iter().all(|b| *b != b'{'), "the outcome came with the first line");
+    let last = next_line(&mut reader).expect("the outcome");
+    assert_eq!(last["outcome"]["status"]["kind"], "limit_exceeded", "{last}");
+
+    // In a session, the same.
+    let (status, opened) = server.call("POST", "/v1/sessions", Some(TOKEN_C), Some(r#"{"language": "js"}"#));
+    assert_eq!(status, 201, "{opened}");
+    let path = format!("/v1/sessions/{}/runs", opened["id"].as_str().expect("id"));
+    let mut reader =
+        ask_for_lines(&server.address, &path, TOKEN_C, r#"{"code": "console.log('in session')"}"#);
+    let lines: Vec<serde_json::Value> = std::iter::from_fn(|| next_line(&mut reader)).collect();
+    assert_eq!(lines[0]["text"], "in session\n", "{lines:?}");
+    assert_eq!(lines[1]["type"], "outcome", "{lines:?}");
+}
+
+#[test]
+fn a_client_that_leaves_a_streamed_run_cancels_it() {
+    let server = Server::start();
+    let code =
+        "console.log('first'); let i = 0; while (true) { if (++i % 100000 === 0) console.log('tick'); }";
+    let body = serde_json::json!({"language": "js", "code": code}).to_string();
+    let mut reader = ask_for_lines(&server.address, "/v1/runs", TOKEN_A, &body);
+    assert_eq!(next_line(&mut reader).expect("a line")["text"], "first\n");
+    drop(reader);
+    // Token A's policy logs to audit.jsonl: its run ends cancelled, well
+    // before the 30 s wall time would have stopped it.
+    let log = server.dir.path().join("audit.jsonl");
+    let end = (0..200)
+        .find_map(|_| {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.lines().find(|line| line.contains("\"run_end\"")).map(str::to_string)
+        })
+        .expect("the run ended");
+    assert!(end.contains("cancelled"), "{end}");
+}

@@ -16,7 +16,7 @@ use std::path::Path as FsPath;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use stockade::{ErrorClass, Language, Request, Sandbox, SandboxError, SessionRequest};
+use stockade::{Cancel, ErrorClass, Language, OutputSink, Request, Sandbox, SandboxError, SessionRequest};
 use tokio::sync::Semaphore;
 
 /// One API token: its sandbox (its policy and tools) and its limits.
@@ -266,12 +266,13 @@ async fn run(Shared(state): Shared<Arc<State>>, request: HttpRequest) -> Respons
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
+    let answer = Answer::asked(request.headers());
     let request: Request = match body(&state, request).await {
         Ok(request) => request,
         Err(refused) => return refused,
     };
     if let Some(id) = request.session.clone() {
-        return session_run(&state, &tenant, &id, request).await;
+        return session_run(&state, &tenant, &id, request, answer).await;
     }
     if let Err(refused) = request.language().and_then(|language| tenant.sandbox.allows(language)) {
         return sandbox_error(&refused);
@@ -280,7 +281,11 @@ async fn run(Shared(state): Shared<Arc<State>>, request: HttpRequest) -> Respons
         return refused.into_response();
     }
     let sandbox = tenant.sandbox.clone();
-    blocking(&tenant, move || sandbox.run_request(&request, None)).await
+    let work = move |output: Option<Arc<dyn OutputSink>>, cancel: Option<&Cancel>| match output {
+        Some(output) => sandbox.run_with(&request, cancel, output),
+        None => sandbox.run_request(&request, cancel),
+    };
+    blocking(&tenant, answer, work, || {}).await
 }
 
 async fn open_session(Shared(state): Shared<Arc<State>>, request: HttpRequest) -> Response {
@@ -332,6 +337,7 @@ async fn run_in_session(
         Ok(tenant) => tenant,
         Err(refused) => return refused.into_response(),
     };
+    let answer = Answer::asked(request.headers());
     let request: Request = match body(&state, request).await {
         Ok(request) => request,
         Err(refused) => return refused,
@@ -339,11 +345,17 @@ async fn run_in_session(
     if request.session.as_ref().is_some_and(|named| *named != id) {
         return error(StatusCode::BAD_REQUEST, "the body names another session than the path");
     }
-    session_run(&state, &tenant, &id, request).await
+    session_run(&state, &tenant, &id, request, answer).await
 }
 
 /// Runs `request` in the session `id` of `tenant`'s.
-async fn session_run(state: &State, tenant: &Arc<Tenant>, id: &str, request: Request) -> Response {
+async fn session_run(
+    state: &Arc<State>,
+    tenant: &Arc<Tenant>,
+    id: &str,
+    request: Request,
+    answer: Answer,
+) -> Response {
     let session = match state.sessions().get(tenant, id) {
         None => return error(StatusCode::NOT_FOUND, "no such session"),
         Some(Slot::Ended { why, .. }) => return ended(why),
@@ -352,18 +364,23 @@ async fn session_run(state: &State, tenant: &Arc<Tenant>, id: &str, request: Req
     if let Err(refused) = tenant.within_rate() {
         return refused.into_response();
     }
-    let response = blocking(tenant, {
+    let work = {
         let session = session.clone();
-        move || session.run_request(&request, None)
-    })
-    .await;
-    if let Some(why) = session.closed_because() {
-        // Kept as ended, so that later requests get 410 too; its guest is
-        // dropped here, outside the lock.
-        let guest = state.sessions().end(id, &session, why);
-        drop(guest);
-    }
-    response
+        move |output: Option<Arc<dyn OutputSink>>, cancel: Option<&Cancel>| match output {
+            Some(output) => session.run_with(&request, cancel, output),
+            None => session.run_request(&request, cancel),
+        }
+    };
+    let (state, id) = (state.clone(), id.to_string());
+    let after = move || {
+        if let Some(why) = session.closed_because() {
+            // Kept as ended, so that later requests get 410 too; its guest
+            // is dropped here, outside the lock.
+            let guest = state.sessions().end(&id, &session, why);
+            drop(guest);
+        }
+    };
+    blocking(tenant, answer, work, after).await
 }
 
 /// 410 for a session that ended because of `why`.
@@ -401,18 +418,52 @@ async fn close_session(
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Runs `work` on a blocking thread under one of `tenant`'s permits; 429
-/// when all are in use.
-async fn blocking(
+/// How a run's answer goes back: whole once it ends, or as lines while it
+/// runs (`Accept: application/x-ndjson`).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Whole,
+    Lines,
+}
+
+impl Answer {
+    fn asked(headers: &HeaderMap) -> Answer {
+        if super::stream::wanted(headers) { Answer::Lines } else { Answer::Whole }
+    }
+}
+
+/// Runs `work` on a blocking thread under one of `tenant`'s permits, then
+/// `after`; 429 when all are in use. `work` gets where its output goes as
+/// it is written, and what cancels it, when the answer is lines.
+async fn blocking<W>(
     tenant: &Tenant,
-    work: impl FnOnce() -> Result<stockade::Outcome, SandboxError> + Send + 'static,
-) -> Response {
+    answer: Answer,
+    work: W,
+    after: impl FnOnce() + Send + 'static,
+) -> Response
+where
+    W: FnOnce(Option<Arc<dyn OutputSink>>, Option<&Cancel>) -> Result<stockade::Outcome, SandboxError>
+        + Send
+        + 'static,
+{
     let Ok(permit) = tenant.permits.clone().try_acquire_owned() else {
         return busy("this token's runs in flight are at its max_concurrent", 1).into_response();
     };
+    if answer == Answer::Lines {
+        let (lines, response) = super::stream::Lines::open();
+        tokio::task::spawn_blocking(move || {
+            let sink: Arc<dyn OutputSink> = lines.clone();
+            let result = work(Some(sink), Some(&lines.gone));
+            drop(permit);
+            after();
+            lines.end(&result);
+        });
+        return response;
+    }
     let result = tokio::task::spawn_blocking(move || {
-        let result = work();
+        let result = work(None, None);
         drop(permit);
+        after();
         result
     })
     .await;

@@ -11,6 +11,7 @@ mod files;
 mod listen;
 mod openapi;
 mod sessions;
+mod stream;
 
 use anyhow::Context;
 use std::path::PathBuf;

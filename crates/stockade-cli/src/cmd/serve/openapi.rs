@@ -37,6 +37,21 @@ pub fn document(languages: &[Language]) -> Value {
     let body =
         |schema: &Value| json!({"required": true, "content": {"application/json": {"schema": schema}}});
     let ok = |why: &str, schema: &Value| json!({"description": why, "content": {"application/json": {"schema": schema}}});
+    // With `Accept: application/x-ndjson`, a run answers with its output
+    // as the guest writes it, a JSON line per chunk, then its outcome.
+    let ran = |why: &str| {
+        json!({"description": why, "content": {
+            "application/json": {"schema": outcome},
+            super::stream::NDJSON: {"schema": {
+                "description": "one JSON object per line: {\"type\": \"output\", \"stream\": \"stdout\"|\"stderr\", \"text\"} \
+                    as the guest writes, {\"type\": \"cut\", \"stream\"} where a cap cut a stream, and last \
+                    {\"type\": \"outcome\", \"outcome\": Outcome} or {\"type\": \"error\", \"error\", \"class\"}",
+                "type": "object",
+                "required": ["type"],
+                "properties": {"type": {"type": "string", "enum": ["output", "cut", "outcome", "error"]}},
+            }},
+        }})
+    };
     let id = json!([{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}]);
     let file = json!([
         {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
@@ -91,7 +106,7 @@ pub fn document(languages: &[Language]) -> Value {
             "/v1/runs": {"post": {
                 "summary": "Run code in a fresh sandbox",
                 "requestBody": body(&run_request),
-                "responses": responses(vec![("200", ok("how the run ended", &outcome))]),
+                "responses": responses(vec![("200", ran("how the run ended"))]),
             }},
             "/v1/sessions": {
                 "post": {
@@ -112,7 +127,7 @@ pub fn document(languages: &[Language]) -> Value {
                 "parameters": id,
                 "requestBody": body(&session_run),
                 "responses": responses(vec![
-                    ("200", ok("how the run ended", &outcome)),
+                    ("200", ran("how the run ended")),
                     ("404", error("no such session for this token")),
                     ("410", error("the session has ended (a limit, max_runs, idle or lifetime); DELETE it")),
                 ]),
