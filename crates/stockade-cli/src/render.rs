@@ -73,42 +73,50 @@ fn shown(text: &str, to_terminal: bool) -> std::borrow::Cow<'_, str> {
     if to_terminal { controls(text, Keep::Layout) } else { std::borrow::Cow::Borrowed(text) }
 }
 
+/// A run's chunks cut at whole UTF-8 characters: per stream, the start of
+/// a character whose rest has not come yet is held for the next chunk.
+#[derive(Default)]
+pub struct Whole {
+    held: std::sync::Mutex<[Vec<u8>; 2]>,
+}
+
+impl Whole {
+    /// What was held of `stream`, then `bytes`, up to the last whole
+    /// character (all of it when `end`: a character that never finished).
+    pub fn take(&self, stream: Stream, bytes: &[u8], end: bool) -> Vec<u8> {
+        let at = usize::from(stream != Stream::Stdout);
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        let mut pending = std::mem::take(&mut held[at]);
+        pending.extend_from_slice(bytes);
+        let cut = if end { pending.len() } else { pending.len() - unfinished(&pending) };
+        held[at] = pending.split_off(cut);
+        pending
+    }
+}
+
 /// Writes the guest's output to this process's stdout and stderr as the
 /// guest writes it: byte for byte to a pipe or file; to a terminal escaped
 /// as [`human`] escapes it, a character split across two writes held until
 /// it is whole.
 #[derive(Default)]
 pub struct Live {
-    /// Per stream, the start of a character whose rest has not come yet.
-    held: std::sync::Mutex<[Vec<u8>; 2]>,
+    whole: Whole,
 }
 
 impl Live {
     fn write(&self, stream: Stream, bytes: &[u8], end: bool) {
         use std::io::Write;
-        let at = match stream {
-            Stream::Stdout => 0,
-            _ => 1,
-        };
-        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Box<dyn Write> = match stream {
-            Stream::Stdout => Box::new(std::io::stdout().lock()),
-            _ => Box::new(std::io::stderr().lock()),
-        };
-        let terminal = match stream {
-            Stream::Stdout => std::io::stdout().is_terminal(),
-            _ => std::io::stderr().is_terminal(),
+        let (mut out, terminal): (Box<dyn Write>, bool) = match stream {
+            Stream::Stdout => (Box::new(std::io::stdout().lock()), std::io::stdout().is_terminal()),
+            _ => (Box::new(std::io::stderr().lock()), std::io::stderr().is_terminal()),
         };
         if !terminal {
             let _ = out.write_all(bytes).and_then(|()| out.flush());
             return;
         }
-        let mut pending = std::mem::take(&mut held[at]);
-        pending.extend_from_slice(bytes);
-        let whole = if end { pending.len() } else { pending.len() - unfinished(&pending) };
-        let text = String::from_utf8_lossy(&pending[..whole]);
+        let whole = self.whole.take(stream, bytes, end);
+        let text = String::from_utf8_lossy(&whole);
         let _ = out.write_all(controls(&text, Keep::Layout).as_bytes()).and_then(|()| out.flush());
-        held[at] = pending[whole..].to_vec();
     }
 
     /// Writes what is still held (a character that never finished).
@@ -126,7 +134,7 @@ impl OutputSink for Live {
 
 /// How many of the last bytes of `bytes` begin a UTF-8 character that is
 /// not finished yet.
-pub(crate) fn unfinished(bytes: &[u8]) -> usize {
+fn unfinished(bytes: &[u8]) -> usize {
     for back in 1..=bytes.len().min(3) {
         let byte = bytes[bytes.len() - back];
         if byte & 0xC0 != 0x80 {

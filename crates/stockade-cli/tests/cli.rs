@@ -732,6 +732,12 @@ fn check_mcp_answers(out: &std::process::Output) {
     assert_eq!(answers["js"]["error"], false, "{answers}");
     assert_eq!(answers["js"]["value"], 42);
     assert!(answers["js"]["text"].as_str().unwrap_or_default().contains("hi"), "{answers}");
+    // Progress notifications carried the output, in order, before the result.
+    let notes = answers["streamed"]["notes"].as_array().expect("notes");
+    let messages: Vec<&str> = notes.iter().filter_map(|note| note["message"].as_str()).collect();
+    assert_eq!(messages, ["one\n", "[stderr] two\n", "three\n"], "{answers}");
+    let counted: Vec<f64> = notes.iter().filter_map(|note| note["progress"].as_f64()).collect();
+    assert_eq!(counted, [1.0, 2.0, 3.0], "{answers}");
     assert_eq!(answers["first"]["error"], false, "{answers}");
     assert_eq!(answers["second"]["value"], 42, "{answers}");
     assert_eq!(answers["fresh"]["error"], true, "a fresh run sees no session state: {answers}");

@@ -45,6 +45,19 @@ async def main(args) -> None:
             tools = sorted(tool.name for tool in (await session.list_tools()).tools)
             call = session.call_tool
             js = await call("run_code", {"language": "javascript", "code": "console.log('hi'); 6 * 7"})
+            # With a progress callback, the output comes as notifications
+            # before the result.
+            notes = []
+
+            async def noted(progress, total, message):
+                notes.append({"progress": progress, "message": message})
+
+            streamed = await call(
+                "run_code",
+                {"language": "javascript", "code": "console.log('one'); console.error('two'); console.log('three')"},
+                progress_callback=noted,
+            )
+            notes_before_result = list(notes)
             first = await call("run_code", {"language": "python", "code": "x = 20", "session": "s1"})
             second = await call("run_code", {"language": "python", "code": "x * 2 + 2", "session": "s1"})
             fresh = await call("run_code", {"language": "python", "code": "x"})
@@ -62,6 +75,7 @@ async def main(args) -> None:
             print(json.dumps({
                 "tools": tools,
                 "js": {"error": js.is_error, "value": (js.structured_content or {}).get("value"), "text": text(js)},
+                "streamed": {"error": streamed.is_error, "text": text(streamed), "notes": notes_before_result},
                 "first": {"error": first.is_error},
                 # A failed call has no structured content: its text says why.
                 "second": {"error": second.is_error, "value": (second.structured_content or {}).get("value", text(second))},

@@ -18,6 +18,7 @@ use stockade::{Language, Outcome, Sandbox, SandboxError, Session, Status};
 
 mod files;
 mod http;
+mod progress;
 mod raw;
 
 /// Live sessions one server keeps at most.
@@ -115,13 +116,40 @@ impl Server {
         let (sandbox, sessions) = (self.sandbox.clone(), self.sessions.clone());
         let name = request.session.clone();
         let name_again = name.clone();
+        // With a progress token, the output goes back as it is written.
+        let (sink, notifier) = match context.meta.get_progress_token() {
+            Some(token) => {
+                let (sink, notifier) = progress::Progress::start(context.peer.clone(), token);
+                (Some(Arc::new(sink)), Some(notifier))
+            }
+            None => (None, None),
+        };
+        let output = sink.clone();
+        let lookup = request.clone();
+        let run = move |session: Option<&Session>| {
+            let output = output.clone().map(|sink| sink as Arc<dyn stockade::OutputSink>);
+            match (session, output) {
+                (Some(session), Some(output)) => session.run_with(&request, None, output),
+                (Some(session), None) => session.run_request(&request, None),
+                (None, Some(output)) => sandbox.run_with(&request, None, output),
+                (None, None) => sandbox.run_request(&request, None),
+            }
+        };
+        let sandbox_for_sessions = self.sandbox.clone();
         let result = tokio::task::spawn_blocking(move || match &name {
-            Some(name) => session(&sandbox, &sessions, name, &request)
-                .map(|session| (session.run_request(&request, None), Some(session))),
-            None => Ok((sandbox.run_request(&request, None), None)),
+            Some(name) => session(&sandbox_for_sessions, &sessions, name, &lookup)
+                .map(|session| (run(Some(&session)), Some(session))),
+            None => Ok((run(None), None)),
         })
         .await
         .map_err(|e| ErrorData::internal_error(format!("the run failed: {e}"), None))?;
+        // Every notification goes out before the result does.
+        if let Some(sink) = sink {
+            sink.finish();
+        }
+        if let Some(notifier) = notifier {
+            let _ = notifier.await;
+        }
         let (result, used) = match result {
             Ok(result) => result,
             Err(why) => return Ok(refusal(why)),

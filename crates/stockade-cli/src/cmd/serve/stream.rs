@@ -40,8 +40,7 @@ pub fn wanted(headers: &HeaderMap) -> bool {
 /// A run's output as lines on their way to the client.
 pub struct Lines {
     sender: Mutex<Option<mpsc::Sender<Bytes>>>,
-    /// Per stream, the start of a character whose rest has not come yet.
-    held: Mutex<[Vec<u8>; 2]>,
+    whole: crate::render::Whole,
     /// Made when the client has gone: the run stops.
     pub gone: Cancel,
 }
@@ -50,8 +49,11 @@ impl Lines {
     /// Lines, and the response that carries them.
     pub fn open() -> (Arc<Lines>, Response) {
         let (sender, receiver) = mpsc::channel::<Bytes>(BUFFERED_LINES);
-        let lines =
-            Arc::new(Lines { sender: Mutex::new(Some(sender)), held: Mutex::default(), gone: Cancel::new() });
+        let lines = Arc::new(Lines {
+            sender: Mutex::new(Some(sender)),
+            whole: Default::default(),
+            gone: Cancel::new(),
+        });
         // The body is dropped when the client goes (or once it has all of
         // it): either way the run has no one left to run for.
         let gone = CancelOnDrop(lines.gone.clone());
@@ -94,15 +96,7 @@ impl Lines {
     /// Sends the whole characters of `bytes` (after what was held), holding
     /// an unfinished one back unless `end`.
     fn text(&self, stream: Stream, bytes: &[u8], end: bool) {
-        let at = usize::from(stream != Stream::Stdout);
-        let whole = {
-            let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
-            let mut pending = std::mem::take(&mut held[at]);
-            pending.extend_from_slice(bytes);
-            let cut = if end { pending.len() } else { pending.len() - crate::render::unfinished(&pending) };
-            held[at] = pending.split_off(cut);
-            pending
-        };
+        let whole = self.whole.take(stream, bytes, end);
         if !whole.is_empty() {
             let text = String::from_utf8_lossy(&whole);
             self.send(&serde_json::json!({"type": "output", "stream": stream, "text": text}));
