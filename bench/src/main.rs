@@ -20,6 +20,7 @@ mod report;
 mod row;
 mod runtime;
 mod stats;
+mod streaming;
 mod tools;
 
 use anyhow::Context;
@@ -39,7 +40,7 @@ fn main() -> anyhow::Result<()> {
             "--out" => out = PathBuf::from(args.next().context("--out needs a file")?),
             "--only" => {
                 only = Some(args.next().context(
-                    "--only needs a section: package, python, tools, jail, network, runtime, http or crash",
+                    "--only needs a section: package, python, tools, jail, network, runtime, streaming, http or crash",
                 )?)
             }
             other => {
@@ -69,9 +70,10 @@ fn main() -> anyhow::Result<()> {
             "http" => http::all(&cli, if quick { 3 } else { 10 })?,
             "network" => network::all(requests)?,
             "runtime" => runtime::all(if quick { 1 } else { 3 })?,
+            "streaming" => streaming::all(if quick { 1 } else { 5 })?,
             other => {
                 anyhow::bail!(
-                    "unknown section {other:?} (package, python, tools, jail, network, runtime, http or crash)"
+                    "unknown section {other:?} (package, python, tools, jail, network, runtime, streaming, http or crash)"
                 )
             }
         };
@@ -110,6 +112,8 @@ fn main() -> anyhow::Result<()> {
     let network_rows = network::all(requests)?;
     eprintln!("==> runtime (load {})", report::load());
     let runtime_rows = runtime::all(if quick { 1 } else { 3 })?;
+    eprintln!("==> streamed output (load {})", report::load());
+    let streaming_rows = streaming::all(if quick { 1 } else { 5 })?;
     eprintln!("==> HTTP API (load {})", report::load());
     let mut http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     eprintln!("==> crash under load (load {})", report::load());
@@ -125,6 +129,7 @@ fn main() -> anyhow::Result<()> {
         report::Section { title: "Process jail (native programs)", notes: JAIL_NOTES, rows: jail_rows },
         report::Section { title: NETWORK_TITLE, notes: NETWORK_NOTES, rows: network_rows },
         report::Section { title: RUNTIME_TITLE, notes: RUNTIME_NOTES, rows: runtime_rows },
+        report::Section { title: STREAMING_TITLE, notes: STREAMING_NOTES, rows: streaming_rows },
         report::Section {
             title: "Python package (`pip install ./python`)",
             notes: PACKAGE_NOTES,
@@ -149,6 +154,7 @@ fn section_heading(section: &str) -> (&'static str, &'static str) {
         "jail" => ("Process jail (native programs)", JAIL_NOTES),
         "network" => (NETWORK_TITLE, NETWORK_NOTES),
         "runtime" => (RUNTIME_TITLE, RUNTIME_NOTES),
+        "streaming" => (STREAMING_TITLE, STREAMING_NOTES),
         _ => ("HTTP API (`stockade serve`)", HTTP_NOTES),
     }
 }
@@ -156,6 +162,14 @@ fn section_heading(section: &str) -> (&'static str, &'static str) {
 const NETWORK_TITLE: &str = "Network egress";
 
 const RUNTIME_TITLE: &str = "The guests' runtime (timers, asyncio)";
+
+const STREAMING_TITLE: &str = "Streamed output";
+
+const STREAMING_NOTES: &str = "\
+- P13 runs a Python program that prints the host's realtime clock (`time.time_ns()`) 20 times, 5 ms apart; \
+the sink given to `Sandbox::run_with` notes the clock as each chunk arrives, and the row is the median delay \
+(median over five runs). The CPython guest's clock is the host's through WASI, a jail's is the host's own. \
+The peer runs the same program bare and reads its pipe a line at a time.";
 
 const RUNTIME_NOTES: &str = "\
 - P12 times each program inside itself (`performance.now()`, `time.perf_counter()`), three runs a side, \
