@@ -1619,10 +1619,49 @@ globalThis.__stockade_install_fetch = (request, { utf8, fromUtf8, toBase64, from
     renameSync: (from, to) => { call("rename", from, text(to)); },
     linkSync: (existing, link) => { call("link", existing, text(link)); },
   };
+  // `rm` as Node's: a file, or with `recursive` a folder and all in it;
+  // `force` makes a missing path no error.
+  sync.rmSync = (path, options) => {
+    const { recursive = false, force = false } = options || {};
+    let found;
+    try {
+      found = stat(path);
+    } catch (error) {
+      if (force && error.code === "ENOENT") return;
+      throw error;
+    }
+    if (!found.isDirectory()) return sync.unlinkSync(path);
+    if (!recursive) {
+      const error = new Error(`Path is a directory: rm returns EISDIR (is a directory) ${path}`);
+      error.code = "ERR_FS_EISDIR";
+      error.path = path;
+      throw error;
+    }
+    for (const name of sync.readdirSync(path)) sync.rmSync(`${path}/${name}`, options);
+    sync.rmdirSync(path);
+  };
   const promises = {};
   for (const [name, fn] of Object.entries(sync)) {
     if (name === "existsSync") continue;
     promises[name.slice(0, -"Sync".length)] = async (...args) => fn(...args);
   }
-  globalThis.fs = Object.freeze({ ...sync, promises: Object.freeze(promises) });
+  // Node's other form of each: a promise without a callback (as Amla's
+  // `await fs.writeFile(...)`), else `callback(error, result)` once the
+  // call is done; `exists` gives a boolean either way, as Amla's does.
+  const either = {};
+  for (const [name, fn] of Object.entries(sync)) {
+    const plain = name.slice(0, -"Sync".length);
+    either[plain] = (...args) => {
+      const callback = typeof args[args.length - 1] === "function" ? args.pop() : null;
+      const done = new Promise((resolve) => resolve(fn(...args)));
+      if (callback === null) return done;
+      if (plain === "exists") {
+        done.then((found) => callback(found));
+      } else {
+        done.then((result) => callback(null, result), (error) => callback(error));
+      }
+      return undefined;
+    };
+  }
+  globalThis.fs = Object.freeze({ ...either, ...sync, promises: Object.freeze(promises) });
 })();

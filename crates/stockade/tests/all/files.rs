@@ -524,3 +524,43 @@ def chmod(path, **kw):
         "{outcome:?}"
     );
 }
+
+/// Amla's promise-based `fs` (`await fs.writeFile(...)`) and Node's
+/// callback form, next to the synchronous names, on the scratch `/tmp`.
+#[test]
+fn javascript_fs_has_promise_and_callback_forms_with_nodes_codes() {
+    let policy = Policy::builder().scratch_tmp(1 << 20).build().expect("policy");
+    let sandbox = Sandbox::new(policy).expect("sandbox");
+    let code = r#"
+await fs.mkdir('/tmp/work/deep', { recursive: true });
+await fs.writeFile('/tmp/work/data.json', JSON.stringify({ n: 1 }));
+await fs.appendFile('/tmp/work/log.txt', 'a');
+const read = JSON.parse(await fs.readFile('/tmp/work/data.json', 'utf8'));
+const listed = (await fs.readdir('/tmp/work')).sort();
+const size = (await fs.stat('/tmp/work/data.json')).size;
+const there = [await fs.exists('/tmp/work/log.txt'), await fs.exists('/tmp/nothing')];
+const missing = await fs.readFile('/tmp/nothing').then(() => 'read', (e) => e.code);
+const byCallback = await new Promise((done) => fs.readFile('/tmp/nothing', (error, data) => done([error.code, data])));
+const found = await new Promise((done) => fs.exists('/tmp/work', done));
+const folder = await fs.rm('/tmp/work').then(() => 'removed', (e) => e.code);
+await fs.rm('/tmp/work', { recursive: true });
+await fs.rm('/tmp/work', { force: true });
+[read.n, listed, size, there, missing, byCallback, found, folder, fs.existsSync('/tmp/work')]
+"#;
+    let outcome = sandbox.run(Language::JavaScript, code).expect("run");
+    assert_eq!(
+        outcome.value,
+        Some(json!([
+            1,
+            ["data.json", "deep", "log.txt"],
+            7,
+            [true, false],
+            "ENOENT",
+            ["ENOENT", null],
+            true,
+            "ERR_FS_EISDIR",
+            false
+        ])),
+        "{outcome:?}"
+    );
+}
