@@ -26,13 +26,16 @@ impl NativeSandbox {
     /// `[tools.NAME]` entries to add to the policy; a tool the policy lists
     /// itself must not have one that sets anything.
     #[new]
-    #[pyo3(signature = (policy, tools, grants, from_dict = false))]
+    /// With `one_budget`, the tools' `max_calls_per_session` counts every
+    /// run and session of the sandbox together.
+    #[pyo3(signature = (policy, tools, grants, from_dict = false, one_budget = false))]
     fn new(
         py: Python<'_>,
         policy: Option<&str>,
         tools: Vec<(String, String, String, Py<PyAny>)>,
         grants: &str,
         from_dict: bool,
+        one_budget: bool,
     ) -> PyResult<NativeSandbox> {
         let mut policy = match policy {
             Some(json) if from_dict => dict_policy(json).map_err(|e| errors::to_py(e.into()))?,
@@ -41,6 +44,9 @@ impl NativeSandbox {
         };
         add_grants(&mut policy, grants)?;
         let mut builder = Sandbox::builder().policy(policy);
+        if one_budget {
+            builder = builder.one_budget();
+        }
         for (name, description, schema, call) in tools {
             let schema: Value = serde_json::from_str(&schema).map_err(|e| {
                 PyValueError::new_err(format!("tool {name}: its JSON Schema is not JSON: {e}"))

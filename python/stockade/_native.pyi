@@ -36,6 +36,8 @@ class NativeSandbox:
         policy: Optional[str],
         tools: List[Tuple[str, str, str, Callable[[str], str]]],
         grants: str,
+        from_dict: bool = False,
+        one_budget: bool = False,
     ) -> None: ...
     def run(
         self,

@@ -137,7 +137,10 @@ class Result:
         parts = []
         if self.stdout:
             parts.append(self.stdout.rstrip("\n"))
-        if self.value is not None:
+        if isinstance(self.value, str):
+            # As Amla prints it: a returned string as it is, other values as JSON.
+            parts.append(self.value)
+        elif self.value is not None:
             parts.append(json.dumps(self.value, ensure_ascii=False))
         if self.status == "guest_error" and self.error is not None:
             if self.error.traceback and self.error.traceback.startswith("Traceback"):

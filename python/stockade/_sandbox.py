@@ -41,6 +41,9 @@ class Sandbox:
     is granted with the default budget (100 calls per run) unless the policy
     has its own ``tools.NAME`` entry; ``constraints`` and ``max_calls``
     (Amla's forms) add rules for tools the policy does not list.
+    ``max_calls`` counts per run with ``budget="run"`` (the default), or
+    over every run and session of this sandbox with ``budget="lifetime"``
+    (what :func:`create_sandbox_tool` gives, as Amla counts).
 
     Every :meth:`run` starts a fresh guest; :meth:`session` keeps one. The
     GIL is released while a guest runs, so threads run in parallel, and
@@ -54,19 +57,24 @@ class Sandbox:
         *,
         constraints: Optional[Mapping[str, Mapping[str, Any]]] = None,
         max_calls: Union[int, Mapping[str, int], None] = None,
+        budget: str = "run",
     ) -> None:
+        if budget not in ("run", "lifetime"):
+            raise ValueError(f'budget must be "run" or "lifetime", not {budget!r}')
         specs = [tool_spec(function) for function in tools]
         names = [spec.name for spec in specs]
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise ValueError(f"two tools are named {duplicates[0]!r}")
-        grants = _grants(names, constraints, max_calls)
+        lifetime = budget == "lifetime"
+        grants = _grants(names, constraints, max_calls, "max_calls_per_session" if lifetime else "max_calls")
         self._tools: List[ToolSpec] = specs
         self._native = _native.NativeSandbox(
             _policy_text(policy),
             [spec.native() for spec in specs],
             json.dumps(grants),
             from_dict=isinstance(policy, Mapping),
+            one_budget=lifetime,
         )
 
     @property
@@ -385,8 +393,10 @@ def create_sandbox_tool(
     ``"<=1000"``, ``">=0"``, ``"==42"``, ``"startswith:/api/"``, a list of
     allowed values, or any rule of stockade's policy (``"matches ^[a-z]+$"``,
     ``"len <= 64"``, ``{"ge": 1, "le": 10}``). An invalid rule is an error,
-    never skipped. ``max_calls`` is a budget per run, for all tools (an int)
-    or per tool (a dict). A refused call raises ``ToolDenied`` in the guest,
+    never skipped. ``max_calls`` is a budget for the sandbox tool's whole
+    life, as Amla's is ("max 5 refunds per session"): for all tools (an
+    int) or per tool (a dict), counted over every run and session of it.
+    A refused call raises ``ToolDenied`` in the guest,
     and the tool does not run. ``languages`` are the ones the model may
     choose, the first the default. Without it, the policy's ``languages``
     decide, and where the policy lists none, JavaScript and Python (both in
@@ -395,7 +405,7 @@ def create_sandbox_tool(
     language the policy does not run is a ``ValueError`` here.
     """
     tools = list(tools or [])
-    sandbox = Sandbox(policy, tools, constraints=constraints, max_calls=max_calls)
+    sandbox = Sandbox(policy, tools, constraints=constraints, max_calls=max_calls, budget="lifetime")
     return SandboxTool(sandbox, tools, languages)
 
 
@@ -403,8 +413,10 @@ def _grants(
     names: Sequence[str],
     constraints: Optional[Mapping[str, Mapping[str, Any]]],
     max_calls: Union[int, Mapping[str, int], None],
+    budget_key: str = "max_calls",
 ) -> Dict[str, Dict[str, Any]]:
-    """The ``[tools.NAME]`` entries for the registered tools."""
+    """The ``[tools.NAME]`` entries for the registered tools; ``max_calls``
+    goes in under ``budget_key`` (per run, or over the sandbox's life)."""
     grants: Dict[str, Dict[str, Any]] = {name: {} for name in names}
     for name, rules in (constraints or {}).items():
         if name not in grants:
@@ -416,14 +428,14 @@ def _grants(
         raise TypeError("max_calls must be an int or a dict of ints")
     if isinstance(max_calls, int):
         for grant in grants.values():
-            grant["max_calls"] = max_calls
+            grant[budget_key] = max_calls
     elif max_calls is not None:
         for name, limit in max_calls.items():
             if name not in grants:
                 raise ValueError(f"max_calls names {name!r}, which is not one of the tools")
             if isinstance(limit, bool) or not isinstance(limit, int):
                 raise TypeError(f"max_calls[{name!r}] must be an int")
-            grants[name]["max_calls"] = limit
+            grants[name][budget_key] = limit
     return grants
 
 

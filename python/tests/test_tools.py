@@ -146,8 +146,10 @@ def test_amla_constraint_forms():
     denied = sandbox.run("fetch(path='/etc/passwd', retries=0)", language="python").result
     assert denied.error.type == "ToolDenied" and "starts_with" in denied.error.message
     assert sandbox.run("fetch(path='/api/x', retries=3)", language="python").result.error.type == "ToolDenied"
+    # max_calls=2 spans the sandbox tool's life (Amla's reading): one call
+    # above was allowed, so the second of these is the last.
     spent = sandbox.run("[fetch(path='/api/a', retries=0) for _ in range(3)]", language="python").result
-    assert "calls this run may make are spent" in spent.error.message
+    assert "all 2 calls this sandbox may make are spent" in spent.error.message
 
 
 def test_invalid_constraints_are_errors_not_skipped():
@@ -323,3 +325,33 @@ def test_nested_pydantic_models_are_usable_tool_arguments():
     assert isinstance(seen[0].address, Address)
     assert refusal(sandbox, "register(customer={'name': 'Ada', 'address': {'town': 1}})") == "invalid_arguments\n"
     assert len(seen) == 1
+
+
+def test_create_sandbox_tools_max_calls_spans_its_whole_life_as_amlas_does() -> None:
+    # Amla: max_calls={"issue_refund": 5} is "max 5 refunds per session".
+    refunds = []
+
+    def issue_refund(amount: float) -> dict:
+        """Refunds an amount."""
+        refunds.append(amount)
+        return {"refunded": amount}
+
+    tool = create_sandbox_tool(tools=[issue_refund], max_calls={"issue_refund": 2})
+    outputs = [tool.run("await issue_refund({amount: 1})", language="javascript") for _ in range(3)]
+    assert "refunded" in outputs[0] and "refunded" in outputs[1]
+    assert "ToolDenied" in outputs[2] and "spent" in outputs[2], outputs[2]
+    # A Python run draws on the same budget.
+    assert "ToolDenied" in tool.run("issue_refund(amount=1)", language="python")
+    assert refunds == [1, 1]
+    # The general Sandbox keeps its per-run budget unless told.
+    per_run = Sandbox(tools=[issue_refund], max_calls={"issue_refund": 1})
+    for _ in range(2):
+        assert per_run.run("issue_refund(amount=2)").ok
+    assert refunds == [1, 1, 2, 2]
+
+
+def test_a_returned_string_is_printed_unquoted_and_other_values_as_json() -> None:
+    tool = create_sandbox_tool()
+    assert tool.run("return 'hello'", language="javascript") == "hello"
+    assert tool.run("return {a: 'b'}", language="javascript") == '{"a": "b"}'
+    assert tool.run("'text'", language="python") == "text"

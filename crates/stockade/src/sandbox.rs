@@ -29,6 +29,9 @@ pub struct Sandbox {
     policy_sha256: Arc<str>,
     principal: Option<Arc<str>>,
     languages: Arc<[Language]>,
+    /// The tools' calls over every run and session of this sandbox, when
+    /// it is one budget ([`SandboxBuilder::one_budget`]).
+    lifetime_calls: Option<Arc<SessionCalls>>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -68,6 +71,7 @@ pub struct SandboxBuilder {
     principal: Option<String>,
     language: Option<Language>,
     default_languages: Option<&'static [Language]>,
+    one_budget: bool,
 }
 
 impl SandboxBuilder {
@@ -111,6 +115,16 @@ impl SandboxBuilder {
     /// something a policy grants, never something a model asks for.
     pub fn default_languages(mut self, languages: &'static [Language]) -> SandboxBuilder {
         self.default_languages = Some(languages);
+        self
+    }
+
+    /// Makes the whole sandbox one budget for its tools: a tool's
+    /// `max_calls_per_session` then counts the calls of every run and
+    /// session of this sandbox (and its clones) together, as Amla's
+    /// sandbox tool counts `max_calls` over its life. Without it, each
+    /// fresh run is a budget of its own, and each session one.
+    pub fn one_budget(mut self) -> SandboxBuilder {
+        self.one_budget = true;
         self
     }
 
@@ -177,6 +191,7 @@ impl SandboxBuilder {
             policy_sha256,
             principal,
             languages,
+            lifetime_calls: self.one_budget.then(|| Arc::new(SessionCalls::for_sandbox())),
         })
     }
 }
@@ -331,7 +346,8 @@ impl Sandbox {
             Err(e) => return record.finish(Err(e), 0),
         };
         let wall = std::time::Duration::from_millis(policy.limits.wall_ms);
-        let gate = self.gate(record.run_id(), None, network.as_ref().map(|network| &network.engine), wall);
+        let engine = network.as_ref().map(|network| &network.engine);
+        let gate = self.gate(record.run_id(), self.lifetime_calls.as_ref(), engine, wall);
         let host = gate.clone().map(|gate| gate as Arc<dyn ToolHost>);
         let egress = network.as_ref().map(|network| network.engine.clone() as Arc<dyn Egress>);
         // The guest's environment holds each secret's placeholder, fresh
@@ -391,6 +407,12 @@ impl Sandbox {
             Some(engine) => gate.with_network(engine.clone(), wall),
             None => gate,
         }))
+    }
+
+    /// The ledger a session of this sandbox counts its tools' calls in: the
+    /// sandbox's own when it is one budget, else one of the session's.
+    pub(crate) fn session_calls(&self) -> Arc<SessionCalls> {
+        self.lifetime_calls.clone().unwrap_or_default()
     }
 
     pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {

@@ -80,7 +80,7 @@ impl Session {
     /// Opens a session: starts its guest and records it in the audit log.
     pub(crate) fn open(sandbox: &Sandbox, language: Language) -> Result<Session, SandboxError> {
         let id = new_run_id()?;
-        let calls = Arc::new(SessionCalls::default());
+        let calls = sandbox.session_calls();
         let wall = Duration::from_millis(sandbox.policy().limits.wall_ms);
         let lister = sandbox.gate(&id, Some(&calls), None, wall).map(|gate| gate as Arc<dyn ToolHost>);
         let backend = sandbox.backend(language)?;

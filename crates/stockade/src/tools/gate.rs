@@ -63,10 +63,22 @@ struct Counts {
     unrecorded: u64,
 }
 
-/// Allowed calls per tool over all the runs of one session, for
-/// `max_calls_per_session`.
+/// Allowed calls per tool over all the runs of one session (or of a
+/// sandbox that is one budget), for `max_calls_per_session`.
 #[derive(Debug, Default)]
-pub(crate) struct SessionCalls(Mutex<HashMap<String, u64>>);
+pub(crate) struct SessionCalls {
+    calls: Mutex<HashMap<String, u64>>,
+    /// What the budget spans, as a refusal names it: this session, unless
+    /// it is the whole sandbox's.
+    whole_sandbox: bool,
+}
+
+impl SessionCalls {
+    /// A ledger for every run and session of one sandbox.
+    pub(crate) fn for_sandbox() -> SessionCalls {
+        SessionCalls { whole_sandbox: true, ..SessionCalls::default() }
+    }
+}
 
 /// Decides the tool calls of one run.
 pub(crate) struct Gate {
@@ -216,7 +228,11 @@ impl Gate {
                 format!("{name}: all {max} calls this run may make are spent"),
             ));
         }
-        let mut session = self.session.as_ref().map(|s| s.0.lock().unwrap_or_else(|p| p.into_inner()));
+        let spans = match &self.session {
+            Some(ledger) if ledger.whole_sandbox => "this sandbox",
+            _ => "this session",
+        };
+        let mut session = self.session.as_ref().map(|s| s.calls.lock().unwrap_or_else(|p| p.into_inner()));
         let used_in_session = match &session {
             Some(session) => session.get(name).copied().unwrap_or(0),
             None => used,
@@ -225,7 +241,7 @@ impl Gate {
             return Err(Refused::new(
                 ErrorKind::BudgetExceeded,
                 "max_calls_per_session",
-                format!("{name}: all {max} calls this session may make are spent"),
+                format!("{name}: all {max} calls {spans} may make are spent"),
             ));
         }
         if let Some(bucket) = &entry.bucket

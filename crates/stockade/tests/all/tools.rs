@@ -311,3 +311,41 @@ fn a_refused_call_s_stack_shows_only_the_guest_s_frames() {
     let stack = stack.as_deref().unwrap_or_default();
     assert!(stack.contains("checkout") && !stack.contains("eval_script"), "{stack}");
 }
+
+/// Amla's `max_calls` is the sandbox tool's whole life: with
+/// `one_budget`, `max_calls_per_session` counts every fresh run and every
+/// session of the sandbox together; without it, each run starts afresh.
+#[test]
+fn one_budget_counts_a_tools_calls_over_every_run_and_session() {
+    let policy = || {
+        let mut policy = Policy::default();
+        policy
+            .tools
+            .insert("refund".into(), ToolPolicy { max_calls_per_session: Some(2), ..ToolPolicy::default() });
+        policy
+    };
+    let (tool, calls) = counted("refund");
+    let sandbox = Sandbox::builder().policy(policy()).tool(tool).one_budget().build().expect("sandbox");
+    let call = attempt("refund({})");
+    let results: Vec<Value> = (0..2)
+        .map(|_| sandbox.run(Language::JavaScript, &call).expect("run").value.expect("value"))
+        .collect();
+    assert!(results.iter().all(|r| r["value"]["ok"] == true), "{results:?}");
+    // A session of the same sandbox draws on the same budget, as does a clone.
+    let session = sandbox.session(Language::JavaScript).expect("session");
+    let third = session.run(&call).expect("run").value.expect("value");
+    assert_eq!(third["error"], "ToolDenied", "{third}");
+    assert_eq!(third["kind"], "budget_exceeded", "{third}");
+    let fourth = sandbox.clone().run(Language::JavaScript, &call).expect("run").value.expect("value");
+    assert_eq!(fourth["error"], "ToolDenied", "{fourth}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the handler ran only within the budget");
+
+    // Without one_budget, every fresh run is a budget of its own.
+    let (tool, calls) = counted("refund");
+    let separate = Sandbox::builder().policy(policy()).tool(tool).build().expect("sandbox");
+    for _ in 0..3 {
+        let result = separate.run(Language::JavaScript, &call).expect("run").value.expect("value");
+        assert_eq!(result["value"]["ok"], true, "{result}");
+    }
+    assert_eq!(calls.load(Ordering::SeqCst), 3);
+}
