@@ -127,7 +127,7 @@ impl Policy {
         crate::network::Rules::new(&self.network)?;
 
         for (name, tool) in &self.tools {
-            check_identifier(&format!("tools.{name}"), name)?;
+            check_tool_name(&format!("tools.{name}"), name)?;
             if let Some(rate) = &tool.rate {
                 crate::builder::parse_rate(rate)
                     .map_err(|r| PolicyError::invalid(format!("tools.{name}.rate"), r))?;
@@ -232,6 +232,22 @@ pub fn check_identifier(key: &str, name: &str) -> Result<(), PolicyError> {
         Err(PolicyError::invalid(
             key,
             "a name is 1–64 ASCII letters, digits or `_`, not starting with a digit",
+        ))
+    }
+}
+
+/// Checks that `name` is a valid tool name: an identifier, or dotted
+/// identifiers for a tool in a namespace (`stripe.listTransactions`, as
+/// Amla names them), 1–64 bytes in all; errors name `key`.
+pub fn check_tool_name(key: &str, name: &str) -> Result<(), PolicyError> {
+    let parts_ok = name.split('.').all(|part| check_identifier(key, part).is_ok());
+    if parts_ok && name.len() <= 64 {
+        Ok(())
+    } else {
+        Err(PolicyError::invalid(
+            key,
+            "a tool's name is 1–64 bytes of identifiers (ASCII letters, digits or `_`, not starting \
+             with a digit), joined by `.` for a namespace",
         ))
     }
 }

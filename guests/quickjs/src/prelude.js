@@ -1565,8 +1565,18 @@ globalThis.__stockade_install_fetch = (request, { utf8, fromUtf8, toBase64, from
   delete globalThis.__stockade_install_fetch;
   delete globalThis.__stockade_encoding;
   installFetch(request, encoding);
+  // Puts `fn` at `parts` in `spaces` (plain objects made on the way).
+  const place = (spaces, parts, fn) => {
+    let space = spaces;
+    for (const part of parts.slice(0, -1)) {
+      if (!Object.hasOwn(space, part) || typeof space[part] !== "object") space[part] = {};
+      space = space[part];
+    }
+    space[parts[parts.length - 1]] = fn;
+  };
   globalThis.__stockade_install_tools = () => {
     const tools = {};
+    const namespaces = {};
     const listing = host(JSON.stringify({ v: 1, id: 0, op: "list" }));
     if (listing) {
       for (const d of JSON.parse(listing).tools) {
@@ -1575,8 +1585,20 @@ globalThis.__stockade_install_fetch = (request, { utf8, fromUtf8, toBase64, from
         fn.description = d.description;
         fn.schema = d.inputSchema;
         tools[d.name] = Object.freeze(fn);
-        if (!(d.name in globalThis)) globalThis[d.name] = tools[d.name];
+        const parts = d.name.split(".");
+        if (parts.length === 1) {
+          if (!(d.name in globalThis)) globalThis[d.name] = tools[d.name];
+          continue;
+        }
+        // A dotted name (`stripe.listTransactions`) is a function in a
+        // namespace object, under `tools` and as a global, never over a
+        // global the guest already has.
+        place(namespaces, parts, tools[d.name]);
       }
+    }
+    for (const [root, space] of Object.entries(namespaces)) {
+      if (!(root in tools)) tools[root] = space;
+      if (!(root in globalThis)) globalThis[root] = space;
     }
     globalThis.tools = Object.freeze(tools);
   };

@@ -357,11 +357,20 @@ def _stockade_install():
         for described in listing:
             name = described["name"]
             fn = make_tool(name, described.get("description", ""), described.get("inputSchema"))
-            setattr(tools, name, fn)
+            # A dotted name (`stripe.listTransactions`) is a function in a
+            # namespace: `stripe.listTransactions(...)`.
+            *spaces, leaf = name.split(".")
+            place = tools
+            for part in spaces:
+                if getattr(place, part, None) is None:
+                    setattr(place, part, types.SimpleNamespace())
+                place = getattr(place, part)
+            setattr(place, leaf, fn)
+            top = spaces[0] if spaces else name
             # Not over a builtin, nor over a dunder of __main__ (a tool
             # named `__builtins__` would take the guest's builtins away).
-            if not hasattr(builtins, name) and not name.startswith("__"):
-                setattr(__main__, name, fn)
+            if not hasattr(builtins, top) and not top.startswith("__"):
+                setattr(__main__, top, getattr(tools, top))
 
     def refuse_chmod_on_read_only(mounts):
         # WASI has no permission bits: CPython's os.chmod does nothing and

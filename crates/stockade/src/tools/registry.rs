@@ -37,7 +37,7 @@ impl Registry {
         let mut entries = BTreeMap::new();
         for tool in tools {
             let key = format!("tool {:?}", tool.name);
-            stockade_policy::check_identifier(&key, &tool.name)?;
+            stockade_policy::check_tool_name(&key, &tool.name)?;
             let validator = jsonschema::validator_for(&tool.schema).map_err(|e| {
                 PolicyError::invalid(format!("{key}: schema"), format!("is not a valid JSON Schema: {e}"))
             })?;

@@ -349,3 +349,29 @@ fn one_budget_counts_a_tools_calls_over_every_run_and_session() {
     }
     assert_eq!(calls.load(Ordering::SeqCst), 3);
 }
+
+/// Amla's dotted tool names: `stripe.listTransactions(...)` in both guests.
+#[test]
+fn a_dotted_tool_name_is_a_function_in_a_namespace() {
+    crate::python::ensure_fetched();
+    let (tool, calls) = counted("stripe.listTransactions");
+    let policy = Policy::from_toml_str("[tools.\"stripe.listTransactions\"]\n").expect("policy");
+    policy.validate().expect("a dotted name is valid in a policy");
+    let sandbox = Sandbox::builder().policy(policy).tool(tool).build().expect("sandbox");
+    let js = sandbox
+        .run(Language::JavaScript, "const r = await stripe.listTransactions({customer: 'cus_1'}); [r.args.customer, typeof tools.stripe.listTransactions, Object.keys(tools)]")
+        .expect("run");
+    assert_eq!(js.value, Some(json!(["cus_1", "function", ["stripe.listTransactions", "stripe"]])), "{js:?}");
+    let python = sandbox
+        .run(Language::Python, "from stockade import tools\n[stripe.listTransactions(customer='cus_2')['args']['customer'], tools.stripe.listTransactions is stripe.listTransactions]")
+        .expect("run");
+    assert_eq!(python.value, Some(json!(["cus_2", true])), "{python:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    // Empty parts, or a part that is no identifier, are refused.
+    for bad in ["stripe..list", ".list", "stripe.", "stripe.1st", "a-b.c"] {
+        let refused = Sandbox::builder().tool(Tool::new(bad).handler(|_| Ok(json!(null)))).build();
+        assert!(refused.is_err(), "{bad} was accepted");
+        let toml = format!("[tools.{bad:?}]\n");
+        assert!(Policy::from_toml_str(&toml).and_then(|p| p.validate().map(|()| p)).is_err(), "{bad}");
+    }
+}
