@@ -282,6 +282,11 @@ unsafe fn steps(plan: &Plan, fds: &Fds) -> (Stage, i32) {
         // Nothing the host process holds may reach the guest: every
         // descriptor above 2 closes at `execve`, whatever its flags.
         check!(Stage::Exec, close_inherited());
+        // All but the channel to the host's tools, which the run's `tool`
+        // command uses (`STOCKADE_TOOLS_FD` names it).
+        if plan.tools >= 0 {
+            check!(Stage::Exec, libc::fcntl(plan.tools, libc::F_SETFD, 0));
+        }
         // Signals as a new process has them: default handlers (the host's
         // SIGPIPE is ignored, and `yes | head` would spin), nothing blocked.
         check!(Stage::Exec, default_signals());
@@ -357,11 +362,11 @@ unsafe fn build(step: &Step) -> i32 {
                 None,
             ),
             Step::Symlink { target, link } => libc::symlink(target.as_ptr(), link.as_ptr()),
-            Step::Write { path, contents } => {
+            Step::Write { path, contents, mode } => {
                 let fd = libc::open(
                     path.as_ptr(),
                     libc::O_CREAT | libc::O_WRONLY | libc::O_TRUNC | libc::O_CLOEXEC,
-                    0o644,
+                    libc::c_uint::from(*mode),
                 );
                 if fd < 0 {
                     return fd;

@@ -23,6 +23,7 @@ mod run;
 mod seccomp;
 mod session;
 mod spawn;
+mod tools;
 mod tty;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! multi-threaded process) allocates nothing.
 
 use std::ffi::CString;
+use std::os::fd::RawFd;
 use stockade_core::{Egress, JailError, JailLayer, Language, SandboxError};
 use stockade_policy::{FileMode, Policy};
 
@@ -55,12 +56,14 @@ pub enum Step {
         /// Where it is.
         link: CString,
     },
-    /// A file with these contents (mode 0644).
+    /// A file with these contents.
     Write {
         /// Where.
         path: CString,
         /// What.
         contents: Vec<u8>,
+        /// Its mode: 0644, or 0755 for a program.
+        mode: libc::mode_t,
     },
 }
 
@@ -72,7 +75,7 @@ pub struct Plan {
     pub(crate) argv: Vec<CString>,
     /// The guest's environment: the policy's `[env]`, and [`DEFAULT_PATH`]
     /// unless it sets `PATH`; nothing of the host's.
-    #[expect(dead_code, reason = "owns the strings `env_ptrs` points into")]
+    /// (It owns the strings `env_ptrs` points into.)
     pub(crate) env: Vec<CString>,
     /// `argv` as `execve` takes it: pointers, then null.
     pub(crate) argv_ptrs: Vec<*const libc::c_char>,
@@ -101,6 +104,8 @@ pub struct Plan {
     /// Whether the run has a network: `lo` up, the proxy's listener handed
     /// to the parent, and the proxy's variables in the environment.
     pub network: bool,
+    /// The channel to the host's tools the guest inherits, or -1.
+    pub(crate) tools: RawFd,
 }
 
 /// The host paths the guest sees read-only, if they exist: the programs and
@@ -228,13 +233,13 @@ impl Plan {
             ("/etc/hosts", "127.0.0.1 localhost sandbox\n".to_string()),
         ];
         for (path, contents) in etc {
-            steps.push(Step::Write { path: new(path)?, contents: contents.into_bytes() });
+            steps.push(Step::Write { path: new(path)?, contents: contents.into_bytes(), mode: 0o644 });
         }
         for (path, contents) in guest_network.iter().flat_map(|network| &network.files) {
             if let Some(parent) = std::path::Path::new(path).parent().and_then(|p| p.to_str()) {
                 mkdir_all(&mut steps, parent)?;
             }
-            steps.push(Step::Write { path: new(path)?, contents: contents.clone() });
+            steps.push(Step::Write { path: new(path)?, contents: contents.clone(), mode: 0o644 });
         }
         mkdir_all(&mut steps, "/dev")?;
         let tty: &[&str] = if policy.jail.tty { &["/dev/tty"] } else { &[] };
@@ -331,7 +336,44 @@ impl Plan {
             die_with_parent: true,
             drop_groups,
             network: network.is_some(),
+            tools: -1,
         })
+    }
+
+    /// The same plan, for a run with host tools: the guest inherits
+    /// `channel` (its number in `STOCKADE_TOOLS_FD`), and finds the `tool`
+    /// client first on its `PATH`.
+    pub(crate) fn with_tools(mut self, channel: RawFd) -> Result<Plan, SandboxError> {
+        let new = |path: &str| {
+            CString::new(format!("{NEW_ROOT}{path}"))
+                .map_err(|_| SandboxError::Request("a NUL in a path".into()))
+        };
+        self.steps.push(Step::Mkdir(new("/etc/stockade")?));
+        self.steps.push(Step::Mkdir(new(crate::tools::TOOL_DIR)?));
+        self.steps.push(Step::Write {
+            path: new(crate::tools::TOOL_FILE)?,
+            contents: crate::tools::CLIENT.to_vec(),
+            mode: 0o755,
+        });
+        let mut env: Vec<CString> = Vec::with_capacity(self.env.len() + 1);
+        for variable in self.env.drain(..) {
+            match variable.to_bytes().strip_prefix(b"PATH=") {
+                Some(path) => {
+                    let mut prefixed = format!("PATH={}:", crate::tools::TOOL_DIR).into_bytes();
+                    prefixed.extend_from_slice(path);
+                    env.push(
+                        CString::new(prefixed).map_err(|_| SandboxError::Request("a NUL in PATH".into()))?,
+                    );
+                }
+                None => env.push(variable),
+            }
+        }
+        let channel_variable = format!("{}={channel}", crate::tools::FD_VARIABLE);
+        env.push(CString::new(channel_variable).map_err(|_| SandboxError::Request("a NUL".into()))?);
+        self.env_ptrs = env.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect();
+        self.env = env;
+        self.tools = channel;
+        Ok(self)
     }
 }
 

@@ -166,11 +166,26 @@ pub(crate) fn start(plan: &Plan, limits: &stockade_policy::Limits) -> Result<Sta
 
 /// Runs `request` in a fresh jail.
 pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
-    let plan = Plan::new(request.language, request.code, request.policy, request.egress.map(|e| &**e))?;
+    let mut plan = Plan::new(request.language, request.code, request.policy, request.egress.map(|e| &**e))?;
+    // With host tools on offer, the guest gets the `tool` command and the
+    // channel it calls them over.
+    let (bridge, channel) = match request.tools.and_then(crate::tools::Offered::of) {
+        Some(offered) => {
+            let (channel, bridge) = crate::tools::Bridge::start(offered)
+                .map_err(|e| JailError::setup("open the channel to the host's tools", e))?;
+            (Some(bridge), Some(channel))
+        }
+        None => (None, None),
+    };
+    if let Some(channel) = &channel {
+        plan = plan.with_tools(channel.as_raw_fd())?;
+    }
     let limits = &request.policy.limits;
     let started = Instant::now();
     let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _, proxy } =
         start(&plan, limits)?;
+    // The jail has its own copy; with ours gone, the channel ends with it.
+    drop(channel);
     if let (Some(egress), Some(listener)) = (request.egress, proxy)
         && let Err(e) = egress.serve_proxy(listener)
     {
@@ -202,6 +217,9 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
         child.kill();
     }
     let (wait_status, rusage) = child.reap();
+    if let Some(bridge) = bridge {
+        bridge.stop();
+    }
     let (out, err) = streams.finish();
     let oom = cgroup.as_ref().is_some_and(RunCgroup::oom_killed);
     let status = match stopped {

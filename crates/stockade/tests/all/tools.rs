@@ -375,3 +375,85 @@ fn a_dotted_tool_name_is_a_function_in_a_namespace() {
         assert!(Policy::from_toml_str(&toml).and_then(|p| p.validate().map(|()| p)).is_err(), "{bad}");
     }
 }
+
+/// Host tools for native programs: `tool NAME --key value` in the jail
+/// goes through the same gate (schema, constraints, budgets, audit).
+#[test]
+fn a_jailed_program_calls_host_tools_through_the_policy() {
+    let (transfer, calls) = counted("transfer");
+    let transfer = transfer.schema(json!({"type": "object", "properties": {
+        "amount": {"type": "number"}, "currency": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+    }}));
+    let (lookup, _) = counted("stripe.listTransactions");
+    let mut policy = Policy::default();
+    policy.tools.insert("transfer".into(), transfer_policy());
+    policy
+        .tools
+        .insert("stripe.listTransactions".into(), ToolPolicy { max_calls: Some(1), ..ToolPolicy::default() });
+    let sandbox = Sandbox::builder().policy(policy).tool(transfer).tool(lookup).build().expect("sandbox");
+    let code = r#"
+tool transfer --amount 5 --currency USD --tags a --tags b
+echo "ok=$?"
+tool transfer --amount 5000 --currency USD; echo "denied=$?"
+tool transfer --json '{"amount": 1, "currency": "EUR"}' | tr -d '\n' | wc -c | tr -d ' '
+tool transfer --amount lots; echo "typed=$?"
+tool nothing; echo "unknown=$?"
+tool stripe.listTransactions --customer cus_1 > /dev/null; tool stripe.listTransactions; echo "budget=$?"
+tool transfer --amount 1 --currency USD & tool transfer --amount 2 --currency USD & wait
+"#;
+    let outcome = sandbox.run(Language::Shell, code).expect("run");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    let lines: Vec<&str> = outcome.stdout.lines().collect();
+    assert_eq!(
+        lines[0], r#"{"args":{"amount":5.0,"currency":"USD","tags":["a","b"]},"ok":true}"#,
+        "{outcome:?}"
+    );
+    assert_eq!(
+        &lines[1..],
+        ["ok=0", "denied=1", lines[3], "typed=1", "unknown=1", "budget=1", lines[7], lines[8]]
+    );
+    for concurrent in &lines[7..9] {
+        assert!(concurrent.contains(r#""ok":true"#), "{outcome:?}");
+    }
+    let stderr = &outcome.stderr;
+    assert!(stderr.contains("tool: constraint_violated") || stderr.contains("amount"), "{stderr}");
+    assert!(stderr.contains("tool: invalid_arguments: ") && stderr.contains("lots"), "{stderr}");
+    assert!(stderr.contains("no tool named \"nothing\""), "{stderr}");
+    assert!(stderr.contains("budget_exceeded"), "{stderr}");
+    // The refused calls never reached the handler: 1 + the --json one + 2 at once.
+    assert_eq!(calls.load(Ordering::SeqCst), 4, "{outcome:?}");
+    // Every call went to the gate, the refused ones too (9 in all).
+    assert_eq!(outcome.usage.tool_calls, 9, "{outcome:?}");
+}
+
+/// The channel takes only a connected stream socket per call: a guest
+/// that writes to it, sends it a file, or sends the channel itself gets
+/// nothing, and the run still ends.
+#[test]
+fn the_jails_tool_channel_refuses_what_is_not_a_call() {
+    let (tool, calls) = counted("ping");
+    let mut policy = Policy::default();
+    policy.tools.insert("ping".into(), ToolPolicy::default());
+    let sandbox = Sandbox::builder().policy(policy).tool(tool).build().expect("sandbox");
+    let code = r#"
+import os, socket, sys
+fd = int(os.environ["STOCKADE_TOOLS_FD"])
+channel = socket.socket(fileno=fd)
+channel.send(b'{"v":1,"id":1,"op":"call","tool":"ping","args":{}}')
+with open("/tmp/x", "w+") as f:
+    socket.send_fds(channel, [b"c"], [f.fileno()])
+socket.send_fds(channel, [b"c"], [fd])
+a, b = socket.socketpair()
+socket.send_fds(channel, [b"c"], [b.fileno()])
+b.close()
+a.sendall(b"ping\0")
+a.shutdown(socket.SHUT_WR)
+print(a.recv(100))
+print(repr(open("/tmp/x").read()))
+"#;
+    let outcome = sandbox.run(Language::PythonNative, code).expect("run");
+    assert_eq!(outcome.status, Status::Ok, "{outcome:?}");
+    assert!(outcome.stdout.starts_with("b'0{"), "only the real call was answered: {outcome:?}");
+    assert!(outcome.stdout.ends_with("\n''\n"), "nothing was written into the file it sent: {outcome:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "{outcome:?}");
+}
