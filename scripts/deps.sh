@@ -5,7 +5,8 @@
 # what is absent. Sourced by setup.sh and test.sh.
 set -euo pipefail
 
-APT_PACKAGES=(clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32)
+# gcc and libc6-dev link Rust and build the jail's static `tool` client.
+APT_PACKAGES=(gcc libc6-dev clang-19 lld-19 llvm-19 wasi-libc libclang-rt-19-dev-wasm32)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
