@@ -228,7 +228,11 @@ const TOOLS_NOTES: &str = "\
 the cost of one round trip: frame out, policy checks, handler, answer in. Each peer is measured the same way \
 in its own guest language, in one process after a warm-up (peers/*_tools.py).
 - P4b adds two argument constraints and an audit log (`fsync = \"batch\"`, one line per call) to the same \
-loop; the peer column is stockade without them.";
+loop; the peer column is stockade without them.
+- P4c runs a loop of 200 `tool add --a N --b 1` in the jail's shell (the static `tool` client, the channel, \
+the gate, the handler), and the same loop starting the same program to no purpose (`tool --help`, which exits \
+at once), each timed inside the shell with `date +%s%N`; the row is the difference per call (the round trip \
+over a process start), the peer column the start itself.";
 
 const JAIL_NOTES: &str = "\
 - P5 times `/usr/bin/python3 -c pass` spawned and waited for, bare and in each sandbox, one after the other \

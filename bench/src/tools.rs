@@ -70,7 +70,50 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
             peer: Peer { name: "stockade without constraints or audit".into(), median: Ok(plain.into()) },
             goal: None,
         },
+        jail_row(iterations)?,
     ])
+}
+
+/// Calls in the jail's loop of `tool` calls, and of empty process starts.
+const JAIL_CALLS: u32 = 200;
+
+/// P4c: `tool add --a N --b 1` from the jail's shell, against the same loop
+/// starting the same program to no purpose (`tool --help`, which exits at
+/// once): the round trip over a process start.
+fn jail_row(iterations: usize) -> anyhow::Result<Row> {
+    let add = Tool::new("add")
+        .schema(json!({"type": "object", "properties": {"a": {"type": "number"}, "b": {"type": "number"}}}))
+        .handler(|args| Ok(json!(args["a"].as_f64().unwrap_or(0.0) + args["b"].as_f64().unwrap_or(0.0))));
+    let rules = ToolPolicy { max_calls: Some(u64::from(JAIL_CALLS)), ..ToolPolicy::default() };
+    let sandbox =
+        Sandbox::builder().policy(Policy::builder().tool("add", rules).build()?).tool(add).build()?;
+    let program = |step: &str| {
+        format!(
+            "i=0; t=$(date +%s%N); while [ $i -lt {JAIL_CALLS} ]; do {step} > /dev/null; i=$((i+1)); done; \
+             echo $(( $(date +%s%N) - t ))"
+        )
+    };
+    let (with, without) = (program("tool add --a $i --b 1"), program("tool --help 2>/dev/null; :"));
+    let time = |code: &str| -> anyhow::Result<Vec<Duration>> {
+        (0..iterations.clamp(3, 10))
+            .map(|_| {
+                let outcome = sandbox.run(Language::Shell, code)?;
+                ensure!(outcome.status == Status::Ok, "{outcome:?}");
+                let nanos: u64 = outcome.stdout.trim().parse()?;
+                Ok(Duration::from_nanos(nanos))
+            })
+            .collect()
+    };
+    let (calls, starts) = (time(&with)?, time(&without)?);
+    let (calls, starts) = (median(&calls) / JAIL_CALLS, median(&starts) / JAIL_CALLS);
+    Ok(Row {
+        id: "P4c",
+        what: "`tool add --a N --b 1` from the jail's shell, over the same program's start (`tool --help`)"
+            .into(),
+        ours: calls.saturating_sub(starts).into(),
+        peer: Peer { name: "that start itself".into(), median: Ok(starts.into()) },
+        goal: Some(Duration::from_micros(100).into()),
+    })
 }
 
 /// stockade's per-call cost in `language`'s guest; `checked` adds

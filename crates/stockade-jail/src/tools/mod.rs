@@ -15,6 +15,7 @@ mod flags;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -30,7 +31,7 @@ pub(crate) const CLIENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tool"
 /// The variable that names the channel's descriptor in the jail.
 pub(crate) const FD_VARIABLE: &str = "STOCKADE_TOOLS_FD";
 
-/// Calls served at once; a call past them is told to wait and try again.
+/// Calls served at once, and calls waiting; one past them is told to try again.
 const CONCURRENT_CALLS: usize = 8;
 /// How long one call's arguments may take to arrive, and its answer to leave.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -100,7 +101,7 @@ fn reply(status: u8, text: &str) -> Vec<u8> {
 pub(crate) struct Bridge {
     channel: Arc<OwnedFd>,
     listener: Option<JoinHandle<()>>,
-    calls: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    workers: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Bridge {
@@ -118,66 +119,81 @@ impl Bridge {
         // SAFETY: both were just made and are owned here alone.
         let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
         let channel = Arc::new(ours);
-        let calls: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let workers: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let offered = Arc::new(offered);
         let listener = {
-            let (channel, calls) = (channel.clone(), calls.clone());
+            let (channel, workers) = (channel.clone(), workers.clone());
             std::thread::Builder::new()
                 .name("stockade-tools".into())
-                .spawn(move || listen(&channel, &offered, &calls))?
+                .spawn(move || listen(&channel, &offered, &workers))?
         };
-        Ok((theirs, Bridge { channel, listener: Some(listener), calls }))
+        Ok((theirs, Bridge { channel, listener: Some(listener), workers }))
     }
 
-    /// Stops serving (the run is over) and waits for the calls in hand.
+    /// Stops serving (the run is over) and waits for the calls in hand
+    /// (the workers end once the queue is empty).
     pub(crate) fn stop(mut self) {
         // SAFETY: shutdown on a descriptor this bridge owns.
         unsafe { libc::shutdown(self.channel.as_raw_fd(), libc::SHUT_RDWR) };
         if let Some(listener) = self.listener.take() {
             let _ = listener.join();
         }
-        for call in std::mem::take(&mut *self.calls.lock().unwrap_or_else(|p| p.into_inner())) {
-            let _ = call.join();
+        for worker in std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner())) {
+            let _ = worker.join();
         }
     }
 }
 
-/// Receives the calls' sockets until the channel ends.
-fn listen(channel: &OwnedFd, offered: &Arc<Offered>, calls: &Mutex<Vec<JoinHandle<()>>>) {
-    let active = Arc::new(AtomicUsize::new(0));
+/// Receives the calls' sockets until the channel ends, and hands each to a
+/// worker: one is started when none is idle, up to [`CONCURRENT_CALLS`]
+/// (a thread per call would cost a call more than the rest of it).
+fn listen(channel: &OwnedFd, offered: &Arc<Offered>, workers: &Mutex<Vec<JoinHandle<()>>>) {
+    let (sender, queue) = std::sync::mpsc::sync_channel::<UnixStream>(CONCURRENT_CALLS);
+    let queue = Arc::new(Mutex::new(queue));
+    let idle = Arc::new(AtomicUsize::new(0));
     loop {
         let received = match receive(channel.as_raw_fd()) {
             Ok(Some(received)) => received,
+            // Dropping the sender ends the workers once the queue is empty.
             Ok(None) | Err(_) => return,
         };
         for socket in received {
             if !is_stream_socket(&socket) {
                 continue;
             }
-            let mut stream = std::os::unix::net::UnixStream::from(socket);
+            let stream = UnixStream::from(socket);
             let _ = stream.set_read_timeout(Some(TRANSFER_TIMEOUT));
             let _ = stream.set_write_timeout(Some(TRANSFER_TIMEOUT));
-            if active.fetch_add(1, Ordering::SeqCst) >= CONCURRENT_CALLS {
-                active.fetch_sub(1, Ordering::SeqCst);
-                let busy = reply(b'1', &format!("busy: {CONCURRENT_CALLS} calls are in progress; try again"));
-                let _ = stream.write_all(&busy);
-                continue;
+            let mut started = workers.lock().unwrap_or_else(|p| p.into_inner());
+            if idle.load(Ordering::SeqCst) == 0 && started.len() < CONCURRENT_CALLS {
+                let (queue, idle, offered) = (queue.clone(), idle.clone(), offered.clone());
+                started.push(std::thread::spawn(move || work(&queue, &idle, &offered)));
             }
-            let (offered, active) = (offered.clone(), active.clone());
-            let call = std::thread::spawn(move || {
-                serve(stream, &offered);
-                active.fetch_sub(1, Ordering::SeqCst);
-            });
-            let mut calls = calls.lock().unwrap_or_else(|p| p.into_inner());
-            calls.retain(|call| !call.is_finished());
-            calls.push(call);
+            drop(started);
+            if let Err(std::sync::mpsc::TrySendError::Full(mut stream)) = sender.try_send(stream) {
+                let busy = reply(b'1', &format!("busy: {CONCURRENT_CALLS} calls are waiting; try again"));
+                let _ = stream.write_all(&busy);
+            }
+        }
+    }
+}
+
+/// A worker: serves calls from `queue` until the bridge stops.
+fn work(queue: &Mutex<std::sync::mpsc::Receiver<UnixStream>>, idle: &AtomicUsize, offered: &Offered) {
+    loop {
+        idle.fetch_add(1, Ordering::SeqCst);
+        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
+        idle.fetch_sub(1, Ordering::SeqCst);
+        match next {
+            Ok(stream) => serve(stream, offered),
+            Err(_) => return,
         }
     }
 }
 
 /// One call: its arguments (each ended by NUL) up to the end of the
 /// stream, at most a request frame's size, then the answer.
-fn serve(mut stream: std::os::unix::net::UnixStream, offered: &Offered) {
+fn serve(mut stream: UnixStream, offered: &Offered) {
     let mut bytes = Vec::new();
     let limit = protocol::MAX_REQUEST_BYTES as u64 + 1;
     if (&mut stream).take(limit).read_to_end(&mut bytes).is_err() {
