@@ -110,10 +110,10 @@ impl Backend for JailBackend {
         &self,
         language: Language,
         policy: &Policy,
-        _tools: Option<&Arc<dyn ToolHost>>,
+        tools: Option<&Arc<dyn ToolHost>>,
         egress: Option<&Arc<dyn stockade_core::Egress>>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
-        Ok(Box::new(session::ShellSession::open(language, policy, egress)?))
+        Ok(Box::new(session::ShellSession::open(language, policy, tools, egress)?))
     }
 }
 

@@ -171,7 +171,7 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     // channel it calls them over.
     let (bridge, channel) = match request.tools.and_then(crate::tools::Offered::of) {
         Some(offered) => {
-            let (channel, bridge) = crate::tools::Bridge::start(offered)
+            let (channel, bridge) = crate::tools::Bridge::start(std::sync::Arc::new(offered))
                 .map_err(|e| JailError::setup("open the channel to the host's tools", e))?;
             (Some(bridge), Some(channel))
         }

@@ -20,7 +20,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use stockade_core::output::{OutputSink, Tap};
 use stockade_core::{
-    Cancel, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, Turn,
+    Cancel, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, ToolHost, Turn,
 };
 use stockade_policy::{Limits, OutputOverflow, Policy};
 
@@ -39,6 +39,9 @@ pub struct ShellSession {
     ended: Option<String>,
     /// The jail's `/tmp`, opened for the host (the session's files).
     tmp: Option<std::fs::File>,
+    /// Its `tool` command's bridge and what it offers, when the session has
+    /// tools: each turn's calls go through that turn's host.
+    tools: Option<(Arc<crate::tools::Offered>, crate::tools::Bridge)>,
 }
 
 impl ShellSession {
@@ -47,10 +50,26 @@ impl ShellSession {
     pub fn open(
         language: Language,
         policy: &Policy,
+        tools: Option<&Arc<dyn ToolHost>>,
         egress: Option<&Arc<dyn Egress>>,
     ) -> Result<ShellSession, SandboxError> {
-        let plan = Plan::shell_session(language, policy, egress.map(|egress| &**egress))?;
+        let mut plan = Plan::shell_session(language, policy, egress.map(|egress| &**egress))?;
+        let (tools, channel) = match tools.and_then(crate::tools::Offered::of) {
+            Some(offered) => {
+                let offered = Arc::new(offered);
+                // No turn yet: calls wait for one.
+                offered.answer_with(None);
+                let (channel, bridge) = crate::tools::Bridge::start(offered.clone())
+                    .map_err(|e| JailError::setup("open the channel to the host's tools", e))?;
+                (Some((offered, bridge)), Some(channel))
+            }
+            None => (None, None),
+        };
+        if let Some(channel) = &channel {
+            plan = plan.with_tools(std::os::fd::AsRawFd::as_raw_fd(channel))?;
+        }
         let mut started = start(&plan, &policy.limits)?;
+        drop(channel);
         if let (Some(egress), Some(listener)) = (egress, started.proxy.take())
             && let Err(e) = egress.serve_proxy(listener)
         {
@@ -75,6 +94,7 @@ impl ShellSession {
             nonce,
             limits: policy.limits.clone(),
             ended: None,
+            tools,
         })
     }
 
@@ -166,7 +186,13 @@ impl LiveGuest for ShellSession {
         }
         self.stdout.tap(turn.output, stockade_core::Stream::Stdout);
         self.stderr.tap(turn.output, stockade_core::Stream::Stderr);
+        if let Some((offered, _)) = &self.tools {
+            offered.answer_with(turn.tools);
+        }
         let outcome = self.turn(turn.code, turn.wall, turn.cancel);
+        if let Some((offered, _)) = &self.tools {
+            offered.answer_with(None);
+        }
         self.stdout.tap(None, stockade_core::Stream::Stdout);
         self.stderr.tap(None, stockade_core::Stream::Stderr);
         outcome
@@ -186,6 +212,9 @@ impl Drop for ShellSession {
     fn drop(&mut self) {
         self.started.child.kill();
         self.started.child.reap();
+        if let Some((_, bridge)) = self.tools.take() {
+            bridge.stop();
+        }
     }
 }
 

@@ -36,9 +36,10 @@ const CONCURRENT_CALLS: usize = 8;
 /// How long one call's arguments may take to arrive, and its answer to leave.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The run's tools, with the schema of each, when it offers any.
+/// The run's tools, with the schema of each, when it offers any; a
+/// session's bridge answers each turn's calls through that turn's host.
 pub(crate) struct Offered {
-    host: Arc<dyn ToolHost>,
+    host: Mutex<Option<Arc<dyn ToolHost>>>,
     schemas: Vec<(String, Value)>,
 }
 
@@ -55,7 +56,13 @@ impl Offered {
                 Some((name, tool.get("inputSchema").cloned().unwrap_or(Value::Null)))
             })
             .collect();
-        (!schemas.is_empty()).then(|| Offered { host: host.clone(), schemas })
+        (!schemas.is_empty()).then(|| Offered { host: Mutex::new(Some(host.clone())), schemas })
+    }
+
+    /// Answers calls through `host` from now on; with `None`, refuses them
+    /// (a session between turns: no run is there to count them against).
+    pub(crate) fn answer_with(&self, host: Option<&Arc<dyn ToolHost>>) {
+        *self.host.lock().unwrap_or_else(|p| p.into_inner()) = host.cloned();
     }
 
     /// One call's answer to the client: a status byte and its text.
@@ -74,7 +81,11 @@ impl Offered {
             Err(why) => return reply(b'1', &format!("invalid_arguments: {name}: {why}")),
         };
         let frame = serde_json::json!({"v": protocol::VERSION, "id": 1, "op": "call", "tool": name, "args": arguments});
-        let answer: Value = match serde_json::from_slice(&self.host.answer(frame.to_string().as_bytes())) {
+        let host = self.host.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let Some(host) = host else {
+            return reply(b'1', "unavailable: no run of the session is in progress to make the call in");
+        };
+        let answer: Value = match serde_json::from_slice(&host.answer(frame.to_string().as_bytes())) {
             Ok(answer) => answer,
             Err(_) => return reply(b'2', "protocol: the host's answer is not JSON"),
         };
@@ -107,7 +118,7 @@ pub(crate) struct Bridge {
 impl Bridge {
     /// A channel for `offered`: the end the jail inherits (close-on-exec
     /// until the child clears it), and the bridge serving the other.
-    pub(crate) fn start(offered: Offered) -> std::io::Result<(OwnedFd, Bridge)> {
+    pub(crate) fn start(offered: Arc<Offered>) -> std::io::Result<(OwnedFd, Bridge)> {
         let mut pair = [0; 2];
         // SAFETY: socketpair writes two descriptors into the array.
         if unsafe {
@@ -120,7 +131,6 @@ impl Bridge {
         let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
         let channel = Arc::new(ours);
         let workers: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let offered = Arc::new(offered);
         let listener = {
             let (channel, workers) = (channel.clone(), workers.clone());
             std::thread::Builder::new()

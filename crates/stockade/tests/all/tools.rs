@@ -457,3 +457,40 @@ print(repr(open("/tmp/x").read()))
     assert!(outcome.stdout.ends_with("\n''\n"), "nothing was written into the file it sent: {outcome:?}");
     assert_eq!(calls.load(Ordering::SeqCst), 1, "{outcome:?}");
 }
+
+/// A jail session's turns call tools too, each turn through its own gate
+/// (so `max_calls` is per turn, `max_calls_per_session` over all of them);
+/// a background process that calls between turns is refused.
+#[test]
+fn a_jail_sessions_turns_call_host_tools_and_nothing_calls_between_them() {
+    let (ping, calls) = counted("ping");
+    let mut policy = Policy::default();
+    policy.tools.insert(
+        "ping".into(),
+        ToolPolicy { max_calls: Some(1), max_calls_per_session: Some(2), ..ToolPolicy::default() },
+    );
+    let sandbox = Sandbox::builder().policy(policy).tool(ping).build().expect("sandbox");
+    let session = sandbox.session(Language::Shell).expect("session");
+    let first = session.run("tool ping --n 1; tool ping --n 2; echo \"second=$?\"").expect("run");
+    assert!(first.stdout.starts_with(r#"{"args":{"n":"1"},"ok":true}"#), "{first:?}");
+    assert!(first.stdout.contains("second=1") && first.stderr.contains("budget_exceeded"), "{first:?}");
+    // A call made after this turn ends, by a process it left behind: it
+    // waits for /tmp/go, which the host writes once the turn is over.
+    let code = "(while [ ! -e /tmp/go ]; do sleep 0.01; done; tool ping --n late > /tmp/late.part 2>&1; \
+                echo $? >> /tmp/late.part; mv /tmp/late.part /tmp/late.out) > /dev/null 2>&1 &";
+    let later = session.run(code).expect("run");
+    assert_eq!(later.status, Status::Ok, "{later:?}");
+    session.files().write("go", &b"now"[..]).expect("write /tmp/go");
+    let done = (0..1000).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        session.files().stat("late.out").is_ok()
+    });
+    assert!(done, "the background call never finished");
+    let between = session.run("cat /tmp/late.out").expect("run");
+    assert!(between.stdout.contains("unavailable") && between.stdout.ends_with("1\n"), "{between:?}");
+    let third = session.run("tool ping --n 3; echo \"third=$?\"").expect("run");
+    assert!(third.stdout.contains(r#""n":"3""#), "{third:?}");
+    let fourth = session.run("tool ping --n 4; echo \"fourth=$?\"").expect("run");
+    assert!(fourth.stdout.contains("fourth=1") && fourth.stderr.contains("this session"), "{fourth:?}");
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "the handler ran for the allowed calls only");
+}
