@@ -35,6 +35,7 @@ from ._async import AsyncSandbox, AsyncSession, AsyncSessionFiles
 from ._result import GuestError, Result, Usage
 from ._sandbox import Sandbox, SandboxTool, Session, SessionFiles, ToolOutput, create_sandbox_tool
 from ._stream import Chunk, Streamed
+from ._remote import Client, RemoteError, RemoteFiles, RemoteSession, connect
 from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
 
 __version__ = "0.1.0"
@@ -46,12 +47,16 @@ __all__ = [
     "AuditError",
     "Busy",
     "Chunk",
+    "Client",
     "CodeRefused",
     "EngineError",
     "GuestError",
     "GuestUnavailable",
     "LanguageRefused",
     "PolicyError",
+    "RemoteError",
+    "RemoteFiles",
+    "RemoteSession",
     "Result",
     "Sandbox",
     "SandboxTool",
@@ -65,6 +70,7 @@ __all__ = [
     "ToolOutput",
     "ToolSpec",
     "Usage",
+    "connect",
     "create_sandbox_tool",
     "fetch_python",
     "json_schema_for",

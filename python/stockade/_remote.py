@@ -1,0 +1,283 @@
+"""A client for a remote ``stockade serve``: the untrusted code runs on
+another machine, never on the agent's.
+
+``stockade.connect(url, token)`` gives the same ``run``, ``session``,
+files and streaming API as :class:`Sandbox`, with the same :class:`Result`
+and the same exception classes (mapped from the server's error class), over
+the HTTP API (``docs/deploy.md``). Streamed output uses the API's
+``application/x-ndjson`` answers; uploads and downloads stream from and to
+file objects without holding a file whole.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import urllib.parse
+from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Union
+
+from . import _native
+from ._result import Result
+from ._stream import Decoded, Streamed
+
+_CHUNK = 1 << 16
+
+#: The server's error classes, as the in-process exceptions.
+_ERRORS = {
+    "busy": _native.Busy,
+    "invalid_request": _native.CodeRefused,
+    "policy": _native.PolicyError,
+    "ended": _native.SessionEnded,
+    "unavailable": _native.GuestUnavailable,
+    "internal": _native.EngineError,
+}
+
+
+class RemoteError(_native.StockadeError):
+    """The server refused the request (its status and message), where no
+    finer class applies: a bad token (401), a rate or concurrency limit
+    (429, with ``retry_after``), no such session (404)."""
+
+    def __init__(self, status: int, message: str, retry_after: Optional[int] = None) -> None:
+        super().__init__(f"{message} (HTTP {status})")
+        self.status = status
+        self.retry_after = retry_after
+
+
+def _raise_for(status: int, body: bytes, retry_after: Optional[str]) -> None:
+    try:
+        error = json.loads(body)
+    except ValueError:
+        error = {"error": body.decode("utf-8", "replace")}
+    message = str(error.get("error", "")) or f"HTTP {status}"
+    if status == 404 and "file" in message:
+        raise FileNotFoundError(message)
+    exception = _ERRORS.get(error.get("class") or "")
+    if exception is not None:
+        raise exception(message)
+    raise RemoteError(status, message, int(retry_after) if retry_after and retry_after.isdigit() else None)
+
+
+class Client:
+    """A connection to ``stockade serve`` at ``url`` with a bearer ``token``."""
+
+    def __init__(self, url: str, token: Optional[str] = None, *, timeout: float = 300.0) -> None:
+        parsed = urllib.parse.urlsplit(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError(f"url must be http(s)://host[:port], not {url!r}")
+        self._scheme, self._host, self._port = parsed.scheme, parsed.hostname, parsed.port
+        self._base = parsed.path.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    # --- HTTP ---------------------------------------------------------------
+
+    def _connection(self) -> http.client.HTTPConnection:
+        kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
+        return kind(self._host, self._port, timeout=self._timeout)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: Union[bytes, BinaryIO, None] = None,
+        headers: Optional[Dict[str, str]] = None,
+    ) -> "tuple[http.client.HTTPConnection, http.client.HTTPResponse]":
+        connection = self._connection()
+        sent = dict(headers or {})
+        if self._token:
+            sent["Authorization"] = f"Bearer {self._token}"
+        if body is not None and not isinstance(body, (bytes, bytearray)):
+            # A file object streams in chunks.
+            sent["Transfer-Encoding"] = "chunked"
+            connection.request(method, self._base + path, body=_chunks(body), headers=sent, encode_chunked=True)
+        else:
+            connection.request(method, self._base + path, body=body, headers=sent)
+        response = connection.getresponse()
+        if response.status >= 400:
+            data = response.read()
+            connection.close()
+            _raise_for(response.status, data, response.getheader("Retry-After"))
+        return connection, response
+
+    def _json(self, method: str, path: str, document: Any = None) -> Any:
+        body = None if document is None else json.dumps(document).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        connection, response = self._send(method, path, body, headers)
+        try:
+            data = response.read()
+        finally:
+            connection.close()
+        return json.loads(data) if data else None
+
+    def _run(self, path: str, request: Dict[str, Any], on_stdout: Any, on_stderr: Any) -> Result:
+        if on_stdout is None and on_stderr is None:
+            return Result(self._json("POST", path, request))
+        body = json.dumps(request).encode()
+        headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
+        connection, response = self._send("POST", path, body, headers)
+        decoded = Decoded(on_stdout, on_stderr)
+        try:
+            for line in response:
+                event = json.loads(line)
+                kind = event.get("type")
+                if kind == "output":
+                    decoded(event["stream"], event["text"].encode())
+                elif kind == "cut":
+                    decoded(f"{event['stream']}-cut", b"")
+                elif kind == "outcome":
+                    decoded.finish()
+                    return Result(event["outcome"])
+                elif kind == "error":
+                    exception = _ERRORS.get(event.get("class") or "", _native.StockadeError)
+                    raise exception(event.get("error", "the run failed"))
+        finally:
+            connection.close()
+        raise _native.StockadeError("the server's stream ended before the run's outcome")
+
+    # --- the Sandbox API ----------------------------------------------------
+
+    def run(
+        self,
+        code: str,
+        language: str = "python",
+        *,
+        timeout: Optional[float] = None,
+        env: Optional[Mapping[str, str]] = None,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
+    ) -> Result:
+        """:meth:`Sandbox.run`, on the server (under the token's policy)."""
+        request: Dict[str, Any] = {"language": language, "code": code}
+        if timeout is not None:
+            request["timeout_ms"] = max(1, int(timeout * 1000))
+        if env:
+            request["env"] = {str(k): str(v) for k, v in env.items()}
+        return self._run("/v1/runs", request, on_stdout, on_stderr)
+
+    def stream(self, code: str, language: str = "python", **options: Any) -> Streamed:
+        """:meth:`Sandbox.stream`, on the server."""
+        return Streamed(lambda **callbacks: self.run(code, language, **options, **callbacks))
+
+    def session(self, language: str = "python") -> "RemoteSession":
+        """Opens a session on the server."""
+        opened = self._json("POST", "/v1/sessions", {"language": language})
+        return RemoteSession(self, opened["id"], opened["language"])
+
+    def sessions(self) -> List[Dict[str, Any]]:
+        """The token's sessions on the server, live and ended."""
+        return self._json("GET", "/v1/sessions")["sessions"]
+
+    def health(self) -> bool:
+        """Whether the server answers."""
+        try:
+            self._json("GET", "/v1/health")
+        except (OSError, _native.StockadeError):
+            return False
+        return True
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+
+class RemoteSession:
+    """A session on the server: :class:`Session`'s API."""
+
+    def __init__(self, client: Client, id: str, language: str) -> None:
+        self._client, self.id, self.language = client, id, language
+        self.files = RemoteFiles(client, id)
+
+    def run(
+        self,
+        code: str,
+        *,
+        timeout: Optional[float] = None,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
+    ) -> Result:
+        """:meth:`Session.run`, on the server."""
+        request: Dict[str, Any] = {"code": code}
+        if timeout is not None:
+            request["timeout_ms"] = max(1, int(timeout * 1000))
+        return self._client._run(f"/v1/sessions/{self.id}/runs", request, on_stdout, on_stderr)
+
+    def stream(self, code: str) -> Streamed:
+        """:meth:`Session.stream`, on the server."""
+        return Streamed(lambda **callbacks: self.run(code, **callbacks))
+
+    def close(self) -> None:
+        """Closes the session on the server. Closing twice is harmless."""
+        try:
+            self._client._json("DELETE", f"/v1/sessions/{self.id}")
+        except RemoteError as error:
+            if error.status != 404:
+                raise
+
+    def __enter__(self) -> "RemoteSession":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class RemoteFiles:
+    """A remote session's files under its ``/tmp``: :class:`SessionFiles`' API."""
+
+    def __init__(self, client: Client, id: str) -> None:
+        self._client, self._id = client, id
+
+    def _path(self, path: str) -> str:
+        return f"/v1/sessions/{self._id}/files/" + urllib.parse.quote(path.lstrip("/"), safe="/")
+
+    def write(self, path: str, data: Union[bytes, str, BinaryIO]) -> Dict[str, Any]:
+        """Writes ``data`` (bytes, text, or a binary file object, streamed)."""
+        if isinstance(data, str):
+            data = data.encode()
+        connection, response = self._client._send("PUT", self._path(path), data)
+        try:
+            return json.loads(response.read())
+        finally:
+            connection.close()
+
+    def read(self, path: str, into: Optional[BinaryIO] = None) -> Any:
+        """The file's bytes, or streamed into the file object ``into``."""
+        connection, response = self._client._send("GET", self._path(path))
+        try:
+            if into is None:
+                return response.read()
+            written = 0
+            while True:
+                chunk = response.read(_CHUNK)
+                if not chunk:
+                    return {"path": path, "bytes": written}
+                into.write(chunk)
+                written += len(chunk)
+        finally:
+            connection.close()
+
+    def list(self, path: str = "") -> List[Dict[str, Any]]:
+        """A folder's entries."""
+        query = "?" + urllib.parse.urlencode({"path": path}) if path else ""
+        return self._client._json("GET", f"/v1/sessions/{self._id}/files{query}")["entries"]
+
+    def remove(self, path: str) -> None:
+        """Removes a file."""
+        connection, response = self._client._send("DELETE", self._path(path))
+        response.read()
+        connection.close()
+
+
+def _chunks(source: BinaryIO) -> Iterator[bytes]:
+    while True:
+        chunk = source.read(_CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def connect(url: str, token: Optional[str] = None, *, timeout: float = 300.0) -> Client:
+    """A client for the ``stockade serve`` at ``url`` (``http://host:port``)."""
+    return Client(url, token, timeout=timeout)
