@@ -294,11 +294,29 @@ _TOOL_DESCRIPTION = (
 _LANGUAGE_NOTES = {
     "javascript": "ES2023; top-level await and return; call tools with `await name({...})`",
     "python": "CPython with numpy and pandas; call tools as `name(arg=...)`",
-    "sh": "a POSIX shell in a process jail",
-    "bash": "bash in a process jail",
+    "sh": "a POSIX shell in a process jail; call tools as `tool NAME --key value`",
+    "bash": "bash in a process jail; call tools as `tool NAME --key value`",
     "python-native": "the host's python3 in a process jail",
     "node-native": "the host's node in a process jail",
 }
+
+def _canonical(name: str) -> Optional[str]:
+    """The canonical name of the language ``name`` names, or ``None``."""
+    try:
+        return _language(name)
+    except ValueError:
+        return None
+
+
+def _note(name: str) -> Optional[str]:
+    """What the model is told of the language ``name`` names (any of its
+    names: ``shell`` is ``sh``), or ``None`` for one a sandbox tool cannot offer."""
+    canonical = _canonical(name)
+    for listed, note in _LANGUAGE_NOTES.items():
+        if canonical is not None and _canonical(listed) == canonical:
+            return note
+    return None
+
 
 #: The languages a sandbox tool offers unless told otherwise: the two that
 #: run in WebAssembly. The native ones run real programs in the process
@@ -325,7 +343,7 @@ class SandboxTool:
         if languages is None:
             listed = sandbox._native.policy_languages
             languages = tuple(_TOOL_NAMES.get(name, name) for name in listed) if listed else DEFAULT_TOOL_LANGUAGES
-        unknown = [language for language in languages if language not in _LANGUAGE_NOTES]
+        unknown = [language for language in languages if _note(language) is None]
         if unknown or not languages:
             raise ValueError(
                 f"languages must name at least one of {', '.join(_LANGUAGE_NOTES)}; got {list(languages)!r}"
@@ -344,7 +362,7 @@ class SandboxTool:
     def description(self) -> str:
         """A description for the model, naming its languages and the tools the code may call."""
         lines = [_TOOL_DESCRIPTION, "Set language to one of:"]
-        lines.extend(f'  "{language}": {_LANGUAGE_NOTES[language]}' for language in self.languages)
+        lines.extend(f'  "{language}": {_note(language)}' for language in self.languages)
         if self.sandbox.tools:
             lines.append("")
             lines.append("Functions the code may call:")
@@ -365,7 +383,8 @@ class SandboxTool:
     def execute(self, code: str, language: Optional[str] = None) -> Result:
         """Runs ``code`` in a fresh guest and returns the whole :class:`Result`."""
         language = self.languages[0] if language is None else language
-        if language not in self.languages:
+        # Any name of a language it runs will do: Amla's "shell" is "sh".
+        if _canonical(language) not in {_canonical(offered) for offered in self.languages}:
             raise ValueError(
                 f"this sandbox tool runs {', '.join(self.languages)}, not {language!r} "
                 "(create_sandbox_tool(languages=[...]) chooses them)"

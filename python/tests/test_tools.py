@@ -355,3 +355,20 @@ def test_a_returned_string_is_printed_unquoted_and_other_values_as_json() -> Non
     assert tool.run("return 'hello'", language="javascript") == "hello"
     assert tool.run("return {a: 'b'}", language="javascript") == '{"a": "b"}'
     assert tool.run("'text'", language="python") == "text"
+
+
+def test_a_sandbox_tool_runs_amlas_shell_with_host_tools_as_the_tool_command() -> None:
+    def get_weather(city: str) -> dict:
+        """Today's weather in a city."""
+        return {"city": city, "temp": 72}
+
+    sandbox = create_sandbox_tool(tools=[get_weather], languages=["javascript", "shell"], max_calls=2)
+    assert '"shell": a POSIX shell in a process jail; call tools as `tool NAME --key value`' in sandbox.description
+    out = sandbox.run("tool get_weather --city SF | tr -d ' '", language="shell")
+    assert out == '{"city":"SF","temp":72}', out
+    assert sandbox.run("tool get_weather --city LA", language="sh").result.ok
+    # max_calls spans the tool's life across languages: the third call is refused.
+    denied = sandbox.run("tool get_weather --city NY", language="shell")
+    assert denied.result.exit_code == 1 and "budget_exceeded" in denied, denied
+    with pytest.raises(ValueError):
+        sandbox.run("1", language="python")
