@@ -92,8 +92,16 @@ int main(int argc, char **argv) {
     }
     if (used == 0) return fail("the host gave no answer");
     int ok = answer[0] == '0';
-    int out = ok ? 1 : 2;
-    if (!ok && write_all(out, "tool: ", 6) != 0) return 2;
-    if (write_all(out, answer + 1, used - 1) != 0 || write_all(out, "\n", 1) != 0) return 2;
+    /* One write of the whole line, so that the lines of calls run at once
+     * (`tool a & tool b`) do not interleave (a pipe keeps a write of up to
+     * PIPE_BUF bytes whole). */
+    const char *prefix = ok ? "" : "tool: ";
+    size_t length = strlen(prefix) + (used - 1) + 1;
+    char *line = malloc(length);
+    if (line == NULL) return fail("out of memory");
+    memcpy(line, prefix, strlen(prefix));
+    memcpy(line + strlen(prefix), answer + 1, used - 1);
+    line[length - 1] = '\n';
+    if (write_all(ok ? 1 : 2, line, length) != 0) return 2;
     return ok ? 0 : 1;
 }
