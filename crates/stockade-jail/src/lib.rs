@@ -15,6 +15,7 @@
 
 mod cgroup;
 mod child;
+mod descriptors;
 mod landlock;
 mod layers;
 mod network;

@@ -7,7 +7,7 @@
 //! connects out from its own namespace, after the engine vetted the
 //! destination. No bridge process or relay runs in the jail.
 
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{OwnedFd, RawFd};
 
 /// The proxy's port on the jail's loopback.
 pub const PROXY_PORT: u16 = 3128;
@@ -158,35 +158,14 @@ pub unsafe fn send_fd(channel: RawFd, fd: RawFd) -> i32 {
     }
 }
 
-/// Receives the descriptor the child sent on `channel`, if it sent one.
+/// Receives the descriptor the child sent on `channel`, if it sent one
+/// (any others in the message are closed).
 pub fn receive_fd(channel: &OwnedFd) -> std::io::Result<OwnedFd> {
     use std::os::fd::AsRawFd;
-    let mut byte = [0u8];
-    let mut space = [0u64; 4];
-    let mut io = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: a zeroed msghdr is a valid empty one; the buffers set below
-    // are locals that outlive the call.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_iov = &raw mut io;
-    message.msg_iovlen = 1;
-    message.msg_control = space.as_mut_ptr().cast();
-    message.msg_controllen = std::mem::size_of_val(&space) as _;
-    // SAFETY: as above; MSG_CMSG_CLOEXEC keeps the descriptor from any child.
-    let received = unsafe { libc::recvmsg(channel.as_raw_fd(), &raw mut message, libc::MSG_CMSG_CLOEXEC) };
-    if received != 1 {
-        return Err(std::io::Error::other("the jail sent no listener"));
+    let none = || std::io::Error::other("the jail sent no listener");
+    let mut received = crate::descriptors::receive(channel.as_raw_fd())?.ok_or_else(none)?;
+    if received.is_empty() {
+        return Err(none());
     }
-    // SAFETY: the kernel filled `message`; the first header is inside `space`.
-    let header = unsafe { libc::CMSG_FIRSTHDR(&raw const message) };
-    // SAFETY: checked non-null; the header and its data lie inside `space`.
-    unsafe {
-        if header.is_null()
-            || (*header).cmsg_level != libc::SOL_SOCKET
-            || (*header).cmsg_type != libc::SCM_RIGHTS
-        {
-            return Err(std::io::Error::other("the jail sent no listener"));
-        }
-        let fd = std::ptr::read_unaligned(libc::CMSG_DATA(header).cast::<RawFd>());
-        Ok(OwnedFd::from_raw_fd(fd))
-    }
+    Ok(received.swap_remove(0))
 }

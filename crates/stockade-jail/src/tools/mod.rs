@@ -14,7 +14,7 @@ mod flags;
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -162,7 +162,7 @@ fn listen(channel: &OwnedFd, offered: &Arc<Offered>, workers: &Mutex<Vec<JoinHan
     let queue = Arc::new(Mutex::new(queue));
     let idle = Arc::new(AtomicUsize::new(0));
     loop {
-        let received = match receive(channel.as_raw_fd()) {
+        let received = match crate::descriptors::receive(channel.as_raw_fd()) {
             Ok(Some(received)) => received,
             // Dropping the sender ends the workers once the queue is empty.
             Ok(None) | Err(_) => return,
@@ -242,53 +242,6 @@ fn is_stream_socket(socket: &OwnedFd) -> bool {
         (got == 0).then_some(value)
     };
     option(libc::SO_DOMAIN) == Some(libc::AF_UNIX) && option(libc::SO_TYPE) == Some(libc::SOCK_STREAM)
-}
-
-/// The descriptors of one message on `channel`; `None` at its end.
-fn receive(channel: RawFd) -> std::io::Result<Option<Vec<OwnedFd>>> {
-    const MOST: usize = 16;
-    let mut byte = [0u8; 1];
-    let mut space = [0u64; (MOST * 4 + 16) / 8 + 2];
-    let mut io = libc::iovec { iov_base: byte.as_mut_ptr().cast(), iov_len: 1 };
-    // SAFETY: a zeroed msghdr is a valid empty one; the buffers it points to
-    // are locals that outlive the call.
-    let mut message: libc::msghdr = unsafe { std::mem::zeroed() };
-    message.msg_iov = &raw mut io;
-    message.msg_iovlen = 1;
-    message.msg_control = space.as_mut_ptr().cast();
-    message.msg_controllen = std::mem::size_of_val(&space) as _;
-    let received = loop {
-        // SAFETY: as above; MSG_CMSG_CLOEXEC keeps the descriptors from any child.
-        let n = unsafe { libc::recvmsg(channel, &raw mut message, libc::MSG_CMSG_CLOEXEC) };
-        if n >= 0 {
-            break n;
-        }
-        let error = std::io::Error::last_os_error();
-        if error.kind() != std::io::ErrorKind::Interrupted {
-            return Err(error);
-        }
-    };
-    if received == 0 {
-        return Ok(None);
-    }
-    let mut fds = Vec::new();
-    // SAFETY: the kernel filled `message`; each header lies inside `space`.
-    let mut header = unsafe { libc::CMSG_FIRSTHDR(&raw const message) };
-    while !header.is_null() {
-        // SAFETY: non-null headers from CMSG_FIRSTHDR/NXTHDR are inside `space`.
-        unsafe {
-            if (*header).cmsg_level == libc::SOL_SOCKET && (*header).cmsg_type == libc::SCM_RIGHTS {
-                let data = libc::CMSG_DATA(header).cast::<RawFd>();
-                let count =
-                    ((*header).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / std::mem::size_of::<RawFd>();
-                for at in 0..count {
-                    fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(at))));
-                }
-            }
-            header = libc::CMSG_NXTHDR(&raw const message, header);
-        }
-    }
-    Ok(Some(fds))
 }
 
 #[cfg(test)]
