@@ -30,6 +30,12 @@ create_exception!(
     StockadeError,
     "A session's file could not be moved: a path outside its /tmp, not a regular file, or its space full."
 );
+create_exception!(
+    stockade,
+    CommandFailed,
+    StockadeError,
+    "A background command could not be started or reached: the host's side of it failed."
+);
 
 /// The Python exception for a session file's failure: `FileNotFoundError`
 /// where nothing is there (as `open` would raise), the session's own
@@ -73,5 +79,6 @@ pub fn register(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add("AuditError", py.get_type::<AuditError>())?;
     module.add("SessionEnded", py.get_type::<SessionEnded>())?;
     module.add("SessionFileError", py.get_type::<SessionFileError>())?;
+    module.add("CommandFailed", py.get_type::<CommandFailed>())?;
     Ok(())
 }

@@ -5,6 +5,7 @@
 //! sessions, runs guests with the GIL released, and turns host errors into
 //! Python exceptions.
 
+mod commands;
 mod convert;
 mod errors;
 mod files;
@@ -33,6 +34,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     interrupt::init(module.py())?;
     module.add_class::<sandbox::NativeSandbox>()?;
     module.add_class::<sandbox::NativeSession>()?;
+    module.add_class::<commands::NativeCommand>()?;
     module.add_function(wrap_pyfunction!(fetch_python, module)?)?;
     module.add_function(wrap_pyfunction!(python_fetched, module)?)?;
     module.add_function(wrap_pyfunction!(sandbox::canonical_language, module)?)?;

@@ -258,6 +258,19 @@ impl NativeSession {
     fn remove_file(&self, py: Python<'_>, path: &str) -> PyResult<()> {
         crate::files::remove(py, &self.session, path)
     }
+
+    /// Starts `command` in the background of a shell session.
+    fn spawn(&self, py: Python<'_>, command: &str) -> PyResult<crate::commands::NativeCommand> {
+        let session = self.session.clone();
+        let command = py.detach(|| session.spawn(command)).map_err(crate::commands::to_py)?;
+        Ok(crate::commands::NativeCommand::new(command))
+    }
+
+    /// The background commands the session has started, in order.
+    fn commands(&self, py: Python<'_>) -> Vec<crate::commands::NativeCommand> {
+        let session = self.session.clone();
+        py.detach(|| session.commands()).into_iter().map(crate::commands::NativeCommand::new).collect()
+    }
 }
 
 /// The outcome as a dict, or the exception that stopped the run, or the host error.

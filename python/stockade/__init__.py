@@ -21,6 +21,7 @@ from ._native import (
     AuditError,
     Busy,
     CodeRefused,
+    CommandFailed,
     EngineError,
     GuestUnavailable,
     LanguageRefused,
@@ -31,16 +32,18 @@ from ._native import (
     fetch_python,
     python_fetched,
 )
-from ._async import AsyncSandbox, AsyncSession, AsyncSessionFiles
+from ._commands import Command, CommandOutput
+from ._async import AsyncCommand, AsyncSandbox, AsyncSession, AsyncSessionFiles
 from ._result import GuestError, Result, Usage
 from ._sandbox import Sandbox, SandboxTool, Session, SessionFiles, ToolOutput, create_sandbox_tool
 from ._stream import Chunk, Streamed
-from ._remote import Client, RemoteError, RemoteFiles, RemoteSession, connect
+from ._remote import Client, RemoteCommand, RemoteError, RemoteFiles, RemoteSession, connect
 from ._tools import ToolError, ToolSpec, json_schema_for, tool_spec
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AsyncCommand",
     "AsyncSandbox",
     "AsyncSession",
     "AsyncSessionFiles",
@@ -49,12 +52,16 @@ __all__ = [
     "Chunk",
     "Client",
     "CodeRefused",
+    "Command",
+    "CommandFailed",
+    "CommandOutput",
     "EngineError",
     "GuestError",
     "GuestUnavailable",
     "LanguageRefused",
     "PolicyError",
     "RemoteError",
+    "RemoteCommand",
     "RemoteFiles",
     "RemoteSession",
     "Result",

@@ -19,10 +19,11 @@ import functools
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Union
 
 from . import _tools
+from ._commands import Command, CommandOutput
 from ._result import Result
 from ._sandbox import PolicyLike, Sandbox, Session
 
-__all__ = ["AsyncSandbox", "AsyncSession", "AsyncSessionFiles"]
+__all__ = ["AsyncCommand", "AsyncSandbox", "AsyncSession", "AsyncSessionFiles"]
 
 
 async def _in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -127,6 +128,14 @@ class AsyncSession:
         """The session's files, awaited (see :class:`SessionFiles`)."""
         return AsyncSessionFiles(self._session)
 
+    async def spawn(self, command: str) -> "AsyncCommand":
+        """:meth:`Session.spawn`, awaited."""
+        return AsyncCommand(await _in_thread(self._session.spawn, command))
+
+    async def commands(self) -> "List[AsyncCommand]":
+        """:meth:`Session.commands`, awaited."""
+        return [AsyncCommand(command) for command in await _in_thread(self._session.commands)]
+
     async def __aenter__(self) -> "AsyncSession":
         return self
 
@@ -159,3 +168,60 @@ class AsyncSessionFiles:
     async def remove(self, path: str) -> None:
         """Removes the file or empty folder at ``path``."""
         await _in_thread(self._files.remove, path)
+
+
+class AsyncCommand:
+    """:class:`Command` for asyncio: each wait on a worker thread."""
+
+    def __init__(self, command: Command) -> None:
+        self._command = command
+
+    @property
+    def id(self) -> str:
+        """Its id within its session (``c1``)."""
+        return self._command.id
+
+    @property
+    def command(self) -> str:
+        """The command line it was started with."""
+        return self._command.command
+
+    @property
+    def running(self) -> bool:
+        """Whether it is still running."""
+        return self._command.running
+
+    def output(self) -> CommandOutput:
+        """What it has written so far (this never waits)."""
+        return self._command.output()
+
+    async def wait(self, timeout: Optional[float] = None) -> CommandOutput:
+        """:meth:`Command.wait`, awaited."""
+        return await _in_thread(self._command.wait, timeout)
+
+    async def follow(
+        self,
+        *,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
+        timeout: Optional[float] = None,
+    ) -> CommandOutput:
+        """:meth:`Command.follow`, awaited; the callbacks run on the worker thread."""
+        follow = functools.partial(self._command.follow, on_stdout=on_stdout, on_stderr=on_stderr, timeout=timeout)
+        return await _in_thread(follow)
+
+    async def write(self, data: Union[bytes, str]) -> None:
+        """:meth:`Command.write`, awaited (it may wait for the command to read)."""
+        await _in_thread(self._command.write, data)
+
+    def close_stdin(self) -> None:
+        """Closes its stdin."""
+        self._command.close_stdin()
+
+    async def signal(self, signal: str = "TERM") -> None:
+        """:meth:`Command.signal`, awaited."""
+        await _in_thread(self._command.signal, signal)
+
+    async def kill(self, timeout: float = 5.0) -> CommandOutput:
+        """:meth:`Command.kill`, awaited."""
+        return await _in_thread(self._command.kill, timeout)

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 import urllib.parse
 from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Union
 
 from . import _native
+from ._commands import CommandOutput
 from ._result import Result
 from ._stream import Decoded, Streamed
 
@@ -208,6 +210,16 @@ class RemoteSession:
         """:meth:`Session.stream`, on the server."""
         return Streamed(lambda **callbacks: self.run(code, **callbacks))
 
+    def spawn(self, command: str) -> "RemoteCommand":
+        """:meth:`Session.spawn`, on the server."""
+        started = self._client._json("POST", f"/v1/sessions/{self.id}/commands", {"command": command})
+        return RemoteCommand(self._client, self.id, started)
+
+    def commands(self) -> List["RemoteCommand"]:
+        """:meth:`Session.commands`, on the server."""
+        listed = self._client._json("GET", f"/v1/sessions/{self.id}/commands")["commands"]
+        return [RemoteCommand(self._client, self.id, view) for view in listed]
+
     def close(self) -> None:
         """Closes the session on the server. Closing twice is harmless."""
         try:
@@ -221,6 +233,103 @@ class RemoteSession:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class RemoteCommand:
+    """A background command of a remote session: :class:`Command`'s API."""
+
+    def __init__(self, client: Client, session: str, view: Mapping[str, Any]) -> None:
+        self._client = client
+        self.id: str = view["id"]
+        self.command: str = view["command"]
+        self._path = f"/v1/sessions/{session}/commands/{urllib.parse.quote(self.id, safe='')}"
+
+    @property
+    def running(self) -> bool:
+        """Whether it is still running."""
+        return self.output().running
+
+    def output(self) -> CommandOutput:
+        """What it has written so far."""
+        return CommandOutput._of(self._client._json("GET", self._path))
+
+    def wait(self, timeout: Optional[float] = None) -> CommandOutput:
+        """Waits until it ends, ``timeout`` seconds at most (the server
+        waits 300 s at most per request, so a longer wait asks again)."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 300.0 if deadline is None else max(0.0, deadline - time.monotonic())
+            waited = self._client._json("GET", f"{self._path}?wait_ms={int(min(left, 300.0) * 1000)}")
+            output = CommandOutput._of(waited)
+            if not output.running or (deadline is not None and time.monotonic() >= deadline):
+                return output
+
+    def follow(
+        self,
+        *,
+        on_stdout: Optional[Callable[[str], Any]] = None,
+        on_stderr: Optional[Callable[[str], Any]] = None,
+        timeout: Optional[float] = None,
+    ) -> CommandOutput:
+        """:meth:`Command.follow`, over the server's ndjson stream."""
+        query = "" if timeout is None else f"?timeout_ms={max(0, int(timeout * 1000))}"
+        connection, response = self._client._send(
+            "GET", self._path + query, headers={"Accept": "application/x-ndjson"}
+        )
+        decoded = Decoded(on_stdout, on_stderr)
+        try:
+            for line in response:
+                event = json.loads(line)
+                kind = event.get("type")
+                if kind == "output":
+                    decoded(event["stream"], event["text"].encode())
+                elif kind == "cut":
+                    decoded(f"{event['stream']}-cut", b"")
+                elif kind == "command":
+                    decoded.finish()
+                    return CommandOutput._of(event["command"])
+        finally:
+            connection.close()
+        raise _native.StockadeError("the server's stream ended before the command's state")
+
+    def stream(self, timeout: Optional[float] = None) -> Streamed:
+        """:meth:`Command.stream`, on the server."""
+        return Streamed(lambda **callbacks: self.follow(timeout=timeout, **callbacks))
+
+    def write(self, data: Union[bytes, str]) -> None:
+        """Writes ``data`` to its stdin (``BrokenPipeError`` once closed)."""
+        self._stdin(data.encode() if isinstance(data, str) else bytes(data), "")
+
+    def close_stdin(self) -> None:
+        """Closes its stdin."""
+        self._stdin(b"", "?close=true")
+
+    def _stdin(self, data: bytes, query: str) -> None:
+        try:
+            connection, response = self._client._send("POST", f"{self._path}/stdin{query}", data)
+        except RemoteError as error:
+            if error.status == 409:
+                raise BrokenPipeError(str(error)) from None
+            raise
+        response.read()
+        connection.close()
+
+    def signal(self, signal: str = "TERM") -> None:
+        """Sends it ``signal``, and every process it started."""
+        try:
+            self._client._json("POST", f"{self._path}/signal", {"signal": signal})
+        except RemoteError as error:
+            if error.status == 400:
+                raise ValueError(str(error)) from None
+            raise
+
+    def kill(self, timeout: float = 5.0) -> CommandOutput:
+        """Kills it and every process it started; then what it wrote."""
+        killed = CommandOutput._of(self._client._json("DELETE", self._path))
+        return self.wait(timeout) if killed.running else killed
+
+    def __repr__(self) -> str:
+        return f"<RemoteCommand {self.id}: {self.command!r}>"
 
 
 class RemoteFiles:

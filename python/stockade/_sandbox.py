@@ -7,6 +7,7 @@ import os
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Union
 
 from . import _native
+from ._commands import Command
 from ._result import Result
 from ._stream import Streamed, run_streamed
 from ._tools import ToolSpec, tool_spec
@@ -223,6 +224,16 @@ class Session:
         """The session's files: its guest's ``/tmp``, to put files into and
         take results out of between runs."""
         return SessionFiles(self._native)
+
+    def spawn(self, command: str) -> Command:
+        """Starts ``command`` in the background of a shell session (``sh`` or
+        ``bash``): it runs on between runs, and :class:`Command` reads its
+        output, writes its stdin, waits for it and signals it."""
+        return Command(self._native.spawn(_code(command)))
+
+    def commands(self) -> List[Command]:
+        """The background commands the session has started, in order."""
+        return [Command(native) for native in self._native.commands()]
 
     def __enter__(self) -> "Session":
         return self

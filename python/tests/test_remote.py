@@ -25,7 +25,9 @@ def _stockade_binary() -> pathlib.Path:
 
 @pytest.fixture
 def server(tmp_path):
-    (tmp_path / "policy.toml").write_text("[files]\ntmp_bytes = 16777216\n[limits]\nwall_ms = 10000\n")
+    (tmp_path / "policy.toml").write_text(
+        'languages = ["python", "js", "sh"]\n[files]\ntmp_bytes = 16777216\n[limits]\nwall_ms = 10000\n'
+    )
     digest = hashlib.sha256(TOKEN.encode()).hexdigest()
     (tmp_path / "server.toml").write_text(
         f'listen = "127.0.0.1:0"\n[[tokens]]\nid = "remote"\nsha256 = "{digest}"\npolicy = "policy.toml"\n'
@@ -87,3 +89,36 @@ def test_a_remote_session_streams_and_moves_files_both_ways(server) -> None:
     assert all(listed["id"] != session.id for listed in client.sessions())
     with pytest.raises(stockade.StockadeError):
         session.run("1")
+
+
+def test_a_remote_sessions_background_commands_work_as_in_process_ones(server) -> None:
+    client = stockade.connect(server, TOKEN)
+    with client.session("sh") as session:
+        command = session.spawn("echo ready; read reply; echo \"got $reply\" >&2")
+        assert isinstance(command, stockade.RemoteCommand) and command.id == "c1"
+        seen: list = []
+
+        def on_stdout(text: str) -> None:
+            seen.append(text)
+            if "ready" in "".join(seen):
+                command.write("yes\n")
+
+        done = command.follow(on_stdout=on_stdout, on_stderr=seen.append, timeout=30)
+        assert (done.running, done.exit_code, "".join(seen)) == (False, 0, "ready\ngot yes\n")
+        with pytest.raises(BrokenPipeError):
+            command.write("late\n")
+        counted = session.spawn("for i in 1 2; do echo $i; done")
+        assert "".join(chunk.text for chunk in counted.stream(timeout=30)) == "1\n2\n"
+        trapped = session.spawn("trap 'echo bye; exit 4' TERM; echo up; while :; do sleep 0.05; done")
+        while "up" not in trapped.output().stdout:
+            pass
+        with pytest.raises(ValueError):
+            trapped.signal("NOPE")
+        trapped.signal("TERM")
+        assert trapped.wait(30).exit_code == 4
+        squares = session.spawn("while read n; do echo $((n * n)); done")
+        squares.write("9\n")
+        squares.close_stdin()
+        assert squares.wait(30).stdout == "81\n"
+        assert session.spawn("sleep 1000").kill().exit_code == 137
+        assert [c.id for c in session.commands()] == ["c1", "c2", "c3", "c4", "c5"]

@@ -74,6 +74,22 @@ pub enum Event {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sha256: Option<String>,
     },
+    /// The host started a background command in a session, or sent one a
+    /// signal.
+    SessionCommand {
+        /// The session's id.
+        session: String,
+        /// The command's id, unique within the session.
+        command: String,
+        /// `start` or `signal`.
+        op: String,
+        /// SHA-256 of the command's text, for a start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        code_sha256: Option<String>,
+        /// The signal sent (`SIGTERM`), for a signal.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        signal: Option<String>,
+    },
     /// A session closed; its guest is gone.
     SessionClose {
         /// The session's id.

@@ -778,3 +778,91 @@ fn a_client_that_leaves_a_streamed_run_cancels_it() {
         .expect("the run ended");
     assert!(end.contains("cancelled"), "{end}");
 }
+
+/// Follows `path` (a GET) as ndjson; the open stream.
+fn follow_lines(address: &str, path: &str, token: &str) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30))).expect("timeout");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\n\
+         Accept: application/x-ndjson\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    BufReader::new(stream)
+}
+
+#[test]
+fn a_sessions_background_commands_are_started_fed_followed_and_killed_over_http() {
+    let server = Server::custom(
+        &[("sh.toml", "languages = [\"sh\", \"js\"]\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"sh.toml\"\n\n\
+         [[tokens]]\nid = \"agent-b\"\nsha256 = \"{sha:token-for-agent-b}\"\npolicy = \"sh.toml\"\n",
+    );
+    let (status, opened) = server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "sh"}"#));
+    assert_eq!(status, 201, "{opened}");
+    let commands = format!("/v1/sessions/{}/commands", opened["id"].as_str().expect("an id"));
+    let start = |command: &str| {
+        let body = serde_json::json!({ "command": command }).to_string();
+        server.call("POST", &commands, Some(TOKEN_A), Some(&body))
+    };
+
+    let (status, started) = start("echo ready; while read line; do echo \"got $line\"; done; echo bye >&2");
+    assert_eq!((status, &started["id"], &started["running"]), (201, &"c1".into(), &true.into()), "{started}");
+    let c1 = format!("{commands}/c1");
+    // Followed: the first line comes while the command waits for input
+    // that is sent only once it has.
+    let mut follower = follow_lines(&server.address, &c1, TOKEN_A);
+    assert_eq!(next_line(&mut follower).expect("a line")["text"], "ready\n");
+    assert_eq!(call_raw(&server.address, "POST", &format!("{c1}/stdin"), TOKEN_A, b"hello\n").0, 204);
+    assert_eq!(next_line(&mut follower).expect("a line")["text"], "got hello\n");
+    assert_eq!(call_raw(&server.address, "POST", &format!("{c1}/stdin?close=true"), TOKEN_A, b"").0, 204);
+    let rest: Vec<serde_json::Value> = std::iter::from_fn(|| next_line(&mut follower)).collect();
+    assert_eq!(
+        rest[0],
+        serde_json::json!({"type": "output", "stream": "stderr", "text": "bye\n"}),
+        "{rest:?}"
+    );
+    let last = &rest[rest.len() - 1];
+    assert_eq!((&last["type"], &last["command"]["exit_code"]), (&"command".into(), &0.into()), "{rest:?}");
+    let (status, done) = server.call("GET", &c1, Some(TOKEN_A), None);
+    assert_eq!(
+        (status, &done["stdout"], &done["running"]),
+        (200, &"ready\ngot hello\n".into(), &false.into())
+    );
+    assert_eq!(call_raw(&server.address, "POST", &format!("{c1}/stdin"), TOKEN_A, b"late\n").0, 409);
+
+    // Signalled, waited for; killed.
+    let (_, term) = start("echo up; sleep 1000");
+    let c2 = format!("{commands}/{}", term["id"].as_str().expect("an id"));
+    let (status, answer) =
+        server.call("POST", &format!("{c2}/signal"), Some(TOKEN_A), Some(r#"{"signal": "SIGBOGUS"}"#));
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) =
+        server.call("POST", &format!("{c2}/signal"), Some(TOKEN_A), Some(r#"{"signal": "TERM"}"#));
+    assert_eq!(status, 204);
+    let (status, ended) = server.call("GET", &format!("{c2}?wait_ms=30000"), Some(TOKEN_A), None);
+    assert_eq!((status, &ended["exit_code"]), (200, &143.into()), "{ended}");
+    let (_, sleeper) = start("sleep 1000");
+    let c3 = format!("{commands}/{}", sleeper["id"].as_str().expect("an id"));
+    let (status, killed) = server.call("DELETE", &c3, Some(TOKEN_A), None);
+    assert_eq!(
+        (status, &killed["running"], &killed["exit_code"]),
+        (200, &false.into(), &137.into()),
+        "{killed}"
+    );
+
+    let (status, listed) = server.call("GET", &commands, Some(TOKEN_A), None);
+    let ids: Vec<&str> =
+        listed["commands"].as_array().expect("commands").iter().filter_map(|c| c["id"].as_str()).collect();
+    assert_eq!((status, ids), (200, vec!["c1", "c2", "c3"]), "{listed}");
+    // Another token's, an unknown one, a body off the schema, a NUL.
+    assert_eq!(server.call("GET", &c1, Some(TOKEN_B), None).0, 404);
+    assert_eq!(server.call("GET", &format!("{commands}/c99"), Some(TOKEN_A), None).0, 404);
+    assert_eq!(server.call("POST", &commands, Some(TOKEN_A), Some(r#"{"cmd": "true"}"#)).0, 422);
+    assert_eq!(start("echo \u{0}").0, 400);
+    // A session of another language has none.
+    let (_, js) = server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "js"}"#));
+    let js_commands = format!("/v1/sessions/{}/commands", js["id"].as_str().expect("an id"));
+    let (status, refused) = server.call("POST", &js_commands, Some(TOKEN_A), Some(r#"{"command": "true"}"#));
+    assert_eq!(status, 400, "{refused}");
+}

@@ -145,6 +145,16 @@ pub trait LiveGuest: Send {
     fn files(&self) -> Option<GuestFiles> {
         None
     }
+
+    /// Starts `command` in the background, where it runs on between turns
+    /// (see [`crate::command`]). Only a shell can; other guests refuse.
+    fn spawn(&mut self, command: &str) -> Result<crate::Spawned, crate::CommandError> {
+        let _ = command;
+        Err(SandboxError::Request(
+            "background commands run only in a session of a shell (sh or bash) in the process jail".into(),
+        )
+        .into())
+    }
 }
 
 /// A live guest's private space, as the host reaches it.

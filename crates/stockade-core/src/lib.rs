@@ -8,6 +8,7 @@
 
 mod backend;
 mod cancel;
+pub mod command;
 mod error;
 pub mod id;
 mod outcome;
@@ -18,6 +19,7 @@ pub mod request;
 
 pub use backend::{Backend, Egress, GuestFiles, LiveGuest, RunRequest, ToolHost, Turn};
 pub use cancel::Cancel;
+pub use command::{CommandControl, CommandError, CommandLog, CommandOutput, Signal, Spawned};
 pub use error::{BoxError, ErrorClass, JailError, SandboxError, WasmError};
 pub use outcome::{AuditRange, Enforcement, Layer, Limit, NetworkUsage, Outcome, Status, Usage};
 pub use output::{OutputSink, Stream};

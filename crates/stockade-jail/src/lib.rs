@@ -13,6 +13,7 @@
 //! process, which kills every process in it. See `docs/jail.md`.
 #![deny(missing_docs)]
 
+mod background;
 mod cgroup;
 mod child;
 mod descriptors;

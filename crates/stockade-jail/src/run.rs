@@ -422,9 +422,13 @@ impl Child {
     }
 
     /// Its pid, in this process's pid namespace.
-    #[cfg(test)]
     pub(crate) fn pid(&self) -> libc::pid_t {
         self.pid
+    }
+
+    /// Another descriptor of its pidfd, readable once it has exited.
+    pub(crate) fn pidfd(&self) -> std::io::Result<OwnedFd> {
+        self.pidfd.try_clone()
     }
 
     /// Whether the process has exited, waiting at most `wait`.

@@ -11,6 +11,7 @@
 //! WebAssembly session. A guest that forges a marker only garbles its own
 //! output: the budgets are the host's.
 
+use crate::background::{Channel, Process};
 use crate::plan::Plan;
 use crate::run::{Capped, Started, TapSlot, Written, outcome, start};
 use std::io::{Read, Write};
@@ -20,11 +21,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 use stockade_core::output::{OutputSink, Tap};
 use stockade_core::{
-    Cancel, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError, Status, ToolHost, Turn,
+    Cancel, CommandError, CommandLog, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError,
+    Spawned, Status, ToolHost, Turn,
 };
 use stockade_policy::{Limits, OutputOverflow, Policy};
 
 const TICK: Duration = Duration::from_millis(5);
+/// The most the shell may take to start a background command: it only forks.
+const LAUNCH_WALL: Duration = Duration::from_secs(10);
 /// Starts each end marker: ASCII record separator.
 const MARK: u8 = 0x1e;
 
@@ -42,6 +46,8 @@ pub struct ShellSession {
     /// Its `tool` command's bridge and what it offers, when the session has
     /// tools: each turn's calls go through that turn's host.
     tools: Option<(Arc<crate::tools::Offered>, crate::tools::Bridge)>,
+    /// The shell, as its background commands are started with (`sh`).
+    shell: &'static str,
 }
 
 impl ShellSession {
@@ -54,6 +60,7 @@ impl ShellSession {
         egress: Option<&Arc<dyn Egress>>,
     ) -> Result<ShellSession, SandboxError> {
         let mut plan = Plan::shell_session(language, policy, egress.map(|egress| &**egress))?;
+        let shell = if language == Language::Bash { "bash" } else { "sh" };
         let (tools, channel) = match tools.and_then(crate::tools::Offered::of) {
             Some(offered) => {
                 let offered = Arc::new(offered);
@@ -95,7 +102,41 @@ impl ShellSession {
             limits: policy.limits.clone(),
             ended: None,
             tools,
+            shell,
         })
+    }
+
+    /// Starts `command` in the background (see [`crate::background`]): a
+    /// short turn of the shell that starts it and says its pid.
+    fn start_command(&mut self, command: &str) -> Result<Spawned, CommandError> {
+        if let Some(why) = &self.ended {
+            return Err(SandboxError::SessionEnded(why.clone()).into());
+        }
+        let io = |step| move |source| CommandError::Io { step, source };
+        let tmp = self
+            .tmp
+            .as_ref()
+            .ok_or_else(|| io("reach the jail's /tmp")(std::io::ErrorKind::NotFound.into()))?;
+        let id = stockade_core::id::random_hex(8).map_err(io("draw the command's id"))?;
+        let channel =
+            Channel::make(tmp, &id, crate::run::guest_host_ids()).map_err(io("make the command's FIFOs"))?;
+        let tmp = tmp.try_clone().map_err(io("reach the jail's /tmp"))?;
+        let jail = self.started.child.pidfd().map_err(io("watch the jail"))?;
+        let started = self.turn(&channel.launcher(self.shell, command), LAUNCH_WALL, None)?;
+        let guest_pid = match (&started.status, started.stdout.trim().parse::<libc::pid_t>()) {
+            (Status::Ok, Ok(pid)) => pid,
+            _ => {
+                return Err(io("start it")(std::io::Error::other(format!(
+                    "the session's shell did not start it ({:?}): {}",
+                    started.status,
+                    started.stderr.trim()
+                ))));
+            }
+        };
+        let list = Process::find(self.started.child.pid(), guest_pid).map_err(io("find its process"))?;
+        let log = Arc::new(CommandLog::new(self.limits.stdout_bytes, self.limits.stderr_bytes));
+        let control = channel.start(log.clone(), list, jail, tmp);
+        Ok(Spawned { log, control: Arc::new(control) })
     }
 
     fn turn(&mut self, code: &str, wall: Duration, cancel: Option<&Cancel>) -> Result<Outcome, SandboxError> {
@@ -200,6 +241,10 @@ impl LiveGuest for ShellSession {
 
     fn ended(&self) -> Option<&str> {
         self.ended.as_deref()
+    }
+
+    fn spawn(&mut self, command: &str) -> Result<Spawned, CommandError> {
+        self.start_command(command)
     }
 
     fn files(&self) -> Option<stockade_core::GuestFiles> {

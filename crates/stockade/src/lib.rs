@@ -30,17 +30,19 @@ mod network;
 pub mod rate;
 mod sandbox;
 mod session;
+pub mod session_commands;
 pub mod session_files;
 pub mod tools;
 
 pub use sandbox::{Sandbox, SandboxBuilder};
 pub use session::Session;
+pub use session_commands::Command;
 pub use session_files::{Entry, EntryKind, FileError, SessionFiles, Transfer};
 pub use stockade_audit as audit_log;
 pub use stockade_core::{
-    AuditRange, Backend, BoxError, Cancel, ErrorClass, JailError, JailLayer, Language, Limit, LiveGuest,
-    NetworkUsage, Outcome, OutputSink, Request, RunRequest, SandboxError, SessionRequest, Status, Stream,
-    ToolHost, Turn, Usage, WasmError, id, protocol, render,
+    AuditRange, Backend, BoxError, Cancel, CommandError, CommandOutput, ErrorClass, JailError, JailLayer,
+    Language, Limit, LiveGuest, NetworkUsage, Outcome, OutputSink, Request, RunRequest, SandboxError,
+    SessionRequest, Signal, Status, Stream, ToolHost, Turn, Usage, WasmError, id, protocol, render,
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};

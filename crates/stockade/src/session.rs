@@ -18,18 +18,23 @@
 use crate::audit::{RunRecord, audit_error, new_run_id};
 use crate::network::RunNetwork;
 use crate::sandbox::Sandbox;
+use crate::session_commands::{Command, Commands};
 use crate::session_files::SessionFiles;
 use crate::tools::gate::SessionCalls;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use stockade_audit::Event;
 use stockade_core::{
-    Cancel, Egress, Enforcement, Language, LiveGuest, Outcome, OutputSink, Request, SandboxError, ToolHost,
-    Turn,
+    Cancel, CommandError, Egress, Enforcement, Language, LiveGuest, Outcome, OutputSink, Request,
+    SandboxError, ToolHost, Turn,
 };
 
 /// How often a run waiting for its session's guest looks at its cancel request.
 const WAIT_CHECK: Duration = Duration::from_millis(2);
+
+/// How long a close waits for its background commands' readers to see
+/// the jail gone.
+const SETTLE: Duration = Duration::from_secs(2);
 
 /// Runs that share one guest. `Send + Sync`; its runs take turns.
 ///
@@ -65,6 +70,8 @@ struct Inner {
     wall: Duration,
     fuel: u64,
     closed: Option<String>,
+    /// Its background commands, which outlive its close as records.
+    commands: Commands,
 }
 
 impl std::fmt::Debug for Session {
@@ -112,6 +119,7 @@ impl Session {
             wall: Duration::ZERO,
             fuel: 0,
             closed: None,
+            commands: Commands::default(),
         };
         let closing = Cancel::new();
         Ok(Session {
@@ -150,6 +158,45 @@ impl Session {
             return Err(SandboxError::SessionEnded(why.clone()));
         }
         Ok(inner.guest.as_ref().and_then(|guest| guest.files()))
+    }
+
+    /// Starts `command` in the background of a shell session (see
+    /// [`crate::session_commands`]): it runs on between runs until it ends,
+    /// is killed, or the session closes. It counts as use of the session
+    /// (its idle time starts again), not as a run.
+    ///
+    /// ```no_run
+    /// use stockade::{Language, Policy, Sandbox};
+    /// use std::time::Duration;
+    ///
+    /// let sandbox = Sandbox::new(Policy::default())?;
+    /// let session = sandbox.session(Language::Shell)?;
+    /// let server = session.spawn("read line; echo got $line")?;
+    /// server.write_stdin(b"hello\n")?;
+    /// assert_eq!(server.wait(Some(Duration::from_secs(5)), None).stdout, "got hello\n");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn spawn(&self, command: &str) -> Result<Command, CommandError> {
+        let mut inner = self.lock();
+        self.budget(&mut inner)?;
+        let Inner { guest, commands, .. } = &mut *inner;
+        let guest = guest.as_mut().ok_or_else(|| SandboxError::SessionEnded("closed".into()))?;
+        let command = commands.start(self, guest.as_mut(), command);
+        inner.last_used = Instant::now();
+        if let Some(why) = inner.guest.as_ref().and_then(|guest| guest.ended()).map(String::from) {
+            self.close_locked(&mut inner, &why);
+        }
+        command
+    }
+
+    /// The background commands the session has started, running or not, in order.
+    pub fn commands(&self) -> Vec<Command> {
+        self.lock().commands.all()
+    }
+
+    /// The background command `id`.
+    pub fn command(&self, id: &str) -> Result<Command, CommandError> {
+        self.lock().commands.get(id).ok_or_else(|| CommandError::Missing(id.to_string()))
     }
 
     pub(crate) fn sandbox(&self) -> &Sandbox {
@@ -420,6 +467,9 @@ fn close(sandbox: &Sandbox, id: &str, inner: &mut Inner, network: Option<&RunNet
         return;
     }
     inner.guest = None;
+    // The guest's jail is gone, and its commands with it: their records
+    // say so before the close returns.
+    inner.commands.settle(SETTLE);
     if let Some(network) = network {
         network.finish();
     }

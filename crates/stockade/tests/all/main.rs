@@ -1,6 +1,7 @@
 //! Integration tests of the stockade facade: one binary, one module per area.
 
 mod audit;
+mod background;
 mod cancel;
 mod concurrency;
 mod files;

@@ -180,6 +180,13 @@ pub fn router(state: Arc<State>) -> axum::Router {
                 .get(super::files::read)
                 .delete(super::files::remove),
         )
+        .route("/v1/sessions/{id}/commands", post(super::commands::start).get(super::commands::list))
+        .route(
+            "/v1/sessions/{id}/commands/{command}",
+            get(super::commands::show).delete(super::commands::kill),
+        )
+        .route("/v1/sessions/{id}/commands/{command}/stdin", post(super::commands::stdin))
+        .route("/v1/sessions/{id}/commands/{command}/signal", post(super::commands::signal))
         .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route; see /v1/openapi.json") })
         .layer(DefaultBodyLimit::max(max_body_bytes))
         .layer(axum::middleware::map_response(as_json_error))
@@ -237,16 +244,22 @@ async fn openapi(Shared(state): Shared<Arc<State>>) -> Json<serde_json::Value> {
     Json(state.openapi.clone())
 }
 
+/// The body of `request`, read once the caller is known: at most
+/// `max_body_bytes` (413), within `body_timeout_ms` (408).
+pub(super) async fn raw_body(state: &State, request: HttpRequest) -> Result<Bytes, Response> {
+    let read = Bytes::from_request(request, &());
+    match tokio::time::timeout(state.body_timeout, read).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(rejected)) => Err(rejected.into_response()),
+        Err(_) => Err(error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")),
+    }
+}
+
 /// The body of `request` as JSON `T`, read once the caller is known: at
 /// most `max_body_bytes` (413), within `body_timeout_ms` (408), and valid
 /// for `T` (400 or 422, as axum's `Json` says).
-async fn body<T: DeserializeOwned>(state: &State, request: HttpRequest) -> Result<T, Response> {
-    let read = Bytes::from_request(request, &());
-    let bytes = match tokio::time::timeout(state.body_timeout, read).await {
-        Ok(Ok(bytes)) => bytes,
-        Ok(Err(rejected)) => return Err(rejected.into_response()),
-        Err(_) => return Err(error(StatusCode::REQUEST_TIMEOUT, "the body did not arrive in time")),
-    };
+pub(super) async fn body<T: DeserializeOwned>(state: &State, request: HttpRequest) -> Result<T, Response> {
+    let bytes = raw_body(state, request).await?;
     Json::<T>::from_bytes(&bytes).map(|Json(value)| value).map_err(|rejected| {
         // A language this build does not know is a bad request (400), as it
         // was before the names were in the schema; other off-schema bodies

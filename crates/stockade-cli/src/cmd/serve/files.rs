@@ -51,7 +51,7 @@ pub struct Folder {
 }
 
 /// The live session `id` of the caller's token, or the answer that says why not.
-fn session(state: &State, headers: &HeaderMap, id: &str) -> Result<Arc<Session>, Box<Response>> {
+pub(super) fn session(state: &State, headers: &HeaderMap, id: &str) -> Result<Arc<Session>, Box<Response>> {
     let tenant = state.tenant(headers).map_err(|refused| Box::new(refused.into_response()))?;
     match state.sessions().get(&tenant, id) {
         None => Err(Box::new(error(StatusCode::NOT_FOUND, "no such session"))),

@@ -6,6 +6,7 @@
 //! a load balancer with session affinity (docs/deploy.md).
 
 mod api;
+mod commands;
 mod config;
 mod files;
 mod listen;

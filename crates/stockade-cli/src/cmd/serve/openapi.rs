@@ -3,6 +3,7 @@
 //! and the route table below, which `api::router` mirrors.
 
 use super::api::{Error, SessionList, SessionOpened};
+use super::commands::{CommandList, CommandView, Signalled, Start};
 use super::files::{Listing, Moved};
 use schemars::generate::SchemaSettings;
 use serde_json::{Value, json};
@@ -23,6 +24,10 @@ pub fn document(languages: &[Language]) -> Value {
     let listing = schema(generator.subschema_for::<SessionList>());
     let moved = schema(generator.subschema_for::<Moved>());
     let files = schema(generator.subschema_for::<Listing>());
+    let start = schema(generator.subschema_for::<Start>());
+    let signalled = schema(generator.subschema_for::<Signalled>());
+    let command_view = schema(generator.subschema_for::<CommandView>());
+    let command_list = schema(generator.subschema_for::<CommandList>());
     // Named by its `$ref` below: the one body of every error.
     generator.subschema_for::<Error>();
     let mut components = generator.take_definitions(true);
@@ -63,6 +68,37 @@ pub fn document(languages: &[Language]) -> Value {
         {"name": "path", "in": "query", "required": false, "schema": {"type": "string"},
          "description": "a folder under the session's /tmp (the root when absent)"},
     ]);
+    let command = json!([
+        {"name": "id", "in": "path", "required": true, "schema": {"type": "string"}},
+        {"name": "command", "in": "path", "required": true, "schema": {"type": "string"},
+         "description": "the command's id within the session (c1)"},
+    ]);
+    let mut look = command.clone();
+    if let Value::Array(look) = &mut look {
+        look.push(json!({"name": "wait_ms", "in": "query", "required": false,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "wait up to this long for it to end first (at most 300000)"}));
+        look.push(json!({"name": "timeout_ms", "in": "query", "required": false,
+            "schema": {"type": "integer", "minimum": 0},
+            "description": "with Accept: application/x-ndjson, follow for at most this long"}));
+    }
+    let mut feed = command.clone();
+    if let Value::Array(feed) = &mut feed {
+        feed.push(json!({"name": "close", "in": "query", "required": false, "schema": {"type": "boolean"},
+            "description": "close its stdin after the body"}));
+    }
+    let no_command = || error("no such session for this token, or no such command");
+    let followed = json!({"description": "what it has written so far, and whether it has ended", "content": {
+        "application/json": {"schema": command_view},
+        super::stream::NDJSON: {"schema": {
+            "description": "one JSON object per line: {\"type\": \"output\", \"stream\", \"text\"} from its first byte \
+                and then as it writes, {\"type\": \"cut\", \"stream\"} where a cap cut a stream, and last \
+                {\"type\": \"command\", \"command\": CommandView}",
+            "type": "object",
+            "required": ["type"],
+            "properties": {"type": {"type": "string", "enum": ["output", "cut", "command"]}},
+        }},
+    }});
     let missing = || error("no such session for this token, or no such file");
     let gone = || error("the session has ended; DELETE it");
     let mut too_many = error("over the token's rate, concurrency or sessions");
@@ -124,7 +160,7 @@ pub fn document(languages: &[Language]) -> Value {
             },
             "/v1/sessions/{id}/runs": {"post": {
                 "summary": "Run code in a session",
-                "parameters": id,
+                "parameters": id.clone(),
                 "requestBody": body(&session_run),
                 "responses": responses(vec![
                     ("200", ran("how the run ended")),
@@ -173,9 +209,67 @@ pub fn document(languages: &[Language]) -> Value {
                     ]),
                 },
             },
+            "/v1/sessions/{id}/commands": {
+                "post": {
+                    "summary": "Start a background command in a shell session",
+                    "parameters": id.clone(),
+                    "requestBody": body(&start),
+                    "responses": responses(vec![
+                        ("201", ok("the command, just started", &command_view)),
+                        ("404", error("no such session for this token")),
+                        ("410", gone()),
+                    ]),
+                },
+                "get": {
+                    "summary": "List the session's background commands",
+                    "parameters": id.clone(),
+                    "responses": responses(vec![
+                        ("200", ok("its commands", &command_list)),
+                        ("404", error("no such session for this token")),
+                        ("410", gone()),
+                    ]),
+                },
+            },
+            "/v1/sessions/{id}/commands/{command}": {
+                "get": {
+                    "summary": "What a background command has written, after an optional wait; or its output followed",
+                    "parameters": look,
+                    "responses": responses(vec![("200", followed), ("404", no_command()), ("410", gone())]),
+                },
+                "delete": {
+                    "summary": "Kill a background command and every process it started",
+                    "parameters": command.clone(),
+                    "responses": responses(vec![
+                        ("200", ok("how it ended", &command_view)),
+                        ("404", no_command()),
+                        ("410", gone()),
+                    ]),
+                },
+            },
+            "/v1/sessions/{id}/commands/{command}/stdin": {"post": {
+                "summary": "Write to a background command's stdin",
+                "parameters": feed,
+                "requestBody": {"required": false, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}},
+                "responses": responses(vec![
+                    ("204", json!({"description": "written"})),
+                    ("404", no_command()),
+                    ("409", error("its stdin is closed")),
+                    ("410", gone()),
+                ]),
+            }},
+            "/v1/sessions/{id}/commands/{command}/signal": {"post": {
+                "summary": "Send a signal to a background command and every process it started",
+                "parameters": command,
+                "requestBody": body(&signalled),
+                "responses": responses(vec![
+                    ("204", json!({"description": "sent (or it had ended)"})),
+                    ("404", no_command()),
+                    ("410", gone()),
+                ]),
+            }},
             "/v1/sessions/{id}": {"delete": {
                 "summary": "Close a session",
-                "parameters": id,
+                "parameters": id.clone(),
                 "responses": responses(vec![
                     ("204", json!({"description": "closed (or, if it had ended, forgotten)"})),
                     ("404", error("no such session for this token")),

@@ -69,14 +69,19 @@ impl Lines {
 
     /// The last line, how the run ended; the stream ends with it.
     pub fn end(&self, result: &Result<Outcome, SandboxError>) {
+        self.last(&match result {
+            Ok(outcome) => serde_json::json!({"type": "outcome", "outcome": outcome}),
+            Err(e) => serde_json::json!({"type": "error", "error": e.to_string(), "class": e.class()}),
+        });
+    }
+
+    /// Sends what is held of an unfinished character, then `line`; the
+    /// stream ends with it.
+    pub fn last(&self, line: &serde_json::Value) {
         for stream in [Stream::Stdout, Stream::Stderr] {
             self.text(stream, &[], true);
         }
-        let last = match result {
-            Ok(outcome) => serde_json::json!({"type": "outcome", "outcome": outcome}),
-            Err(e) => serde_json::json!({"type": "error", "error": e.to_string(), "class": e.class()}),
-        };
-        self.send(&last);
+        self.send(line);
         self.sender.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
