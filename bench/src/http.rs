@@ -99,14 +99,21 @@ fn load(wrk: &Path, address: &str, body: &str, seconds: u32, dir: &Path) -> anyh
 
 /// The machine's wrk, installed from Debian if missing.
 fn wrk() -> anyhow::Result<std::path::PathBuf> {
-    let found = |path: &str| Path::new(path).exists().then(|| path.into());
-    if let Some(path) = found("/usr/bin/wrk") {
-        return Ok(path);
+    installed("/usr/bin/wrk", "wrk")
+}
+
+/// The program at `path`, installed from the Debian `package` if missing.
+pub fn installed(path: &str, package: &str) -> anyhow::Result<std::path::PathBuf> {
+    if Path::new(path).exists() {
+        return Ok(path.into());
     }
-    eprintln!("==> installing wrk (Debian) for the HTTP benchmark");
+    eprintln!("==> installing {package} (Debian) for a benchmark");
     let deps = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/deps.sh");
     crate::peers::run(
-        Command::new("bash").arg("-c").arg(format!("source {} && install_apt_packages wrk", deps.display())),
+        Command::new("bash")
+            .arg("-c")
+            .arg(format!("source {} && install_apt_packages {package}", deps.display())),
     )?;
-    found("/usr/bin/wrk").context("wrk is still missing after installing it")
+    ensure!(Path::new(path).exists(), "{path} is still missing after installing {package}");
+    Ok(path.into())
 }

@@ -866,3 +866,80 @@ fn a_sessions_background_commands_are_started_fed_followed_and_killed_over_http(
     let (status, refused) = server.call("POST", &js_commands, Some(TOKEN_A), Some(r#"{"command": "true"}"#));
     assert_eq!(status, 400, "{refused}");
 }
+
+/// The server's peak resident memory so far (`VmHWM`), in bytes.
+fn peak_memory(server: &Server) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{}/status", server.child.id())).expect("its status");
+    let kib: u64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM");
+    kib * 1024
+}
+
+/// The `i`th byte of the transfer test's pattern.
+fn pattern_byte(i: u64) -> u8 {
+    (i % 251) as u8 ^ (i >> 20) as u8
+}
+
+#[test]
+fn a_200_mib_file_goes_in_and_out_without_the_server_holding_it() {
+    const SIZE: u64 = 200 << 20;
+    let server = Server::custom(
+        &[("big.toml", "[files]\ntmp_bytes = 268435456\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"big.toml\"\n",
+    );
+    let (status, opened) = server.call("POST", "/v1/sessions", Some(TOKEN_A), Some(r#"{"language": "js"}"#));
+    assert_eq!(status, 201, "{opened}");
+    let path = format!("/v1/sessions/{}/files/big.bin", opened["id"].as_str().expect("an id"));
+    let before = peak_memory(&server);
+
+    // Up: the body is made as it is sent, a chunk at a time.
+    let mut up = TcpStream::connect(&server.address).expect("connect");
+    up.set_read_timeout(Some(std::time::Duration::from_secs(120))).expect("timeout");
+    let head = format!(
+        "PUT {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN_A}\r\n\
+         Content-Type: application/octet-stream\r\nContent-Length: {SIZE}\r\n\r\n"
+    );
+    up.write_all(head.as_bytes()).expect("the head");
+    let mut chunk = vec![0u8; 1 << 20];
+    for start in (0..SIZE).step_by(chunk.len()) {
+        for (at, byte) in chunk.iter_mut().enumerate() {
+            *byte = pattern_byte(start + at as u64);
+        }
+        up.write_all(&chunk).expect("the body");
+    }
+    let mut answer = String::new();
+    up.read_to_string(&mut answer).expect("the answer");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.contains(&format!("\"bytes\":{SIZE}")), "{answer}");
+
+    // Down: read a chunk at a time, checking every byte.
+    let mut down = TcpStream::connect(&server.address).expect("connect");
+    down.set_read_timeout(Some(std::time::Duration::from_secs(120))).expect("timeout");
+    let head = format!(
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization: Bearer {TOKEN_A}\r\n\r\n"
+    );
+    down.write_all(head.as_bytes()).expect("the request");
+    let mut reader = BufReader::new(down);
+    let mut line = String::new();
+    while line != "\r\n" {
+        line.clear();
+        reader.read_line(&mut line).expect("a header");
+    }
+    let mut at = 0u64;
+    loop {
+        let n = reader.read(&mut chunk).expect("the body");
+        if n == 0 {
+            break;
+        }
+        for byte in &chunk[..n] {
+            assert_eq!(*byte, pattern_byte(at), "byte {at} came back different");
+            at += 1;
+        }
+    }
+    assert_eq!(at, SIZE, "the download was short");
+    let grown = peak_memory(&server).saturating_sub(before);
+    assert!(grown < 64 << 20, "the server's peak memory grew by {} MiB for a 200 MiB file", grown >> 20);
+}

@@ -15,6 +15,28 @@ use futures_util::TryStreamExt;
 use std::sync::Arc;
 use stockade::{Entry, EntryKind, FileError, Session, Transfer};
 
+/// Body frames a download holds for a connection slower than the file's
+/// read (each the size of one of the read's writes, 64 KiB).
+const DOWNLOAD_FRAMES: usize = 8;
+
+/// A download's body, as the session's file is read into it: each write
+/// is one frame, copied once, handed to the connection as it is.
+struct Frames(tokio::sync::mpsc::Sender<axum::body::Bytes>);
+
+impl std::io::Write for Frames {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        // On a blocking thread: waiting for the connection is what bounds memory.
+        self.0
+            .blocking_send(axum::body::Bytes::copy_from_slice(bytes))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// A file moved, as the API answers it.
 #[derive(serde::Serialize, schemars::JsonSchema)]
 pub struct Moved {
@@ -134,13 +156,17 @@ pub async fn read(
         Ok(entry) => return refused(FileError::NotAFile { path: entry.path }),
         Err(refused) => return refused,
     };
-    let (reader, writer) = tokio::io::duplex(64 * 1024);
+    let (frames, receiver) = tokio::sync::mpsc::channel::<axum::body::Bytes>(DOWNLOAD_FRAMES);
     tokio::task::spawn_blocking(move || {
         // A reader that goes away ends the copy with an error; the read
         // is recorded only when it ran to its end.
-        let _ = session.files().read(&path, tokio_util::io::SyncIoBridge::new(writer));
+        let _ = session.files().read(&path, Frames(frames));
     });
-    let mut response = Body::from_stream(tokio_util::io::ReaderStream::new(reader)).into_response();
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        let frame = receiver.recv().await?;
+        Some((Ok::<_, std::convert::Infallible>(frame), receiver))
+    });
+    let mut response = Body::from_stream(body).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(entry.bytes));

@@ -1,0 +1,198 @@
+//! P14: a session's files over HTTP on loopback. curl uploads a 256 MiB
+//! file into a session's `/tmp` through `stockade serve`, and downloads it
+//! back, beside the same curl commands against nginx serving (and taking
+//! `PUT`s into) a static folder; both keep the file in a tmpfs.
+
+use crate::row::{Peer, Quantity, Row};
+use anyhow::{Context, bail, ensure};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+const TOKEN: &str = "bench-token";
+const SIZE: u64 = 256 << 20;
+/// What stockade's transfer may take, over nginx's: the issue's 0.8× throughput.
+const GOAL: f64 = 1.0 / 0.8;
+
+/// Measures `rounds` alternating rounds of both servers.
+pub fn all(cli: &Path, rounds: usize) -> anyhow::Result<Vec<Row>> {
+    crate::http::installed("/usr/sbin/nginx", "nginx")?;
+    let curl = crate::http::installed("/usr/bin/curl", "curl")?;
+    let dir = tempfile::tempdir()?;
+    // Both servers keep the file in memory: stockade's session in its
+    // guest's tmpfs, nginx in /dev/shm.
+    let shm = tempfile::tempdir_in("/dev/shm").context("a folder in /dev/shm")?;
+    let payload = shm.path().join("payload.bin");
+    let bytes: Vec<u8> = (0..SIZE).map(|i| (i % 251) as u8).collect();
+    std::fs::write(&payload, bytes)?;
+
+    let mut stockade = Stockade::start(cli, dir.path())?;
+    let session = stockade.open_session(&curl)?;
+    let nginx = Nginx::start(dir.path(), shm.path())?;
+    let ours_url = format!("http://{}/v1/sessions/{session}/files/payload.bin", stockade.address);
+    let theirs_url = format!("http://{}/payload.bin", nginx.address);
+    let auth = format!("Authorization: Bearer {TOKEN}");
+
+    let (mut ours_up, mut theirs_up, mut ours_down, mut theirs_down) = (vec![], vec![], vec![], vec![]);
+    for _ in 0..rounds {
+        ours_up.push(timed(&curl, &["-T", path(&payload)?, "-H", &auth, &ours_url], &["201"])?);
+        theirs_up.push(timed(&curl, &["-T", path(&payload)?, &theirs_url], &["201", "204"])?);
+        ours_down.push(timed(&curl, &["-o", "/dev/null", "-H", &auth, &ours_url], &["200"])?);
+        theirs_down.push(timed(&curl, &["-o", "/dev/null", &theirs_url], &["200"])?);
+    }
+    stockade.stop();
+    let nginx_version = nginx.version();
+    let row = |what: &str, ours: Vec<Duration>, theirs: Vec<Duration>| {
+        let peer = crate::stats::median(&theirs);
+        Row {
+            id: "P14",
+            what: format!(
+                "{what} a 256 MiB file, curl over HTTP on loopback, a session's files through `stockade serve`"
+            ),
+            ours: Quantity::Time(crate::stats::median(&ours)),
+            peer: Peer {
+                name: format!("{nginx_version}, a static folder (PUT by its dav module)"),
+                median: Ok(peer.into()),
+            },
+            goal: Some(Quantity::Time(peer.mul_f64(GOAL))),
+        }
+    };
+    Ok(vec![row("upload", ours_up, theirs_up), row("download", ours_down, theirs_down)])
+}
+
+fn path(path: &Path) -> anyhow::Result<&str> {
+    path.to_str().context("a path that is not UTF-8")
+}
+
+/// How long curl took (`time_total`), checking the status is one of `ok`.
+fn timed(curl: &Path, args: &[&str], ok: &[&str]) -> anyhow::Result<Duration> {
+    let output = Command::new(curl)
+        .args(["-s", "-S", "-o", "/dev/null", "-w", "%{http_code} %{time_total}"])
+        .args(args)
+        .output()
+        .context("cannot run curl")?;
+    let said = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (status, seconds) = said.split_once(' ').context("curl printed no status and time")?;
+    ensure!(
+        ok.contains(&status),
+        "curl {args:?} got HTTP {status}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Ok(Duration::from_secs_f64(seconds.trim().parse().context("curl's time_total")?))
+}
+
+/// A `stockade serve` on loopback whose token's sessions have a /tmp big
+/// enough for the file.
+struct Stockade {
+    server: std::process::Child,
+    address: String,
+}
+
+impl Stockade {
+    fn start(cli: &Path, dir: &Path) -> anyhow::Result<Stockade> {
+        std::fs::write(dir.join("policy.toml"), format!("[files]\ntmp_bytes = {}\n", SIZE * 2))?;
+        let digest = stockade::audit_log::sha256_hex(TOKEN.as_bytes());
+        let config = format!(
+            "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"bench\"\nsha256 = \"{digest}\"\npolicy = \"policy.toml\"\n"
+        );
+        std::fs::write(dir.join("server.toml"), config)?;
+        let mut server = Command::new(cli)
+            .args(["serve", "--config"])
+            .arg(dir.join("server.toml"))
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start stockade serve")?;
+        let mut stderr = std::io::BufReader::new(server.stderr.take().context("stderr")?);
+        let mut line = String::new();
+        stderr.read_line(&mut line)?;
+        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+        let address = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
+        Ok(Stockade { server, address })
+    }
+
+    /// Opens a JavaScript session; its id.
+    fn open_session(&self, curl: &Path) -> anyhow::Result<String> {
+        let output = Command::new(curl)
+            .args(["-s", "-S", "-X", "POST", "-H", &format!("Authorization: Bearer {TOKEN}")])
+            .args(["-d", r#"{"language": "js"}"#, &format!("http://{}/v1/sessions", self.address)])
+            .output()
+            .context("cannot run curl")?;
+        let opened: serde_json::Value =
+            serde_json::from_slice(&output.stdout).context("the session's JSON")?;
+        match opened["id"].as_str() {
+            Some(id) => Ok(id.to_string()),
+            None => bail!("no session: {opened}"),
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = self.server.kill();
+        let _ = self.server.wait();
+    }
+}
+
+impl Drop for Stockade {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// nginx in the foreground, serving `root` and taking PUTs into it.
+struct Nginx {
+    process: std::process::Child,
+    address: String,
+}
+
+impl Nginx {
+    fn start(dir: &Path, root: &Path) -> anyhow::Result<Nginx> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let address = format!("127.0.0.1:{port}");
+        let temp = root.join("incoming");
+        std::fs::create_dir_all(&temp)?;
+        let root_user = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self")?) == 0;
+        let user = if root_user { "user root;\n" } else { "" };
+        let config = format!(
+            "{user}daemon off;\nmaster_process off;\nworker_processes 1;\npid {dir}/nginx.pid;\n\
+             error_log {dir}/nginx-error.log;\nevents {{}}\nhttp {{\n  access_log off;\n  sendfile on;\n\
+               client_max_body_size 0;\n  client_body_temp_path {temp};\n  server {{\n    listen {address};\n\
+                 root {root};\n    location / {{ dav_methods PUT; }}\n  }}\n}}\n",
+            dir = dir.display(),
+            temp = temp.display(),
+            root = root.display(),
+        );
+        let conf = dir.join("nginx.conf");
+        std::fs::write(&conf, config)?;
+        let process = Command::new("/usr/sbin/nginx")
+            .args(["-p"])
+            .arg(dir)
+            .arg("-c")
+            .arg(&conf)
+            .stderr(Stdio::null())
+            .spawn()
+            .context("cannot start nginx")?;
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(&address).is_ok() {
+                return Ok(Nginx { process, address });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        bail!("nginx did not listen on {address} (see {}/nginx-error.log)", dir.display())
+    }
+
+    fn version(&self) -> String {
+        let output = Command::new("/usr/sbin/nginx").arg("-v").output();
+        output
+            .ok()
+            .and_then(|o| String::from_utf8(o.stderr).ok())
+            .and_then(|text| text.trim().rsplit(' ').next().map(str::to_string))
+            .unwrap_or_else(|| "nginx".into())
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
