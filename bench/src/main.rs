@@ -255,7 +255,7 @@ call) and from Rust, one after the other in the same run; the figure is the diff
 argument checks, releasing and taking back the GIL, the Ctrl-C watch, and turning the outcome into a \
 `Result`. The peer column is the Rust API's median for the call.";
 
-const FILES_TITLE: &str = "Session files over HTTP";
+const FILES_TITLE: &str = "Session files and the remote client over HTTP";
 
 const FILES_NOTES: &str = "\
 - P14 times curl (`-T` up, `-o /dev/null` down, its `time_total`) moving a 256 MiB file into and out of \
@@ -264,7 +264,10 @@ a JavaScript session's `/tmp` through `stockade serve` on loopback, and the same
 after another. Both keep the file in memory (the session's tmpfs, /dev/shm); the goal is the issue's \
 0.8× of nginx's throughput, so at most 1.25× its time. stockade hashes every byte either way (SHA-256, \
 on a thread beside the copy) for the transfer's audit record; nginx sends a download with `sendfile`, no \
-copy at all. Without the digest, the download measured 121 ms beside nginx's 113 ms.";
+copy at all. Without the digest, the download measured 121 ms beside nginx's 113 ms.
+- P15 times `stockade::remote::Client::run` (JavaScript `1`, a fresh sandbox on the server, a new TCP \
+connection per request) against the same request run in process with `Sandbox::run_request`, alternating; \
+the issue asks for the figure, with no goal.";
 
 const HTTP_NOTES: &str = "\
 - P10 starts `stockade serve` on loopback (one token, the deny-all policy) and drives it with \

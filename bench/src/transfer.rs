@@ -11,6 +11,8 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TOKEN: &str = "bench-token";
+/// A token whose policy is the default (deny-all, no /tmp): P15's runs.
+const PLAIN_TOKEN: &str = "bench-plain-token";
 const SIZE: u64 = 256 << 20;
 /// What stockade's transfer may take, over nginx's: the issue's 0.8× throughput.
 const GOAL: f64 = 1.0 / 0.8;
@@ -41,6 +43,7 @@ pub fn all(cli: &Path, rounds: usize) -> anyhow::Result<Vec<Row>> {
         ours_down.push(timed(&curl, &["-o", "/dev/null", "-H", &auth, &ours_url], &["200"])?);
         theirs_down.push(timed(&curl, &["-o", "/dev/null", &theirs_url], &["200"])?);
     }
+    let remote = remote_runs(&stockade.address, rounds * 100)?;
     stockade.stop();
     let nginx_version = nginx.version();
     let row = |what: &str, ours: Vec<Duration>, theirs: Vec<Duration>| {
@@ -58,7 +61,34 @@ pub fn all(cli: &Path, rounds: usize) -> anyhow::Result<Vec<Row>> {
             goal: Some(Quantity::Time(peer.mul_f64(GOAL))),
         }
     };
-    Ok(vec![row("upload", ours_up, theirs_up), row("download", ours_down, theirs_down)])
+    Ok(vec![row("upload", ours_up, theirs_up), row("download", ours_down, theirs_down), remote])
+}
+
+/// P15: `stockade::remote::Client::run` of JavaScript `1` against the same
+/// run in process, `runs` of each, alternating.
+fn remote_runs(address: &str, runs: usize) -> anyhow::Result<Row> {
+    use stockade::{Language, Request};
+    let client = stockade::remote::Client::connect(&format!("http://{address}"), Some(PLAIN_TOKEN))?;
+    let sandbox = stockade::Sandbox::new(stockade::Policy::default())?;
+    let request = Request::new(Language::JavaScript, "1");
+    let (mut remote, mut local) = (Vec::with_capacity(runs), Vec::with_capacity(runs));
+    for _ in 0..runs {
+        let started = std::time::Instant::now();
+        let outcome = client.run(&request)?;
+        remote.push(started.elapsed());
+        ensure!(outcome.value == Some(1.into()), "the remote run gave {outcome:?}");
+        let started = std::time::Instant::now();
+        sandbox.run_request(&request, None)?;
+        local.push(started.elapsed());
+    }
+    Ok(Row {
+        id: "P15",
+        what: "`stockade::remote::Client::run` of JavaScript `1`, `stockade serve` on loopback (a connection per request)"
+            .into(),
+        ours: Quantity::Time(crate::stats::median(&remote)),
+        peer: Peer { name: "the same run in process, `Sandbox::run_request`".into(), median: Ok(crate::stats::median(&local).into()) },
+        goal: None,
+    })
 }
 
 fn path(path: &Path) -> anyhow::Result<&str> {
@@ -92,9 +122,12 @@ struct Stockade {
 impl Stockade {
     fn start(cli: &Path, dir: &Path) -> anyhow::Result<Stockade> {
         std::fs::write(dir.join("policy.toml"), format!("[files]\ntmp_bytes = {}\n", SIZE * 2))?;
+        std::fs::write(dir.join("plain.toml"), "")?;
         let digest = stockade::audit_log::sha256_hex(TOKEN.as_bytes());
+        let plain = stockade::audit_log::sha256_hex(PLAIN_TOKEN.as_bytes());
         let config = format!(
-            "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"bench\"\nsha256 = \"{digest}\"\npolicy = \"policy.toml\"\n"
+            "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"bench\"\nsha256 = \"{digest}\"\npolicy = \"policy.toml\"\n\
+             [[tokens]]\nid = \"plain\"\nsha256 = \"{plain}\"\npolicy = \"plain.toml\"\n"
         );
         std::fs::write(dir.join("server.toml"), config)?;
         let mut server = Command::new(cli)

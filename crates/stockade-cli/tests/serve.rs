@@ -943,3 +943,74 @@ fn a_200_mib_file_goes_in_and_out_without_the_server_holding_it() {
     let grown = peak_memory(&server).saturating_sub(before);
     assert!(grown < 64 << 20, "the server's peak memory grew by {} MiB for a 200 MiB file", grown >> 20);
 }
+
+#[test]
+fn the_rust_remote_client_runs_streams_and_moves_files_as_in_process() {
+    use std::sync::{Arc, Mutex};
+    use stockade::remote::Client;
+    use stockade::{FileError, Language, Request, SandboxError, Stream};
+    let server = Server::custom(
+        &[("remote.toml", "[files]\ntmp_bytes = 33554432\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"remote.toml\"\n",
+    );
+    let url = format!("http://{}", server.address);
+    let client = Client::connect(&url, Some(TOKEN_A)).expect("a client");
+    assert!(client.healthy());
+    let code = "console.log('hi'); 6 * 7";
+    let remote = client.run(&Request::new(Language::JavaScript, code)).expect("a remote run");
+    let local = stockade::Sandbox::new(stockade::Policy::default())
+        .expect("sandbox")
+        .run(Language::JavaScript, code)
+        .expect("a local run");
+    assert_eq!((&remote.status, &remote.stdout, &remote.value), (&local.status, &local.stdout, &local.value));
+
+    // Streamed: the output reaches the sink, then the outcome comes.
+    let seen = Arc::new(Mutex::new(Vec::<(Stream, String)>::new()));
+    let sink = {
+        let seen = seen.clone();
+        move |stream: Stream, bytes: &[u8]| {
+            seen.lock().expect("lock").push((stream, String::from_utf8_lossy(bytes).into()))
+        }
+    };
+    let request = Request::new(Language::JavaScript, "console.log('one'); console.error('two'); 3");
+    let streamed = client.run_with(&request, Arc::new(sink)).expect("a streamed run");
+    assert_eq!(streamed.value, Some(3.into()));
+    assert_eq!(
+        *seen.lock().expect("lock"),
+        vec![(Stream::Stdout, "one\n".to_string()), (Stream::Stderr, "two\n".to_string())]
+    );
+
+    // Refusals are the in-process errors of the server's class.
+    let refused = client.run(&Request::new(Language::JavaScript, "1").with_env("NOT_LISTED", "x"));
+    assert!(matches!(refused, Err(SandboxError::Request(_))), "{refused:?}");
+    let stranger = Client::connect(&url, Some("wrong-token")).expect("a client");
+    let refused = stranger.run(&Request::new(Language::JavaScript, "1"));
+    assert!(matches!(refused, Err(SandboxError::Remote { status: 401, .. })), "{refused:?}");
+    assert!(Client::connect("https://example.com", None).is_err());
+
+    // A session and its files, streamed both ways.
+    let session = client.session(Language::JavaScript).expect("a session");
+    let sent = session.files().write("in.txt", &b"hello"[..]).expect("write");
+    assert_eq!((sent.path.as_str(), sent.bytes), ("/tmp/in.txt", 5));
+    assert_eq!(sent.sha256, stockade::audit_log::sha256_hex(b"hello"));
+    let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+    assert_eq!(session.files().write("/tmp/big.bin", &big[..]).expect("16 MiB up").bytes, big.len() as u64);
+    let ran = session
+        .run("fs.writeFileSync('/tmp/out.txt', fs.readFileSync('/tmp/in.txt', 'utf8').toUpperCase()); 1");
+    assert_eq!(ran.expect("a run").value, Some(1.into()));
+    let mut out = Vec::new();
+    let got = session.files().read("out.txt", &mut out).expect("read");
+    assert_eq!((out.as_slice(), got.bytes), (&b"HELLO"[..], 5));
+    let mut back = Vec::new();
+    session.files().read("big.bin", &mut back).expect("16 MiB down");
+    assert!(back == big, "the 16 MiB file came back different");
+    let listed: Vec<String> = session.files().list("").expect("list").into_iter().map(|e| e.path).collect();
+    assert_eq!(listed, ["/tmp/big.bin", "/tmp/in.txt", "/tmp/out.txt"]);
+    assert!(matches!(session.files().read("nothing.txt", Vec::new()), Err(FileError::Missing { .. })));
+    assert!(matches!(session.files().read("../etc/passwd", Vec::new()), Err(FileError::Session(_))));
+    session.files().remove("out.txt").expect("remove");
+    assert!(matches!(session.files().read("out.txt", Vec::new()), Err(FileError::Missing { .. })));
+    session.close().expect("close");
+    session.close().expect("closing twice is harmless");
+    assert!(matches!(session.run("1"), Err(SandboxError::Remote { status: 404, .. })));
+}

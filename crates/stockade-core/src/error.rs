@@ -72,6 +72,17 @@ pub enum SandboxError {
     /// expired, spent a budget, or its guest was stopped mid-run.
     #[error("session ended: {0}")]
     SessionEnded(String),
+    /// A remote `stockade serve` refused, with an error of its own class
+    /// (or none, for a refusal such as a bad token).
+    #[error("the server refused (HTTP {status}): {message}")]
+    Remote {
+        /// The HTTP status.
+        status: u16,
+        /// The error's class, as the server said it.
+        class: Option<ErrorClass>,
+        /// What it said.
+        message: String,
+    },
 }
 
 /// What kind of failure a [`SandboxError`] is, for the surfaces to map.
@@ -129,6 +140,9 @@ impl SandboxError {
             SandboxError::Audit(_) => ErrorClass::Internal,
             SandboxError::Network { .. } => ErrorClass::Unavailable,
             SandboxError::SessionEnded(_) => ErrorClass::Ended,
+            SandboxError::Remote { class: Some(class), .. } => *class,
+            SandboxError::Remote { status, .. } if *status < 500 => ErrorClass::InvalidRequest,
+            SandboxError::Remote { .. } => ErrorClass::Internal,
         }
     }
 

@@ -28,6 +28,7 @@ pub mod diagnostics;
 mod grants;
 mod network;
 pub mod rate;
+pub mod remote;
 mod sandbox;
 mod session;
 pub mod session_commands;
