@@ -1014,3 +1014,55 @@ fn the_rust_remote_client_runs_streams_and_moves_files_as_in_process() {
     session.close().expect("closing twice is harmless");
     assert!(matches!(session.run("1"), Err(SandboxError::Remote { status: 404, .. })));
 }
+
+#[test]
+fn the_rust_remote_client_runs_background_commands_as_in_process() {
+    use std::sync::{Arc, Mutex};
+    use stockade::remote::Client;
+    use stockade::{CommandError, Language, Signal, Stream};
+    let server = Server::custom(
+        &[("sh.toml", "languages = [\"sh\"]\n")],
+        "[[tokens]]\nid = \"agent-a\"\nsha256 = \"{sha:token-for-agent-a}\"\npolicy = \"sh.toml\"\n",
+    );
+    let client = Client::connect(&format!("http://{}", server.address), Some(TOKEN_A)).expect("a client");
+    let session = client.session(Language::Shell).expect("a session");
+    let command = session.spawn("echo ready; read reply; echo \"got $reply\" >&2").expect("spawn");
+    assert_eq!((command.id(), command.output().expect("output").running), ("c1", true));
+    // Followed: the reply is written only once the follower has seen "ready".
+    let seen = Arc::new(Mutex::new(String::new()));
+    let sink = {
+        let seen = seen.clone();
+        let session_id = session.id().to_string();
+        let (address, answered) =
+            (server.address.clone(), Arc::new(std::sync::atomic::AtomicBool::new(false)));
+        move |_: Stream, bytes: &[u8]| {
+            let mut seen = seen.lock().expect("lock");
+            seen.push_str(&String::from_utf8_lossy(bytes));
+            if seen.contains("ready") && !answered.swap(true, std::sync::atomic::Ordering::SeqCst) {
+                let path = format!("/v1/sessions/{session_id}/commands/c1/stdin");
+                assert_eq!(call_raw(&address, "POST", &path, TOKEN_A, b"yes\n").0, 204);
+            }
+        }
+    };
+    let done = command.follow(&sink, Some(std::time::Duration::from_secs(30))).expect("follow");
+    assert_eq!((done.running, done.exit_code, done.stderr.as_str()), (false, Some(0), "got yes\n"));
+    assert_eq!(*seen.lock().expect("lock"), "ready\ngot yes\n");
+    assert!(matches!(command.write_stdin(b"late\n"), Err(CommandError::StdinClosed)));
+
+    let squares = session.spawn("while read n; do echo $((n * n)); done").expect("spawn");
+    squares.write_stdin(b"12\n").expect("write");
+    squares.close_stdin().expect("close");
+    assert_eq!(squares.wait(Some(std::time::Duration::from_secs(30))).expect("wait").stdout, "144\n");
+    let trapped = session.spawn("trap 'exit 6' TERM; echo up; while :; do sleep 0.05; done").expect("spawn");
+    while !trapped.output().expect("output").stdout.contains("up") {}
+    trapped.signal(Signal::Term).expect("signal");
+    assert_eq!(trapped.wait(Some(std::time::Duration::from_secs(30))).expect("wait").exit_code, Some(6));
+    let killed = session.spawn("sleep 1000").expect("spawn").kill().expect("kill");
+    assert_eq!((killed.running, killed.exit_code), (false, Some(137)));
+    let ids: Vec<String> = session.commands().expect("list").iter().map(|c| c.id().to_string()).collect();
+    assert_eq!(ids, ["c1", "c2", "c3", "c4"]);
+    assert!(matches!(
+        session.spawn("echo \0"),
+        Err(CommandError::Session(stockade::SandboxError::Request(_)))
+    ));
+}

@@ -6,8 +6,9 @@
 //! gives an [`Outcome`], a refusal a [`SandboxError`] of the server's
 //! class (`SessionEnded`, `Busy` with its retry time, `Request`, or
 //! [`SandboxError::Remote`] with the status and class), a file's failure a
-//! [`FileError`]. Uploads stream from a reader and downloads to a writer,
-//! neither held whole.
+//! [`FileError`], a background command's a [`stockade_core::CommandError`].
+//! Uploads stream from a reader and downloads to a writer, neither held
+//! whole.
 //!
 //! ```no_run
 //! use stockade::remote::Client;
@@ -22,7 +23,10 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod commands;
 mod transport;
+
+pub use commands::RemoteCommand;
 
 use crate::session_files::{Entry, EntryKind, FileError, Transfer};
 use std::io::{Read, Write};
