@@ -22,18 +22,7 @@ pub fn all(cli: &Path, seconds: u32) -> anyhow::Result<Vec<Row>> {
         "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"bench\"\nsha256 = \"{digest}\"\npolicy = \"policy.toml\"\n\
          max_concurrent = 1024\nmax_sessions = 1\n"
     );
-    std::fs::write(dir.path().join("server.toml"), config)?;
-    let mut server = Command::new(cli)
-        .args(["serve", "--config"])
-        .arg(dir.path().join("server.toml"))
-        .stderr(Stdio::piped())
-        .spawn()
-        .context("cannot start stockade serve")?;
-    let mut stderr = std::io::BufReader::new(server.stderr.take().context("stderr")?);
-    let mut line = String::new();
-    stderr.read_line(&mut line)?;
-    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-    let address = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
+    let (mut server, address) = serve(cli, dir.path(), &config)?;
     let measured = [("JavaScript", "js", "6 * 7", 2000.0), ("Python", "python", "6 * 7", 300.0)]
         .into_iter()
         .map(|(name, language, code, goal)| {
@@ -57,6 +46,24 @@ pub fn all(cli: &Path, seconds: u32) -> anyhow::Result<Vec<Row>> {
     let _ = server.kill();
     let _ = server.wait();
     measured
+}
+
+/// Starts `stockade serve` with `config` (written into `dir`, beside the
+/// policies it names); the server and the address it listens on.
+pub fn serve(cli: &Path, dir: &Path, config: &str) -> anyhow::Result<(std::process::Child, String)> {
+    std::fs::write(dir.join("server.toml"), config)?;
+    let mut server = Command::new(cli)
+        .args(["serve", "--config"])
+        .arg(dir.join("server.toml"))
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("cannot start stockade serve")?;
+    let mut stderr = std::io::BufReader::new(server.stderr.take().context("stderr")?);
+    let mut line = String::new();
+    stderr.read_line(&mut line)?;
+    std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
+    let address = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
+    Ok((server, address))
 }
 
 /// wrk's requests per second and its 99th-percentile latency.

@@ -5,7 +5,6 @@
 
 use crate::row::{Peer, Quantity, Row};
 use anyhow::{Context, bail, ensure};
-use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -129,18 +128,7 @@ impl Stockade {
             "listen = \"127.0.0.1:0\"\n[[tokens]]\nid = \"bench\"\nsha256 = \"{digest}\"\npolicy = \"policy.toml\"\n\
              [[tokens]]\nid = \"plain\"\nsha256 = \"{plain}\"\npolicy = \"plain.toml\"\n"
         );
-        std::fs::write(dir.join("server.toml"), config)?;
-        let mut server = Command::new(cli)
-            .args(["serve", "--config"])
-            .arg(dir.join("server.toml"))
-            .stderr(Stdio::piped())
-            .spawn()
-            .context("cannot start stockade serve")?;
-        let mut stderr = std::io::BufReader::new(server.stderr.take().context("stderr")?);
-        let mut line = String::new();
-        stderr.read_line(&mut line)?;
-        std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-        let address = line.trim().rsplit("http://").next().unwrap_or_default().to_string();
+        let (server, address) = crate::http::serve(cli, dir, &config)?;
         Ok(Stockade { server, address })
     }
 

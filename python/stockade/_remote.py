@@ -118,23 +118,12 @@ class Client:
         body = json.dumps(request).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
         connection, response = self._send("POST", path, body, headers)
-        decoded = Decoded(on_stdout, on_stderr)
-        try:
-            for line in response:
-                event = json.loads(line)
-                kind = event.get("type")
-                if kind == "output":
-                    decoded(event["stream"], event["text"].encode())
-                elif kind == "cut":
-                    decoded(f"{event['stream']}-cut", b"")
-                elif kind == "outcome":
-                    decoded.finish()
-                    return Result(event["outcome"])
-                elif kind == "error":
-                    exception = _ERRORS.get(event.get("class") or "", _native.StockadeError)
-                    raise exception(event.get("error", "the run failed"))
-        finally:
-            connection.close()
+        last = _followed(connection, response, on_stdout, on_stderr)
+        if last.get("type") == "outcome":
+            return Result(last["outcome"])
+        if last.get("type") == "error":
+            exception = _ERRORS.get(last.get("class") or "", _native.StockadeError)
+            raise exception(last.get("error", "the run failed"))
         raise _native.StockadeError("the server's stream ended before the run's outcome")
 
     # --- the Sandbox API ----------------------------------------------------
@@ -276,20 +265,9 @@ class RemoteCommand:
         connection, response = self._client._send(
             "GET", self._path + query, headers={"Accept": "application/x-ndjson"}
         )
-        decoded = Decoded(on_stdout, on_stderr)
-        try:
-            for line in response:
-                event = json.loads(line)
-                kind = event.get("type")
-                if kind == "output":
-                    decoded(event["stream"], event["text"].encode())
-                elif kind == "cut":
-                    decoded(f"{event['stream']}-cut", b"")
-                elif kind == "command":
-                    decoded.finish()
-                    return CommandOutput._of(event["command"])
-        finally:
-            connection.close()
+        last = _followed(connection, response, on_stdout, on_stderr)
+        if last.get("type") == "command":
+            return CommandOutput._of(last["command"])
         raise _native.StockadeError("the server's stream ended before the command's state")
 
     def stream(self, timeout: Optional[float] = None) -> Streamed:
@@ -377,6 +355,29 @@ class RemoteFiles:
         connection, response = self._client._send("DELETE", self._path(path))
         response.read()
         connection.close()
+
+
+def _followed(
+    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, on_stdout: Any, on_stderr: Any
+) -> Dict[str, Any]:
+    """Reads an ``application/x-ndjson`` answer: its output and cut lines
+    go to the callbacks as the in-process ones get them; returns the first
+    other line (how it ended), or ``{}`` if the stream stopped first."""
+    decoded = Decoded(on_stdout, on_stderr)
+    try:
+        for line in response:
+            event = json.loads(line)
+            kind = event.get("type")
+            if kind == "output":
+                decoded(event["stream"], event["text"].encode())
+            elif kind == "cut":
+                decoded(f"{event['stream']}-cut", b"")
+            else:
+                decoded.finish()
+                return event
+    finally:
+        connection.close()
+    return {}
 
 
 def _chunks(source: BinaryIO) -> Iterator[bytes]:
