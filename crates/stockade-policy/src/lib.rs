@@ -66,7 +66,7 @@ pub use document::{
 pub use error::PolicyError;
 pub use language::{Language, UnknownLanguage};
 pub use requirement::Requirement;
-pub use validate::{check_identifier, check_tool_name};
+pub use validate::{check_identifier, check_tool_name, check_tool_namespaces};
 
 /// One mebibyte, the unit most limits are written in.
 pub const MIB: u64 = 1024 * 1024;

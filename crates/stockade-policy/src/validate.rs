@@ -126,6 +126,7 @@ impl Policy {
 
         crate::network::Rules::new(&self.network)?;
 
+        check_tool_namespaces("tools", self.tools.keys().map(String::as_str))?;
         for (name, tool) in &self.tools {
             check_tool_name(&format!("tools.{name}"), name)?;
             if let Some(rate) = &tool.rate {
@@ -250,6 +251,35 @@ pub fn check_tool_name(key: &str, name: &str) -> Result<(), PolicyError> {
              with a digit), joined by `.` for a namespace",
         ))
     }
+}
+
+/// Checks that no tool of `names` is also the namespace of another: a
+/// guest calls `stripe.list` as a function inside the object `stripe`, so a
+/// tool named `stripe` would hide it, or be hidden by it. Errors name
+/// `key` and the first such pair, in name order.
+pub fn check_tool_namespaces<'a>(
+    key: &str,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), PolicyError> {
+    let mut names: Vec<&str> = names.into_iter().collect();
+    names.sort_unstable();
+    // In name order every name that starts with `name` comes right after it.
+    for (at, name) in names.iter().enumerate() {
+        let inner = names[at + 1..]
+            .iter()
+            .take_while(|other| other.starts_with(name))
+            .find(|other| other.as_bytes().get(name.len()) == Some(&b'.'));
+        if let Some(inner) = inner {
+            return Err(PolicyError::invalid(
+                format!("{key}.{name}"),
+                format!(
+                    "`{name}` is also the namespace of the tool `{inner}` (a guest calls `{inner}` as a \
+                     function inside `{name}`), so `{name}` cannot be a tool itself: rename one of them"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// A dotted Python module name of ASCII identifiers (`xml.etree`), at most

@@ -61,6 +61,7 @@ impl Registry {
             }
         }
         let callable: Vec<&Entry> = entries.values().filter(|e| e.rules.is_some()).collect();
+        stockade_policy::check_tool_namespaces("tools", callable.iter().map(|e| e.tool.name.as_str()))?;
         let descriptors = callable.iter().map(|e| e.tool.descriptor()).collect();
         let names: Vec<&str> = callable.iter().map(|e| e.tool.name.as_str()).collect();
         let offered = if names.is_empty() { "none".to_string() } else { names.join(", ") };

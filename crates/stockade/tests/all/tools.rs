@@ -374,6 +374,24 @@ fn a_dotted_tool_name_is_a_function_in_a_namespace() {
         let toml = format!("[tools.{bad:?}]\n");
         assert!(Policy::from_toml_str(&toml).and_then(|p| p.validate().map(|()| p)).is_err(), "{bad}");
     }
+    // A tool cannot also be the namespace of another, in either order or
+    // at any depth: the guest could reach only one of the two.
+    for (outer, inner) in [("stripe", "stripe.list"), ("a.b", "a.b.c"), ("x", "x.y.z")] {
+        let toml = format!("[tools.{inner:?}]\n[tools.{outer:?}]\n[tools.{:?}]\n", format!("{outer}0"));
+        let refused = Policy::from_toml_str(&toml).and_then(|p| p.validate()).expect_err(&toml);
+        assert_eq!(refused.key(), format!("tools.{outer}"), "{refused}");
+        assert!(refused.to_string().contains(&format!("namespace of the tool `{inner}`")), "{refused}");
+        let registered = Sandbox::builder()
+            .policy(Policy::from_toml_str("allow_unlisted_tools = true\n").expect("policy"))
+            .tool(Tool::new(inner).handler(|_| Ok(json!(null))))
+            .tool(Tool::new(outer).handler(|_| Ok(json!(null))))
+            .build();
+        assert!(registered.is_err(), "{outer} beside {inner} was registered");
+    }
+    // A shared prefix that is no namespace is no conflict.
+    let near = Policy::from_toml_str("[tools.stripe]\n[tools.stripe_list]\n[tools.\"stripes.list\"]\n")
+        .expect("policy");
+    near.validate().expect("`stripe`, `stripe_list` and `stripes.list` are distinct");
 }
 
 /// Host tools for native programs: `tool NAME --key value` in the jail
