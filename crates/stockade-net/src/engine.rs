@@ -243,6 +243,12 @@ impl Engine {
         wait.recv().unwrap_or_else(|_| Err(crate::Refusal::Unsupported("the run's network has ended".into())))
     }
 
+    /// What every task of the engine shares, for the crate's own tests.
+    #[cfg(test)]
+    pub(crate) fn inner(&self) -> Arc<Inner> {
+        self.inner.clone()
+    }
+
     /// What the guest has used of its network so far.
     pub fn usage(&self) -> NetworkUsage {
         self.inner.budgets.usage()

@@ -199,3 +199,70 @@ impl Drop for Returning {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::Engine;
+    use crate::testing::Origin;
+    use http_body_util::{BodyExt, Full};
+    use std::net::{IpAddr, Ipv4Addr};
+    use stockade_policy::NetworkPolicy;
+    use stockade_policy::network::Host;
+
+    fn request(port: u16) -> Request<Body> {
+        let empty = Full::new(Bytes::new()).map_err(|never| match never {}).boxed();
+        Request::get("/again").header("host", format!("127.0.0.1:{port}")).body(empty).expect("request")
+    }
+
+    /// A kept connection that died before its next request went out: the
+    /// request is sent once more on a new connection, and only when the
+    /// dead one was a reused one (a new connection's failure is the
+    /// destination's answer).
+    #[test]
+    fn a_request_on_a_reused_connection_that_died_goes_out_once_on_a_new_one() {
+        let origin = Origin::start().expect("origin");
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, origin.port));
+        let destination = Destination {
+            host: Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            port: origin.port,
+            rule: 0,
+            addresses: vec![address],
+        };
+        let engine = Engine::new(&NetworkPolicy::default(), Default::default(), None).expect("engine");
+        let inner = engine.inner();
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        runtime.block_on(async {
+            // A connection whose driver is gone, as one the destination
+            // closed between two requests is: hyper hands the request back.
+            let (pool, authority) = (inner.pool.clone(), destination.authority());
+            let dead = |reused| {
+                let (pool, authority) = (pool.clone(), authority.clone());
+                async move {
+                    let tcp = tokio::net::TcpStream::connect(address).await.expect("connect");
+                    let (sender, connection) =
+                        hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await.expect("handshake");
+                    drop(connection);
+                    let key = Key { authority, tls: false };
+                    Lease { pool, key, idle: Idle { address, sender, since: Instant::now() }, reused }
+                }
+            };
+            let mut reused = dead(true).await;
+            let response = reused.send(&inner, &destination, request(origin.port)).await.expect("sent again");
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.expect("body").to_bytes();
+            assert_eq!(
+                body,
+                "origin saw GET /again HTTP/1.1 host=127.0.0.1:".to_string() + &origin.port.to_string()
+            );
+            assert!(!reused.reused, "the lease now holds the new connection");
+            // The dead one and the one the request went out on.
+            assert_eq!(origin.connections(), 2);
+
+            let mut fresh = dead(false).await;
+            let failed = fresh.send(&inner, &destination, request(origin.port)).await;
+            assert!(matches!(failed, Err(Refusal::Unresolved { .. })), "{failed:?}");
+        });
+        assert_eq!(origin.seen().len(), 1, "{:?}", origin.seen());
+    }
+}
