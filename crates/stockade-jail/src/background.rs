@@ -319,6 +319,23 @@ impl Reader {
                 self.log.finish(parse(&status));
                 return;
             }
+            if !list_alive {
+                // The list has ended, so every writer its command will have
+                // has opened its end. A stream that reads its end now has
+                // none left, or never had one (the guest removed the FIFO
+                // before the command could open it), which poll does not
+                // report: without this, a follower would wait forever.
+                for (index, (file, stream)) in
+                    [(&mut self.stdout, Stream::Stdout), (&mut self.stderr, Stream::Stderr)]
+                        .into_iter()
+                        .enumerate()
+                {
+                    if open[index] && !read_into(file, stream, &self.log, &mut chunk) {
+                        open[index] = false;
+                        self.log.close(stream);
+                    }
+                }
+            }
             if !status_open && !list_alive && !open[0] && !open[1] {
                 return;
             }
@@ -465,6 +482,48 @@ fn check(result: libc::c_int) -> std::io::Result<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn pidfd(child: &std::process::Child) -> OwnedFd {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as RawFd;
+        assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
+        // SAFETY: pidfd_open succeeded; the descriptor is ours.
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    }
+
+    /// A command whose FIFOs were removed before it could open them (the
+    /// guest may remove anything in its `/tmp`) never has a writer on its
+    /// streams, which poll never reports: once its list has ended, the
+    /// streams are closed all the same, while the jail lives on.
+    #[test]
+    fn streams_no_writer_ever_opened_are_closed_once_the_list_has_ended() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let folder = File::open(tmp.path()).expect("open tmp");
+        // SAFETY: getuid and getgid only read the caller's ids.
+        let owner = unsafe { (libc::getuid(), libc::getgid()) };
+        let channel = Channel::make(&folder, "test", owner).expect("channel");
+        let list = std::process::Command::new("true").spawn().expect("true");
+        let mut jail = std::process::Command::new("sleep").arg("600").spawn().expect("sleep");
+        let log = Arc::new(CommandLog::new(1 << 10, 1 << 10));
+        let Channel { stdout, stderr, status, .. } = channel;
+        let reader =
+            Reader { log: log.clone(), stdout, stderr, status, list: Some(pidfd(&list)), jail: pidfd(&jail) };
+        let reading = std::thread::spawn(move || reader.run());
+        // Guards against a hang, not timings: the jail outlives them by far.
+        let followed = log.follow(&|_: Stream, _: &[u8]| {}, Some(Duration::from_secs(20)), None);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while !reading.is_finished() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let finished = reading.is_finished();
+        let _ = jail.kill();
+        let _ = jail.wait();
+        assert!(finished, "the reader still waits on streams nobody can write");
+        assert!(!followed.running, "{followed:?}");
+        assert_eq!(followed.exit_code, None, "no status was written: {followed:?}");
+    }
+
     #[test]
     fn the_status_is_the_first_line_and_nothing_else() {
         assert_eq!(super::parse(b"0\n"), Some(0));
