@@ -264,7 +264,13 @@ a JavaScript session's `/tmp` through `stockade serve` on loopback, and the same
 after another. Both keep the file in memory (the session's tmpfs, /dev/shm); the goal is the issue's \
 0.8× of nginx's throughput, so at most 1.25× its time. stockade hashes every byte either way (SHA-256, \
 on a thread beside the copy) for the transfer's audit record; nginx sends a download with `sendfile`, no \
-copy at all. Without the digest, the download measured 121 ms beside nginx's 113 ms.
+copy at all. Without the digest, the download measured 121 ms beside nginx's 113 ms. The third row is \
+that digest alone, over the same bytes already in memory, on an idle core: it takes about as long as \
+nginx's whole download (0.90× to 1.33× of it in three runs on 2026-12-07), so a download that records its \
+SHA-256 is bound by it, and with the copy and curl sharing the machine's two cores it misses the goal. A \
+faster digest (BLAKE3 measured 150 ms here) would change the audit record's field for little, and a \
+digest remembered from an upload could not be trusted, since a guest's writes through `mmap` on tmpfs \
+leave a file's times as they were.
 - P15 times `stockade::remote::Client::run` (JavaScript `1`, a fresh sandbox on the server, a new TCP \
 connection per request) against the same request run in process with `Sandbox::run_request`, alternating; \
 the issue asks for the figure, with no goal.";
