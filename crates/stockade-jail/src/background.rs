@@ -33,6 +33,8 @@ const IDLE: Duration = Duration::from_secs(1);
 /// At most this many passes of `SIGKILL` over a command's processes, for
 /// one that forks as fast as it is killed (its pids are capped anyway).
 const KILL_PASSES: usize = 32;
+/// How long a signal or the close of stdin waits for the command to start.
+const START_WAIT: Duration = Duration::from_secs(5);
 
 /// The host's ends of a command's FIFOs, and the folder that holds them.
 pub(crate) struct Channel {
@@ -87,12 +89,18 @@ impl Channel {
 
     /// The script that starts `command` with `shell`, from the session's
     /// shell, and prints the pid of the list that runs it.
+    ///
+    /// The list opens the four FIFOs itself, before it starts the command,
+    /// and holds them until it ends: so once it has a child, the command's
+    /// stdin is open and the host may close its own end (a FIFO closed by
+    /// every holder before its reader came would lose what was written and
+    /// leave that reader's open waiting for ever).
     pub(crate) fn launcher(&self, shell: &str, command: &str) -> String {
         let quoted = command.replace('\'', r"'\''");
         let at = format!("/tmp/{}", self.name);
         format!(
-            "{{ command setsid env --default-signal=INT,QUIT {shell} -c '{quoted}' <{at}/in >{at}/out 2>{at}/err; \
-             command printf '%d\\n' \"$?\" >{at}/status; }} </dev/null >/dev/null 2>&1 &\n\
+            "{{ command setsid env --default-signal=INT,QUIT {shell} -c '{quoted}' 9>&-; \
+             command printf '%d\\n' \"$?\" >&9; }} <{at}/in >{at}/out 2>{at}/err 9>{at}/status &\n\
              command printf '%d\\n' \"$!\"\n"
         )
     }
@@ -159,26 +167,28 @@ impl Process {
 
     /// The processes of the command: every process of the jail descended
     /// from the list's (not the list itself), and every one still in a
-    /// process group that one of those leads, which catches what they left
-    /// behind as orphans (`(sleep 9 &)`), unless it made a session of its own.
-    fn processes(&self) -> std::io::Result<Vec<libc::pid_t>> {
+    /// process group or a session that one of those, or of `seen` (found
+    /// by an earlier pass, dead since), leads. That catches what they left
+    /// behind as orphans, `(sleep 9 &)`, and a child a process forked as it
+    /// was killed, after a `setsid` of its own: the kernel keeps a group's
+    /// or a session's id from being any other process's pid while it lasts.
+    fn processes(&self, seen: &[libc::pid_t]) -> std::io::Result<Vec<libc::pid_t>> {
         let jailed: Vec<(libc::pid_t, Lineage)> =
             jailed(&self.namespace)?.into_iter().filter_map(|pid| Some((pid, lineage(pid)?))).collect();
+        // Once the list has ended its pid may be another's: then only what
+        // `seen` leads is the command's.
         let mut found = vec![self.pid];
-        let mut at = 0;
+        let mut at = if self.alive() { 0 } else { 1 };
         while at < found.len() {
             let of = found[at];
             found.extend(jailed.iter().filter(|(_, lineage)| lineage.parent == of).map(|(pid, _)| *pid));
             at += 1;
         }
         found.remove(0);
-        let groups: Vec<libc::pid_t> = jailed
-            .iter()
-            .filter(|(pid, lineage)| found.contains(pid) && lineage.group == *pid)
-            .map(|(pid, _)| *pid)
-            .collect();
+        let leaders: Vec<libc::pid_t> = found.iter().chain(seen).copied().collect();
         for (pid, lineage) in &jailed {
-            if groups.contains(&lineage.group) && !found.contains(pid) {
+            let led = leaders.contains(&lineage.group) || leaders.contains(&lineage.session);
+            if led && *pid != self.pid && !found.contains(pid) {
                 found.push(*pid);
             }
         }
@@ -191,6 +201,22 @@ pub(crate) struct Control {
     stdin: Mutex<Option<File>>,
     list: Option<Process>,
     log: Arc<CommandLog>,
+}
+
+impl Control {
+    /// Waits, at most [`START_WAIT`], until the command has started (its
+    /// list has a child, and so has opened the FIFOs) or its list has
+    /// ended: the launcher's turn returns as soon as the list is forked.
+    fn started(&self) {
+        let Some(list) = self.list.as_ref() else { return };
+        let deadline = Instant::now() + START_WAIT;
+        while list.alive() && Instant::now() < deadline {
+            if list.processes(&[]).is_ok_and(|found| !found.is_empty()) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
 }
 
 impl CommandControl for Control {
@@ -221,27 +247,31 @@ impl CommandControl for Control {
     }
 
     fn close_stdin(&self) {
+        self.started();
         self.stdin.lock().unwrap_or_else(|p| p.into_inner()).take();
     }
 
     fn signal(&self, signal: Signal) -> Result<(), CommandError> {
         let Some(list) = self.list.as_ref().filter(|list| list.alive()) else { return Ok(()) };
+        // A signal sent as the command starts is for the command, which
+        // may not have been forked yet.
+        self.started();
         let number = number(signal);
         let passes = if signal == Signal::Kill { KILL_PASSES } else { 1 };
+        let mut seen = Vec::new();
         for _ in 0..passes {
-            if !list.alive() {
-                break;
-            }
-            let targets =
-                list.processes().map_err(|source| CommandError::Io { step: "find its processes", source })?;
+            let targets = list
+                .processes(&seen)
+                .map_err(|source| CommandError::Io { step: "find its processes", source })?;
             if targets.is_empty() {
                 break;
             }
-            for pid in targets {
+            for &pid in &targets {
                 // SAFETY: kill takes a pid and a signal; every pid here is
                 // a process of the jail's own pid namespace.
                 unsafe { libc::kill(pid, number) };
             }
+            seen.extend(targets);
         }
         Ok(())
     }
@@ -424,14 +454,16 @@ fn last_nspid(pid: libc::pid_t) -> Option<libc::pid_t> {
 struct Lineage {
     parent: libc::pid_t,
     group: libc::pid_t,
+    session: libc::pid_t,
 }
 
 fn lineage(pid: libc::pid_t) -> Option<Lineage> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // After the name, which may hold anything, in parentheses: the state,
-    // the parent, the process group.
+    // the parent, the process group, the session.
     let mut fields = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().skip(1);
-    Some(Lineage { parent: fields.next()?.parse().ok()?, group: fields.next()?.parse().ok()? })
+    let mut next = || fields.next()?.parse().ok();
+    Some(Lineage { parent: next()?, group: next()?, session: next()? })
 }
 
 fn number(signal: Signal) -> libc::c_int {

@@ -189,3 +189,26 @@ fn host_processes_with(marker: &str) -> bool {
             .is_ok_and(|env| String::from_utf8_lossy(&env).contains(marker))
     })
 }
+
+/// The start of a command races with what the host does next: stdin
+/// written and closed, or a kill, at once, before the command is even
+/// forked. Each is for the command all the same. Many rounds, since one
+/// might start in time by luck.
+#[test]
+fn input_closed_or_a_kill_sent_as_the_command_starts_reaches_it() {
+    let sandbox = Sandbox::new(Policy::default()).expect("sandbox");
+    let session = sandbox.session(Language::Shell).expect("session");
+    for round in 0..15 {
+        let cat = session.spawn("cat; echo done").expect("spawn");
+        cat.write_stdin(format!("round {round}\n").as_bytes()).expect("write");
+        cat.close_stdin();
+        let fed = cat.wait(Some(PATIENCE), None);
+        assert_eq!(
+            (fed.stdout.as_str(), fed.exit_code),
+            (format!("round {round}\ndone\n").as_str(), Some(0))
+        );
+        let killed = session.spawn("sleep 1000").expect("spawn").kill(PATIENCE).expect("kill");
+        assert_eq!((killed.running, killed.exit_code), (false, Some(137)), "round {round}");
+    }
+    assert_eq!(sleepers(&session), 0);
+}
