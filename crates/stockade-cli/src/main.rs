@@ -4,7 +4,6 @@ mod bearer;
 mod cmd;
 mod escape;
 mod exit;
-mod progress;
 mod render;
 
 use clap::{Parser, Subcommand};
@@ -64,7 +63,7 @@ fn main() {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let cli = Cli::parse();
-    progress::install();
+    stockade::progress::show_on_stderr();
     let result = match cli.command {
         Command::Run(args) => cmd::run::run(args),
         Command::Exec(args) => cmd::exec::run(args),

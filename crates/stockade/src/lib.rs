@@ -27,6 +27,7 @@ mod audit;
 pub mod diagnostics;
 mod grants;
 mod network;
+pub mod progress;
 pub mod rate;
 pub mod remote;
 mod sandbox;
@@ -47,5 +48,4 @@ pub use stockade_core::{
 };
 pub use stockade_policy as policy;
 pub use stockade_policy::{Policy, PolicyError};
-pub use stockade_wasm::progress;
 pub use tools::{Tool, ToolError};

@@ -1,13 +1,16 @@
-//! The progress bar of long guest compiles, on stderr.
+//! Progress of long guest compiles (CPython's takes minutes on a small
+//! machine): an [`Observer`] a surface installs, and the one on stderr that
+//! the CLI and the Python package install.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::sync::{Arc, Mutex};
-use stockade::progress::{Observer, set_observer};
+pub use stockade_wasm::progress::{Observer, set_observer};
 
-/// Shows compiles as a bar when stderr is a terminal, and as a line at the
-/// start and end of each otherwise (logs and CI stay readable).
-pub fn install() {
+/// Shows every compile on stderr from now on: as a bar when stderr is a
+/// terminal, and as a line at the start and end of each otherwise (logs and
+/// CI stay readable). Replaces any observer installed before.
+pub fn show_on_stderr() {
     set_observer(Arc::new(Bar { bar: Mutex::new(None), terminal: std::io::stderr().is_terminal() }));
 }
 
