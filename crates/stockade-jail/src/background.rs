@@ -535,7 +535,7 @@ mod tests {
         // SAFETY: getuid and getgid only read the caller's ids.
         let owner = unsafe { (libc::getuid(), libc::getgid()) };
         let channel = Channel::make(&folder, "test", owner).expect("channel");
-        let list = std::process::Command::new("true").spawn().expect("true");
+        let mut list = std::process::Command::new("true").spawn().expect("true");
         let mut jail = std::process::Command::new("sleep").arg("600").spawn().expect("sleep");
         let log = Arc::new(CommandLog::new(1 << 10, 1 << 10));
         let Channel { stdout, stderr, status, .. } = channel;
@@ -551,6 +551,7 @@ mod tests {
         let finished = reading.is_finished();
         let _ = jail.kill();
         let _ = jail.wait();
+        let _ = list.wait();
         assert!(finished, "the reader still waits on streams nobody can write");
         assert!(!followed.running, "{followed:?}");
         assert_eq!(followed.exit_code, None, "no status was written: {followed:?}");
