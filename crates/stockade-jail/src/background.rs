@@ -143,13 +143,7 @@ impl Process {
         let namespace = std::fs::read_link(format!("/proc/{jail_pid}/ns/pid"))?;
         for pid in jailed(&namespace)? {
             if last_nspid(pid) == Some(guest_pid) {
-                // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-                let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
-                if fd < 0 {
-                    return Ok(None);
-                }
-                // SAFETY: pidfd_open succeeded; the descriptor is ours.
-                let pidfd = unsafe { OwnedFd::from_raw_fd(fd) };
+                let Ok(pidfd) = crate::descriptors::pidfd(pid) else { return Ok(None) };
                 // The pid may have been reused between the scan and the
                 // pidfd: it must still be the same process of the jail.
                 if last_nspid(pid) != Some(guest_pid) || !in_namespace(pid, &namespace) {
@@ -517,11 +511,8 @@ mod tests {
     use super::*;
 
     fn pidfd(child: &std::process::Child) -> OwnedFd {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id(), 0) } as RawFd;
-        assert!(fd >= 0, "pidfd_open: {}", std::io::Error::last_os_error());
-        // SAFETY: pidfd_open succeeded; the descriptor is ours.
-        unsafe { OwnedFd::from_raw_fd(fd) }
+        let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+        crate::descriptors::pidfd(pid).expect("pidfd_open")
     }
 
     /// A command whose FIFOs were removed before it could open them (the

@@ -1,7 +1,20 @@
-//! Descriptors passed over a Unix socket (`SCM_RIGHTS`), as the host
-//! receives them: the jail's proxy listener, and each `tool` call's socket.
+//! Descriptors the host holds of the jail: those passed over a Unix
+//! socket (`SCM_RIGHTS`), such as the proxy's listener and each `tool`
+//! call's socket, and pidfds of the jail's processes.
 
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// A pidfd of process `pid`: it keeps naming that process (or its end)
+/// even once the pid is reused.
+pub(crate) fn pidfd(pid: libc::pid_t) -> std::io::Result<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: pidfd_open succeeded; the descriptor is ours.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
 
 /// The descriptors of one message on `channel`; `None` at its end.
 pub(crate) fn receive(channel: RawFd) -> std::io::Result<Option<Vec<OwnedFd>>> {

@@ -406,19 +406,15 @@ impl Child {
     }
 
     fn new(pid: libc::pid_t) -> Result<Child, SandboxError> {
-        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor.
-        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) } as RawFd;
-        if fd < 0 {
-            let error = std::io::Error::last_os_error();
+        let pidfd = crate::descriptors::pidfd(pid).map_err(|error| {
             // SAFETY: `pid` is our child; killing and reaping it is ours to do.
             unsafe {
                 libc::kill(pid, libc::SIGKILL);
                 libc::waitpid(pid, std::ptr::null_mut(), 0);
             }
-            return Err(JailError::setup("open a pidfd for its first process", error).into());
-        }
-        // SAFETY: pidfd_open succeeded; the descriptor is ours.
-        Ok(Child { pid, pidfd: unsafe { OwnedFd::from_raw_fd(fd) }, reaped: std::cell::Cell::new(None) })
+            JailError::setup("open a pidfd for its first process", error)
+        })?;
+        Ok(Child { pid, pidfd, reaped: std::cell::Cell::new(None) })
     }
 
     /// Its pid, in this process's pid namespace.

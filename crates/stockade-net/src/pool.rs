@@ -205,13 +205,13 @@ mod tests {
     use super::*;
     use crate::engine::Engine;
     use crate::testing::Origin;
-    use http_body_util::{BodyExt, Full};
+    use http_body_util::BodyExt;
     use std::net::{IpAddr, Ipv4Addr};
     use stockade_policy::NetworkPolicy;
     use stockade_policy::network::Host;
 
     fn request(port: u16) -> Request<Body> {
-        let empty = Full::new(Bytes::new()).map_err(|never| match never {}).boxed();
+        let empty = crate::proxy::text(String::new());
         Request::get("/again").header("host", format!("127.0.0.1:{port}")).body(empty).expect("request")
     }
 

@@ -112,7 +112,8 @@ fn refused(refusal: &Refusal) -> Response<Body> {
     response
 }
 
-fn text(body: String) -> Body {
+/// A body that is `body`, whole.
+pub(crate) fn text(body: String) -> Body {
     Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed()
 }
 
