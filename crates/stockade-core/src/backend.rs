@@ -26,6 +26,9 @@ pub struct RunRequest<'a> {
     /// Who sees the output as the guest writes it; `None` when only the
     /// outcome will.
     pub output: Option<&'a Arc<dyn OutputSink>>,
+    /// The sandbox's workspace, when it keeps one: the run's `/workspace`
+    /// and `/tmp` are its folders, not a fresh scratch `/tmp`.
+    pub workspace: Option<&'a crate::Workspace>,
 }
 
 impl std::fmt::Debug for RunRequest<'_> {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for RunRequest<'_> {
             .field("language", &self.language)
             .field("code_bytes", &self.code.len())
             .field("tools", &self.tools.is_some())
+            .field("workspace", &self.workspace.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -93,12 +97,15 @@ pub trait Backend: Send + Sync {
     /// `egress` is the session's network when the policy allows one: one
     /// engine for the session's whole life, serving a native guest's proxy
     /// (a WebAssembly guest's requests go through each turn's host).
+    /// `workspace` is the sandbox's workspace when it keeps one, as in
+    /// [`RunRequest::workspace`].
     fn open(
         &self,
         language: Language,
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
         egress: Option<&Arc<dyn Egress>>,
+        workspace: Option<&crate::Workspace>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError>;
 }
 

@@ -16,6 +16,7 @@ pub mod output;
 pub mod protocol;
 pub mod render;
 pub mod request;
+pub mod workspace;
 
 pub use backend::{Backend, Egress, GuestFiles, LiveGuest, RunRequest, ToolHost, Turn};
 pub use cancel::Cancel;
@@ -25,3 +26,4 @@ pub use outcome::{AuditRange, Enforcement, Layer, Limit, NetworkUsage, Outcome, 
 pub use output::{OutputSink, Stream};
 pub use request::{Request, SessionRequest};
 pub use stockade_policy::{JailLayer, Language};
+pub use workspace::Workspace;

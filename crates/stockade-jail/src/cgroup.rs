@@ -315,6 +315,7 @@ mod tests {
                 cancel: None,
                 egress: None,
                 output: None,
+                workspace: None,
             };
             crate::run::run(request).expect("run")
         };

@@ -354,6 +354,27 @@ unsafe fn build(step: &Step) -> i32 {
             Step::Tmpfs { target, options } => {
                 mount(Some(c"tmpfs"), target, Some(c"tmpfs"), libc::MS_NOSUID | libc::MS_NODEV, Some(options))
             }
+            Step::Attach { mount: source, folder, target } => {
+                const OPEN_TREE_CLONE: libc::c_uint = 1;
+                const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+                let flags = OPEN_TREE_CLONE
+                    | libc::O_CLOEXEC as libc::c_uint
+                    | libc::AT_SYMLINK_NOFOLLOW as libc::c_uint;
+                let clone = libc::syscall(libc::SYS_open_tree, *source, folder.as_ptr(), flags) as i32;
+                if clone < 0 {
+                    return clone;
+                }
+                let moved = libc::syscall(
+                    libc::SYS_move_mount,
+                    clone,
+                    c"".as_ptr(),
+                    libc::AT_FDCWD,
+                    target.as_ptr(),
+                    MOVE_MOUNT_F_EMPTY_PATH,
+                ) as i32;
+                libc::close(clone);
+                moved
+            }
             Step::Proc(target) => mount(
                 Some(c"proc"),
                 target,

@@ -94,14 +94,7 @@ pub fn plan(policy: &Policy, proxy_port: Option<u16>) -> Option<LandlockPlan> {
     rules.push((c("/proc")?, bits(read | AccessFs::WriteFile)));
     for grant in &policy.files.grants {
         let rights = match grant.mode {
-            // No links, fifos, sockets or devices left behind for the host to trip on.
-            FileMode::Rw => {
-                all & !(AccessFs::MakeSym
-                    | AccessFs::MakeFifo
-                    | AccessFs::MakeSock
-                    | AccessFs::MakeChar
-                    | AccessFs::MakeBlock)
-            }
+            FileMode::Rw => outlasting(abi),
             FileMode::Ro => read,
         };
         rules.push((c(&grant.guest)?, bits(rights)));
@@ -114,6 +107,29 @@ pub fn plan(policy: &Policy, proxy_port: Option<u16>) -> Option<LandlockPlan> {
     let handles_tcp = AccessNet::from_all(abi).contains(AccessNet::ConnectTcp);
     let connect_ports = proxy_port.filter(|_| handles_tcp).map(u64::from).into_iter().collect();
     Some(LandlockPlan { attr, rules, connect_ports })
+}
+
+/// The rights beneath a folder that outlasts the run (a read-write grant,
+/// a workspace's folders): no links, FIFOs, sockets or devices left behind
+/// for the host or a later guest to trip on (a FIFO blocks the open of
+/// whoever opens it next, a WebAssembly guest's included).
+fn outlasting(abi: ABI) -> BitFlags<AccessFs> {
+    AccessFs::from_all(abi)
+        & !(AccessFs::MakeSym
+            | AccessFs::MakeFifo
+            | AccessFs::MakeSock
+            | AccessFs::MakeChar
+            | AccessFs::MakeBlock)
+}
+
+impl LandlockPlan {
+    /// Makes `paths` folders that outlast the run ([`outlasting`]), in
+    /// place of any rule they had.
+    pub(crate) fn outlast(&mut self, paths: &[&str]) {
+        let rights = outlasting(ABI::from(abi_version())).bits();
+        self.rules.retain(|(path, _)| !paths.iter().any(|p| path.as_bytes() == p.as_bytes()));
+        self.rules.extend(paths.iter().filter_map(|path| Some((CString::new(*path).ok()?, rights))));
+    }
 }
 
 /// Applies `plan` to the calling process (the jailed child, after

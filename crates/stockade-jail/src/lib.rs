@@ -25,8 +25,10 @@ mod run;
 mod seccomp;
 mod session;
 mod spawn;
+pub mod tmpfs;
 mod tools;
 mod tty;
+pub mod workspace;
 
 use std::sync::Arc;
 use stockade_core::{Backend, Language, LiveGuest, Outcome, RunRequest, SandboxError, ToolHost};
@@ -60,6 +62,7 @@ pub fn enforcement() -> Enforcement {
         cancel: None,
         egress: None,
         output: None,
+        workspace: None,
     };
     let jail = match run::run(request) {
         Ok(outcome) if outcome.status.is_ok() => Ok(()),
@@ -114,8 +117,9 @@ impl Backend for JailBackend {
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
         egress: Option<&Arc<dyn stockade_core::Egress>>,
+        workspace: Option<&stockade_core::Workspace>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
-        Ok(Box::new(session::ShellSession::open(language, policy, tools, egress)?))
+        Ok(Box::new(session::ShellSession::open(language, policy, tools, egress, workspace)?))
     }
 }
 

@@ -47,6 +47,16 @@ pub enum Step {
         /// `size=...,mode=...`.
         options: CString,
     },
+    /// A folder of a detached mount (a workspace's), cloned and attached
+    /// here (`open_tree`, then `move_mount`).
+    Attach {
+        /// The detached mount's descriptor, which the child inherits.
+        mount: RawFd,
+        /// The folder, relative to the mount's root.
+        folder: CString,
+        /// Where it appears.
+        target: CString,
+    },
     /// A fresh `/proc` for the guest's pid namespace.
     Proc(CString),
     /// A symbolic link `link` -> `target`.
@@ -338,6 +348,47 @@ impl Plan {
             network: network.is_some(),
             tools: -1,
         })
+    }
+
+    /// The same plan, for a run in `workspace`: its folders
+    /// ([`stockade_core::workspace::FOLDERS`]) in place of the run's own
+    /// `/tmp`, writable beneath Landlock but for links, FIFOs, sockets and
+    /// devices, which would outlast the run. The mount's
+    /// descriptor is marked close-on-exec, as all are, before the program runs.
+    pub(crate) fn with_workspace(
+        mut self,
+        workspace: &stockade_core::Workspace,
+    ) -> Result<Plan, SandboxError> {
+        use std::os::fd::AsRawFd;
+        let c = |text: &str| CString::new(text).map_err(|_| SandboxError::Request("a NUL in a path".into()));
+        let mount = workspace.mount().as_raw_fd();
+        // In the place of the run's own `/tmp`, before the grants, which
+        // may lie beneath it.
+        let tmp = c(&format!("{NEW_ROOT}/tmp"))?;
+        let at = self
+            .steps
+            .iter()
+            .position(|step| matches!(step, Step::Tmpfs { target, .. } if *target == tmp))
+            .ok_or_else(|| JailError::Unsupported("a plan without its own /tmp takes no workspace".into()))?;
+        let mut attached = Vec::new();
+        for (folder, guest) in stockade_core::workspace::FOLDERS {
+            let target = c(&format!("{NEW_ROOT}{guest}"))?;
+            attached.push(Step::Mkdir(target.clone()));
+            attached.push(Step::Attach { mount, folder: c(folder)?, target });
+        }
+        self.steps.splice(at..=at, attached);
+        // The folders outlast the run, and WebAssembly guests open what is
+        // left in them: without Landlock, nothing would stop a FIFO there.
+        let Some(landlock) = &mut self.landlock else {
+            return Err(crate::layers::missing(
+                JailLayer::Landlock,
+                "a workspace is shared with the WebAssembly guests, and without Landlock a jailed \
+                 program could leave a FIFO there that blocks their next open"
+                    .into(),
+            ));
+        };
+        landlock.outlast(&stockade_core::workspace::FOLDERS.map(|(_, guest)| guest));
+        Ok(self)
     }
 
     /// The same plan, for a run with host tools: the guest inherits

@@ -180,6 +180,10 @@ pub fn run(request: RunRequest<'_>) -> Result<Outcome, SandboxError> {
     if let Some(channel) = &channel {
         plan = plan.with_tools(channel.as_raw_fd())?;
     }
+    if let Some(workspace) = request.workspace {
+        crate::workspace::hand_over(workspace)?;
+        plan = plan.with_workspace(workspace)?;
+    }
     let limits = &request.policy.limits;
     let started = Instant::now();
     let Started { child, cgroup, stdout: stdout_r, stderr: stderr_r, stdin: _, proxy } =

@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use stockade_core::output::{OutputSink, Tap};
 use stockade_core::{
     Cancel, CommandError, CommandLog, Egress, JailError, Language, Limit, LiveGuest, Outcome, SandboxError,
-    Spawned, Status, ToolHost, Turn,
+    Spawned, Status, ToolHost, Turn, Workspace,
 };
 use stockade_policy::{Limits, OutputOverflow, Policy};
 
@@ -48,6 +48,9 @@ pub struct ShellSession {
     tools: Option<(Arc<crate::tools::Offered>, crate::tools::Bridge)>,
     /// The shell, as its background commands are started with (`sh`).
     shell: &'static str,
+    /// The sandbox's workspace, when it keeps one: handed to the guest's
+    /// user before each turn ([`crate::workspace::hand_over`]).
+    workspace: Option<Workspace>,
 }
 
 impl ShellSession {
@@ -58,8 +61,18 @@ impl ShellSession {
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
         egress: Option<&Arc<dyn Egress>>,
+        workspace: Option<&Workspace>,
     ) -> Result<ShellSession, SandboxError> {
         let mut plan = Plan::shell_session(language, policy, egress.map(|egress| &**egress))?;
+        let workspace = match workspace {
+            Some(workspace) => {
+                crate::workspace::hand_over(workspace)?;
+                plan = plan.with_workspace(workspace)?;
+                let mount = workspace.mount().try_clone_to_owned().map_err(io)?;
+                Some(Workspace::new(mount, workspace.bytes()))
+            }
+            None => None,
+        };
         let shell = if language == Language::Bash { "bash" } else { "sh" };
         let (tools, channel) = match tools.and_then(crate::tools::Offered::of) {
             Some(offered) => {
@@ -103,6 +116,7 @@ impl ShellSession {
             ended: None,
             tools,
             shell,
+            workspace,
         })
     }
 
@@ -229,6 +243,9 @@ impl LiveGuest for ShellSession {
         self.stderr.tap(turn.output, stockade_core::Stream::Stderr);
         if let Some((offered, _)) = &self.tools {
             offered.answer_with(turn.tools);
+        }
+        if let Some(workspace) = &self.workspace {
+            crate::workspace::hand_over(workspace)?;
         }
         let outcome = self.turn(turn.code, turn.wall, turn.cancel);
         if let Some((offered, _)) = &self.tools {

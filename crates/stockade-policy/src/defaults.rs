@@ -10,6 +10,10 @@ pub const DEFAULT_MAX_CALLS: u64 = 100;
 /// WebAssembly guest then has no `/tmp`; a native program expects one.
 pub const JAIL_TMP_BYTES: u64 = 64 * MIB;
 
+/// Size of a sandbox's workspace (its `/workspace` and `/tmp` together,
+/// kept across its runs) when `files.tmp_bytes` is 0.
+pub const WORKSPACE_BYTES: u64 = 64 * MIB;
+
 /// Processes (threads included) a native program may have at once when
 /// `limits.processes` is not set: enough for shell pipelines and thread
 /// pools, not for a fork bomb.

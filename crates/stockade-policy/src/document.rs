@@ -220,7 +220,9 @@ pub struct FilesPolicy {
     /// Folders granted to the guest.
     pub grants: Vec<FileGrant>,
     /// Size of the scratch `/tmp`, in bytes. 0 (the default): a WebAssembly
-    /// guest has no `/tmp`, and the process jail's is 64 MiB.
+    /// guest has no `/tmp`, and the process jail's is 64 MiB. A sandbox
+    /// that keeps a workspace holds its `/workspace` and `/tmp` together
+    /// to this size (64 MiB when 0).
     pub tmp_bytes: u64,
 }
 

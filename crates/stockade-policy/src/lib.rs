@@ -21,7 +21,7 @@
 //! | `files` | no grants: the guest sees no host files |
 //! | `network` | no destinations: the guest has no network |
 //! | `tools` | none callable; `allow_unlisted_tools = false`; a listed tool without `max_calls` takes [`defaults::DEFAULT_MAX_CALLS`] (100) calls per run |
-//! | `files.tmp_bytes` | 0: no `/tmp` for a WebAssembly guest; the process jail's is [`defaults::JAIL_TMP_BYTES`] (64 MiB) |
+//! | `files.tmp_bytes` | 0: no `/tmp` for a WebAssembly guest; the process jail's is [`defaults::JAIL_TMP_BYTES`] (64 MiB); a sandbox's workspace, [`defaults::WORKSPACE_BYTES`] (64 MiB) |
 //! | `limits.processes` | none: one for a WebAssembly guest; [`defaults::JAIL_PROCESSES`] (256) in the process jail |
 //! | `secrets` | none; a secret goes over TLS only (`allow_plain_http = false`), in the headers [`defaults::SECRET_HEADERS`] (`authorization`, `x-api-key`) |
 //! | `audit` | no log |

@@ -14,7 +14,9 @@
 //!   which would replace what the guest's runtime reads.
 //!
 //! `files.tmp_bytes` adds a scratch `/tmp`: a private, size-capped tmpfs
-//! per run or session ([`crate::scratch`]).
+//! per run or session ([`crate::scratch`]). A sandbox with a workspace
+//! ([`stockade_core::workspace`]) gives its folders instead, `/workspace`
+//! and `/tmp`, the same for every run.
 //!
 //! A hard link the *host* placed in a grant is, by what a hard link is,
 //! the file itself; nothing inside the sandbox can tell it apart.
@@ -36,18 +38,31 @@ const ERRNO_IO: i32 = 29;
 /// Where the scratch folder appears in the guest.
 const SCRATCH: &str = "/tmp";
 
-/// Mounts the policy's grants, and its scratch `/tmp` when it asks for one
-/// ([`crate::scratch`]), into the guest's view. `reserved` are guest paths
-/// the guest's runtime needs for itself; a grant at or under one is refused.
-/// Returns the scratch folder's root, opened for the host (a session's
-/// files), when there is one.
+/// Mounts the policy's grants, and the workspace's folders or else its
+/// scratch `/tmp` when it asks for one ([`crate::scratch`]), into the
+/// guest's view. `reserved` are guest paths the guest's runtime needs for
+/// itself; a grant at or under one is refused. Returns the `/tmp` folder,
+/// opened for the host (a session's files), when there is one.
 pub(crate) fn mount(
     wasi: &mut WasiCtxBuilder,
     files: &FilesPolicy,
     reserved: &[&str],
+    workspace: Option<&stockade_core::Workspace>,
 ) -> Result<Option<std::fs::File>, SandboxError> {
     let mut root = None;
-    if files.tmp_bytes > 0 {
+    if let Some(workspace) = workspace {
+        for (folder, guest) in stockade_core::workspace::FOLDERS {
+            let path = workspace.host_path(folder);
+            wasi.preopened_dir(&path, guest, FsPerms::ReadWrite)
+                .map_err(|e| WasmError::engine("open the workspace's folders", e))?;
+            if guest == SCRATCH {
+                root = Some(
+                    std::fs::File::open(&path)
+                        .map_err(|e| WasmError::engine("open the workspace's /tmp for the host", e))?,
+                );
+            }
+        }
+    } else if files.tmp_bytes > 0 {
         let scratch = crate::scratch::Scratch::mount(files.tmp_bytes)?;
         // The preopen opens its own descriptor; `scratch` may go after.
         wasi.preopened_dir(scratch.path(), SCRATCH, FsPerms::ReadWrite)

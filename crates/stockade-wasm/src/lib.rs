@@ -116,10 +116,11 @@ impl Backend for WasmBackend {
         // The guest's requests are each turn's door operations, which the
         // turn's host makes through the session's engine.
         _egress: Option<&std::sync::Arc<dyn stockade_core::Egress>>,
+        workspace: Option<&stockade_core::Workspace>,
     ) -> Result<Box<dyn LiveGuest>, SandboxError> {
         let compiled =
             guest::compiled(guest_for(language, policy)?, metering(policy)).map_err(prepare_error)?;
-        Ok(Box::new(live::Session::open(&compiled, policy, tools)?))
+        Ok(Box::new(live::Session::open(&compiled, policy, tools, workspace)?))
     }
 }
 

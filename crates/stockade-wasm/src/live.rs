@@ -20,7 +20,7 @@ use crate::store::GuestStore;
 use std::sync::Arc;
 use std::time::Instant;
 use stockade_core::output::{OutputSink, Stream, Tap};
-use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn, WasmError};
+use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn, WasmError, Workspace};
 use stockade_policy::Policy;
 use wasmtime::{Store, Trap, TypedFunc};
 use wasmtime_wasi::WasiCtxBuilder;
@@ -84,6 +84,7 @@ impl Live {
         cancel: Option<&Cancel>,
         deadline: Instant,
         slot: Slot,
+        workspace: Option<&Workspace>,
     ) -> Result<Opened, SandboxError> {
         let limits = &policy.limits;
         let stdout = CappedPipe::new(limits.stdout_bytes, limits.output_overflow);
@@ -104,7 +105,7 @@ impl Live {
                 &[crate::python::GUEST_LIB]
             }
         };
-        let scratch = crate::files::mount(&mut wasi, &policy.files, reserved)?;
+        let scratch = crate::files::mount(&mut wasi, &policy.files, reserved, workspace)?;
         for (name, value) in &policy.env {
             wasi.env(name, value);
         }
@@ -234,6 +235,7 @@ impl Session {
         compiled: &Arc<Compiled>,
         policy: &Policy,
         tools: Option<&Arc<dyn ToolHost>>,
+        workspace: Option<&Workspace>,
     ) -> Result<Session, SandboxError> {
         let slot = Slot::acquire_for_session(SLOT_WAIT).ok_or_else(|| SandboxError::Busy {
             what: format!(
@@ -244,7 +246,7 @@ impl Session {
             retry_after: std::time::Duration::from_secs(1),
         })?;
         let deadline = deadline_after(std::time::Duration::from_millis(policy.limits.wall_ms));
-        match pollster::block_on(Live::open(compiled, policy, tools, None, deadline, slot))? {
+        match pollster::block_on(Live::open(compiled, policy, tools, None, deadline, slot, workspace))? {
             Opened::Ready(live) => Ok(Session { live }),
             Opened::Failed(ending, parts) => {
                 let outcome = parts.outcome(ending, std::time::Duration::ZERO);

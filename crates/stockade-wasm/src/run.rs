@@ -61,6 +61,7 @@ pub fn run(compiled: &Arc<Compiled>, request: RunRequest<'_>) -> Result<Outcome,
         request.cancel,
         deadline,
         slot,
+        request.workspace,
     ))?;
     let mut outcome = match opened {
         Opened::Ready(mut live) => pollster::block_on(live.turn(

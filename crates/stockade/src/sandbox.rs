@@ -10,6 +10,7 @@ use std::sync::Arc;
 use stockade_audit::AuditLog;
 use stockade_core::{
     Backend, Cancel, Egress, Language, Outcome, OutputSink, Request, RunRequest, SandboxError, ToolHost,
+    Workspace,
 };
 use stockade_jail::JailBackend;
 use stockade_policy::{Policy, PolicyError, Requirement};
@@ -32,6 +33,9 @@ pub struct Sandbox {
     /// The tools' calls over every run and session of this sandbox, when
     /// it is one budget ([`SandboxBuilder::one_budget`]).
     lifetime_calls: Option<Arc<SessionCalls>>,
+    /// The folders every run and session of this sandbox (and its clones)
+    /// shares, when it keeps them ([`SandboxBuilder::workspace`]).
+    workspace: Option<Arc<Workspace>>,
 }
 
 impl std::fmt::Debug for Sandbox {
@@ -72,6 +76,7 @@ pub struct SandboxBuilder {
     language: Option<Language>,
     default_languages: Option<&'static [Language]>,
     one_budget: bool,
+    workspace: bool,
 }
 
 impl SandboxBuilder {
@@ -128,6 +133,29 @@ impl SandboxBuilder {
         self
     }
 
+    /// Gives the sandbox a workspace: `/workspace` and `/tmp`, writable, in
+    /// one private tmpfs of `files.tmp_bytes` (or
+    /// [`WORKSPACE_BYTES`](stockade_policy::defaults::WORKSPACE_BYTES) when
+    /// that is 0) that lasts as long as the sandbox and its clones. Every
+    /// run and session sees the same files there, whatever its language: a
+    /// file Python writes, JavaScript and a jailed shell read. This is how
+    /// Amla's sandbox tool keeps its virtual filesystem across runs.
+    /// Without it, each run has a fresh `/tmp` of its own, or none.
+    ///
+    /// ```
+    /// use stockade::{Language, Sandbox};
+    ///
+    /// let sandbox = Sandbox::builder().workspace().build()?;
+    /// sandbox.run(Language::Python, "open('/workspace/note.txt', 'w').write('kept')")?;
+    /// let read = sandbox.run(Language::JavaScript, "fs.readFileSync('/workspace/note.txt', 'utf8')")?;
+    /// assert_eq!(read.value, Some(serde_json::json!("kept")));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn workspace(mut self) -> SandboxBuilder {
+        self.workspace = true;
+        self
+    }
+
     /// Checks everything and opens the audit log, if the policy keeps one:
     /// the writer this process already has for that file, if another
     /// sandbox opened it (see [`AuditLog::shared`]), so that any number of
@@ -162,6 +190,7 @@ impl SandboxBuilder {
         crate::network::check_secrets(&policy)?;
         crate::grants::resolve(&mut policy)?;
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
+        let workspace = if self.workspace { Some(Arc::new(workspace_for(&policy)?)) } else { None };
         let audit = match &policy.audit.path {
             Some(path) => {
                 let signer = match &policy.audit.signing_key {
@@ -192,6 +221,7 @@ impl SandboxBuilder {
             principal,
             languages,
             lifetime_calls: self.one_budget.then(|| Arc::new(SessionCalls::for_sandbox())),
+            workspace,
         })
     }
 }
@@ -361,6 +391,7 @@ impl Sandbox {
             cancel,
             egress: egress.as_ref(),
             output,
+            workspace: self.workspace.as_deref(),
         };
         let mut result = backend.run(request);
         if let Some(network) = network {
@@ -413,6 +444,11 @@ impl Sandbox {
     /// sandbox's own when it is one budget, else one of the session's.
     pub(crate) fn session_calls(&self) -> Arc<SessionCalls> {
         self.lifetime_calls.clone().unwrap_or_default()
+    }
+
+    /// The sandbox's workspace, when it keeps one.
+    pub(crate) fn workspace(&self) -> Option<&Workspace> {
+        self.workspace.as_deref()
     }
 
     pub(crate) fn audit(&self) -> Option<&Arc<AuditLog>> {
@@ -474,4 +510,30 @@ fn enforceable(backend: &dyn Backend, policy: &Policy) -> Result<(), SandboxErro
         }
         .into()),
     }
+}
+
+/// A workspace for `policy`: `files.tmp_bytes` (or the default) in size,
+/// refused when a grant would lie beneath one of its folders, where it
+/// would hide the shared files or they would hide it.
+fn workspace_for(policy: &Policy) -> Result<Workspace, SandboxError> {
+    for (i, grant) in policy.files.grants.iter().enumerate() {
+        for (_, folder) in stockade_core::workspace::FOLDERS {
+            let beneath =
+                grant.guest.strip_prefix(folder).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+            if beneath {
+                return Err(PolicyError::invalid(
+                    format!("files.grants[{i}].guest"),
+                    format!(
+                        "is inside {folder}, which the sandbox's workspace holds; grant the folder elsewhere"
+                    ),
+                )
+                .into());
+            }
+        }
+    }
+    let bytes = match policy.files.tmp_bytes {
+        0 => stockade_policy::defaults::WORKSPACE_BYTES,
+        bytes => bytes,
+    };
+    stockade_jail::workspace::create(bytes)
 }

@@ -98,7 +98,7 @@ impl Session {
         // for the session.
         let with_placeholders = network.as_ref().and_then(|network| network.guest_policy(sandbox.policy()));
         let policy = with_placeholders.as_ref().unwrap_or(sandbox.policy());
-        let guest = backend.open(language, policy, lister.as_ref(), egress.as_ref())?;
+        let guest = backend.open(language, policy, lister.as_ref(), egress.as_ref(), sandbox.workspace())?;
         if let Some(log) = sandbox.audit() {
             let event = Event::SessionOpen {
                 session: id.clone(),

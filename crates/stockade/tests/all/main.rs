@@ -19,6 +19,7 @@ mod session;
 mod session_files;
 mod streaming;
 mod tools;
+mod workspace;
 
 use stockade::{Language, Outcome, Policy, Sandbox};
 
