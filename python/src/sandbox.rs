@@ -27,8 +27,9 @@ impl NativeSandbox {
     /// itself must not have one that sets anything.
     #[new]
     /// With `one_budget`, the tools' `max_calls_per_session` counts every
-    /// run and session of the sandbox together.
-    #[pyo3(signature = (policy, tools, grants, from_dict = false, one_budget = false))]
+    /// run and session of the sandbox together; with `workspace`, they all
+    /// share one `/workspace` and `/tmp`.
+    #[pyo3(signature = (policy, tools, grants, from_dict = false, one_budget = false, workspace = false))]
     fn new(
         py: Python<'_>,
         policy: Option<&str>,
@@ -36,6 +37,7 @@ impl NativeSandbox {
         grants: &str,
         from_dict: bool,
         one_budget: bool,
+        workspace: bool,
     ) -> PyResult<NativeSandbox> {
         let mut policy = match policy {
             Some(json) if from_dict => dict_policy(json).map_err(|e| errors::to_py(e.into()))?,
@@ -46,6 +48,9 @@ impl NativeSandbox {
         let mut builder = Sandbox::builder().policy(policy);
         if one_budget {
             builder = builder.one_budget();
+        }
+        if workspace {
+            builder = builder.workspace();
         }
         for (name, description, schema, call) in tools {
             let schema: Value = serde_json::from_str(&schema).map_err(|e| {

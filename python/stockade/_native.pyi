@@ -56,6 +56,7 @@ class NativeSandbox:
         grants: str,
         from_dict: bool = False,
         one_budget: bool = False,
+        workspace: bool = False,
     ) -> None: ...
     def run(
         self,

@@ -45,6 +45,10 @@ class Sandbox:
     ``max_calls`` counts per run with ``budget="run"`` (the default), or
     over every run and session of this sandbox with ``budget="lifetime"``
     (what :func:`create_sandbox_tool` gives, as Amla counts).
+    With ``workspace=True`` every run and session shares one ``/workspace``
+    and ``/tmp``, whatever its language, held together to the policy's
+    ``files.tmp_bytes`` (64 MiB when it sets none) for the sandbox's life;
+    without it, each run has a fresh ``/tmp`` of its own, or none.
 
     Every :meth:`run` starts a fresh guest; :meth:`session` keeps one. The
     GIL is released while a guest runs, so threads run in parallel, and
@@ -59,6 +63,7 @@ class Sandbox:
         constraints: Optional[Mapping[str, Mapping[str, Any]]] = None,
         max_calls: Union[int, Mapping[str, int], None] = None,
         budget: str = "run",
+        workspace: bool = False,
     ) -> None:
         if budget not in ("run", "lifetime"):
             raise ValueError(f'budget must be "run" or "lifetime", not {budget!r}')
@@ -76,6 +81,7 @@ class Sandbox:
             json.dumps(grants),
             from_dict=isinstance(policy, Mapping),
             one_budget=lifetime,
+            workspace=bool(workspace),
         )
 
     @property
@@ -427,7 +433,10 @@ def create_sandbox_tool(
     life, as Amla's is ("max 5 refunds per session"): for all tools (an
     int) or per tool (a dict), counted over every run and session of it.
     A refused call raises ``ToolDenied`` in the guest,
-    and the tool does not run. ``languages`` are the ones the model may
+    and the tool does not run. As Amla's, the sandbox tool keeps a
+    workspace: ``/workspace`` and ``/tmp``, writable, shared by all of its
+    runs and languages, held together to ``files.tmp_bytes`` (64 MiB when
+    the policy sets none). ``languages`` are the ones the model may
     choose, the first the default. Without it, the policy's ``languages``
     decide, and where the policy lists none, JavaScript and Python (both in
     WebAssembly): the native ones (``"sh"``, ``"bash"``, ``"python-native"``,
@@ -435,7 +444,9 @@ def create_sandbox_tool(
     language the policy does not run is a ``ValueError`` here.
     """
     tools = list(tools or [])
-    sandbox = Sandbox(policy, tools, constraints=constraints, max_calls=max_calls, budget="lifetime")
+    sandbox = Sandbox(
+        policy, tools, constraints=constraints, max_calls=max_calls, budget="lifetime", workspace=True
+    )
     return SandboxTool(sandbox, tools, languages)
 
 

@@ -372,3 +372,26 @@ def test_a_sandbox_tool_runs_amlas_shell_with_host_tools_as_the_tool_command() -
     assert denied.result.exit_code == 1 and "budget_exceeded" in denied, denied
     with pytest.raises(ValueError):
         sandbox.run("1", language="python")
+
+
+def test_a_sandbox_tools_workspace_lasts_across_its_runs_and_languages() -> None:
+    # Amla: "/workspace and /tmp are writable ... persist across runs of one sandbox tool".
+    tool = create_sandbox_tool(languages=["javascript", "python", "shell"])
+    tool.run("await fs.writeFile('/workspace/data.json', JSON.stringify({items: [3, 1, 2]}))")
+    assert tool.run("(await fs.readdir('/workspace')).join(',')") == "data.json"
+    total = tool.run("import json\nsum(json.load(open('/workspace/data.json'))['items'])", language="python")
+    assert total == "6", total
+    tool.run("open('/tmp/note.txt', 'w').write('from python')", language="python")
+    out = tool.run("cat /tmp/note.txt; echo; sed 's/[^0-9]/ /g' /workspace/data.json | wc -w", language="shell")
+    assert out.split() == ["from", "python", "3"], out
+    tool.run("echo shell > /workspace/out.txt", language="shell")
+    assert tool.run("await fs.readFile('/workspace/out.txt', 'utf8')").strip() == "shell"
+    # Another sandbox tool has a workspace of its own.
+    other = create_sandbox_tool()
+    assert other.run("await fs.exists('/workspace/data.json')") == "false"
+    # A plain Sandbox keeps no files between runs unless asked.
+    plain = Sandbox()
+    assert plain.run("import os\nos.path.exists('/workspace')").value is False
+    kept = Sandbox(workspace=True)
+    kept.run("open('/workspace/a', 'w').write('x')")
+    assert kept.run("fs.readFileSync('/workspace/a', 'utf8')", language="javascript").value == "x"
