@@ -42,7 +42,9 @@ install_build_deps() {
 # the Python package's build tool and test runner, and the agent frameworks its
 # adapters are tested against, and schemathesis for the HTTP API. All go into
 # the virtualenv .venv in the repository.
-TEST_PYTHON_PACKAGES=(mcp==2.3.0 maturin==1.16.0 pytest==9.2.0 langchain-core==1.8.3 smolagents==1.26.0 schemathesis==4.32.5)
+# amla-sandbox is the peer the sandbox tool is compared with, side by side.
+TEST_PYTHON_PACKAGES=(mcp==2.3.0 maturin==1.16.0 pytest==9.2.0 langchain-core==1.8.3 smolagents==1.26.0 schemathesis==4.32.5
+    amla-sandbox==0.2.8)
 
 make_venv() {
     install_apt_packages python3-venv
@@ -60,7 +62,9 @@ install_test_deps() {
     command -v git >/dev/null || install_apt_packages git
     # node, which the JavaScript guest's globals are compared with.
     command -v node >/dev/null || install_apt_packages nodejs
-    if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents, schemathesis" 2>/dev/null; then
+    # jq, which the sandbox tool's shell examples pipe tool results into.
+    command -v jq >/dev/null || install_apt_packages jq
+    if ! .venv/bin/python -c "import mcp, maturin, pytest, langchain_core, smolagents, schemathesis, amla_sandbox" 2>/dev/null; then
         echo "==> installing into .venv: ${TEST_PYTHON_PACKAGES[*]}"
         .venv/bin/pip install -q "${TEST_PYTHON_PACKAGES[@]}"
     fi

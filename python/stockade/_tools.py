@@ -93,8 +93,10 @@ def tool_spec(function: Callable[..., Any]) -> ToolSpec:
     if not callable(function):
         raise TypeError(f"a tool must be a function, not {type(function).__name__}")
     name = getattr(function, "__name__", None)
-    if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-        raise ValueError(f"a tool needs a name that is an identifier; {function!r} has {name!r}")
+    # A dotted name (`stripe.list_charges`) is a function in a namespace:
+    # `stripe.list_charges(...)` in the guest, `tool stripe.list_charges` in a shell.
+    if not name or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", name):
+        raise ValueError(f"a tool needs a name that is an identifier or a dotted path of them; {function!r} has {name!r}")
     summary, arg_docs = _parse_docstring(inspect.getdoc(function) or "")
     hints = _hints(function)
     converters = {}
