@@ -238,7 +238,14 @@ loop; the peer column is stockade without them.
 - P4c runs a loop of 200 `tool add --a N --b 1` in the jail's shell (the static `tool` client, the channel, \
 the gate, the handler), and the same loop starting the same program to no purpose (`tool --help`, which exits \
 at once), each timed inside the shell with `date +%s%N`; the row is the difference per call (the round trip \
-over a process start), the peer column the start itself.";
+over a process start), the peer column the start itself. Its Amla row puts stockade's figure beside \
+amla-sandbox's: one `tool add` run of its sandbox tool's shell minus one `echo 2` run (peers/amla_workspace.py, \
+interleaved).
+- P16 runs JavaScript `1`, interleaved, in a sandbox with a workspace (`/workspace` and `/tmp`, kept across \
+runs: two more WASI preopens) and in one with no files at all (the default policy); the difference of the \
+medians is what the workspace costs a run. The second row puts the whole run beside amla-sandbox's sandbox \
+tool running `return 1` (it always keeps its workspace). A fresh scratch \
+`/tmp` per run (`files.tmp_bytes` without a workspace) costs more than either: its tmpfs is made per run.";
 
 const JAIL_NOTES: &str = "\
 - P5 times `/usr/bin/python3 -c pass` spawned and waited for, bare and in each sandbox, one after the other \

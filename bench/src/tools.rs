@@ -70,8 +70,87 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
             peer: Peer { name: "stockade without constraints or audit".into(), median: Ok(plain.into()) },
             goal: None,
         },
-        jail_row(iterations)?,
+    ]
+    .into_iter()
+    .chain(jail_and_workspace_rows(iterations)?)
+    .collect())
+}
+
+/// amla-sandbox's sandbox tool, timed by `peers/amla_workspace.py`.
+#[derive(Deserialize)]
+struct AmlaTool {
+    run: Vec<f64>,
+    shell_tool: Vec<f64>,
+    shell_empty: Vec<f64>,
+}
+
+/// P4c, P16 and their Amla rows: the jail's `tool` round trip, and what a
+/// workspace adds to a sandbox tool's run.
+fn jail_and_workspace_rows(iterations: usize) -> anyhow::Result<Vec<Row>> {
+    let jail = jail_row(iterations)?;
+    let (with, without) = workspace_runs(iterations.max(10) * 10)?;
+    let amla = peers::AMLA_PEER.script::<AmlaTool>("amla_workspace.py", &[iterations.max(10).to_string()]);
+    let amla = |pick: fn(&AmlaTool) -> Duration| Peer {
+        name: format!("{}'s `create_sandbox_tool`", peers::AMLA_PEER.label()),
+        median: amla.as_ref().map(|t| Quantity::from(pick(t))).map_err(|e| format!("{e:#}")),
+    };
+    let amla_tool = |t: &AmlaTool| {
+        median(&stats::from_millis(&t.shell_tool)).saturating_sub(median(&stats::from_millis(&t.shell_empty)))
+    };
+    let ours_tool = jail.ours;
+    Ok(vec![
+        jail,
+        Row {
+            id: "P4c",
+            what: "`tool add --a 1 --b 1` from a sandbox tool's shell, over a run of `echo 2` (Amla's shell \
+                   is a shell of its own in WebAssembly, stockade's the jail's `sh`)"
+                .into(),
+            ours: ours_tool,
+            peer: amla(amla_tool),
+            goal: None,
+        },
+        Row {
+            id: "P16",
+            what: "a sandbox tool's JavaScript run of `1` with its workspace, over the same run without \
+                   one"
+            .into(),
+            ours: median(&with).saturating_sub(median(&without)).into(),
+            peer: Peer { name: "the run without a workspace".into(), median: Ok(median(&without).into()) },
+            goal: Some(Duration::from_micros(100).into()),
+        },
+        Row {
+            id: "P16",
+            what: "the same run with its workspace, whole (`Sandbox::run`)".into(),
+            ours: median(&with).into(),
+            peer: amla(|t| median(&stats::from_millis(&t.run))),
+            goal: None,
+        },
     ])
+}
+
+/// `iterations` JavaScript runs of `1` in a sandbox with a workspace and
+/// in one with no files at all (the default policy), interleaved.
+fn workspace_runs(iterations: usize) -> anyhow::Result<(Vec<Duration>, Vec<Duration>)> {
+    let kept = Sandbox::builder().workspace().build()?;
+    let plain = Sandbox::new(Policy::default())?;
+    let run = |sandbox: &Sandbox| -> anyhow::Result<Duration> {
+        let started = std::time::Instant::now();
+        let outcome = sandbox.run(Language::JavaScript, "1")?;
+        let took = started.elapsed();
+        ensure!(outcome.status == Status::Ok && outcome.value == Some(json!(1)), "{outcome:?}");
+        Ok(took)
+    };
+    ensure!(kept.run(Language::JavaScript, "fs.existsSync('/workspace')")?.value == Some(json!(true)));
+    for _ in 0..10 {
+        run(&kept)?;
+        run(&plain)?;
+    }
+    let (mut with, mut without) = (Vec::new(), Vec::new());
+    for _ in 0..iterations {
+        with.push(run(&kept)?);
+        without.push(run(&plain)?);
+    }
+    Ok((with, without))
 }
 
 /// Calls in the jail's loop of `tool` calls, and of empty process starts.
