@@ -402,6 +402,7 @@ mod tests {
             None,
             deadline,
             Slot::acquire(),
+            None,
         ));
         match opened.expect("open") {
             Opened::Ready(live) => live,
