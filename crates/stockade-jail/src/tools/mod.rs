@@ -31,7 +31,7 @@ pub(crate) const CLIENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/tool"
 /// The variable that names the channel's descriptor in the jail.
 pub(crate) const FD_VARIABLE: &str = "STOCKADE_TOOLS_FD";
 
-/// Calls served at once, and calls waiting; one past them is told to try again.
+/// Calls served at once; more wait in the channel.
 const CONCURRENT_CALLS: usize = 8;
 /// How long one call's arguments may take to arrive, and its answer to leave.
 const TRANSFER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -110,9 +110,21 @@ fn reply(status: u8, text: &str) -> Vec<u8> {
 
 /// The host's side of the channel, serving calls until the run ends.
 pub(crate) struct Bridge {
-    channel: Arc<OwnedFd>,
-    listener: Option<JoinHandle<()>>,
-    workers: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    pool: Arc<Pool>,
+}
+
+/// The calls' workers. Each takes the calls' sockets from the channel
+/// itself, so the kernel wakes one waiting worker per call: a call costs
+/// one thread's wake-up, not a hand-over from a listener too. A worker that
+/// takes a call when no other is waiting starts one more, up to
+/// [`CONCURRENT_CALLS`]; calls past those wait in the channel, in order,
+/// for the first worker free (each is a process of the jail's, which its
+/// `limits.processes` bounds).
+struct Pool {
+    channel: OwnedFd,
+    offered: Arc<Offered>,
+    idle: AtomicUsize,
+    workers: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Bridge {
@@ -129,74 +141,64 @@ impl Bridge {
         }
         // SAFETY: both were just made and are owned here alone.
         let (ours, theirs) = unsafe { (OwnedFd::from_raw_fd(pair[0]), OwnedFd::from_raw_fd(pair[1])) };
-        let channel = Arc::new(ours);
-        let workers: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
-        let listener = {
-            let (channel, workers) = (channel.clone(), workers.clone());
-            std::thread::Builder::new()
-                .name("stockade-tools".into())
-                .spawn(move || listen(&channel, &offered, &workers))?
-        };
-        Ok((theirs, Bridge { channel, listener: Some(listener), workers }))
+        let pool =
+            Arc::new(Pool { channel: ours, offered, idle: AtomicUsize::new(0), workers: Mutex::default() });
+        pool.grow()?;
+        Ok((theirs, Bridge { pool }))
     }
 
-    /// Stops serving (the run is over) and waits for the calls in hand
-    /// (the workers end once the queue is empty).
-    pub(crate) fn stop(mut self) {
-        // SAFETY: shutdown on a descriptor this bridge owns.
-        unsafe { libc::shutdown(self.channel.as_raw_fd(), libc::SHUT_RDWR) };
-        if let Some(listener) = self.listener.take() {
-            let _ = listener.join();
-        }
-        for worker in std::mem::take(&mut *self.workers.lock().unwrap_or_else(|p| p.into_inner())) {
-            let _ = worker.join();
-        }
-    }
-}
-
-/// Receives the calls' sockets until the channel ends, and hands each to a
-/// worker: one is started when none is idle, up to [`CONCURRENT_CALLS`]
-/// (a thread per call would cost a call more than the rest of it).
-fn listen(channel: &OwnedFd, offered: &Arc<Offered>, workers: &Mutex<Vec<JoinHandle<()>>>) {
-    let (sender, queue) = std::sync::mpsc::sync_channel::<UnixStream>(CONCURRENT_CALLS);
-    let queue = Arc::new(Mutex::new(queue));
-    let idle = Arc::new(AtomicUsize::new(0));
-    loop {
-        let received = match crate::descriptors::receive(channel.as_raw_fd()) {
-            Ok(Some(received)) => received,
-            // Dropping the sender ends the workers once the queue is empty.
-            Ok(None) | Err(_) => return,
-        };
-        for socket in received {
-            if !is_stream_socket(&socket) {
-                continue;
+    /// Stops serving (the run is over) and waits for the calls in hand.
+    pub(crate) fn stop(self) {
+        // SAFETY: shutdown on a descriptor this bridge owns. Every worker's
+        // receive then ends.
+        unsafe { libc::shutdown(self.pool.channel.as_raw_fd(), libc::SHUT_RDWR) };
+        // A worker may start another as the channel ends; that one ends at once.
+        loop {
+            let workers = std::mem::take(&mut *self.pool.workers.lock().unwrap_or_else(|p| p.into_inner()));
+            if workers.is_empty() {
+                return;
             }
-            let stream = UnixStream::from(socket);
-            let _ = stream.set_read_timeout(Some(TRANSFER_TIMEOUT));
-            let _ = stream.set_write_timeout(Some(TRANSFER_TIMEOUT));
-            let mut started = workers.lock().unwrap_or_else(|p| p.into_inner());
-            if idle.load(Ordering::SeqCst) == 0 && started.len() < CONCURRENT_CALLS {
-                let (queue, idle, offered) = (queue.clone(), idle.clone(), offered.clone());
-                started.push(std::thread::spawn(move || work(&queue, &idle, &offered)));
-            }
-            drop(started);
-            if let Err(std::sync::mpsc::TrySendError::Full(mut stream)) = sender.try_send(stream) {
-                let busy = reply(b'1', &format!("busy: {CONCURRENT_CALLS} calls are waiting; try again"));
-                let _ = stream.write_all(&busy);
+            for worker in workers {
+                let _ = worker.join();
             }
         }
     }
 }
 
-/// A worker: serves calls from `queue` until the bridge stops.
-fn work(queue: &Mutex<std::sync::mpsc::Receiver<UnixStream>>, idle: &AtomicUsize, offered: &Offered) {
-    loop {
-        idle.fetch_add(1, Ordering::SeqCst);
-        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).recv();
-        idle.fetch_sub(1, Ordering::SeqCst);
-        match next {
-            Ok(stream) => serve(stream, offered),
-            Err(_) => return,
+impl Pool {
+    /// Starts one more worker, unless [`CONCURRENT_CALLS`] already run.
+    fn grow(self: &Arc<Pool>) -> std::io::Result<()> {
+        let mut workers = self.workers.lock().unwrap_or_else(|p| p.into_inner());
+        if workers.len() < CONCURRENT_CALLS {
+            let pool = self.clone();
+            workers
+                .push(std::thread::Builder::new().name("stockade-tools".into()).spawn(move || pool.work())?);
+        }
+        Ok(())
+    }
+
+    /// A worker: takes calls from the channel and serves them, until it ends.
+    fn work(self: Arc<Pool>) {
+        loop {
+            self.idle.fetch_add(1, Ordering::SeqCst);
+            let received = crate::descriptors::receive(self.channel.as_raw_fd());
+            let others_idle = self.idle.fetch_sub(1, Ordering::SeqCst) > 1;
+            let received = match received {
+                Ok(Some(received)) => received,
+                Ok(None) | Err(_) => return,
+            };
+            if !others_idle {
+                // No thread may start now: this call is still served.
+                let _ = self.grow();
+            }
+            // One call per message, as the client sends: more descriptors
+            // in one would hold this worker for each one's deadline in turn.
+            if let Some(socket) = received.into_iter().find(is_stream_socket) {
+                let stream = UnixStream::from(socket);
+                let _ = stream.set_read_timeout(Some(TRANSFER_TIMEOUT));
+                let _ = stream.set_write_timeout(Some(TRANSFER_TIMEOUT));
+                serve(stream, &self.offered);
+            }
         }
     }
 }
