@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 mod background;
+mod capture;
 mod cgroup;
 mod child;
 mod descriptors;
@@ -21,6 +22,7 @@ mod landlock;
 mod layers;
 mod network;
 mod plan;
+mod process;
 mod run;
 mod seccomp;
 mod session;

@@ -12,8 +12,9 @@
 //! output: the budgets are the host's.
 
 use crate::background::{Channel, Process};
+use crate::capture::{Capped, TapSlot, Written};
 use crate::plan::Plan;
-use crate::run::{Capped, Started, TapSlot, Written, outcome, start};
+use crate::run::{Started, outcome, start};
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
