@@ -11,9 +11,11 @@
 #![deny(missing_docs)]
 
 mod fetch;
+mod packages;
 mod record;
 
 pub use fetch::fetch;
+pub use packages::{PackageError, fetch_packages, locate_packages, locate_packages_listed, packages_dir};
 
 use std::path::{Path, PathBuf};
 

@@ -496,15 +496,24 @@ fn run_python_with_pandas() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "a    3\ndtype: int64\n");
 
-    // A policy's `python.preload` snapshot, made ahead of time, then used.
-    let preload = policy_file("[python]\npreload = [\"numpy\", \"pandas\"]\n");
+    // A policy's `python.preload` snapshot, made ahead of time, then used:
+    // one of its modules comes from the policy's `python.packages`, which
+    // `precompile` downloads first.
+    let preload = policy_file(
+        "[python]\npreload = [\"numpy\", \"pandas\", \"tabulate\"]\n\
+         packages = [\"tabulate==0.9.0 --hash=sha256:024ca478df22e9340661486f85298cff5f6dcdba14f3813e8830015b9ed1948f\"]\n",
+    );
     let preload = preload.path().to_str().expect("utf-8 path");
     let out = stockade(&["precompile", "python", "--policy", preload]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let loaded = "import sys; print('pandas' in sys.modules)";
+    let loaded = "import sys; print('pandas' in sys.modules, 'tabulate' in sys.modules, sys.path.count('/opt/stockade/site-packages'))";
     let out = stockade(&["run", "--lang", "python", "--policy", preload, "-c", loaded]);
-    assert_eq!(text(&out.stdout), "True\n", "{}", text(&out.stderr));
-    assert_eq!(text(&stockade(&["run", "--lang", "python", "-c", loaded]).stdout), "False\n");
+    assert_eq!(text(&out.stdout), "True True 1\n", "{}", text(&out.stderr));
+    // The policy's pinned version, not the guest's own bundled one.
+    let table = "import tabulate; print(tabulate.__version__, tabulate.tabulate([[1]], tablefmt='plain'))";
+    let out = stockade(&["run", "--lang", "python", "--policy", preload, "-c", table]);
+    assert_eq!(text(&out.stdout), "0.9.0 1\n", "{}", text(&out.stderr));
+    assert_eq!(text(&stockade(&["run", "--lang", "python", "-c", loaded]).stdout), "False False 0\n");
 
     let out = stockade(&["run", "--lang", "python", "-c", "import sys; sys.exit(3)"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));

@@ -14,6 +14,10 @@ pub const JAIL_TMP_BYTES: u64 = 64 * MIB;
 /// kept across its runs) when `files.tmp_bytes` is 0.
 pub const WORKSPACE_BYTES: u64 = 64 * MIB;
 
+/// Most bytes `python.packages` may unpack to when `python.packages_bytes`
+/// is 0.
+pub const PACKAGES_BYTES: u64 = 64 * MIB;
+
 /// Processes (threads included) a native program may have at once when
 /// `limits.processes` is not set: enough for shell pipelines and thread
 /// pools, not for a fork bomb.

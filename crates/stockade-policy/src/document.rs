@@ -55,6 +55,24 @@ pub struct PythonPolicy {
     /// and compiled once per machine (about two minutes) and cached
     /// (about 300 MB). Default: none beyond stockade's common set.
     pub preload: Vec<String>,
+    /// Pure-Python packages from PyPI for the guest, as pip requirements
+    /// (`"tabulate==0.9.0"`, `"requests>=2.31"`, with `--hash=sha256:…`
+    /// to pin a file). The host downloads them with their dependencies
+    /// (pip), accepts only pure-Python wheels (`py3-none-any`), and unpacks
+    /// them into a cache folder that the guest sees read-only on its
+    /// `sys.path`. A package with compiled code is refused, naming its
+    /// file; the guest never reaches PyPI itself. CPython guest only.
+    /// Default: none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub packages: Vec<String>,
+    /// Most bytes `packages` may unpack to, all of them together. 0 (the
+    /// default): [`defaults::PACKAGES_BYTES`](crate::defaults::PACKAGES_BYTES).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub packages_bytes: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// The process jail's own settings (native languages only).

@@ -53,6 +53,7 @@ mod language;
 pub mod network;
 #[doc(hidden)]
 pub mod oracle;
+mod packages;
 mod parse;
 mod requirement;
 mod validate;
@@ -65,6 +66,7 @@ pub use document::{
 };
 pub use error::PolicyError;
 pub use language::{Language, UnknownLanguage};
+pub use packages::check_requirement;
 pub use requirement::Requirement;
 pub use validate::{check_identifier, check_tool_name, check_tool_namespaces};
 

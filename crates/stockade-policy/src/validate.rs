@@ -11,6 +11,9 @@ pub const MIN_MEMORY_BYTES: u64 = MIB;
 pub const MAX_OUTPUT_BYTES: u64 = 1024 * MIB;
 /// Largest scratch `/tmp`: it is host memory, outside `limits.memory_bytes`.
 pub const MAX_TMP_BYTES: u64 = 16 * 1024 * MIB;
+/// Most requirements `python.packages` may list.
+const MAX_PACKAGES: usize = 64;
+
 /// Most modules `python.preload` may name.
 pub const MAX_PRELOAD: usize = 32;
 /// Largest source code a policy may accept.
@@ -76,6 +79,25 @@ impl Policy {
             return Err(PolicyError::invalid(
                 "python.preload",
                 format!("names at most {MAX_PRELOAD} modules"),
+            ));
+        }
+
+        for (i, requirement) in self.python.packages.iter().enumerate() {
+            crate::packages::check_requirement(requirement)
+                .map_err(|why| PolicyError::invalid(format!("python.packages[{i}]"), why))?;
+        }
+        let pinned = self.python.packages.iter().filter(|r| r.contains("--hash=")).count();
+        if pinned != 0 && pinned != self.python.packages.len() {
+            return Err(PolicyError::invalid(
+                "python.packages",
+                "pip checks digests for all requirements or none: once one has `--hash=sha256:`, \
+                 every one (and every dependency) must be pinned `==` with its own",
+            ));
+        }
+        if self.python.packages.len() > MAX_PACKAGES {
+            return Err(PolicyError::invalid(
+                "python.packages",
+                format!("names at most {MAX_PACKAGES} packages"),
             ));
         }
 

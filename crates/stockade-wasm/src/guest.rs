@@ -38,37 +38,65 @@ impl Guest {
     }
 }
 
-/// A policy's `python.preload` list, kept once per process so that a
-/// [`Guest`] stays a small `Copy` key. Each distinct list is a snapshot and
-/// a compiled module of its own.
+/// A policy's `python.preload` list (with its `python.packages`, which
+/// those imports may need), kept once per process so that a [`Guest`]
+/// stays a small `Copy` key. Each distinct list is a snapshot and a
+/// compiled module of its own.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Preload(&'static [String]);
+pub struct Preload(Option<&'static PreloadSet>);
+
+/// What one [`Preload`] imports, and from which packages.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct PreloadSet {
+    modules: Vec<String>,
+    packages: Vec<String>,
+    packages_bytes: u64,
+}
 
 impl Preload {
     /// No modules beyond the snapshot's common set.
-    pub const NONE: Preload = Preload(&[]);
+    pub const NONE: Preload = Preload(None);
 
-    /// The interned `modules`.
-    pub fn of(modules: &[String]) -> Preload {
-        static KEPT: Mutex<Vec<&'static [String]>> = Mutex::new(Vec::new());
-        if modules.is_empty() {
+    /// The interned preload of `python`. Its packages count only when it
+    /// preloads something: a snapshot that imports none of them does not
+    /// depend on them.
+    pub fn of(python: &stockade_policy::PythonPolicy) -> Preload {
+        static KEPT: Mutex<Vec<&'static PreloadSet>> = Mutex::new(Vec::new());
+        if python.preload.is_empty() {
             return Preload::NONE;
         }
+        let set = PreloadSet {
+            modules: python.preload.clone(),
+            packages: python.packages.clone(),
+            packages_bytes: crate::python::packages::cap(python),
+        };
         let mut kept = KEPT.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(found) = kept.iter().find(|kept| **kept == modules) {
-            return Preload(found);
+        if let Some(found) = kept.iter().find(|kept| ***kept == set) {
+            return Preload(Some(found));
         }
         // Leaked on purpose: one small list per distinct policy setting,
         // which each costs a minutes-long compile anyway.
-        let leaked: &'static [String] = Box::leak(modules.to_vec().into_boxed_slice());
+        let leaked: &'static PreloadSet = Box::leak(Box::new(set));
         kept.push(leaked);
-        Preload(leaked)
+        Preload(Some(leaked))
     }
 
     /// The modules.
     pub fn modules(self) -> &'static [String] {
-        self.0
+        self.0.map_or(&[], |set| &set.modules)
     }
+
+    /// The packages' requirements and their cap, when there are any.
+    fn packages(self) -> Option<(&'static [String], u64)> {
+        self.0.filter(|set| !set.packages.is_empty()).map(|set| (&set.packages[..], set.packages_bytes))
+    }
+}
+
+/// The unpacked `python.packages` a snapshot imports from.
+struct SnapshotPackages {
+    site: PathBuf,
+    /// What was unpacked, file by file, as its `READY` listing records.
+    digest: String,
 }
 
 /// Where a guest's module comes from, found once per compile.
@@ -76,8 +104,9 @@ enum Source {
     /// Embedded; snapshotted with wizer before it is compiled.
     Embedded { wasm: &'static [u8], sha256: &'static str },
     /// Fetched and verified on this machine; snapshotted again by stockade
-    /// ([`crate::python::snapshot`]) before it is compiled.
-    Fetched(PythonArtifacts),
+    /// ([`crate::python::snapshot`]) before it is compiled, with the
+    /// packages its preload imports from.
+    Fetched(PythonArtifacts, Option<SnapshotPackages>),
 }
 
 impl Source {
@@ -87,8 +116,18 @@ impl Source {
                 wasm: stockade_guests::QUICKJS,
                 sha256: stockade_guests::QUICKJS_SHA256,
             }),
-            Guest::Python(_) => {
-                stockade_artifacts::locate(cache.dir()).map(Source::Fetched).map_err(|e| format_err!("{e}"))
+            Guest::Python(preload) => {
+                let artifacts = stockade_artifacts::locate(cache.dir()).map_err(|e| format_err!("{e}"))?;
+                let packages = match preload.packages() {
+                    Some((requirements, cap)) => {
+                        let (site, digest) =
+                            stockade_artifacts::locate_packages_listed(cache.dir(), requirements, cap)
+                                .map_err(|e| format_err!("{e}"))?;
+                        Some(SnapshotPackages { site, digest })
+                    }
+                    None => None,
+                };
+                Ok(Source::Fetched(artifacts, packages))
             }
         }
     }
@@ -97,13 +136,14 @@ impl Source {
     /// and, for CPython, the recipe of stockade's snapshot of it.
     fn recipe(&self, guest: Guest) -> String {
         match (self, guest) {
-            (Source::Fetched(artifacts), Guest::Python(preload)) => cache::key(&[
+            (Source::Fetched(artifacts, packages), Guest::Python(preload)) => cache::key(&[
                 artifacts.module_sha256.as_bytes(),
                 crate::snapshot::PIPELINE,
                 crate::python::snapshot::VERSION,
                 crate::python::view_digest().as_bytes(),
                 crate::python::RUNTIME.as_bytes(),
-                crate::python::snapshot::warm_up(preload.modules()).as_bytes(),
+                crate::python::snapshot::warm_up(preload.modules(), packages.is_some()).as_bytes(),
+                packages.as_ref().map_or(&b""[..], |packages| packages.digest.as_bytes()),
             ]),
             _ => self.sha256().to_string(),
         }
@@ -112,7 +152,7 @@ impl Source {
     fn sha256(&self) -> &str {
         match self {
             Source::Embedded { sha256, .. } => sha256,
-            Source::Fetched(artifacts) => &artifacts.module_sha256,
+            Source::Fetched(artifacts, _) => &artifacts.module_sha256,
         }
     }
 
@@ -120,7 +160,7 @@ impl Source {
     fn module_wasm(&self, guest: Guest, cache: &Cache) -> Result<Vec<u8>> {
         match self {
             Source::Embedded { wasm, .. } => crate::snapshot::snapshot(cache, guest.name(), wasm),
-            Source::Fetched(artifacts) => {
+            Source::Fetched(artifacts, packages) => {
                 let entry = format!("{}-{}.wasm", guest.name(), self.recipe(guest));
                 if let Some(bytes) = cache.load(&entry) {
                     return Ok(bytes);
@@ -147,6 +187,7 @@ impl Source {
                     &artifacts.lib_dir,
                     crate::python::RUNTIME,
                     preload,
+                    packages.as_ref().map(|packages| packages.site.as_path()),
                 )?;
                 cache.store(&entry, &snapshot)?;
                 Ok(snapshot)
@@ -157,7 +198,7 @@ impl Source {
     fn lib_dir(&self) -> Option<PathBuf> {
         match self {
             Source::Embedded { .. } => None,
-            Source::Fetched(artifacts) => Some(artifacts.lib_dir.clone()),
+            Source::Fetched(artifacts, _) => Some(artifacts.lib_dir.clone()),
         }
     }
 }

@@ -26,6 +26,8 @@ mod pagemap;
 mod pipe;
 pub mod progress;
 mod python;
+pub use python::packages::fetch as fetch_packages;
+mod quickjs;
 mod run;
 pub mod scratch;
 mod snapshot;
@@ -45,7 +47,11 @@ impl WasmBackend {
     /// Snapshots and compiles the guest that runs `language` under `policy`
     /// now (if the cache does not already hold it), so the first run does
     /// not pay for it.
+    /// With `python.packages`, they are downloaded here too.
     pub fn prepare(&self, language: Language, policy: &Policy) -> Result<(), SandboxError> {
+        if language == Language::Python {
+            python::packages::fetch(&policy.python, &|step| eprintln!("stockade: {step}"))?;
+        }
         guest::compiled(guest_for(language, policy)?, metering(policy)).map(drop).map_err(prepare_error)
     }
 }
@@ -127,7 +133,7 @@ impl Backend for WasmBackend {
 fn guest_for(language: Language, policy: &Policy) -> Result<Guest, SandboxError> {
     match language {
         Language::JavaScript => Ok(Guest::QuickJs),
-        Language::Python => Ok(Guest::Python(guest::Preload::of(&policy.python.preload))),
+        Language::Python => Ok(Guest::Python(guest::Preload::of(&policy.python))),
         other => Err(SandboxError::Request(format!("the wasm backend does not run {other}"))),
     }
 }
@@ -137,7 +143,7 @@ fn metering(policy: &Policy) -> engine::Metering {
     if policy.limits.fuel.is_some() { engine::Metering::Fuel } else { engine::Metering::Off }
 }
 
-fn prepare_error(error: wasmtime::Error) -> SandboxError {
+pub(crate) fn prepare_error(error: wasmtime::Error) -> SandboxError {
     SandboxError::Artifact {
         message: format!("{error:#}"),
         hint: "run `stockade doctor`; removing the cache directory forces a rebuild".into(),

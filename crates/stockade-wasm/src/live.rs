@@ -8,7 +8,6 @@
 //! half-updated, so it ends the live guest: it takes no more turns.
 
 use crate::clock::RunClock;
-use crate::door::{self, FrameError, ResultFrame};
 use crate::engine::Slot;
 use crate::guest::{Compiled, Guest};
 use crate::limiter::MemoryLimiter;
@@ -22,7 +21,7 @@ use std::time::Instant;
 use stockade_core::output::{OutputSink, Stream, Tap};
 use stockade_core::{Cancel, Outcome, SandboxError, Status, ToolHost, Turn, WasmError, Workspace};
 use stockade_policy::Policy;
-use wasmtime::{Store, Trap, TypedFunc};
+use wasmtime::Store;
 use wasmtime_wasi::WasiCtxBuilder;
 
 /// Smallest cap on the result frame, so a small stdout cap still leaves room
@@ -34,7 +33,7 @@ const SLOT_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The exports a turn calls.
 enum Exports {
-    QuickJs { instance: wasmtime::Instance, alloc: TypedFunc<u32, u32>, run: TypedFunc<(u32, u32), u64> },
+    QuickJs(crate::quickjs::Interpreter),
     Python(Interpreter),
 }
 
@@ -95,6 +94,7 @@ impl Live {
             .stderr(stderr.clone())
             .monotonic_clock(clock)
             .allow_blocking_current_thread(true);
+        let mut packages = false;
         let reserved: &[&str] = match compiled.guest {
             Guest::QuickJs => {
                 wasi.args(&["sandbox"]);
@@ -102,7 +102,8 @@ impl Live {
             }
             Guest::Python(_) => {
                 crate::python::configure(&mut wasi, compiled)?;
-                &[crate::python::GUEST_LIB]
+                packages = crate::python::packages::mount(&mut wasi, &policy.python)?;
+                &[crate::python::GUEST_LIB, crate::python::packages::GUEST_PATH]
             }
         };
         let scratch = crate::files::mount(&mut wasi, &policy.files, reserved, workspace)?;
@@ -120,7 +121,9 @@ impl Live {
             store.set_fuel(fuel).map_err(engine_error)?;
         }
         let started = match compiled.guest {
-            Guest::QuickJs => open_quickjs(compiled, &mut store).await?,
+            Guest::QuickJs => crate::quickjs::open(compiled, &mut store)
+                .await?
+                .map(|(interpreter, memory)| (Exports::QuickJs(interpreter), memory)),
             Guest::Python(_) => {
                 let mounts = crate::files::mounts(&policy.files);
                 crate::python::open(
@@ -129,6 +132,7 @@ impl Live {
                     &policy.env,
                     &mounts,
                     !policy.network.allow.is_empty(),
+                    packages,
                 )
                 .await?
                 .map(|interpreter| {
@@ -187,8 +191,8 @@ impl Live {
         }
         let started = Instant::now();
         let ending = match &self.exports {
-            Exports::QuickJs { instance, alloc, run } => {
-                quickjs_turn(&mut self.store, instance, alloc, run, self.memory, code, self.frame_cap).await?
+            Exports::QuickJs(interpreter) => {
+                interpreter.turn(&mut self.store, self.memory, code, self.frame_cap).await?
             }
             Exports::Python(interpreter) => crate::python::turn(interpreter, &mut self.store, code).await,
         };
@@ -289,79 +293,6 @@ fn set_deadline(store: &mut Store<State>, deadline: Instant) {
     let left = deadline.saturating_duration_since(Instant::now());
     store.set_epoch_deadline(next_check(store.data(), left));
     store.data_mut().deadline = Some(deadline);
-}
-
-/// Instantiates QuickJS and finds its exports.
-async fn open_quickjs(
-    compiled: &Compiled,
-    store: &mut Store<State>,
-) -> Result<Result<(Exports, wasmtime::Memory), Ending>, SandboxError> {
-    let instance = match compiled.pre.instantiate_async(&mut *store).await {
-        Ok(instance) => instance,
-        // As for CPython: a limit below what the module starts with is the
-        // policy's mistake, before any code ran, not a run that hit it.
-        Err(_) if store.data().limiter.denied() => {
-            let needed_mib = crate::guest::initial_memory(compiled).div_ceil(1 << 20);
-            return Err(WasmError::MemoryTooSmall { guest: "QuickJS", needed_mib }.into());
-        }
-        Err(e)
-            if e.downcast_ref::<Trap>().is_some() || e.downcast_ref::<crate::run::Cancelled>().is_some() =>
-        {
-            return Ok(Err(Ending::Trap(e)));
-        }
-        Err(e) => return Err(engine_error(e)),
-    };
-    crate::store::remember_exports(&instance, store);
-    let alloc = instance.get_typed_func::<u32, u32>(&mut *store, door::ALLOC).map_err(engine_error)?;
-    let run = instance.get_typed_func::<(u32, u32), u64>(&mut *store, door::RUN).map_err(engine_error)?;
-    let memory = instance.get_memory(&mut *store, door::MEMORY).ok_or(WasmError::Abi("exports no memory"))?;
-    Ok(Ok((Exports::QuickJs { instance, alloc, run }, memory)))
-}
-
-/// Hands QuickJS the code, runs it and reads the result frame. Traps are
-/// endings, not errors; only host failures are `Err`.
-async fn quickjs_turn(
-    store: &mut Store<State>,
-    instance: &wasmtime::Instance,
-    alloc: &TypedFunc<u32, u32>,
-    run: &TypedFunc<(u32, u32), u64>,
-    memory: wasmtime::Memory,
-    code: &str,
-    frame_cap: u64,
-) -> Result<Ending, SandboxError> {
-    let len = u32::try_from(code.len())
-        .map_err(|_| SandboxError::Request("the code is larger than 4 GiB".into()))?;
-    let ptr = match alloc.call_async(&mut *store, len).await {
-        Ok(ptr) => ptr,
-        Err(e) => return Ok(Ending::Trap(e)),
-    };
-    if memory.write(&mut *store, ptr as usize, code.as_bytes()).is_err() {
-        return Ok(Ending::Trap(wasmtime::format_err!("the guest gave an invalid code buffer")));
-    }
-    let packed = match run.call_async(&mut *store, (ptr, len)).await {
-        Ok(packed) => packed,
-        Err(_) if stack_exhausted(instance, store) => return Ok(Ending::StackExhausted),
-        Err(e) => return Ok(Ending::Trap(e)),
-    };
-    Ok(match door::read_frame(memory.data(&*store), packed, frame_cap) {
-        Ok(frame) => Ending::Frame(frame),
-        Err(FrameError::TooLarge(_)) => Ending::FrameTooLarge,
-        Err(FrameError::Malformed(why)) => Ending::Frame(ResultFrame::protocol_error(format!(
-            "the guest returned a malformed result: {why}"
-        ))),
-    })
-}
-
-/// Whether the guest's shadow stack ran out. Guests are linked with the
-/// stack first in memory, so an overflow moves `__stack_pointer` below
-/// address 0 (wrapping to the top of the 32-bit space) or into the last
-/// few kilobytes before it, and the next access traps.
-fn stack_exhausted(instance: &wasmtime::Instance, store: &mut Store<State>) -> bool {
-    const RED_ZONE: u32 = 64 * 1024;
-    match instance.get_global(&mut *store, door::STACK_POINTER).map(|g| g.get(&mut *store)) {
-        Some(wasmtime::Val::I32(sp)) => (sp as u32) < RED_ZONE || (sp as u32) > u32::MAX - (16 << 20),
-        _ => false,
-    }
 }
 
 /// Ticks until the next look at the run: every tick while it can be

@@ -189,6 +189,10 @@ impl SandboxBuilder {
         enforceable(checked, &policy)?;
         crate::network::check_secrets(&policy)?;
         crate::grants::resolve(&mut policy)?;
+        // Downloaded once per machine, before any run needs them.
+        if languages.contains(&Language::Python) {
+            stockade_wasm::fetch_packages(&policy.python, &|step| eprintln!("stockade: {step}"))?;
+        }
         let tools = Arc::new(Registry::new(self.tools, &policy)?);
         let workspace = if self.workspace { Some(Arc::new(workspace_for(&policy)?)) } else { None };
         let audit = match &policy.audit.path {

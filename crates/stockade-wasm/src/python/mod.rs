@@ -17,6 +17,7 @@
 //! start function, which gives the run its environment, fresh random seeds
 //! and its host tools; then the caller's code runs as the second turn.
 
+pub mod packages;
 pub(crate) mod snapshot;
 
 use crate::door::{FrameError, ResultFrame};
@@ -82,6 +83,7 @@ pub(crate) async fn open(
     env: &BTreeMap<String, String>,
     mounts: &[(&str, bool)],
     network: bool,
+    packages: bool,
 ) -> Result<Result<Interpreter, Ending>, SandboxError> {
     let instance = match compiled.pre.instantiate_async(&mut *store).await {
         Ok(instance) => instance,
@@ -108,6 +110,7 @@ pub(crate) async fn open(
         "tools": store.data().tools.is_some(),
         "mounts": mounts,
         "network": network,
+        "packages": packages.then_some(packages::GUEST_PATH),
     })
     .to_string();
     let start = format!("__import__('stockade')._start('{}')", hex(config.as_bytes()));

@@ -346,6 +346,11 @@ def _stockade_install():
         if "numpy.random" in sys.modules:
             sys.modules["numpy.random"].seed()
         refuse_chmod_on_read_only(config.get("mounts", []))
+        # python.packages: the host's unpacked wheels, first on the path, so
+        # a version the policy pins wins over one the guest bundles. A
+        # snapshot that preloads from them has the folder there already.
+        if config.get("packages") and config["packages"] not in sys.path:
+            sys.path.insert(0, config["packages"])
         if config.get("network"):
             install_urllib()
         listing = []

@@ -29,7 +29,7 @@ use crate::limiter::MemoryLimiter;
 use crate::state::State;
 use std::path::Path;
 use wasmtime::{Linker, Result, Store, format_err};
-use wasmtime_wasi::WasiCtxBuilder;
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 
 /// Version of this snapshot recipe; bump it to invalidate old snapshots.
 pub(crate) const VERSION: &[u8] = b"stockade-python-snapshot-3";
@@ -71,13 +71,15 @@ const COMMON_MODULES: &[&str] = &[
 /// Runs the guest's first turn and returns `wasm` with the resulting state
 /// as its initial state. `runtime` is stockade's runtime turn, `lib_dir`
 /// the folder of the guest's standard library, and `preload` more modules
-/// to import (an import that fails fails the snapshot, with its error).
+/// to import (an import that fails fails the snapshot, with its error),
+/// some perhaps from the unpacked `python.packages` in `packages`.
 pub(crate) fn make(
     cache: &Cache,
     wasm: &[u8],
     lib_dir: &Path,
     runtime: &str,
     preload: &[String],
+    packages: Option<&Path>,
 ) -> Result<Vec<u8>> {
     let wasm = with_export(wasm, LIBC_RESET_PREOPENS, RESET_PREOPENS)?;
     let wizer = wasmtime_wizer::Wizer::new();
@@ -97,11 +99,16 @@ pub(crate) fn make(
     crate::files::add_to_linker(&mut linker)?;
 
     // The same view a run has, less everything a policy adds: no grants,
-    // no /tmp, no tools, no `[env]`.
+    // no /tmp, no tools, no `[env]`; only the packages it preloads from,
+    // where each run of this snapshot sees them too.
     let mut wasi = WasiCtxBuilder::new();
     let clock = RunClock { zero: std::time::Instant::now() };
     wasi.monotonic_clock(clock).allow_blocking_current_thread(true);
     super::view(&mut wasi, lib_dir).map_err(|e| format_err!("{e}"))?;
+    if let Some(site) = packages {
+        wasi.preopened_dir(site, super::packages::GUEST_PATH, FsPerms::ReadOnly)
+            .map_err(|e| format_err!("cannot open {}: {e:#}", site.display()))?;
+    }
     let mut state = State::new(wasi.build_p1(), MemoryLimiter::new(INIT_MEMORY), clock);
     state.report_cap = 1 << 20;
     let mut store = Store::new(&engine, state);
@@ -110,9 +117,10 @@ pub(crate) fn make(
     pollster::block_on(async {
         let instance = linker.instantiate_async(&mut store, &module).await?;
         let interpreter = super::Interpreter::find(&instance, &mut store)?;
-        for (what, code) in
-            [("stockade's runtime", super::runtime_turn(runtime)), ("the warm-up", warm_up(preload))]
-        {
+        for (what, code) in [
+            ("stockade's runtime", super::runtime_turn(runtime)),
+            ("the warm-up", warm_up(preload, packages.is_some())),
+        ] {
             let status = interpreter.turn(&mut store, &code).await?;
             let report = store.data_mut().report.take();
             if status != 0 {
@@ -172,14 +180,22 @@ fn rewrite(
 
 /// The warm-up turn: imports, a value and a traceback through the
 /// runtime's hooks, then every trace of itself removed, so a run's
-/// `__main__` and `builtins` are as the runtime left them.
-pub(crate) fn warm_up(preload: &[String]) -> String {
+/// `__main__` and `builtins` are as the runtime left them. With
+/// `packages`, their folder goes on `sys.path` first, where a run's start
+/// would put it.
+pub(crate) fn warm_up(preload: &[String], packages: bool) -> String {
     let modules: Vec<&str> =
         COMMON_MODULES.iter().copied().chain(preload.iter().map(String::as_str)).collect();
     let modules = serde_json::to_string(&modules).unwrap_or_default();
+    let path = if packages {
+        format!("sys.path.insert(0, {:?})", super::packages::GUEST_PATH)
+    } else {
+        String::new()
+    };
     format!(
         r#"def _stockade_warm_up():
     import builtins, importlib, sys
+    {path}
     for name in {modules}:
         importlib.import_module(name)
     sys.displayhook({{"warm": [1, 2.5, None, "x"]}})

@@ -12,6 +12,7 @@ mod jail;
 mod javascript;
 mod limits;
 mod network;
+mod packages;
 mod policy;
 mod python;
 mod runtime;
