@@ -341,4 +341,63 @@ mod tests {
             assert!(placed(hostile).is_err(), "{hostile}");
         }
     }
+
+    /// A wheel of `files`, with a RECORD listing `listed` (path, content
+    /// its digest is taken of).
+    fn wheel(dir: &Path, files: &[(&str, &str)], listed: &[(&str, &str)]) -> PathBuf {
+        use base64::Engine;
+        let path = dir.join("pkg-1.0-py3-none-any.whl");
+        let mut zip = zip::ZipWriter::new(fs::File::create(&path).expect("create"));
+        let stored =
+            zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        let mut record = String::new();
+        for (name, content) in listed {
+            let digest = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(content));
+            record.push_str(&format!("{name},sha256={digest},{}\n", content.len()));
+        }
+        record.push_str("pkg-1.0.dist-info/RECORD,,\n");
+        for (name, content) in files.iter().chain([&("pkg-1.0.dist-info/RECORD", record.as_str())]) {
+            zip.start_file(*name, stored).expect("start");
+            zip.write_all(content.as_bytes()).expect("write");
+        }
+        zip.finish().expect("finish");
+        path
+    }
+
+    fn unpack_one(
+        files: &[(&str, &str)],
+        listed: &[(&str, &str)],
+    ) -> (tempfile::TempDir, Result<Unpacked, PackageError>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = wheel(dir.path(), files, listed);
+        let site = dir.path().join("site");
+        let mut unpacked = Unpacked { total: 0, cap: 1 << 20, listing: String::new() };
+        let result = unpack(&path, "pkg-1.0-py3-none-any.whl", &site, &mut unpacked).map(|()| unpacked);
+        (dir, result)
+    }
+
+    #[test]
+    fn only_what_record_lists_and_vouches_for_is_unpacked() {
+        let good = [("pkg/__init__.py", "x = 1\n")];
+        let (dir, unpacked) = unpack_one(&[good[0], ("pkg/extra.py", "y = 2\n")], &good);
+        let unpacked = unpacked.expect("unpacked");
+        assert_eq!(unpacked.total, 6);
+        assert_eq!(fs::read_to_string(dir.path().join("site/pkg/__init__.py")).expect("read"), "x = 1\n");
+        assert!(!dir.path().join("site/pkg/extra.py").exists(), "a file RECORD does not list");
+
+        let (_dir, forged) = unpack_one(&[("pkg/__init__.py", "import os\n")], &good);
+        assert!(forged.err().expect("refused").to_string().contains("does not match its RECORD"));
+
+        let library = [("pkg/_speed.so", "\x7fELF")];
+        let (_dir, compiled) = unpack_one(&library, &library);
+        assert!(compiled.err().expect("refused").to_string().contains("compiled code (pkg/_speed.so)"));
+
+        let climbing = [("../escape.py", "x")];
+        let (dir, climbed) = unpack_one(&climbing, &climbing);
+        assert!(climbed.err().expect("refused").to_string().contains("leaves the wheel's folder"));
+        assert!(!dir.path().join("escape.py").exists());
+
+        let (_dir, missing) = unpack_one(&[], &good);
+        assert!(missing.err().expect("refused").to_string().contains("which it lacks"));
+    }
 }
