@@ -78,10 +78,34 @@ fn install_globals(ctx: &Ctx<'_>) -> rquickjs::Result<()> {
     let host = Function::new(ctx.clone(), |frame: String| host_call(frame.as_bytes()))?;
     ctx.globals().set("__stockade_host", host)?;
     ctx.globals().set("__stockade_fs", Function::new(ctx.clone(), fs::call)?)?;
+    ctx.globals().set("__stockade_promise_state", Function::new(ctx.clone(), promise_state)?)?;
     random::install(ctx)?;
     digest::install(ctx)?;
     ctx.eval::<(), _>(PRELUDE)?;
     Ok(())
+}
+
+/// A promise's state and, once settled, its value or reason, for
+/// `console.log` to show as node does (`Promise { 1 }`, `Promise { <pending> }`).
+fn promise_state<'js>(ctx: Ctx<'js>, promise: Promise<'js>) -> rquickjs::Result<rquickjs::Array<'js>> {
+    let shown = rquickjs::Array::new(ctx.clone())?;
+    match promise.state() {
+        PromiseState::Pending => shown.set(0, "pending")?,
+        PromiseState::Resolved => {
+            shown.set(0, "fulfilled")?;
+            if let Some(value) = promise.result::<Value>() {
+                shown.set(1, value?)?;
+            }
+        }
+        PromiseState::Rejected => {
+            shown.set(0, "rejected")?;
+            // `result` throws the reason; catching it takes it back.
+            if let Some(Err(_)) = promise.result::<Value>() {
+                shown.set(1, ctx.catch())?;
+            }
+        }
+    }
+    Ok(shown)
 }
 
 /// Defines `process.env` and `process.argv` from this run's WASI view,

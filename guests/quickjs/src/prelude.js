@@ -4,66 +4,354 @@
   const write = globalThis.__stockade_write;
   delete globalThis.__stockade_write;
 
-  const MAX_DEPTH = 3;
+  const promiseState = globalThis.__stockade_promise_state;
+  delete globalThis.__stockade_promise_state;
 
-  // A string inside a value, quoted as node's util.inspect quotes it.
+  // node's util.inspect, as console.log uses it (depth 2, breakLength 80,
+  // compact 3): the same prefixes, quoting, line breaks and grouping of
+  // long arrays, so a program prints here what it prints under node.
+  // An object may format itself through node's custom-inspect symbol.
+  const CUSTOM = Symbol.for("nodejs.util.inspect.custom");
+  const BREAK = 80, DEPTH = 2, COMPACT = 3, MAX_ITEMS = 100;
   const ESCAPES = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "\b": "\\b", "\f": "\\f", "\v": "\\v", "\\": "\\\\" };
+  // A string inside a value, quoted as node's util.inspect quotes it.
   const quote = (s) => {
     const mark = !s.includes("'") ? "'" : !s.includes('"') ? '"' : !s.includes("`") && !s.includes("${") ? "`" : "'";
     let body = s.replace(/[\\\x00-\x1f\x7f]/g, (c) => ESCAPES[c] || "\\x" + c.charCodeAt(0).toString(16).padStart(2, "0"));
     if (mark === "'") body = body.replace(/'/g, "\\'");
     return mark + body + mark;
   };
+  const number = (n) => (Object.is(n, -0) ? "-0" : String(n));
+  const own = (object, key) => Object.prototype.hasOwnProperty.call(object, key);
+  const isTyped = (v) => ArrayBuffer.isView(v) && !(v instanceof DataView);
 
-  const inspect = (value, depth, seen) => {
+  // The first named constructor on the prototype chain; null for none.
+  const constructorOf = (value) => {
+    for (let proto = value; proto !== null; proto = Object.getPrototypeOf(proto)) {
+      const d = Object.getOwnPropertyDescriptor(proto, "constructor");
+      if (d && typeof d.value === "function" && d.value.name !== "") return d.value.name;
+    }
+    return null;
+  };
+  const prefix = (name, tag, fallback, size = "") => {
+    if (name === null) return tag !== "" && fallback !== tag ? `[${fallback}${size}: null prototype] [${tag}] ` : `[${fallback}${size}: null prototype] `;
+    return tag !== "" && name !== tag ? `${name}${size} [${tag}] ` : `${name}${size} `;
+  };
+  const functionBase = (fn, name) => {
+    const source = Function.prototype.toString.call(fn);
+    if (source.startsWith("class") && /^class\b/.test(source)) {
+      const parent = Object.getPrototypeOf(fn);
+      const base = `[class ${fn.name || "(anonymous)"}`;
+      return parent && parent.name ? `${base} extends ${parent.name}]` : `${base}]`;
+    }
+    const kind = name === null ? "Function" : ["AsyncFunction", "GeneratorFunction", "AsyncGeneratorFunction"].includes(name) ? name : "Function";
+    return `[${kind}${fn.name ? `: ${fn.name}` : " (anonymous)"}]`;
+  };
+
+  const groupArray = (ctx, output, value) => {
+    let total = 0, longest = 0;
+    let count = output.length;
+    // The "... more items" entry takes no part in the columns.
+    if (MAX_ITEMS < output.length) count--;
+    const lengths = [];
+    for (let i = 0; i < count; i++) {
+      const len = output[i].length;
+      lengths.push(len);
+      total += len + 2;
+      if (longest < len) longest = len;
+    }
+    const actualMax = longest + 2;
+    if (actualMax * 3 + ctx.indent < BREAK && (total / actualMax > 5 || longest <= 6)) {
+      const averageBias = Math.sqrt(actualMax - total / output.length);
+      const biasedMax = Math.max(actualMax - 3 - averageBias, 1);
+      const columns = Math.min(
+        Math.round(Math.sqrt(2.5 * biasedMax * count) / biasedMax),
+        Math.floor((BREAK - ctx.indent) / actualMax),
+        COMPACT * 4,
+        15,
+      );
+      if (columns <= 1) return output;
+      const widths = [];
+      for (let i = 0; i < columns; i++) {
+        let width = 0;
+        for (let j = i; j < output.length; j += columns) if (lengths[j] > width) width = lengths[j];
+        widths.push(width + 2);
+      }
+      let numbers = true;
+      for (let i = 0; i < output.length; i++) {
+        if (typeof value[i] !== "number" && typeof value[i] !== "bigint") { numbers = false; break; }
+      }
+      const grouped = [];
+      for (let i = 0; i < count; i += columns) {
+        const max = Math.min(i + columns, count);
+        let line = "";
+        let j = i;
+        for (; j < max - 1; j++) {
+          const cell = `${output[j]}, `;
+          line += numbers ? cell.padStart(widths[j - i]) : cell.padEnd(widths[j - i]);
+        }
+        line += numbers ? output[j].padStart(widths[j - i] - 2) : output[j];
+        grouped.push(line);
+      }
+      if (MAX_ITEMS < output.length) grouped.push(output[count]);
+      return grouped;
+    }
+    return output;
+  };
+
+  const single = (ctx, output, base, braces, arrayLike, value) => {
+    const entries = output.length;
+    if (arrayLike && entries > 6) output = groupArray(ctx, output, value);
+    if (entries === output.length) {
+      const start = output.length + ctx.indent + braces[0].length + base.length + 10;
+      let total = output.length + start;
+      let fits = total + output.length <= BREAK;
+      for (let i = 0; fits && i < output.length; i++) {
+        total += output[i].length;
+        fits = total <= BREAK;
+      }
+      if (fits && !base.includes("\n")) {
+        const joined = output.join(", ");
+        if (!joined.includes("\n")) return `${base ? `${base} ` : ""}${braces[0]} ${joined} ${braces[1]}`;
+      }
+    }
+    const indentation = `\n${" ".repeat(ctx.indent)}`;
+    return `${base ? `${base} ` : ""}${braces[0]}${indentation}  ${output.join(`,${indentation}  `)}${indentation}${braces[1]}`;
+  };
+
+  const property = (ctx, value, depth, key, arrayItem) => {
+    const desc = Object.getOwnPropertyDescriptor(value, key) || { value: value[key], enumerable: true };
+    let text;
+    if (desc.value !== undefined || !("get" in desc || "set" in desc)) {
+      ctx.indent += 2;
+      text = formatValue(ctx, desc.value, depth);
+      ctx.indent -= 2;
+    } else if (desc.get !== undefined) {
+      text = desc.set !== undefined ? "[Getter/Setter]" : "[Getter]";
+    } else {
+      text = desc.set !== undefined ? "[Setter]" : "undefined";
+    }
+    if (arrayItem) return text;
+    const name = typeof key === "symbol" ? `[${key.toString()}]`
+      : key === "__proto__" ? "['__proto__']"
+      : desc.enumerable === false ? `[${key}]`
+      : /^[a-zA-Z_][a-zA-Z_0-9]*$/.test(key) ? key : quote(key);
+    return `${name}: ${text}`;
+  };
+
+  const keysOf = (value, skipIndices) => {
+    let keys = Object.keys(value);
+    if (skipIndices) keys = keys.filter((k) => !(String(k >>> 0) === k && (k >>> 0) !== 4294967295));
+    for (const symbol of Object.getOwnPropertySymbols(value)) {
+      if (Object.prototype.propertyIsEnumerable.call(value, symbol)) keys.push(symbol);
+    }
+    return keys;
+  };
+
+  const arrayItems = (ctx, value, depth) => {
+    const output = [];
+    const length = value.length;
+    let holes = 0;
+    const shown = Math.min(length, MAX_ITEMS);
+    const flush = () => {
+      if (holes) output.push(`<${holes} empty item${holes > 1 ? "s" : ""}>`);
+      holes = 0;
+    };
+    for (let i = 0; i < shown; i++) {
+      if (!own(value, i)) { holes++; continue; }
+      flush();
+      output.push(property(ctx, value, depth, i, true));
+    }
+    flush();
+    if (length > shown) output.push(`... ${length - shown} more item${length - shown > 1 ? "s" : ""}`);
+    return output;
+  };
+
+  const formatValue = (ctx, value, depth) => {
     switch (typeof value) {
       case "string":
-        return depth === 0 ? value : quote(value);
-      case "bigint":
-        return `${value}n`;
-      case "symbol":
-        return value.toString();
-      case "function":
-        return `[Function: ${value.name || "(anonymous)"}]`;
-      case "undefined":
-        return "undefined";
-      case "object":
-        break;
-      default:
-        return String(value);
+        if (value.length > 16 && value.length > BREAK - ctx.indent - 4 && value.includes("\n")) {
+          return value.split(/(?<=\n)/).map(quote).join(` +\n${" ".repeat(ctx.indent + 2)}`);
+        }
+        return quote(value);
+      case "number": return number(value);
+      case "bigint": return `${value}n`;
+      case "symbol": return value.toString();
+      case "undefined": return "undefined";
+      case "boolean": return String(value);
+      case "function": case "object": break;
+      default: return String(value);
     }
     if (value === null) return "null";
-    if (value instanceof Error) {
-      return value.stack ? `${value.name}: ${value.message}\n${value.stack}`.trimEnd()
-                         : `${value.name}: ${value.message}`;
+    if (typeof value[CUSTOM] === "function" && value[CUSTOM] !== inspect) {
+      const shown = value[CUSTOM](DEPTH - depth, { depth: DEPTH - depth }, inspect);
+      if (shown !== value) return typeof shown === "string" ? shown : formatValue(ctx, shown, depth);
     }
-    if (seen.includes(value)) return "[Circular]";
-    if (depth >= MAX_DEPTH) return Array.isArray(value) ? "[Array]" : "[Object]";
-    const inner = [...seen, value];
+    if (ctx.seen.includes(value)) {
+      if (!ctx.circular.has(value)) ctx.circular.set(value, ctx.circular.size + 1);
+      return `[Circular *${ctx.circular.get(value)}]`;
+    }
+    return formatRaw(ctx, value, depth);
+  };
+
+  const formatRaw = (ctx, value, depth) => {
+    const name = constructorOf(value);
+    let tag = value[Symbol.toStringTag];
+    if (typeof tag !== "string" || (tag !== "" && name === tag)) tag = "";
+    let base = "", braces, keys, items = () => [], arrayLike = false;
     if (Array.isArray(value)) {
-      const items = value.map((v) => inspect(v, depth + 1, inner));
-      return items.length ? `[ ${items.join(", ")} ]` : "[]";
+      keys = keysOf(value, true);
+      const shownPrefix = name !== "Array" || tag !== "" ? prefix(name, tag, "Array", `(${value.length})`) : "";
+      braces = [`${shownPrefix}[`, "]"];
+      if (value.length === 0 && keys.length === 0) return `${braces[0]}]`;
+      arrayLike = true;
+      items = () => arrayItems(ctx, value, depth);
+    } else if (value instanceof Map) {
+      keys = keysOf(value);
+      braces = [`${prefix(name, tag, "Map", `(${value.size})`)}{`, "}"];
+      if (value.size === 0 && keys.length === 0) return `${braces[0]}}`;
+      items = () => {
+        ctx.indent += 2;
+        const out = [...value].map(([k, v]) => `${formatValue(ctx, k, depth)} => ${formatValue(ctx, v, depth)}`);
+        ctx.indent -= 2;
+        return out;
+      };
+    } else if (value instanceof Set) {
+      keys = keysOf(value);
+      braces = [`${prefix(name, tag, "Set", `(${value.size})`)}{`, "}"];
+      if (value.size === 0 && keys.length === 0) return `${braces[0]}}`;
+      items = () => {
+        ctx.indent += 2;
+        const out = [...value].map((v) => formatValue(ctx, v, depth));
+        ctx.indent -= 2;
+        return out;
+      };
+    } else if (isTyped(value)) {
+      keys = keysOf(value, true);
+      const kind = name || value[Symbol.toStringTag];
+      braces = [`${prefix(name, tag, kind, `(${value.length})`)}[`, "]"];
+      if (value.length === 0 && keys.length === 0) return `${braces[0]}]`;
+      arrayLike = true;
+      items = () => {
+        const out = [];
+        for (let i = 0; i < Math.min(value.length, MAX_ITEMS); i++) out.push(typeof value[i] === "bigint" ? `${value[i]}n` : number(value[i]));
+        if (value.length > MAX_ITEMS) out.push(`... ${value.length - MAX_ITEMS} more item${value.length - MAX_ITEMS > 1 ? "s" : ""}`);
+        return out;
+      };
+    } else {
+      keys = keysOf(value);
+      braces = ["{", "}"];
+      if (typeof value === "function") {
+        base = functionBase(value, name);
+        if (keys.length === 0) return base;
+      } else if (value instanceof RegExp) {
+        base = RegExp.prototype.toString.call(value);
+        if (keys.length === 0) return base;
+      } else if (value instanceof Date) {
+        base = Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
+        if (keys.length === 0) return base;
+      } else if (value instanceof Error) {
+        const stack = typeof value.stack === "string" && value.stack ? `${value.name}: ${value.message}\n${value.stack}`.trimEnd() : `${value.name}: ${value.message}`;
+        keys = keys.filter((k) => k !== "stack" && k !== "message");
+        if (keys.length === 0) return stack;
+        base = stack;
+      } else if (value instanceof ArrayBuffer) {
+        braces[0] = `${prefix(name, tag, "ArrayBuffer")}{`;
+        items = () => {
+          const bytes = [...new Uint8Array(value, 0, Math.min(value.byteLength, 50))].map((b) => b.toString(16).padStart(2, "0"));
+          const more = value.byteLength > 50 ? ` ... ${value.byteLength - 50} more byte${value.byteLength - 50 > 1 ? "s" : ""}` : "";
+          return [`[Uint8Contents]: <${bytes.join(" ")}${more}>`, `byteLength: ${value.byteLength}`];
+        };
+      } else if (value instanceof Number || value instanceof String || value instanceof Boolean) {
+        const kind = value instanceof Number ? "Number" : value instanceof String ? "String" : "Boolean";
+        const inner = value instanceof Number ? number(value.valueOf()) : value instanceof String ? quote(value.valueOf()) : String(value.valueOf());
+        base = `[${kind}: ${inner}]`;
+        if (value instanceof String) keys = keys.filter((k) => !(String(k >>> 0) === k));
+        if (keys.length === 0) return base;
+      } else if (value instanceof Promise) {
+        braces[0] = `${prefix(name, tag, "Promise")}{`;
+        items = () => {
+          const [state, result] = promiseState(value);
+          if (state === "pending") return ["<pending>"];
+          ctx.indent += 2;
+          const shown = formatValue(ctx, result, depth);
+          ctx.indent -= 2;
+          return [state === "rejected" ? `<rejected> ${shown}` : shown];
+        };
+      } else if (value instanceof WeakMap || value instanceof WeakSet) {
+        return `${prefix(name, tag, value instanceof WeakMap ? "WeakMap" : "WeakSet")}{ <items unknown> }`;
+      } else {
+        if (name === "Object" && tag === "") {
+          if (keys.length === 0) return "{}";
+        } else {
+          braces[0] = `${prefix(name, tag, "Object")}{`;
+          if (keys.length === 0) return `${braces[0]}}`;
+        }
+      }
     }
-    if (value instanceof Map) {
-      const items = [...value].map(([k, v]) =>
-        `${inspect(k, depth + 1, inner)} => ${inspect(v, depth + 1, inner)}`);
-      return `Map(${value.size}) { ${items.join(", ")} }`;
+    if (depth > DEPTH) {
+      const shown = prefix(name, tag, "Object").slice(0, -1);
+      return name !== null ? `[${shown}]` : shown;
     }
-    if (value instanceof Set) {
-      const items = [...value].map((v) => inspect(v, depth + 1, inner));
-      return `Set(${value.size}) { ${items.join(", ")} }`;
+    depth += 1;
+    ctx.seen.push(value);
+    const output = items();
+    for (const key of keys) output.push(property(ctx, value, depth, key, false));
+    ctx.seen.pop();
+    const reference = ctx.circular.get(value);
+    if (reference !== undefined) base = base === "" ? `<ref *${reference}>` : `<ref *${reference}> ${base}`;
+    return single(ctx, output, base, braces, arrayLike, value);
+  };
+
+  // util.inspect's signature, for custom inspectors that call it back.
+  const inspect = (value) => formatValue({ indent: 0, seen: [], circular: new Map() }, value, 0);
+  // A value nested in a table cell or a format argument.
+  const inspectValue = inspect;
+
+  // console.log's format: `%s`, `%d`, `%i`, `%f`, `%j`, `%o`, `%O`, `%c`
+  // and `%%` when the first argument is a string, as node reads them.
+  const formatArgs = (args) => {
+    let first = 0;
+    let text = "";
+    if (typeof args[0] === "string" && args.length > 1 && args[0].includes("%")) {
+      let next = 1;
+      const template = args[0];
+      first = 1;
+      let last = 0;
+      for (let i = 0; i < template.length - 1; i++) {
+        if (template[i] !== "%") continue;
+        const c = template[i + 1];
+        if (c === "%") { text += template.slice(last, i) + "%"; last = i + 2; i++; continue; }
+        if (next >= args.length || !"sdifjoOc".includes(c)) continue;
+        const arg = args[next++];
+        let piece;
+        switch (c) {
+          case "s":
+            piece = typeof arg === "string" ? arg : typeof arg === "bigint" ? `${arg}n` : typeof arg === "symbol" ? String(arg)
+              : typeof arg === "object" && arg !== null ? inspectValue(arg) : number(arg);
+            break;
+          case "d": piece = typeof arg === "bigint" ? `${arg}n` : typeof arg === "symbol" ? "NaN" : number(Number(arg)); break;
+          case "i": piece = typeof arg === "bigint" ? `${arg}n` : typeof arg === "symbol" ? "NaN" : number(parseInt(arg)); break;
+          case "f": piece = typeof arg === "symbol" ? "NaN" : number(parseFloat(arg)); break;
+          case "j": try { piece = JSON.stringify(arg); } catch { piece = "[Circular]"; } break;
+          case "o": case "O": piece = inspectValue(arg); break;
+          case "c": piece = ""; break;
+        }
+        text += template.slice(last, i) + piece;
+        last = i + 2;
+        i++;
+      }
+      text += template.slice(last);
+      first = next;
+      if (first < args.length) text += " ";
     }
-    if (value instanceof Date) return value.toISOString();
-    const entries = Object.keys(value).map((k) => {
-      const key = /^[A-Za-z_$][\w$]*$/.test(k) ? k : JSON.stringify(k);
-      return `${key}: ${inspect(value[k], depth + 1, inner)}`;
-    });
-    return entries.length ? `{ ${entries.join(", ")} }` : "{}";
+    const rest = args.slice(first).map((a) => (typeof a === "string" ? a : inspectValue(a)));
+    return text + rest.join(" ");
   };
 
   // Lone surrogates cannot cross into UTF-8; print U+FFFD as other engines do.
   const wellFormed = (s) => (typeof s.toWellFormed === "function" ? s.toWellFormed() : s);
-  const format = (args) => wellFormed(args.map((a) => inspect(a, 0, [])).join(" ")) + "\n";
+  const format = (args) => wellFormed(formatArgs(args)) + "\n";
   const out = (...args) => write(1, format(args));
   const err = (...args) => write(2, format(args));
 
@@ -96,7 +384,7 @@
     }
     const shown = Array.isArray(properties) ? properties.map(String) : columns;
     const head = ["(index)", ...shown, ...(values && !properties ? ["Values"] : [])];
-    const cell = (value) => inspect(value, 1, []);
+    const cell = (value) => inspectValue(value);
     const rows = keys.map((key) => {
       const row = data[key];
       const object = row !== null && typeof row === "object";
@@ -114,7 +402,7 @@
     log: out, info: out, debug: out, trace: out,
     error: err, warn: err,
     table,
-    dir: (value) => out(value),
+    dir: (value) => write(1, wellFormed(inspect(value)) + "\n"),
     assert: (condition, ...args) => {
       if (!condition) err(...(args.length ? ["Assertion failed:", ...args] : ["Assertion failed"]));
     },

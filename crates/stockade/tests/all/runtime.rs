@@ -28,6 +28,39 @@ fn same_as_node(code: &str) {
 }
 
 #[test]
+fn console_log_formats_values_as_node_does() {
+    // util.inspect's rules: prefixes, quoting, holes, circular references,
+    // promises' states, format specifiers, line breaks at 80 columns and
+    // the grouping of long arrays into columns.
+    same_as_node(
+        r#"
+console.log({a:1,b:[1,2]}, new Map([["a",1]]), [1,"x"], new Set([1]), null, undefined, 1.5, -0, "s", [undefined, null], {s:"x"}, new Uint8Array([1,2]));
+console.log([{a:1},{b:{c:{d:{e:1}}}}]);
+console.log(new Error("boom").message, typeof Symbol("x"), Symbol("x"));
+console.log([1,2,3].map(x=>x*2), "%s is %d", "x", 5);
+console.log(new Date(0).toISOString(), [ , 1], function foo(){}, class A{}, 10n);
+console.log(new ArrayBuffer(4), Promise.resolve(1), {f(){}}, [ 'a'.repeat(3) ]);
+console.log(Array.from({length: 30}, (_, i) => i));
+console.log({ "a-b": 1, 2: 3, nested: { arr: [[1,[2,[3,[4]]]]] } });
+console.log(Promise.resolve(1), Promise.reject(new Error("x")).catch(()=>{}) && 0, new Promise(()=>{}));
+const o = {name: "o"}; o.self = o; console.log(o);
+class Foo { constructor(){ this.x = 1; } } console.log(new Foo(), [new Foo()], Object.create(null));
+console.log("%s has %d items costing %f, %j %O %%", "cart", 3, 1.5, {a:1}, [1]);
+console.log([1.5, -2, 300, 4, 5, 6, 7, 8, 9, 10, 11, 12], ["apple", "banana", "cherry", "dates", "elder", "fig", "grape"]);
+console.log({ aVeryLongPropertyName: "some long string value here", another: [1, 2, 3], third: { nested: true } });
+console.log(new Map([[1, {a: 1}], ["k", [1,2]]]), new Set(["x", "y"]), new WeakMap(), /ab+c/gi, new Date(NaN));
+console.log([async function af(){}, function*g(){}, () => 1, class B extends Foo {}], Symbol.iterator, {[Symbol("s")]: 1});
+console.dir({a: "x"}); console.log([["a", 1], ["b", 2]], Array(5), [1, , 3, , , 6]);
+console.log(new Float64Array([1.5, 2]), new BigInt64Array(2), new Uint8Array(0), [], {}, new Map(), "str");
+console.log({ get a() { return 1; }, set b(v) {}, get c() { return 1 }, set c(v) {} }, [new Number(3), new String("ab"), new Boolean(false)]);
+console.log(Array.from({length: 120}, (_, i) => i % 7));
+console.log(["a".repeat(20), "b".repeat(20), "c".repeat(20), "d".repeat(20)]);
+console.log({ data: [{id: 1, tags: ["a", "b"]}, {id: 2, tags: []}], total: 2, page: { n: 1, of: 1 } });
+"#,
+    );
+}
+
+#[test]
 fn timers_run_in_nodes_order() {
     same_as_node(
         r#"
