@@ -7,6 +7,18 @@
   const promiseState = globalThis.__stockade_promise_state;
   delete globalThis.__stockade_promise_state;
 
+  // QuickJS rejects Promise.any with an AggregateError that has no message
+  // and no frames; node (V8) says why. An error made by `new` keeps its own.
+  Object.defineProperty(AggregateError.prototype, "message", {
+    configurable: true,
+    get() {
+      return this !== AggregateError.prototype && typeof this.stack !== "string" ? "All promises were rejected" : "";
+    },
+    set(message) {
+      Object.defineProperty(this, "message", { value: message, writable: true, configurable: true });
+    },
+  });
+
   // node's util.inspect, as console.log uses it (depth 2, breakLength 80,
   // compact 3): the same prefixes, quoting, line breaks and grouping of
   // long arrays, so a program prints here what it prints under node.
@@ -251,8 +263,16 @@
         base = Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString();
         if (keys.length === 0) return base;
       } else if (value instanceof Error) {
-        const stack = typeof value.stack === "string" && value.stack ? `${value.name}: ${value.message}\n${value.stack}`.trimEnd() : `${value.name}: ${value.message}`;
+        // node's shape: the header and the frames (the guest's own), in
+        // brackets when there are none, indented as deep as the value, with
+        // `cause` and an AggregateError's `errors` shown though hidden.
+        const header = value.message ? `${value.name}: ${value.message}` : String(value.name);
+        const frames = typeof value.stack === "string" ? value.stack.trimEnd() : "";
+        let stack = frames.includes("    at") ? `${header}\n${frames}` : `[${header}]`;
+        if (ctx.indent !== 0) stack = stack.replaceAll("\n", `\n${" ".repeat(ctx.indent)}`);
         keys = keys.filter((k) => k !== "stack" && k !== "message");
+        if ("cause" in value && !keys.includes("cause")) keys.push("cause");
+        if (Array.isArray(value.errors) && !keys.includes("errors")) keys.push("errors");
         if (keys.length === 0) return stack;
         base = stack;
       } else if (value instanceof ArrayBuffer) {
@@ -923,11 +943,21 @@ globalThis.__stockade_encoding = (() => {
     for (const key of Object.keys(value)) copy[key] = clone(value[key], seen);
     return copy;
   };
+  // `transfer` moves ArrayBuffers: the clone gets their bytes and the
+  // originals are detached, once the whole value has been cloned.
   globalThis.structuredClone = (value, options) => {
-    if (options && options.transfer && options.transfer.length) {
-      throw new DOMException("stockade's structuredClone transfers nothing: there is no other realm", "DataCloneError");
+    const transfer = options == null || options.transfer === undefined ? [] : [...options.transfer];
+    const seen = new Map();
+    for (const item of transfer) {
+      // A guest has no other transferable (no ports, no streams): as node.
+      if (!(item instanceof ArrayBuffer)) throw new TypeError("Found invalid value in transferList.");
+      if (seen.has(item)) throw new DOMException("ArrayBuffer is listed twice in the transfer list", "DataCloneError");
+      if (item.detached) throw new DOMException("An ArrayBuffer is detached and could not be cloned.", "DataCloneError");
+      seen.set(item, item.slice(0));
     }
-    return clone(value, new Map());
+    const copy = clone(value, seen);
+    for (const item of transfer) item.transfer();
+    return copy;
   };
 })();
 

@@ -4,6 +4,7 @@ mod audit;
 mod background;
 mod cancel;
 mod concurrency;
+mod corpus;
 mod files;
 mod host_memory;
 mod hostile_input;

@@ -61,6 +61,25 @@ console.log({ data: [{id: 1, tags: ["a", "b"]}, {id: 2, tags: []}], total: 2, pa
 }
 
 #[test]
+fn errors_print_and_buffers_transfer_as_in_node() {
+    // Promise.any's AggregateError says why; `cause` and `errors` show
+    // though hidden; a transferred ArrayBuffer is detached in the sender.
+    same_as_node(
+        r#"
+Promise.any([Promise.reject("Always fails")]).catch((e) => console.log(e, e.message));
+const u = new AggregateError([1]); console.log(JSON.stringify(u.message), u.errors);
+u.message = "set"; console.log(u.message);
+const c = new Error("x", { cause: "why" }); console.log(Object.keys({ c }), String(c));
+console.log({ e: new Error("") }.e.stack !== undefined, [new RangeError("r")].length);
+const b = new ArrayBuffer(8); const o = structuredClone({ b }, { transfer: [b] }); console.log(b.byteLength, o.b.byteLength);
+try { structuredClone(1, { transfer: [1] }) } catch (e) { console.log(e.name) }
+const d = new ArrayBuffer(1);
+for (const list of [[d, d], [{}]]) { try { structuredClone(d, { transfer: list }); } catch (e) { console.log(e.name, d.byteLength); } }
+"#,
+    );
+}
+
+#[test]
 fn timers_run_in_nodes_order() {
     same_as_node(
         r#"

@@ -1,0 +1,3 @@
+// an array of strings
+
+console.table(["apples", "oranges", "bananas"]);

@@ -1,0 +1,4 @@
+// Do this instead
+setTimeout(() => {
+  console.log("Hello World!");
+}, 500);

@@ -1,0 +1,1 @@
+setTimeout(() => console.log("hi!"), 2 ** 32 - 5000);

@@ -1,0 +1,7 @@
+if (URL.canParse("../cats", "http://www.example.com/dogs")) {
+  const url = new URL("../cats", "http://www.example.com/dogs");
+  console.log(url.hostname); // "www.example.com"
+  console.log(url.pathname); // "/cats"
+} else {
+  console.log("Invalid URL"); //Invalid URL
+}

@@ -1,0 +1,3 @@
+from collections import *
+
+print(repr(Counter('abracadabra').most_common(3)))

@@ -1,0 +1,7 @@
+from collections import *
+
+s = [('yellow', 1), ('blue', 2), ('yellow', 3), ('blue', 4), ('red', 1)]
+d = defaultdict(list)
+for k, v in s:
+    d[k].append(v)
+print(repr(sorted(d.items())))

@@ -1,0 +1,3 @@
+from datetime import date
+d = date(2002, 12, 31)
+print(repr(d.replace(day=26)))

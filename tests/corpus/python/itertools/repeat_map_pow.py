@@ -1,0 +1,3 @@
+from itertools import *
+
+print(repr(list(map(pow, range(10), repeat(2)))))

@@ -1,0 +1,6 @@
+import json
+
+from io import StringIO
+io = StringIO()
+json.dump(['streaming API'], io)
+print(repr(io.getvalue()))

@@ -1,0 +1,3 @@
+import json
+
+print(repr(json.JSONEncoder().encode({"foo": ["bar", "baz"]})))

@@ -1,0 +1,5 @@
+import json
+
+from io import StringIO
+io = StringIO('["streaming API"]')
+print(repr(json.load(io)))

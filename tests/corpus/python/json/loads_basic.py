@@ -1,0 +1,2 @@
+import json
+print(repr(json.loads('["foo", {"bar":["baz", null, 1.0, 2]}]')))

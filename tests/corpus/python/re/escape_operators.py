@@ -1,0 +1,4 @@
+import re
+
+operators = ['+', '-', '*', '/', '**']
+print('|'.join(map(re.escape, sorted(operators, reverse=True))))

@@ -1,0 +1,3 @@
+import re
+
+print(re.escape('https://www.python.org'))

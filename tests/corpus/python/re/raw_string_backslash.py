@@ -1,0 +1,4 @@
+import re
+
+print(repr(re.match(r"\\", r"\\")))
+print(repr(re.match("\\\\", r"\\")))

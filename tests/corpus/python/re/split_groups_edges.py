@@ -1,0 +1,3 @@
+import re
+
+print(repr(re.split(r'(\W+)', '...words, words...')))
