@@ -2,8 +2,8 @@
 through stockade's Python package (a fresh `Sandbox()` per program, as a
 user's first run would be) and as native processes (`python3 -X utf8 -c`,
 `node --input-type=module -e`), and prints each side's total wall time in
-milliseconds and how many programs printed what the native run printed,
-as JSON.
+milliseconds and how many programs ended as the native run did (the same
+stdout and exit status), as JSON.
 
 argv: CORPUS_DIR.
 """
@@ -49,7 +49,7 @@ def main() -> None:
             "programs": len(codes),
             "guest_ms": guest_ms,
             "native_ms": native_ms,
-            "same": sum(1 for a, b in zip(ours, theirs) if a == b and b[0]),
+            "same": sum(1 for a, b in zip(ours, theirs) if a == b),
         }
     print(json.dumps(result))
 

