@@ -282,15 +282,18 @@ const FILES_NOTES: &str = "\
 a JavaScript session's `/tmp` through `stockade serve` on loopback, and the same curl commands against nginx \
 (Debian's, one worker, `sendfile on`, `dav_methods PUT`) serving a folder in /dev/shm, alternating, one \
 after another. Both keep the file in memory (the session's tmpfs, /dev/shm); the goal is the issue's \
-0.8× of nginx's throughput, so at most 1.25× its time. stockade hashes every byte either way (SHA-256, \
-on a thread beside the copy) for the transfer's audit record; nginx sends a download with `sendfile`, no \
-copy at all. Without the digest, the download measured 121 ms beside nginx's 113 ms. The third row is \
-that digest alone, over the same bytes already in memory, on an idle core: it takes about as long as \
-nginx's whole download (0.90× to 1.33× of it in three runs on 2026-12-07), so a download that records its \
-SHA-256 is bound by it, and with the copy and curl sharing the machine's two cores it misses the goal. A \
-faster digest (BLAKE3 measured 150 ms here) would change the audit record's field for little, and a \
-digest remembered from an upload could not be trusted, since a guest's writes through `mmap` on tmpfs \
-leave a file's times as they were.
+0.8× of nginx's throughput, so at most 1.25× its time. stockade hashes every byte either way for the \
+transfer's audit record, on a thread beside the copy; since 2026-12-07 that digest is BLAKE3 (the third row: \
+about 5 GB/s on one core, where SHA-256 with SHA-NI took 203 ms for the same bytes), and the pieces go \
+from hyper's frames to the file, and from the file to hyper, with no copy of stockade's own. That took \
+the download from 2.10× nginx's time to the figure above. What is left is the work nginx does not do: \
+it sends a download with `sendfile`, no copy at all, where stockade reads the bytes it hashes and sends \
+exactly those (a digest of a file read twice could differ from what was sent, and one remembered from \
+an upload could not be trusted: a guest's writes through `mmap` on tmpfs leave a file's times as they \
+were). Measured with `/proc/PID/stat` around five transfers, the server spends 190 to 250 ms of CPU on \
+each download and 290 to 360 ms on each upload, curl 40 and 120. On two cores, with curl on one of \
+them, the download cannot come within 1.25× of a `sendfile`; the upload, where nginx too copies every \
+byte into tmpfs, can (1.22× to 1.5× across runs on this noisy machine).
 - P15 times `stockade::remote::Client::run` (JavaScript `1`, a fresh sandbox on the server, a new TCP \
 connection per request) against the same request run in process with `Sandbox::run_request`, alternating; \
 the issue asks for the figure, with no goal.";

@@ -58,12 +58,12 @@ impl Write for PyWriter {
     }
 }
 
-/// What moved, as a dict: `path`, `bytes`, `sha256`.
+/// What moved, as a dict: `path`, `bytes`, `blake3`.
 fn moved<'py>(py: Python<'py>, transfer: Transfer) -> PyResult<Bound<'py, PyDict>> {
     let dict = PyDict::new(py);
     dict.set_item("path", transfer.path)?;
     dict.set_item("bytes", transfer.bytes)?;
-    dict.set_item("sha256", transfer.sha256)?;
+    dict.set_item("blake3", transfer.blake3)?;
     Ok(dict)
 }
 

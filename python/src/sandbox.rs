@@ -227,7 +227,7 @@ impl NativeSession {
     }
 
     /// Writes `data` (bytes, or a binary file object) to `path` in the
-    /// session's `/tmp`; returns `{path, bytes, sha256}`.
+    /// session's `/tmp`; returns `{path, bytes, blake3}`.
     fn write_file<'py>(
         &self,
         py: Python<'py>,

@@ -150,7 +150,7 @@ class AsyncSessionFiles:
         self._files = session.files
 
     async def write(self, path: str, data: Any) -> Dict[str, Any]:
-        """Writes ``data`` to ``path``; returns ``{path, bytes, sha256}``."""
+        """Writes ``data`` to ``path``; returns ``{path, bytes, blake3}``."""
         return await _in_thread(self._files.write, path, data)
 
     async def read(self, path: str, into: Any = None) -> Any:

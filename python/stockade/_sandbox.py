@@ -265,14 +265,14 @@ class SessionFiles:
 
     def write(self, path: str, data: Union[bytes, str, Any]) -> Dict[str, Any]:
         """Writes ``data`` to ``path``, making its folders; returns
-        ``{"path", "bytes", "sha256"}``."""
+        ``{"path", "bytes", "blake3"}``."""
         if isinstance(data, str):
             data = data.encode()
         return self._native.write_file(path, data)
 
     def read(self, path: str, into: Any = None) -> Any:
         """The file's bytes; or, with ``into`` (a binary file object), the
-        file streamed into it and ``{"path", "bytes", "sha256"}``."""
+        file streamed into it and ``{"path", "bytes", "blake3"}``."""
         return self._native.read_file(path, into)
 
     def list(self, path: str = "") -> List[Dict[str, Any]]:

@@ -148,7 +148,9 @@ def test_session_files_go_in_and_come_out(tmp_path):
     sandbox = Sandbox({"files": {"tmp_bytes": 16 << 20}})
     with sandbox.session("python") as session:
         sent = session.files.write("data/in.csv", "a,b\n1,2\n3,4\n")
-        assert sent["bytes"] == 12 and len(sent["sha256"]) == 64
+        assert sent["bytes"] == 12
+        # `printf 'a,b\n1,2\n3,4\n' | b3sum`
+        assert sent["blake3"] == "b93a8ab35ac76b150c7da7ecd7c248d69281d5279276b76f5411f44088291dcd"
         big = tmp_path / "big.bin"
         big.write_bytes(bytes(range(256)) * 4096)
         with big.open("rb") as source:

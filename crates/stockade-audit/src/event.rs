@@ -70,9 +70,10 @@ pub enum Event {
         path: String,
         /// Bytes moved (0 for a removal).
         bytes: u64,
-        /// Lower-case hex SHA-256 of what moved (none for a removal).
+        /// Lower-case hex BLAKE3 of what moved, as `b3sum` prints it (none
+        /// for a removal).
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        sha256: Option<String>,
+        blake3: Option<String>,
     },
     /// The host started a background command in a session, or sent one a
     /// signal.

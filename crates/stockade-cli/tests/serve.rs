@@ -661,7 +661,7 @@ fn a_sessions_files_go_in_and_out_over_http() {
         let answer: serde_json::Value = serde_json::from_slice(&answer).expect("JSON");
         assert_eq!(status, 201, "{answer}");
         assert_eq!(answer["bytes"], len, "{answer}");
-        assert_eq!(answer["sha256"], stockade::audit_log::sha256_hex(&body), "{answer}");
+        assert_eq!(answer["blake3"], blake3::hash(&body).to_hex().as_str(), "{answer}");
         let (status, back) = call_raw(&server.address, "GET", &format!("{files}/{name}"), TOKEN_A, b"");
         assert_eq!(status, 200);
         assert!(back == body, "{name} came back different ({} bytes)", back.len());
@@ -992,7 +992,8 @@ fn the_rust_remote_client_runs_streams_and_moves_files_as_in_process() {
     let session = client.session(Language::JavaScript).expect("a session");
     let sent = session.files().write("in.txt", &b"hello"[..]).expect("write");
     assert_eq!((sent.path.as_str(), sent.bytes), ("/tmp/in.txt", 5));
-    assert_eq!(sent.sha256, stockade::audit_log::sha256_hex(b"hello"));
+    // `printf hello | b3sum`
+    assert_eq!(sent.blake3, "ea8f163db38682925e4491c5e58d4bb3506ef8c14eb78a86e908c5624a67200f");
     let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
     assert_eq!(session.files().write("/tmp/big.bin", &big[..]).expect("16 MiB up").bytes, big.len() as u64);
     let ran = session

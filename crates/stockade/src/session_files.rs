@@ -12,8 +12,8 @@
 //! half-written. Every transfer is an audit record with its size and digest.
 
 use crate::session::Session;
+use bytes::Bytes;
 use cap_std::fs::{Dir, OpenOptions};
-use sha2::{Digest, Sha256};
 use std::io::{Read, Write};
 use stockade_audit::Event;
 use stockade_core::SandboxError;
@@ -21,10 +21,11 @@ use stockade_core::SandboxError;
 /// Where the session's files appear in its guest.
 pub const SESSION_ROOT: &str = "/tmp";
 
-/// The buffer a body streams through, each way.
-const CHUNK: usize = 64 * 1024;
+/// The pieces a body streams in, each way: a syscall, and a hand-over to the
+/// hasher, per 256 KiB.
+const CHUNK: usize = 256 * 1024;
 
-/// Buffers a transfer's digest may lag behind its copy.
+/// Pieces a transfer's digest may lag behind its copy.
 const HASHED_AHEAD: usize = 8;
 
 /// One file moved into or out of a session.
@@ -34,8 +35,8 @@ pub struct Transfer {
     pub path: String,
     /// Bytes moved.
     pub bytes: u64,
-    /// Lower-case hex SHA-256 of them.
-    pub sha256: String,
+    /// Lower-case hex BLAKE3 of them (`b3sum`'s digest).
+    pub blake3: String,
 }
 
 /// A file or folder of a session's space, as [`SessionFiles::list`] and
@@ -132,15 +133,39 @@ impl<'a> SessionFiles<'a> {
     /// Writes `body` to `path`, replacing a regular file there and making
     /// its folders; returns what was written.
     pub fn write(&self, path: &str, body: impl Read) -> Result<Transfer, FileError> {
+        self.write_chunks(path, chunks_of(body))
+    }
+
+    /// [`write`](Self::write) from a body that already comes in pieces (an
+    /// HTTP body's frames): each is written as it is, copied by no one but
+    /// the kernel.
+    pub fn write_chunks(
+        &self,
+        path: &str,
+        body: impl Iterator<Item = std::io::Result<Bytes>>,
+    ) -> Result<Transfer, FileError> {
         let sent = self.space()?.write(path, body)?;
-        self.record("write", &sent.path, sent.bytes, Some(&sent.sha256))?;
+        self.record("write", &sent.path, sent.bytes, Some(&sent.blake3))?;
         Ok(sent)
     }
 
     /// Streams the regular file at `path` into `out`; returns what was read.
-    pub fn read(&self, path: &str, out: impl Write) -> Result<Transfer, FileError> {
-        let got = self.space()?.read(path, out)?;
-        self.record("read", &got.path, got.bytes, Some(&got.sha256))?;
+    pub fn read(&self, path: &str, mut out: impl Write) -> Result<Transfer, FileError> {
+        let got = self.space()?.read(path, |chunk| out.write_all(&chunk))?;
+        out.flush().map_err(|source| FileError::Io { path: got.path.clone(), source })?;
+        self.record("read", &got.path, got.bytes, Some(&got.blake3))?;
+        Ok(got)
+    }
+
+    /// [`read`](Self::read) into `send`, a piece at a time, each piece a
+    /// buffer of its own that `send` may keep (an HTTP body's frame).
+    pub fn read_chunks(
+        &self,
+        path: &str,
+        send: impl FnMut(Bytes) -> std::io::Result<()>,
+    ) -> Result<Transfer, FileError> {
+        let got = self.space()?.read(path, send)?;
+        self.record("read", &got.path, got.bytes, Some(&got.blake3))?;
         Ok(got)
     }
 
@@ -166,14 +191,14 @@ impl<'a> SessionFiles<'a> {
         Ok(Space { root: Dir::from_std_file(files.root), owner: files.owner })
     }
 
-    fn record(&self, op: &str, path: &str, bytes: u64, sha256: Option<&str>) -> Result<(), FileError> {
+    fn record(&self, op: &str, path: &str, bytes: u64, blake3: Option<&str>) -> Result<(), FileError> {
         let Some(log) = self.session.sandbox().audit() else { return Ok(()) };
         let event = Event::SessionFile {
             session: self.session.id().to_string(),
             op: op.to_string(),
             path: path.to_string(),
             bytes,
-            sha256: sha256.map(str::to_string),
+            blake3: blake3.map(str::to_string),
         };
         log.append(&event)
             .and_then(|_| log.end_batch())
@@ -190,7 +215,11 @@ struct Space {
 }
 
 impl Space {
-    fn write(&self, path: &str, mut body: impl Read) -> Result<Transfer, FileError> {
+    fn write(
+        &self,
+        path: &str,
+        body: impl Iterator<Item = std::io::Result<Bytes>>,
+    ) -> Result<Transfer, FileError> {
         let (relative, shown) = resolve(path)?;
         let io = |source| FileError::Io { path: shown.clone(), source };
         let (parent, name) = match relative.rsplit_once('/') {
@@ -215,12 +244,13 @@ impl Space {
             self.root.open_with(&partial, &options)
         });
         let written = file.map_err(io).and_then(|file| {
+            // Small pieces are gathered; a piece as big as the buffer is not copied.
             let mut file = std::io::BufWriter::with_capacity(CHUNK, file.into_std());
-            let copied = copy(&mut body, &mut file).map_err(|e| full_or(e, &shown))?;
+            let copied = digest(body, |chunk| file.write_all(&chunk)).map_err(|e| full_or(e, &shown))?;
             file.flush().map_err(|e| full_or(e, &shown))?;
             Ok(copied)
         });
-        let (bytes, sha256) = match written {
+        let (bytes, blake3) = match written {
             Ok(copied) => copied,
             Err(error) => {
                 let _ = self.make(|| self.root.remove_file(&partial));
@@ -232,20 +262,23 @@ impl Space {
             let _ = self.make(|| self.root.remove_file(&partial));
             return Err(io(e));
         }
-        Ok(Transfer { path: shown, bytes, sha256 })
+        Ok(Transfer { path: shown, bytes, blake3 })
     }
 
-    fn read(&self, path: &str, mut out: impl Write) -> Result<Transfer, FileError> {
+    fn read(
+        &self,
+        path: &str,
+        send: impl FnMut(Bytes) -> std::io::Result<()>,
+    ) -> Result<Transfer, FileError> {
         let (relative, shown) = resolve(path)?;
         let metadata = self.root.symlink_metadata(&relative).map_err(|e| missing_or(e, &shown))?;
         if !metadata.is_file() {
             return Err(FileError::NotAFile { path: shown });
         }
         let io = |source| FileError::Io { path: shown.clone(), source };
-        let mut file = self.root.open(&relative).map_err(io)?.into_std();
-        let (bytes, sha256) = copy(&mut file, &mut out).map_err(io)?;
-        out.flush().map_err(io)?;
-        Ok(Transfer { path: shown, bytes, sha256 })
+        let file = self.root.open(&relative).map_err(io)?.into_std();
+        let (bytes, blake3) = digest(chunks_of(file), send).map_err(io)?;
+        Ok(Transfer { path: shown, bytes, blake3 })
     }
 
     fn list(&self, path: &str) -> Result<Vec<Entry>, FileError> {
@@ -349,45 +382,58 @@ fn resolve_dir(path: &str) -> Result<(String, String), FileError> {
     Ok((relative, shown))
 }
 
-/// Copies `from` into `to` through a few fixed buffers, hashing on a
-/// thread of its own: SHA-256 is slower than the copy, and on the copy's
-/// path it would halve the transfer's speed. Each buffer goes to the hasher
-/// once written and comes back to be filled again, so memory stays at
-/// [`HASHED_AHEAD`] buffers and nothing is copied twice.
-fn copy(from: &mut impl Read, to: &mut impl Write) -> std::io::Result<(u64, String)> {
-    let (full, filled) = std::sync::mpsc::sync_channel::<Vec<u8>>(HASHED_AHEAD);
-    let (empty, emptied) = std::sync::mpsc::channel::<Vec<u8>>();
+/// Passes every piece of `chunks` to `send`, and to a thread of its own
+/// that hashes it meanwhile; the bytes and their digest. BLAKE3 runs at
+/// about 5 GB/s on one core here, four times SHA-256 with SHA-NI; beside
+/// the copy, on the other core, it costs the transfer nearly nothing. A
+/// piece is shared with the hasher, not copied, and at most
+/// [`HASHED_AHEAD`] of them wait for it.
+fn digest(
+    chunks: impl Iterator<Item = std::io::Result<Bytes>>,
+    mut send: impl FnMut(Bytes) -> std::io::Result<()>,
+) -> std::io::Result<(u64, String)> {
+    let (to_hasher, pieces) = std::sync::mpsc::sync_channel::<Bytes>(HASHED_AHEAD);
     std::thread::scope(|scope| {
         let hasher = scope.spawn(move || {
-            let mut hash = Sha256::new();
-            for chunk in filled {
-                hash.update(&chunk);
-                // The copy may have ended and stopped taking them back.
-                let _ = empty.send(chunk);
+            let mut hash = blake3::Hasher::new();
+            for piece in pieces {
+                hash.update(&piece);
             }
             hash.finalize()
         });
-        let mut copy_all = || -> std::io::Result<u64> {
+        let send_all = || -> std::io::Result<u64> {
             let mut total = 0u64;
-            loop {
-                let mut buffer = emptied.try_recv().unwrap_or_default();
-                buffer.resize(CHUNK, 0);
-                let n = match from.read(&mut buffer) {
-                    Ok(0) => return Ok(total),
-                    Ok(n) => n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                };
-                buffer.truncate(n);
-                to.write_all(&buffer)?;
-                total += n as u64;
-                full.send(buffer).map_err(|_| std::io::Error::other("the digest's thread stopped"))?;
+            for chunk in chunks {
+                let chunk = chunk?;
+                total += chunk.len() as u64;
+                to_hasher.send(chunk.clone()).map_err(|_| std::io::Error::other("the digest's thread stopped"))?;
+                send(chunk)?;
             }
+            Ok(total)
         };
-        let copied = copy_all();
-        drop(full);
-        let digest = hasher.join().map_err(|_| std::io::Error::other("the digest's thread panicked"))?;
-        Ok((copied?, digest.iter().map(|b| format!("{b:02x}")).collect()))
+        let sent = send_all();
+        drop(to_hasher);
+        let hash = hasher.join().map_err(|_| std::io::Error::other("the digest's thread panicked"))?;
+        Ok((sent?, hash.to_hex().to_string()))
+    })
+}
+
+/// `from` as pieces of [`CHUNK`] bytes (the last may be shorter), each read
+/// into a buffer of its own, so that it can be handed on as it is.
+fn chunks_of(mut from: impl Read) -> impl Iterator<Item = std::io::Result<Bytes>> {
+    std::iter::from_fn(move || {
+        let mut buffer = vec![0u8; CHUNK];
+        let mut filled = 0;
+        while filled < CHUNK {
+            match from.read(&mut buffer[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+        buffer.truncate(filled);
+        (filled > 0).then(|| Ok(Bytes::from(buffer)))
     })
 }
 
@@ -428,17 +474,23 @@ mod tests {
         (dir, Space { root, owner: None })
     }
 
+    fn read(space: &Space, path: &str) -> Result<Vec<u8>, FileError> {
+        let mut got = Vec::new();
+        space.read(path, |chunk| Ok(got.extend_from_slice(&chunk)))?;
+        Ok(got)
+    }
+
     #[test]
     fn no_symlink_or_fifo_is_followed_read_or_replaced() {
         let (dir, space) = planted();
         for path in ["d/inside", "d/up", "out", "fifo"] {
-            assert!(matches!(space.read(path, std::io::sink()), Err(FileError::NotAFile { .. })), "{path}");
-            assert!(matches!(space.write(path, &b"x"[..]), Err(FileError::NotAFile { .. })), "{path}");
+            assert!(matches!(space.read(path, |_| Ok(())), Err(FileError::NotAFile { .. })), "{path}");
+            assert!(matches!(space.write(path, chunks_of(&b"x"[..])), Err(FileError::NotAFile { .. })), "{path}");
         }
         // Through a symlink that climbs out, nothing is reached.
-        assert!(space.read("d/up/outside.txt", std::io::sink()).is_err());
-        assert!(space.write("d/up/escaped.txt", &b"x"[..]).is_err());
-        assert!(space.write("out/x", &b"x"[..]).is_err());
+        assert!(space.read("d/up/outside.txt", |_| Ok(())).is_err());
+        assert!(space.write("d/up/escaped.txt", chunks_of(&b"x"[..])).is_err());
+        assert!(space.write("out/x", chunks_of(&b"x"[..])).is_err());
         assert!(space.list("d/up").is_err());
         assert!(!dir.path().join("escaped.txt").exists());
         assert_eq!(std::fs::read_to_string(dir.path().join("outside.txt")).expect("read"), "outside");
@@ -452,9 +504,7 @@ mod tests {
                 ("/tmp/d/up".to_string(), EntryKind::Other),
             ]
         );
-        let mut real = Vec::new();
-        space.read("/tmp/d/real.txt", &mut real).expect("the real file");
-        assert_eq!(real, b"real");
+        assert_eq!(read(&space, "/tmp/d/real.txt").expect("the real file"), b"real");
     }
 
     /// A body that fails part way, as a dropped upload does.
@@ -473,12 +523,34 @@ mod tests {
     #[test]
     fn a_write_that_fails_part_way_leaves_nothing_and_keeps_the_old_file() {
         let (_dir, space) = planted();
-        assert!(matches!(space.write("d/real.txt", Broken(0)), Err(FileError::Io { .. })));
-        let mut real = Vec::new();
-        space.read("d/real.txt", &mut real).expect("the old file");
-        assert_eq!(real, b"real", "the old file is untouched");
+        assert!(matches!(space.write("d/real.txt", chunks_of(Broken(0))), Err(FileError::Io { .. })));
+        assert_eq!(read(&space, "d/real.txt").expect("the old file"), b"real", "the old file is untouched");
         let names: Vec<String> = space.list("d").expect("list").into_iter().map(|e| e.path).collect();
         assert_eq!(names.len(), 3, "no partial file left: {names:?}");
+    }
+
+    #[test]
+    fn every_piece_is_hashed_in_order_and_a_broken_sink_ends_the_copy() {
+        let body: Vec<u8> = (0..CHUNK * 2 + 7).map(|i| (i % 251) as u8).collect();
+        let (mut sizes, mut back) = (Vec::new(), Vec::new());
+        // A reader that gives a few bytes at a time still makes full pieces.
+        let trickle = std::io::BufReader::with_capacity(1000, &body[..]);
+        let (bytes, hex) = digest(chunks_of(trickle), |piece| {
+            sizes.push(piece.len());
+            back.extend_from_slice(&piece);
+            Ok(())
+        })
+        .expect("copied");
+        assert_eq!(sizes, [CHUNK, CHUNK, 7]);
+        assert!(back == body && bytes == body.len() as u64);
+        assert_eq!(hex, blake3::hash(&body).to_hex().as_str());
+        let mut calls = 0;
+        let broken = digest(chunks_of(&body[..]), |_| {
+            calls += 1;
+            Err(std::io::Error::other("the client went away"))
+        });
+        assert_eq!(broken.expect_err("the sink broke").to_string(), "the client went away");
+        assert_eq!(calls, 1, "nothing more is sent after the sink breaks");
     }
 
     #[test]

@@ -246,10 +246,10 @@ impl RemoteFiles<'_> {
     /// Streams the file at `path` into `out`; returns what was read.
     pub fn read(&self, path: &str, mut out: impl Write) -> Result<Transfer, FileError> {
         let url = self.url(path)?;
-        let mut hash = <sha2::Sha256 as sha2::Digest>::new();
+        let mut hash = blake3::Hasher::new();
         let mut bytes = 0u64;
         let mut take = |chunk: &[u8]| {
-            sha2::Digest::update(&mut hash, chunk);
+            hash.update(chunk);
             bytes += chunk.len() as u64;
             out.write_all(chunk)
         };
@@ -258,8 +258,7 @@ impl RemoteFiles<'_> {
             .exchange("GET", &url, Sent::Empty, None, &mut take)
             .map_err(|failure| file_error(path, failure))?;
         out.flush().map_err(|source| FileError::Io { path: path.into(), source })?;
-        let sha256 = sha2::Digest::finalize(hash).iter().map(|b| format!("{b:02x}")).collect();
-        Ok(Transfer { path: shown(path), bytes, sha256 })
+        Ok(Transfer { path: shown(path), bytes, blake3: hash.finalize().to_hex().to_string() })
     }
 
     /// The entries of the folder at `path` (`""`: the session's `/tmp`).
@@ -327,10 +326,10 @@ fn moved(path: &str, answer: &[u8]) -> Result<Transfer, FileError> {
     struct Moved {
         path: String,
         bytes: u64,
-        sha256: String,
+        blake3: String,
     }
     let moved: Moved = serde_json::from_slice(answer).map_err(|e| FileError::Session(unreadable(path, e)))?;
-    Ok(Transfer { path: moved.path, bytes: moved.bytes, sha256: moved.sha256 })
+    Ok(Transfer { path: moved.path, bytes: moved.bytes, blake3: moved.blake3 })
 }
 
 /// A file's failure as in-process: the status says which.

@@ -58,11 +58,18 @@ fn files_go_into_a_python_session_and_results_come_out() {
         assert_eq!(sent.bytes, len, "{name}");
         let mut back = Vec::new();
         let got = files.read(&format!("/tmp/{name}"), &mut back).expect("read");
-        assert_eq!((got.bytes, &got.sha256), (len, &sent.sha256), "{name}");
+        assert_eq!((got.bytes, &got.blake3), (len, &sent.blake3), "{name}");
         let mut expected = Vec::new();
         pattern(len).read_to_end(&mut expected).expect("pattern");
         assert!(back == expected, "{name} came back different");
+        assert_eq!(sent.blake3, blake3::hash(&expected).to_hex().as_str(), "{name}");
     }
+    // `b3sum < /dev/null`: the digest is BLAKE3's own, not a look-alike.
+    let empty = files.stat("empty.bin").map(|_| files.read("empty.bin", std::io::sink()));
+    assert_eq!(
+        empty.expect("stat").expect("read").blake3,
+        "af1349b9f5f9a1a6a0404dea36dcc9499bcb25c9adc112b7cc9a93cae41f3262"
+    );
     files.write("data/in.csv", &b"a,b\n1,2\n3,4\n"[..]).expect("write the csv");
     let run = session
         .run("import csv\nrows = list(csv.DictReader(open('/tmp/data/in.csv')))\nlen(rows)")
@@ -93,6 +100,10 @@ fn files_go_into_a_python_session_and_results_come_out() {
     let records = log.lines().filter(|l| l.contains(r#""kind":"session_file""#)).count();
     assert!(records >= 9, "every transfer is recorded: {log}");
     assert!(log.contains(r#""path":"/tmp/16m.bin""#) && log.contains(r#""op":"remove""#), "{log}");
+    let mut sixteen = Vec::new();
+    pattern(16 * MIB).read_to_end(&mut sixteen).expect("pattern");
+    let digest = format!(r#""blake3":"{}""#, blake3::hash(&sixteen).to_hex());
+    assert!(log.lines().any(|l| l.contains("/tmp/16m.bin") && l.contains(&digest)), "{log}");
 }
 
 #[test]

@@ -66,7 +66,7 @@ pub async fn write(session: Arc<Session>, request: WriteFile) -> CallToolResult 
     let written = tokio::task::spawn_blocking(move || session.files().write(&path, content.as_slice())).await;
     match written {
         Ok(Ok(sent)) => CallToolResult::structured(
-            serde_json::json!({"path": sent.path, "bytes": sent.bytes, "sha256": sent.sha256}),
+            serde_json::json!({"path": sent.path, "bytes": sent.bytes, "blake3": sent.blake3}),
         ),
         Ok(Err(e)) => refusal(e.to_string()),
         Err(e) => refusal(format!("the write failed: {e}")),
@@ -99,7 +99,7 @@ pub async fn read(session: Arc<Session>, request: ReadFile) -> CallToolResult {
         Err(e) => (STANDARD.encode(e.into_bytes()), true),
     };
     CallToolResult::structured(serde_json::json!({
-        "path": got.path, "bytes": got.bytes, "sha256": got.sha256, "content": content, "base64": base64,
+        "path": got.path, "bytes": got.bytes, "blake3": got.blake3, "content": content, "base64": base64,
     }))
 }
 

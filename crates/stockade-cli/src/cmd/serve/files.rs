@@ -11,31 +11,13 @@ use axum::body::Body;
 use axum::extract::{Path, Query, Request as HttpRequest, State as Shared};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use std::sync::Arc;
 use stockade::{Entry, EntryKind, FileError, Session, Transfer};
 
 /// Body frames a download holds for a connection slower than the file's
-/// read (each the size of one of the read's writes, 64 KiB).
+/// read (each a piece of the read, 256 KiB).
 const DOWNLOAD_FRAMES: usize = 8;
-
-/// A download's body, as the session's file is read into it: each write
-/// is one frame, copied once, handed to the connection as it is.
-struct Frames(tokio::sync::mpsc::Sender<axum::body::Bytes>);
-
-impl std::io::Write for Frames {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        // On a blocking thread: waiting for the connection is what bounds memory.
-        self.0
-            .blocking_send(axum::body::Bytes::copy_from_slice(bytes))
-            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))?;
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// A file moved, as the API answers it.
 #[derive(serde::Serialize, schemars::JsonSchema)]
@@ -44,8 +26,8 @@ pub struct Moved {
     path: String,
     /// Bytes moved.
     bytes: u64,
-    /// Lower-case hex SHA-256 of them.
-    sha256: String,
+    /// Lower-case hex BLAKE3 of them, as `b3sum` prints it.
+    blake3: String,
 }
 
 /// One entry of a listing.
@@ -96,7 +78,7 @@ fn refused(e: FileError) -> Response {
 }
 
 fn moved(transfer: Transfer) -> Moved {
-    Moved { path: transfer.path, bytes: transfer.bytes, sha256: transfer.sha256 }
+    Moved { path: transfer.path, bytes: transfer.bytes, blake3: transfer.blake3 }
 }
 
 fn listed(entry: Entry) -> Listed {
@@ -128,9 +110,11 @@ pub async fn write(
         Ok(session) => session,
         Err(refused) => return *refused,
     };
-    let stream = request.into_body().into_data_stream().map_err(std::io::Error::other);
-    let body = tokio_util::io::SyncIoBridge::new(tokio_util::io::StreamReader::new(stream));
-    match blocking(move || session.files().write(&path, body)).await {
+    // The body's frames are written as hyper read them, with no copy of ours.
+    let mut frames = request.into_body().into_data_stream().map_err(std::io::Error::other);
+    let runtime = tokio::runtime::Handle::current();
+    let body = std::iter::from_fn(move || runtime.block_on(frames.next()));
+    match blocking(move || session.files().write_chunks(&path, body)).await {
         Ok(transfer) => (StatusCode::CREATED, Json(moved(transfer))).into_response(),
         Err(refused) => refused,
     }
@@ -160,7 +144,12 @@ pub async fn read(
     tokio::task::spawn_blocking(move || {
         // A reader that goes away ends the copy with an error; the read
         // is recorded only when it ran to its end.
-        let _ = session.files().read(&path, Frames(frames));
+        // On a blocking thread: waiting for the connection is what bounds memory.
+        let _ = session.files().read_chunks(&path, |chunk| {
+            frames
+                .blocking_send(chunk)
+                .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+        });
     });
     let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
         let frame = receiver.recv().await?;
