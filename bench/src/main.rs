@@ -294,9 +294,11 @@ were). Measured with `/proc/PID/stat` around five transfers, the server spends 1
 each download and 290 to 360 ms on each upload, curl 40 and 120. On two cores, with curl on one of \
 them, the download cannot come within 1.25× of a `sendfile`; the upload, where nginx too copies every \
 byte into tmpfs, can (1.22× to 1.5× across runs on this noisy machine).
-- P15 times `stockade::remote::Client::run` (JavaScript `1`, a fresh sandbox on the server, a new TCP \
-connection per request) against the same request run in process with `Sandbox::run_request`, alternating; \
-the issue asks for the figure, with no goal.";
+- P15 times `stockade::remote::Client::run` (JavaScript `1`, a fresh sandbox on the server) against the \
+same request run in process with `Sandbox::run_request`, and against a `Client` made for each run, in turn; \
+the issue asks for the figure, with no goal. The client keeps the connection an answer was read to its \
+end on (since 2026-12-07; before, every call made one, the second row's peer), so on a real network a \
+call saves a round trip. The second row's peer also starts a client runtime each time, so it overstates what keeping the connection saves on loopback.";
 
 const HTTP_NOTES: &str = "\
 - P10 starts `stockade serve` on loopback (one token, the deny-all policy) and drives it with \

@@ -38,7 +38,8 @@ use transport::{Failure, Sent, Transport};
 const NDJSON: &str = "application/x-ndjson";
 
 /// A connection to a `stockade serve` with a bearer token. Each call is a
-/// request of its own; `Send + Sync`, but its calls take turns.
+/// request of its own, on the connection the last one left open when it
+/// can; `Send + Sync`, but its calls take turns.
 pub struct Client {
     transport: std::sync::Mutex<Transport>,
 }
@@ -70,7 +71,7 @@ impl Client {
         let base = if base.is_empty() { String::new() } else { format!("/{}", base.trim_end_matches('/')) };
         let authority =
             if authority.contains(':') { authority.to_string() } else { format!("{authority}:80") };
-        let transport = Transport { runtime, authority, base, token: token.map(String::from) };
+        let transport = Transport::new(runtime, authority, base, token.map(String::from));
         Ok(Client { transport: std::sync::Mutex::new(transport) })
     }
 
@@ -108,7 +109,7 @@ impl Client {
         accept: Option<&str>,
         answer: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<u16, Failure> {
-        let transport = self.transport.lock().unwrap_or_else(|p| p.into_inner());
+        let mut transport = self.transport.lock().unwrap_or_else(|p| p.into_inner());
         transport.exchange(method, path, body, accept, answer)
     }
 

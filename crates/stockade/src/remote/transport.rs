@@ -1,6 +1,13 @@
 //! One HTTP/1.1 exchange with the server (hyper, on the client's own
 //! single-thread runtime): a request whose body is bytes or streams from a
 //! reader, and an answer whose body streams to a writer or a line reader.
+//!
+//! The connection of an exchange whose answer was read to its end is kept
+//! for the next, which then skips the TCP handshake (a round trip, on a
+//! real network). A kept connection the server has closed meanwhile is
+//! found out before the request is written, and the request goes on a new
+//! one; a request that was written is never sent again, since a run must
+//! not run twice.
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, StreamBody, combinators::BoxBody};
@@ -11,6 +18,26 @@ use stockade_core::{ErrorClass, SandboxError};
 /// The most of a body a read or write moves at once.
 const CHUNK: usize = 64 * 1024;
 
+/// How long a connection is kept unused: well under the server's header
+/// timeout, after which it closes one (and a request crossing that close
+/// could not be told from one the server dropped).
+const KEEP_IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+/// A connection kept between exchanges.
+struct Kept {
+    sender: hyper::client::conn::http1::SendRequest<Body>,
+    driver: tokio::task::JoinHandle<()>,
+    since: std::time::Instant,
+}
+
+impl Drop for Kept {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
 /// Where a request is sent, and as whom.
 pub(crate) struct Transport {
     pub runtime: tokio::runtime::Runtime,
@@ -19,6 +46,8 @@ pub(crate) struct Transport {
     /// The URL's path, without its last `/`, put before every request's.
     pub base: String,
     pub token: Option<String>,
+    /// The last exchange's connection, if it can take another.
+    kept: Option<Kept>,
 }
 
 /// What goes in a request's body.
@@ -75,10 +104,20 @@ fn broken(step: &'static str, error: impl std::fmt::Display) -> Failure {
 }
 
 impl Transport {
+    /// A transport to `authority`, on `runtime`.
+    pub fn new(
+        runtime: tokio::runtime::Runtime,
+        authority: String,
+        base: String,
+        token: Option<String>,
+    ) -> Self {
+        Transport { runtime, authority, base, token, kept: None }
+    }
+
     /// Sends `method path` with `body` (and `accept` as its `Accept`), and
     /// hands each chunk of a successful answer's body to `answer`.
     pub fn exchange(
-        &self,
+        &mut self,
         method: &str,
         path: &str,
         body: Sent<'_>,
@@ -103,7 +142,10 @@ impl Transport {
                     (StreamBody::new(frames).boxed(), Some(feeder))
                 }
             };
-            let result = self.runtime.block_on(self.send(method, path, body, accept, answer));
+            // The connection's driver runs only inside this `block_on`.
+            let mut kept = self.kept.take();
+            let result = self.runtime.block_on(self.send(&mut kept, method, path, body, accept, answer));
+            self.kept = kept;
             if let Some(feeder) = feeder {
                 let _ = feeder.join();
             }
@@ -113,21 +155,13 @@ impl Transport {
 
     async fn send(
         &self,
+        kept_slot: &mut Option<Kept>,
         method: &str,
         path: &str,
-        body: BoxBody<Bytes, std::io::Error>,
+        body: Body,
         accept: Option<&str>,
         answer: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
     ) -> Result<u16, Failure> {
-        let stream = tokio::net::TcpStream::connect(&self.authority)
-            .await
-            .map_err(|e| broken("reach the server", e))?;
-        let _ = stream.set_nodelay(true);
-        let (mut sender, connection) =
-            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
-                .await
-                .map_err(|e| broken("reach the server", e))?;
-        let driver = tokio::spawn(connection);
         let mut request = hyper::Request::builder()
             .method(method)
             .uri(format!("{}{path}", self.base))
@@ -142,7 +176,7 @@ impl Transport {
             .header(hyper::header::CONTENT_TYPE, "application/json")
             .body(body)
             .map_err(|e| broken("make the request", e))?;
-        let response = sender.send_request(request).await.map_err(|e| broken("send the request", e))?;
+        let (response, kept) = self.deliver(kept_slot.take(), request).await?;
         let status = response.status().as_u16();
         let retry_after = response
             .headers()
@@ -151,7 +185,7 @@ impl Transport {
         let mut body = response.into_body();
         if status >= 400 {
             let bytes = body.collect().await.map_err(|e| broken("read the answer", e))?.to_bytes();
-            driver.abort();
+            *kept_slot = Some(kept.renewed());
             return Err(Failure::Refused(refusal(status, &bytes, retry_after)));
         }
         while let Some(frame) = body.frame().await {
@@ -160,8 +194,53 @@ impl Transport {
                 answer(data).map_err(|e| broken("take the answer", e))?;
             }
         }
-        driver.abort();
+        *kept_slot = Some(kept.renewed());
         Ok(status)
+    }
+
+    /// Sends `request` on the kept connection if it is still open, else on
+    /// a new one; the answer's head, and the connection it came on.
+    async fn deliver(
+        &self,
+        kept: Option<Kept>,
+        mut request: hyper::Request<Body>,
+    ) -> Result<(hyper::Response<hyper::body::Incoming>, Kept), Failure> {
+        if let Some(mut kept) = kept.filter(|kept| kept.since.elapsed() < KEEP_IDLE) {
+            // The driver ran not while the client was idle: let it see a
+            // close that came meanwhile.
+            tokio::task::yield_now().await;
+            if kept.sender.ready().await.is_ok() {
+                match kept.sender.try_send_request(request).await {
+                    Ok(response) => return Ok((response, kept)),
+                    Err(mut failed) => match failed.take_message() {
+                        // Closed before a byte of it was written.
+                        Some(unsent) => request = unsent,
+                        None => return Err(broken("send the request", failed.into_error())),
+                    },
+                }
+            }
+        }
+        let stream = tokio::net::TcpStream::connect(&self.authority)
+            .await
+            .map_err(|e| broken("reach the server", e))?;
+        let _ = stream.set_nodelay(true);
+        let (mut sender, connection) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|e| broken("reach the server", e))?;
+        let driver = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let response = sender.send_request(request).await.map_err(|e| broken("send the request", e))?;
+        Ok((response, Kept { sender, driver, since: std::time::Instant::now() }))
+    }
+}
+
+impl Kept {
+    /// The connection, its answer read to the end, kept from now.
+    fn renewed(mut self) -> Kept {
+        self.since = std::time::Instant::now();
+        self
     }
 }
 
@@ -202,4 +281,78 @@ fn feed(reader: &mut (dyn Read + Send), send: &tokio::sync::mpsc::Sender<std::io
 /// A writer for an answer's body.
 pub(crate) fn into(out: &mut dyn Write) -> impl FnMut(&[u8]) -> std::io::Result<()> + '_ {
     move |bytes| out.write_all(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A server on loopback that answers each request with which of its
+    /// connections and which request on it this is (`"1.2"`), closing a
+    /// connection, with no word, after `per_connection` answers; its
+    /// address, and how many connections it took.
+    fn serve(per_connection: usize) -> (String, Arc<AtomicUsize>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let address = listener.local_addr().expect("address").to_string();
+        let taken = Arc::new(AtomicUsize::new(0));
+        let counter = taken.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let connection = counter.fetch_add(1, Ordering::SeqCst) + 1;
+                std::thread::spawn(move || {
+                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                    for request in 1..=per_connection {
+                        // Each request here is a head alone.
+                        let mut line = String::new();
+                        while line != "\r\n" {
+                            line.clear();
+                            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                                return;
+                            }
+                        }
+                        let body = format!("{connection}.{request}");
+                        let head = format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n", body.len());
+                        let _ = stream.write_all(format!("{head}{body}").as_bytes());
+                    }
+                });
+            }
+        });
+        (address, taken)
+    }
+
+    fn get(transport: &mut Transport) -> String {
+        let mut got = Vec::new();
+        let status =
+            transport.exchange("GET", "/x", Sent::Empty, None, &mut into(&mut got)).expect("an answer");
+        assert_eq!(status, 200);
+        String::from_utf8(got).expect("text")
+    }
+
+    fn transport(address: String) -> Transport {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+        Transport::new(runtime, address, String::new(), None)
+    }
+
+    #[test]
+    fn the_next_exchange_goes_on_the_last_ones_connection() {
+        let (address, taken) = serve(usize::MAX);
+        let mut transport = transport(address);
+        assert_eq!([get(&mut transport), get(&mut transport), get(&mut transport)], ["1.1", "1.2", "1.3"]);
+        assert_eq!(taken.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_kept_connection_the_server_closed_is_replaced_unseen() {
+        let (address, taken) = serve(1);
+        let mut transport = transport(address);
+        assert_eq!(get(&mut transport), "1.1");
+        // The server's close arrives while the client is idle.
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        assert_eq!(get(&mut transport), "2.1");
+        assert_eq!(taken.load(Ordering::SeqCst), 2);
+    }
 }
