@@ -257,7 +257,7 @@ class SessionFiles:
     that climbs out (``..``), a symlink or FIFO the guest left, or a write
     past ``files.tmp_bytes`` raises :class:`SessionFileError` (a missing
     file, ``FileNotFoundError``), and a failed write leaves nothing behind.
-    Every transfer is in the audit log with its size and SHA-256.
+    Every transfer is in the audit log with its size and BLAKE3 digest.
     """
 
     def __init__(self, native: "_native.NativeSession") -> None:
