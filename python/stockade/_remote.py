@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import select
+import threading
 import time
 import urllib.parse
 from typing import Any, BinaryIO, Callable, Dict, Iterator, List, Mapping, Optional, Union
@@ -23,6 +25,9 @@ from ._result import Result
 from ._stream import Decoded, Streamed
 
 _CHUNK = 1 << 16
+# How long a connection is kept unused: well under the server's header
+# timeout, after which it closes one.
+_KEEP_IDLE = 2.0
 
 #: The server's error classes, as the in-process exceptions.
 _ERRORS = {
@@ -71,12 +76,34 @@ class Client:
         self._base = parsed.path.rstrip("/")
         self._token = token
         self._timeout = timeout
+        # Each thread keeps the connection its last answer came on.
+        self._kept = threading.local()
 
     # --- HTTP ---------------------------------------------------------------
 
     def _connection(self) -> http.client.HTTPConnection:
+        """This thread's kept connection, if the server has not closed it
+        meanwhile (a close that came is readable), else a new one. A request
+        is sent once: one that a closed connection failed is not sent again,
+        since a run must not run twice."""
+        kept = getattr(self._kept, "connection", None)
+        self._kept.connection = None
+        if kept is not None:
+            connection, since = kept
+            sock = connection.sock
+            if sock is not None and time.monotonic() - since < _KEEP_IDLE and not select.select([sock], [], [], 0)[0]:
+                return connection
+            connection.close()
         kind = http.client.HTTPSConnection if self._scheme == "https" else http.client.HTTPConnection
         return kind(self._host, self._port, timeout=self._timeout)
+
+    def _release(self, connection: http.client.HTTPConnection, response: http.client.HTTPResponse) -> None:
+        """Keeps ``connection`` for this thread's next request if ``response``
+        was read to its end and the server keeps it open; else closes it."""
+        if response.isclosed() and not response.will_close and connection.sock is not None:
+            self._kept.connection = (connection, time.monotonic())
+        else:
+            connection.close()
 
     def _send(
         self,
@@ -98,7 +125,7 @@ class Client:
         response = connection.getresponse()
         if response.status >= 400:
             data = response.read()
-            connection.close()
+            self._release(connection, response)
             _raise_for(response.status, data, response.getheader("Retry-After"))
         return connection, response
 
@@ -109,7 +136,7 @@ class Client:
         try:
             data = response.read()
         finally:
-            connection.close()
+            self._release(connection, response)
         return json.loads(data) if data else None
 
     def _run(self, path: str, request: Dict[str, Any], on_stdout: Any, on_stderr: Any) -> Result:
@@ -118,7 +145,7 @@ class Client:
         body = json.dumps(request).encode()
         headers = {"Content-Type": "application/json", "Accept": "application/x-ndjson"}
         connection, response = self._send("POST", path, body, headers)
-        last = _followed(connection, response, on_stdout, on_stderr)
+        last = _followed(self, connection, response, on_stdout, on_stderr)
         if last.get("type") == "outcome":
             return Result(last["outcome"])
         if last.get("type") == "error":
@@ -265,7 +292,7 @@ class RemoteCommand:
         connection, response = self._client._send(
             "GET", self._path + query, headers={"Accept": "application/x-ndjson"}
         )
-        last = _followed(connection, response, on_stdout, on_stderr)
+        last = _followed(self._client, connection, response, on_stdout, on_stderr)
         if last.get("type") == "command":
             return CommandOutput._of(last["command"])
         raise _native.StockadeError("the server's stream ended before the command's state")
@@ -290,7 +317,7 @@ class RemoteCommand:
                 raise BrokenPipeError(str(error)) from None
             raise
         response.read()
-        connection.close()
+        self._client._release(connection, response)
 
     def signal(self, signal: str = "TERM") -> None:
         """Sends it ``signal``, and every process it started."""
@@ -327,7 +354,7 @@ class RemoteFiles:
         try:
             return json.loads(response.read())
         finally:
-            connection.close()
+            self._client._release(connection, response)
 
     def read(self, path: str, into: Optional[BinaryIO] = None) -> Any:
         """The file's bytes, or streamed into the file object ``into``."""
@@ -343,7 +370,7 @@ class RemoteFiles:
                 into.write(chunk)
                 written += len(chunk)
         finally:
-            connection.close()
+            self._client._release(connection, response)
 
     def list(self, path: str = "") -> List[Dict[str, Any]]:
         """A folder's entries."""
@@ -354,11 +381,15 @@ class RemoteFiles:
         """Removes a file."""
         connection, response = self._client._send("DELETE", self._path(path))
         response.read()
-        connection.close()
+        self._client._release(connection, response)
 
 
 def _followed(
-    connection: http.client.HTTPConnection, response: http.client.HTTPResponse, on_stdout: Any, on_stderr: Any
+    client: Client,
+    connection: http.client.HTTPConnection,
+    response: http.client.HTTPResponse,
+    on_stdout: Any,
+    on_stderr: Any,
 ) -> Dict[str, Any]:
     """Reads an ``application/x-ndjson`` answer: its output and cut lines
     go to the callbacks as the in-process ones get them; returns the first
@@ -374,9 +405,11 @@ def _followed(
                 decoded(f"{event['stream']}-cut", b"")
             else:
                 decoded.finish()
+                # The stream's end, so that the connection can be kept.
+                response.read()
                 return event
     finally:
-        connection.close()
+        client._release(connection, response)
     return {}
 
 

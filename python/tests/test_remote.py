@@ -122,3 +122,59 @@ def test_a_remote_sessions_background_commands_work_as_in_process_ones(server) -
         assert squares.wait(30).stdout == "81\n"
         assert session.spawn("sleep 1000").kill().exit_code == 137
         assert [c.id for c in session.commands()] == ["c1", "c2", "c3", "c4", "c5"]
+
+
+def _counting_server(close_after_each: bool):
+    """A server on loopback whose ``/v1/health`` answers ``{}``, closing each
+    connection after its answer (with no word) if ``close_after_each``; its
+    url, and the list of connections it took."""
+    import http.server
+    import threading
+
+    taken: list = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            taken.append(self.client_address)
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+            self.close_connection = close_after_each
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}", taken
+
+
+def test_the_client_keeps_its_connection_between_calls() -> None:
+    server, url, taken = _counting_server(close_after_each=False)
+    try:
+        client = stockade.connect(url)
+        assert all(client.health() for _ in range(3))
+        assert len(taken) == 1, taken
+    finally:
+        server.shutdown()
+
+
+def test_a_kept_connection_the_server_closed_is_replaced_unseen() -> None:
+    import time
+
+    server, url, taken = _counting_server(close_after_each=True)
+    try:
+        client = stockade.connect(url)
+        assert client.health()
+        time.sleep(0.05)  # the server's close arrives while the client is idle
+        assert client.health()
+        assert len(taken) == 2, taken
+    finally:
+        server.shutdown()
