@@ -25,6 +25,10 @@ pub const SESSION_ROOT: &str = "/tmp";
 /// hasher, per 256 KiB.
 const CHUNK: usize = 256 * 1024;
 
+/// The first piece read from a body: a small body is not given a whole
+/// [`CHUNK`] to zero.
+const FIRST_CHUNK: usize = 16 * 1024;
+
 /// Pieces a transfer's digest may lag behind its copy.
 const HASHED_AHEAD: usize = 8;
 
@@ -431,13 +435,16 @@ fn digest(
     })
 }
 
-/// `from` as pieces of [`CHUNK`] bytes (the last may be shorter), each read
-/// into a buffer of its own, so that it can be handed on as it is.
+/// `from` as pieces, each read into a buffer of its own, so that it can be
+/// handed on as it is. Each buffer is zeroed before the read, so the first
+/// is [`FIRST_CHUNK`] (most bodies are small) and each full one doubles the
+/// next, up to [`CHUNK`]; only the last may be short.
 fn chunks_of(mut from: impl Read) -> impl Iterator<Item = std::io::Result<Bytes>> {
+    let mut size = FIRST_CHUNK;
     std::iter::from_fn(move || {
-        let mut buffer = vec![0u8; CHUNK];
+        let mut buffer = vec![0u8; size];
         let mut filled = 0;
-        while filled < CHUNK {
+        while filled < size {
             match from.read(&mut buffer[filled..]) {
                 Ok(0) => break,
                 Ok(n) => filled += n,
@@ -446,6 +453,7 @@ fn chunks_of(mut from: impl Read) -> impl Iterator<Item = std::io::Result<Bytes>
             }
         }
         buffer.truncate(filled);
+        size = (size * 2).min(CHUNK);
         (filled > 0).then(|| Ok(Bytes::from(buffer)))
     })
 }
@@ -552,7 +560,8 @@ mod tests {
     fn every_piece_is_hashed_in_order_and_a_broken_sink_ends_the_copy() {
         let body: Vec<u8> = (0..CHUNK * 2 + 7).map(|i| (i % 251) as u8).collect();
         let (mut sizes, mut back) = (Vec::new(), Vec::new());
-        // A reader that gives a few bytes at a time still makes full pieces.
+        // A reader that gives a few bytes at a time still makes full pieces,
+        // growing from the first to the largest.
         let trickle = std::io::BufReader::with_capacity(1000, &body[..]);
         let (bytes, hex) = digest(chunks_of(trickle), |piece| {
             sizes.push(piece.len());
@@ -560,7 +569,9 @@ mod tests {
             Ok(())
         })
         .expect("copied");
-        assert_eq!(sizes, [CHUNK, CHUNK, 7]);
+        let grown = [16, 32, 64, 128].map(|kib| kib << 10);
+        let rest = body.len() - grown.iter().sum::<usize>();
+        assert_eq!(sizes, [&grown[..], &[CHUNK, rest - CHUNK]].concat());
         assert!(back == body && bytes == body.len() as u64);
         assert_eq!(hex, blake3::hash(&body).to_hex().as_str());
         let mut calls = 0;
