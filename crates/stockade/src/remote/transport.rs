@@ -206,7 +206,7 @@ impl Transport {
         mut request: hyper::Request<Body>,
     ) -> Result<(hyper::Response<hyper::body::Incoming>, Kept), Failure> {
         if let Some(mut kept) = kept.filter(|kept| kept.since.elapsed() < KEEP_IDLE) {
-            // The driver ran not while the client was idle: let it see a
+            // The driver does not run while the client is idle: let it see a
             // close that came meanwhile.
             tokio::task::yield_now().await;
             if kept.sender.ready().await.is_ok() {
