@@ -5,7 +5,7 @@
 use crate::address::own_addresses;
 use crate::body::Tally;
 use crate::budget::Budgets;
-use crate::destination::{Destination, Vetting};
+use crate::destination::{Destination, Vetted, Vetting};
 use crate::event::{NetEvent, Sink};
 use crate::resolve::Resolver;
 use crate::secrets::Secrets;
@@ -30,6 +30,7 @@ pub(crate) struct Inner {
     restricting: Vec<bool>,
     resolver: Resolver,
     own: Vec<IpAddr>,
+    vetted: Vetted,
     pub budgets: Budgets,
     pub idle: Duration,
     sink: Option<Sink>,
@@ -53,7 +54,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub fn vetting(&self) -> Vetting<'_> {
-        Vetting { rules: &self.rules, resolver: &self.resolver, own: &self.own }
+        Vetting { rules: &self.rules, resolver: &self.resolver, own: &self.own, vetted: &self.vetted }
     }
 
     pub fn record(&self, event: NetEvent) {
@@ -167,6 +168,7 @@ impl Engine {
             restricting,
             resolver,
             own,
+            vetted: Vetted::default(),
             budgets: Budgets::new(policy),
             idle: policy.idle_timeout_ms.map_or(DEFAULT_IDLE, Duration::from_millis),
             sink,
@@ -200,6 +202,10 @@ impl Engine {
                     accepted = listener.accept() => match accepted {
                         Ok((stream, _)) => {
                             connections.spawn(crate::proxy::serve(inner.clone(), stream));
+                            // The new connection's request is waiting: let
+                            // it be served before this task asks the
+                            // listener again (and hears "not yet").
+                            tokio::task::yield_now().await;
                         }
                         Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                     },

@@ -163,11 +163,12 @@ pub(crate) fn check_host_header(
     };
     let claimed = value.to_str().unwrap_or("");
     let named = claimed.parse::<hyper::http::uri::Authority>().ok().filter(|a| !a.as_str().contains('@'));
-    let agrees = named.is_some_and(|named| {
-        Host::parse(named.host()).ok() == Host::parse(host).ok()
-            && named.port_u16().unwrap_or(default_port) == port
-    });
-    if !agrees || Host::parse(host).is_err() {
+    let target = Host::parse(host).ok();
+    let agrees = target.is_some()
+        && named.is_some_and(|named| {
+            Host::parse(named.host()).ok() == target && named.port_u16().unwrap_or(default_port) == port
+        });
+    if !agrees {
         return Err(mismatch("the Host header", claimed, host, port));
     }
     Ok(())
