@@ -4,10 +4,7 @@
 use crate::address::{AddressClass, classify};
 use crate::refusal::Refusal;
 use crate::resolve::Resolver;
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Mutex;
-use std::time::Instant;
 use stockade_policy::network::{Host, Rules, Verdict};
 
 /// Where a request may go: the host it named, the rule that allowed it, and
@@ -44,61 +41,18 @@ pub(crate) fn host_text(host: &Host) -> String {
     }
 }
 
-/// Names vetted, each with its answer's expiry, so that a program's
-/// requests to one host one after another are vetted once per answer, as
-/// the resolver would give the same addresses again until then. An answer
-/// with no time to live (a TTL of 0) is never kept.
-#[derive(Default)]
-pub(crate) struct Vetted {
-    names: Mutex<HashMap<(Host, u16), (Destination, Instant)>>,
-}
-
-impl Vetted {
-    /// Names kept at most: a guest that asks for ever more names (every
-    /// subdomain a wildcard allows) empties the table instead of growing it.
-    const MOST: usize = 256;
-
-    fn get(&self, host: &Host, port: u16) -> Option<Destination> {
-        let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        let (destination, until) = names.get(&(host.clone(), port))?;
-        (Instant::now() < *until).then(|| destination.clone())
-    }
-
-    fn keep(&self, destination: &Destination, until: Instant) {
-        if Instant::now() >= until {
-            return;
-        }
-        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        if names.len() >= Self::MOST {
-            names.retain(|_, (_, kept_until)| Instant::now() < *kept_until);
-            if names.len() >= Self::MOST {
-                names.clear();
-            }
-        }
-        names.insert((destination.host.clone(), destination.port), (destination.clone(), until));
-    }
-}
-
 /// What the engine needs to vet a destination.
 pub(crate) struct Vetting<'a> {
     pub rules: &'a Rules,
     pub resolver: &'a Resolver,
     /// The host's own addresses, never a guest's destination by name.
     pub own: &'a [IpAddr],
-    pub vetted: &'a Vetted,
 }
 
 impl Vetting<'_> {
     /// Vets `raw_host` (as the guest wrote it) on `port`.
     pub async fn vet(&self, raw_host: &str, port: u16) -> Result<Destination, Refusal> {
-        self.vet_host(Host::parse(raw_host)?, port).await
-    }
-
-    /// Vets `host` on `port`.
-    pub async fn vet_host(&self, host: Host, port: u16) -> Result<Destination, Refusal> {
-        if let Some(destination) = self.vetted.get(&host, port) {
-            return Ok(destination);
-        }
+        let host = Host::parse(raw_host)?;
         let destination = authority(&host, port);
         // No rule covers port 0 (a pattern's port is 1 to 65535), so it is refused here.
         let rule = match self.rules.decide(&host, port) {
@@ -106,12 +60,12 @@ impl Vetting<'_> {
             Verdict::Denied { by: Some(rule) } => return Err(Refusal::Denied { destination, rule }),
             Verdict::Denied { by: None } => return Err(Refusal::NotAllowed { destination }),
         };
-        let (addresses, until) = match &host {
+        let addresses = match &host {
             // An address literal got here through a rule that names its
             // range, which is what lets a non-public one through.
-            Host::Ip(ip) => (vec![*ip], None),
+            Host::Ip(ip) => vec![*ip],
             Host::Name(name) => {
-                let (answer, until) = self
+                let answer = self
                     .resolver
                     .lookup(name)
                     .await
@@ -122,19 +76,15 @@ impl Vetting<'_> {
                 for &address in &answer {
                     self.vet_address(&destination, address, port)?;
                 }
-                (answer, Some(until))
+                answer
             }
         };
-        let destination = Destination {
+        Ok(Destination {
             host,
             port,
             rule,
             addresses: addresses.into_iter().map(|ip| (ip, port).into()).collect(),
-        };
-        if let Some(until) = until {
-            self.vetted.keep(&destination, until);
-        }
-        Ok(destination)
+        })
     }
 
     /// Refuses an address of a name's answer that a deny rule covers, or
@@ -165,35 +115,6 @@ mod tests {
     use super::*;
     use stockade_policy::NetworkPolicy;
 
-    fn destination(name: &str) -> Destination {
-        Destination {
-            host: Host::parse(name).expect("host"),
-            port: 443,
-            rule: 0,
-            addresses: vec!["203.0.114.7:443".parse().expect("address")],
-        }
-    }
-
-    #[test]
-    fn a_vetted_answer_is_kept_only_while_it_lives_and_the_table_stays_bounded() {
-        let vetted = Vetted::default();
-        let soon = Instant::now() + std::time::Duration::from_secs(60);
-        let kept = destination("kept.example");
-        vetted.keep(&kept, soon);
-        assert_eq!(vetted.get(&kept.host, 443), Some(kept.clone()));
-        assert_eq!(vetted.get(&kept.host, 80), None, "a port is its own destination");
-        // An answer already expired (a TTL of 0) is never kept.
-        let expired = destination("expired.example");
-        vetted.keep(&expired, Instant::now());
-        assert_eq!(vetted.get(&expired.host, 443), None);
-        // Names without end (a wildcard's subdomains) never grow the table
-        // past its bound.
-        for n in 0..Vetted::MOST * 3 {
-            vetted.keep(&destination(&format!("n{n}.kept.example")), soon);
-            assert!(vetted.names.lock().expect("names").len() <= Vetted::MOST);
-        }
-    }
-
     #[test]
     fn the_hosts_own_address_is_refused_in_its_ipv4_mapped_form_too() {
         let rules = Rules::new(&NetworkPolicy {
@@ -206,7 +127,7 @@ mod tests {
         let resolver = Resolver::new(&["127.0.0.1:9".parse().expect("address")]).expect("resolver");
         // A public address, as a host on the internet has one.
         let own: IpAddr = "203.0.114.7".parse().expect("address");
-        let vetting = Vetting { rules: &rules, resolver: &resolver, own: &[own], vetted: &Vetted::default() };
+        let vetting = Vetting { rules: &rules, resolver: &resolver, own: &[own] };
         for address in ["203.0.114.7", "::ffff:203.0.114.7"] {
             let address: IpAddr = address.parse().expect("address");
             let refused = vetting.vet_address("api.example:443", address, 443);

@@ -5,7 +5,7 @@
 use crate::address::own_addresses;
 use crate::body::Tally;
 use crate::budget::Budgets;
-use crate::destination::{Destination, Vetted, Vetting};
+use crate::destination::{Destination, Vetting};
 use crate::event::{NetEvent, Sink};
 use crate::resolve::Resolver;
 use crate::secrets::Secrets;
@@ -30,7 +30,6 @@ pub(crate) struct Inner {
     restricting: Vec<bool>,
     resolver: Resolver,
     own: Vec<IpAddr>,
-    vetted: Vetted,
     pub budgets: Budgets,
     pub idle: Duration,
     sink: Option<Sink>,
@@ -54,7 +53,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub fn vetting(&self) -> Vetting<'_> {
-        Vetting { rules: &self.rules, resolver: &self.resolver, own: &self.own, vetted: &self.vetted }
+        Vetting { rules: &self.rules, resolver: &self.resolver, own: &self.own }
     }
 
     pub fn record(&self, event: NetEvent) {
@@ -168,7 +167,6 @@ impl Engine {
             restricting,
             resolver,
             own,
-            vetted: Vetted::default(),
             budgets: Budgets::new(policy),
             idle: policy.idle_timeout_ms.map_or(DEFAULT_IDLE, Duration::from_millis),
             sink,

@@ -7,7 +7,7 @@ use hickory_resolver::config::{
 };
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use std::net::{IpAddr, SocketAddr};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// The host's resolver for one sandbox.
 #[derive(Clone)]
@@ -55,11 +55,10 @@ impl Resolver {
         Ok(Resolver { inner: builder.build().map_err(std::io::Error::other)? })
     }
 
-    /// Every address `name` (canonical, without a trailing dot) has, and
-    /// until when the answer holds (its records' least TTL from now).
-    pub async fn lookup(&self, name: &str) -> Result<(Vec<IpAddr>, Instant), String> {
+    /// Every address `name` (canonical, without a trailing dot) has.
+    pub async fn lookup(&self, name: &str) -> Result<Vec<IpAddr>, String> {
         match self.inner.lookup_ip(format!("{name}.")).await {
-            Ok(answer) => Ok((answer.iter().collect(), answer.valid_until())),
+            Ok(answer) => Ok(answer.iter().collect()),
             Err(e) if e.is_no_records_found() => Err("no such name".into()),
             Err(e) => Err(e.to_string()),
         }
