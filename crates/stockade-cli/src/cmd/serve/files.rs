@@ -16,7 +16,7 @@ use std::sync::Arc;
 use stockade::{Entry, EntryKind, FileError, Session, Transfer};
 
 /// Body frames a download holds for a connection slower than the file's
-/// read (each a piece of the read, 256 KiB).
+/// read (each a piece of the read, up to 1 MiB).
 const DOWNLOAD_FRAMES: usize = 8;
 
 /// A file moved, as the API answers it.
