@@ -21,10 +21,15 @@ use stockade_core::SandboxError;
 /// Where the session's files appear in its guest.
 pub const SESSION_ROOT: &str = "/tmp";
 
-/// The largest piece a body streams in, each way: a read or a write, and a
-/// hand-over to the other side, per MiB (a quarter of the hand-overs of
-/// 256 KiB pieces, which cost a 256 MiB download a tenth of its time).
+/// The largest piece a body is read in: a read, and a hand-over to the
+/// other side, per MiB (a quarter of the hand-overs of 256 KiB pieces,
+/// which cost a 256 MiB download a tenth of its time).
 const CHUNK: usize = 1024 * 1024;
+
+/// What a write gathers small pieces into before it writes them to the
+/// file: a larger buffer made a 256 MiB upload slower (its copy no longer
+/// stays in the core's cache).
+const WRITE_BUFFER: usize = 256 * 1024;
 
 /// The first piece read from a body: a small body is not given a whole
 /// [`CHUNK`] of memory.
@@ -250,7 +255,7 @@ impl Space {
         });
         let written = file.map_err(io).and_then(|file| {
             // Small pieces are gathered; a piece as big as the buffer is not copied.
-            let mut file = std::io::BufWriter::with_capacity(CHUNK, file.into_std());
+            let mut file = std::io::BufWriter::with_capacity(WRITE_BUFFER, file.into_std());
             let copied = digest(body, |chunk| file.write_all(&chunk), Hashing::Beside)
                 .map_err(|e| full_or(e, &shown))?;
             file.flush().map_err(|e| full_or(e, &shown))?;
