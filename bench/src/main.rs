@@ -78,7 +78,7 @@ fn main() -> anyhow::Result<()> {
             }
             "javascript" => javascript::all(&cli, iterations)?,
             "streaming" => streaming::all(if quick { 1 } else { 5 })?,
-            "files" => transfer::all(&cli, if quick { 1 } else { 5 })?,
+            "files" => transfer::all(&cli, if quick { 1 } else { 9 })?,
             other => {
                 anyhow::bail!(
                     "unknown section {other:?} (javascript, package, python, tools, jail, network, runtime, streaming, files, http or crash)"
@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
     eprintln!("==> streamed output (load {})", report::load());
     let streaming_rows = streaming::all(if quick { 1 } else { 5 })?;
     eprintln!("==> session files over HTTP (load {})", report::load());
-    let file_rows = transfer::all(&cli, if quick { 1 } else { 5 })?;
+    let file_rows = transfer::all(&cli, if quick { 1 } else { 9 })?;
     eprintln!("==> HTTP API (load {})", report::load());
     let mut http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     eprintln!("==> crash under load (load {})", report::load());
@@ -280,20 +280,22 @@ const FILES_TITLE: &str = "Session files and the remote client over HTTP";
 const FILES_NOTES: &str = "\
 - P14 times curl (`-T` up, `-o /dev/null` down, its `time_total`) moving a 256 MiB file into and out of \
 a JavaScript session's `/tmp` through `stockade serve` on loopback, and the same curl commands against nginx \
-(Debian's, one worker, `sendfile on`, `dav_methods PUT`) serving a folder in /dev/shm, alternating, one \
-after another. Both keep the file in memory (the session's tmpfs, /dev/shm); the goal is the issue's \
-0.8× of nginx's throughput, so at most 1.25× its time. stockade hashes every byte either way for the \
-transfer's audit record, on a thread beside the copy; since 2026-12-07 that digest is BLAKE3 (the third row: \
-about 5 GB/s on one core, where SHA-256 with SHA-NI took 203 ms for the same bytes), and the pieces go \
-from hyper's frames to the file, and from the file to hyper, with no copy of stockade's own. That took \
-the download from 2.10× nginx's time to the figure above. What is left is the work nginx does not do: \
-it sends a download with `sendfile`, no copy at all, where stockade reads the bytes it hashes and sends \
-exactly those (a digest of a file read twice could differ from what was sent, and one remembered from \
-an upload could not be trusted: a guest's writes through `mmap` on tmpfs leave a file's times as they \
-were). Measured with `/proc/PID/stat` around five transfers, the server spends 190 to 250 ms of CPU on \
-each download and 290 to 360 ms on each upload, curl 40 and 120. On two cores, with curl on one of \
-them, the download cannot come within 1.25× of a `sendfile`; the upload, where nginx too copies every \
-byte into tmpfs, can (1.22× to 1.5× across runs on this noisy machine).
+(Debian's, one worker, `sendfile on`, `dav_methods PUT`) serving a folder in /dev/shm, in nine alternating \
+rounds. Both keep the file in memory (the session's tmpfs, /dev/shm); the goal is the issue's 0.8× of \
+nginx's throughput, so at most 1.25× its time. stockade hashes every byte either way for the transfer's \
+audit record (BLAKE3, the third row: about 5 GB/s on one core) and sends exactly the bytes it hashed, \
+where nginx sends a download with `sendfile` and copies nothing (a digest of a file read twice could \
+differ from what was sent, and one remembered from an upload could not be trusted: a guest's writes \
+through `mmap` on tmpfs leave a file's times as they were). An upload hashes on a thread beside the \
+copy; since 2026-12-07 a download hashes each piece on the thread that read it, right after handing it \
+to the connection, while it is in that core's cache, and reads pieces of up to 1 MiB into buffers it \
+does not zero first (before: 256 KiB pieces, zeroed, and a hash thread: 1.46× in the run written then). \
+Both cores are then busy (the reading thread; the connection and curl), so the figure moves with the \
+machine: seven runs of this section on 2026-12-07 gave the download 1.15×, 1.17×, 1.20×, 1.21×, \
+1.23×, 1.31× and 1.64× nginx's time (median 1.21×), and the upload 0.81× to 1.25× (median 1.17×). \
+Tried and dropped: huge pages for the session's tmpfs (a read a third faster, an upload 60 % slower), \
+and sharing each download's hashing with a helper thread through BLAKE3's subtrees (no faster: no \
+core is idle).
 - P15 times `stockade::remote::Client::run` (JavaScript `1`, a fresh sandbox on the server) against the \
 same request run in process with `Sandbox::run_request`, and against a `Client` made for each run, in turn; \
 the issue asks for the figure, with no goal. The client keeps the connection an answer was read to its \
