@@ -78,7 +78,7 @@ fn main() -> anyhow::Result<()> {
             }
             "javascript" => javascript::all(&cli, iterations)?,
             "streaming" => streaming::all(if quick { 1 } else { 5 })?,
-            "files" => transfer::all(&cli, if quick { 1 } else { 9 })?,
+            "files" => transfer::all(&cli, if quick { 1 } else { transfer::ROUNDS })?,
             other => {
                 anyhow::bail!(
                     "unknown section {other:?} (javascript, package, python, tools, jail, network, runtime, streaming, files, http or crash)"
@@ -124,7 +124,7 @@ fn main() -> anyhow::Result<()> {
     eprintln!("==> streamed output (load {})", report::load());
     let streaming_rows = streaming::all(if quick { 1 } else { 5 })?;
     eprintln!("==> session files over HTTP (load {})", report::load());
-    let file_rows = transfer::all(&cli, if quick { 1 } else { 9 })?;
+    let file_rows = transfer::all(&cli, if quick { 1 } else { transfer::ROUNDS })?;
     eprintln!("==> HTTP API (load {})", report::load());
     let mut http_rows = http::all(&cli, if quick { 3 } else { 10 })?;
     eprintln!("==> crash under load (load {})", report::load());

@@ -16,6 +16,10 @@ const SIZE: u64 = 256 << 20;
 /// What stockade's transfer may take, over nginx's: the 0.8× throughput.
 const GOAL: f64 = 1.0 / 0.8;
 
+/// Alternating rounds of both servers in a full run: the two servers
+/// differ in how the machine's state sways them, so one round decides little.
+pub const ROUNDS: usize = 9;
+
 /// Measures `rounds` alternating rounds of both servers.
 pub fn all(cli: &Path, rounds: usize) -> anyhow::Result<Vec<Row>> {
     crate::http::installed("/usr/sbin/nginx", "nginx")?;

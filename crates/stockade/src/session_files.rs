@@ -22,8 +22,9 @@ use stockade_core::SandboxError;
 pub const SESSION_ROOT: &str = "/tmp";
 
 /// The largest piece a body is read in: a read, and a hand-over to the
-/// other side, per MiB (a quarter of the hand-overs of 256 KiB pieces,
-/// which cost a 256 MiB download a tenth of its time).
+/// other side, per MiB (a quarter of the hand-overs of 256 KiB pieces; a
+/// 256 MiB download went from 1.78x to 1.65x nginx's time, in runs one
+/// after the other).
 const CHUNK: usize = 1024 * 1024;
 
 /// What a write gathers small pieces into before it writes them to the
@@ -459,8 +460,8 @@ enum Hashing {
     Beside,
     /// Where the piece was read, right after it is handed on, while it is
     /// still in this core's cache: for a read, whose pieces the
-    /// connection's thread sends meanwhile (a 256 MiB download 9 % faster
-    /// than with a thread, which cost a hand-over per piece).
+    /// connection's thread sends meanwhile (a 256 MiB download in 130 ms
+    /// against 152 ms with a thread, which cost a hand-over per piece).
     Inline,
 }
 
