@@ -87,6 +87,9 @@ impl Tally {
 
 impl Drop for TallyState {
     fn drop(&mut self) {
+        if !self.engine.records() {
+            return;
+        }
         let event = |allowed, rule, bytes_out, bytes_in| NetEvent {
             destination: self.destination.clone(),
             method: self.method.clone(),

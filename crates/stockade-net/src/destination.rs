@@ -19,12 +19,21 @@ pub struct Destination {
     pub rule: usize,
     /// The vetted addresses, in the resolver's order.
     pub addresses: Vec<SocketAddr>,
+    /// `host:port` as written once, for the records and pool keys that
+    /// name it on every request.
+    written: String,
 }
 
 impl Destination {
+    /// The destination `host:port`, allowed by rule `rule`, at `addresses`.
+    pub fn new(host: Host, port: u16, rule: usize, addresses: Vec<SocketAddr>) -> Destination {
+        let written = authority(&host, port);
+        Destination { host, port, rule, addresses, written }
+    }
+
     /// `host:port`, with an IPv6 address in brackets.
     pub fn authority(&self) -> String {
-        authority(&self.host, self.port)
+        self.written.clone()
     }
 }
 
@@ -52,7 +61,11 @@ pub(crate) struct Vetting<'a> {
 impl Vetting<'_> {
     /// Vets `raw_host` (as the guest wrote it) on `port`.
     pub async fn vet(&self, raw_host: &str, port: u16) -> Result<Destination, Refusal> {
-        let host = Host::parse(raw_host)?;
+        self.vet_host(Host::parse(raw_host)?, port).await
+    }
+
+    /// Vets `host` (canonical already) on `port`.
+    pub async fn vet_host(&self, host: Host, port: u16) -> Result<Destination, Refusal> {
         let destination = authority(&host, port);
         // No rule covers port 0 (a pattern's port is 1 to 65535), so it is refused here.
         let rule = match self.rules.decide(&host, port) {
@@ -79,12 +92,8 @@ impl Vetting<'_> {
                 answer
             }
         };
-        Ok(Destination {
-            host,
-            port,
-            rule,
-            addresses: addresses.into_iter().map(|ip| (ip, port).into()).collect(),
-        })
+        let addresses = addresses.into_iter().map(|ip| (ip, port).into()).collect();
+        Ok(Destination { host, port, rule, addresses, written: destination })
     }
 
     /// Refuses an address of a name's answer that a deny rule covers, or

@@ -56,6 +56,12 @@ impl Inner {
         Vetting { rules: &self.rules, resolver: &self.resolver, own: &self.own }
     }
 
+    /// Whether decisions are recorded at all (a run without an audit log
+    /// builds no records).
+    pub fn records(&self) -> bool {
+        self.sink.is_some()
+    }
+
     pub fn record(&self, event: NetEvent) {
         if let Some(sink) = &self.sink {
             sink(event);
@@ -186,6 +192,11 @@ impl Engine {
         let runtime = runtime()?;
         listener
             .set_nonblocking(true)
+            .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
+        // Every accepted connection inherits it: answers go out as written,
+        // not held back for the guest's ACK (Nagle).
+        socket2::SockRef::from(&listener)
+            .set_tcp_nodelay(true)
             .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
         let _entered = runtime.enter();
         let listener = tokio::net::TcpListener::from_std(listener)

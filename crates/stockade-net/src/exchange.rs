@@ -11,7 +11,7 @@ use crate::proxy::{Body, strip_hop_by_hop};
 use crate::refusal::{Failed, Refusal};
 use http_body_util::BodyExt;
 use hyper::header::{self, HeaderMap, HeaderValue};
-use hyper::{Request, Response};
+use hyper::{Request, Response, Uri};
 use std::sync::Arc;
 use stockade_policy::network::{normalize_path, printable};
 
@@ -47,20 +47,7 @@ pub(crate) async fn exchange(
     tls: bool,
 ) -> Result<Response<Body>, Failed> {
     let (mut parts, body) = request.into_parts();
-    let uri = parts.uri.clone();
-    // Where a rule restricts paths, the destination gets the path that was
-    // checked, not a spelling of it that it might read otherwise.
-    let path = match engine.restricts_requests(destination.rule) {
-        true => normalize_path(uri.path()).unwrap_or_default(),
-        false => uri.path().to_string(),
-    };
-    let target = match uri.query() {
-        Some(query) => format!("{path}?{query}"),
-        None => path,
-    };
-    parts.uri = target
-        .parse()
-        .map_err(|_| Failed::from(Refusal::Unsupported("a request target that is not a URI".into())))?;
+    parts.uri = origin_form(&parts.uri, engine.restricts_requests(destination.rule))?;
     strip_hop_by_hop(&mut parts.headers);
     if !parts.headers.contains_key(header::HOST) {
         let default_port = if tls { 443 } else { 80 };
@@ -87,7 +74,8 @@ pub(crate) async fn exchange(
     tally.note(swapped.notes());
     // A request whose head alone passes the budget is refused, and only
     // the refusal is recorded.
-    let head = head_bytes(parts.method.as_str().len() + parts.uri.to_string().len() + 11, &parts.headers);
+    let target = parts.uri.path_and_query().map_or("/", |target| target.as_str());
+    let head = head_bytes(parts.method.as_str().len() + target.len() + 11, &parts.headers);
     if let Err(refusal) = engine.budgets.take_out(head) {
         return Err(tally.fail(refusal));
     }
@@ -120,6 +108,27 @@ pub(crate) async fn exchange(
     }
     engine.secrets.redact_headers(&mut parts.headers);
     Ok(Response::from_parts(parts, Redacted::new(body, engine.clone()).boxed()))
+}
+
+/// The request target the destination gets: `uri`'s path and query, the
+/// path normalized where a rule restricts paths (`restricted`), so that
+/// the destination reads the path that was checked and not another
+/// spelling of it.
+fn origin_form(uri: &Uri, restricted: bool) -> Result<Uri, Failed> {
+    if !restricted && let Some(target) = uri.path_and_query() {
+        return Ok(Uri::from(target.clone()));
+    }
+    let path = match restricted {
+        true => normalize_path(uri.path()).unwrap_or_default(),
+        false => uri.path().to_string(),
+    };
+    let target = match uri.query() {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    target
+        .parse()
+        .map_err(|_| Failed::from(Refusal::Unsupported("a request target that is not a URI".into())))
 }
 
 /// The content or transfer coding, other than `identity` and `chunked`, an

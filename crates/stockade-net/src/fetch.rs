@@ -16,6 +16,7 @@ use hyper::{Method, Request};
 use std::sync::Arc;
 use std::time::Duration;
 use stockade_core::protocol::{HttpRequest, HttpResponse};
+use stockade_policy::network::Host;
 
 /// The largest answer body a guest's request takes: the door's answer
 /// frame is capped, and base64 makes a body a third longer.
@@ -72,8 +73,9 @@ async fn fetch_within(engine: &Arc<Inner>, request: HttpRequest) -> Result<HttpR
     let outgoing = builder
         .body(Full::new(Bytes::from(request.body)).map_err(never_fails).boxed())
         .map_err(|_| unsupported("the request is not valid HTTP"))?;
-    check_host_header(outgoing.headers(), authority.host(), port, default_port)?;
-    let destination = engine.vetting().vet(authority.host(), port).await?;
+    let target = Host::parse(authority.host()).map_err(Refusal::from)?;
+    check_host_header(outgoing.headers(), &target, Some(authority.as_str()), port, default_port)?;
+    let destination = engine.vetting().vet_host(target, port).await?;
     admit(engine, &destination, &outgoing)?;
     let upstream = crate::pool::lease(engine, &destination, tls).await?;
     let response = exchange(engine, &destination, upstream, outgoing, tls).await?;

@@ -223,12 +223,8 @@ mod tests {
     fn a_request_on_a_reused_connection_that_died_goes_out_once_on_a_new_one() {
         let origin = Origin::start().expect("origin");
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, origin.port));
-        let destination = Destination {
-            host: Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-            port: origin.port,
-            rule: 0,
-            addresses: vec![address],
-        };
+        let destination =
+            Destination::new(Host::Ip(IpAddr::V4(Ipv4Addr::LOCALHOST)), origin.port, 0, vec![address]);
         let engine = Engine::new(&NetworkPolicy::default(), Default::default(), None).expect("engine");
         let inner = engine.inner();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");

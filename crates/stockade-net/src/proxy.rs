@@ -35,8 +35,9 @@ pub(crate) const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves one proxy connection from the guest until it closes.
+///
+/// The listener has `TCP_NODELAY` set, which `stream` inherits.
 pub(crate) async fn serve(engine: Arc<Inner>, stream: TcpStream) {
-    let _ = stream.set_nodelay(true);
     let service = hyper::service::service_fn(move |request| {
         let engine = engine.clone();
         async move { Ok::<_, std::convert::Infallible>(handle(engine, request).await) }
@@ -50,14 +51,15 @@ pub(crate) async fn serve(engine: Arc<Inner>, stream: TcpStream) {
 }
 
 async fn handle(engine: Arc<Inner>, request: Request<Incoming>) -> Response<Body> {
-    let method = request.method().to_string();
-    let asked = request.uri().authority().map(|a| a.to_string()).unwrap_or_default();
-    let result = if request.method() == Method::CONNECT {
+    // Kept as they came (cheap copies), and written out only for a refusal.
+    let method = request.method().clone();
+    let asked = request.uri().authority().cloned();
+    let result = if method == Method::CONNECT {
         connect(&engine, request).await
     } else {
         forward(&engine, request).await
     };
-    answer(&engine, &method, &asked, result)
+    answer(&engine, method.as_str(), asked.as_ref().map_or("", |a| a.as_str()), result)
 }
 
 /// The guest's answer: the destination's, or a refusal, which is recorded
@@ -128,14 +130,16 @@ async fn forward(engine: &Arc<Inner>, request: Request<Incoming>) -> Result<Resp
         .into());
     };
     let port = uri.port_u16().unwrap_or(80);
-    check_host_header(request.headers(), host, port, 80)?;
+    let target = Host::parse(host).map_err(Refusal::from)?;
+    let written = uri.authority().map(|authority| authority.as_str());
+    check_host_header(request.headers(), &target, written, port, 80)?;
     if request.headers().contains_key(header::UPGRADE) {
         return Err(Refusal::Unsupported(
             "stockade's proxy does not follow protocol upgrades over plain HTTP".into(),
         )
         .into());
     }
-    let destination = engine.vetting().vet(host, port).await?;
+    let destination = engine.vetting().vet_host(target, port).await?;
     admit(engine, &destination, &request)?;
     let upstream = crate::pool::lease(engine, &destination, false).await?;
     exchange(engine, &destination, upstream, boxed(request), false).await
@@ -147,10 +151,14 @@ pub(crate) fn boxed(request: Request<Incoming>) -> Request<Body> {
 }
 
 /// Refuses a `Host` header that names another host or port than the target
-/// (`default_port` where it names none: 80 for HTTP, 443 inside TLS).
+/// (`target` on `port`; `default_port` where the header names none: 80 for
+/// HTTP, 443 inside TLS). `written` is the target's authority as the
+/// request wrote it, where it wrote one: a header that repeats it byte for
+/// byte names the same host and port without being parsed again.
 pub(crate) fn check_host_header(
     headers: &HeaderMap,
-    host: &str,
+    target: &Host,
+    written: Option<&str>,
     port: u16,
     default_port: u16,
 ) -> Result<(), Refusal> {
@@ -158,48 +166,59 @@ pub(crate) fn check_host_header(
     let (Some(value), None) = (values.next(), values.next()) else {
         return match headers.get_all(header::HOST).iter().count() {
             0 => Ok(()),
-            _ => Err(mismatch("the Host header", "(more than one)", host, port)),
+            _ => Err(mismatch("the Host header", "(more than one)", target, port)),
         };
     };
     let claimed = value.to_str().unwrap_or("");
-    let named = claimed.parse::<hyper::http::uri::Authority>().ok().filter(|a| !a.as_str().contains('@'));
-    let target = Host::parse(host).ok();
-    let agrees = target.is_some()
-        && named.is_some_and(|named| {
-            Host::parse(named.host()).ok() == target && named.port_u16().unwrap_or(default_port) == port
-        });
+    // A user name is no part of a host, in the header or the target.
+    if claimed.contains('@') {
+        return Err(mismatch("the Host header", claimed, target, port));
+    }
+    if written == Some(claimed) {
+        return Ok(());
+    }
+    let agrees = claimed.parse::<hyper::http::uri::Authority>().is_ok_and(|named| {
+        Host::parse(named.host()).as_ref() == Ok(target) && named.port_u16().unwrap_or(default_port) == port
+    });
     if !agrees {
-        return Err(mismatch("the Host header", claimed, host, port));
+        return Err(mismatch("the Host header", claimed, target, port));
     }
     Ok(())
 }
 
-pub(crate) fn mismatch(what: &'static str, claimed: &str, host: &str, port: u16) -> Refusal {
-    let destination = Host::parse(host).map_or_else(|_| escaped(host), |host| authority(&host, port));
-    Refusal::Mismatch { what, claimed: escaped(claimed), destination }
+pub(crate) fn mismatch(what: &'static str, claimed: &str, target: &Host, port: u16) -> Refusal {
+    Refusal::Mismatch { what, claimed: escaped(claimed), destination: authority(target, port) }
 }
 
-/// Connection-level headers, which are the proxy's, not the destination's.
+/// The headers that are always the connection's own.
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "proxy-connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "upgrade",
+];
+
+/// Connection-level headers, which are the proxy's, not the destination's:
+/// those of [`HOP_BY_HOP`], and those the `Connection` header names.
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    // One pass over the few headers a message has finds what to remove;
+    // most messages carry one such header or none.
     let named: Vec<String> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(',').map(|name| name.trim().to_ascii_lowercase()))
         .collect();
-    for name in named {
-        headers.remove(name.as_str());
-    }
-    for name in [
-        "connection",
-        "proxy-connection",
-        "keep-alive",
-        "proxy-authorization",
-        "proxy-authenticate",
-        "te",
-        "trailer",
-        "upgrade",
-    ] {
+    let doomed: Vec<header::HeaderName> = headers
+        .keys()
+        .filter(|name| HOP_BY_HOP.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str()))
+        .cloned()
+        .collect();
+    for name in doomed {
         headers.remove(name);
     }
 }

@@ -71,8 +71,7 @@ async fn handle(
     destination: &Destination,
     request: Request<Incoming>,
 ) -> Result<Response<Body>, Failed> {
-    let host = crate::destination::host_text(&destination.host);
-    check_host_header(request.headers(), &host, destination.port, 443)?;
+    check_host_header(request.headers(), &destination.host, None, destination.port, 443)?;
     // A request in absolute form names its destination once more: it must
     // be the tunnel's.
     if let Some(named) = request.uri().authority() {
@@ -83,7 +82,7 @@ async fn handle(
             return Err(crate::proxy::mismatch(
                 "the request's target",
                 named.as_str(),
-                &host,
+                &destination.host,
                 destination.port,
             )
             .into());
