@@ -39,7 +39,10 @@ impl Destination {
 
 /// `host:port`, with an IPv6 address in brackets.
 pub(crate) fn authority(host: &Host, port: u16) -> String {
-    format!("{}:{port}", host_text(host))
+    match host {
+        Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
+        host => format!("{host}:{port}"),
+    }
 }
 
 /// The host as a URI or a `Host` header writes it: an IPv6 address in brackets.

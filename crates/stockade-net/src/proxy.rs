@@ -207,15 +207,18 @@ const HOP_BY_HOP: [&str; 8] = [
 pub(crate) fn strip_hop_by_hop(headers: &mut HeaderMap) {
     // One pass over the few headers a message has finds what to remove;
     // most messages carry one such header or none.
-    let named: Vec<String> = headers
+    let listed: Vec<&str> = headers
         .get_all(header::CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(',').map(|name| name.trim().to_ascii_lowercase()))
+        .flat_map(|v| v.split(',').map(str::trim))
         .collect();
     let doomed: Vec<header::HeaderName> = headers
         .keys()
-        .filter(|name| HOP_BY_HOP.contains(&name.as_str()) || named.iter().any(|n| n == name.as_str()))
+        .filter(|name| {
+            HOP_BY_HOP.contains(&name.as_str())
+                || listed.iter().any(|l| l.eq_ignore_ascii_case(name.as_str()))
+        })
         .cloned()
         .collect();
     for name in doomed {
@@ -333,5 +336,42 @@ pub(crate) fn check_server_name(destination: &Destination, name: Option<&str>) -
             claimed: escaped(name.unwrap_or_default()),
             destination: destination.authority(),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The connection's own headers go, those `Connection` names among
+    /// them in any case, and the message's own stay.
+    #[test]
+    fn hop_by_hop_headers_are_stripped_and_the_rest_kept() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "close, X-Hop-Secret"),
+            ("connection", "keep-alive"),
+            ("x-hop-secret", "token"),
+            ("keep-alive", "timeout=5"),
+            ("proxy-connection", "keep-alive"),
+            ("proxy-authorization", "Basic Zm9vOmJhcg=="),
+            ("te", "trailers"),
+            ("trailer", "x-checksum"),
+            ("upgrade", "websocket"),
+            ("host", "api.example"),
+            ("accept", "*/*"),
+            ("x-kept", "1"),
+        ] {
+            headers.append(header::HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        strip_hop_by_hop(&mut headers);
+        let mut left: Vec<&str> = headers.keys().map(|name| name.as_str()).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["accept", "host", "x-kept"]);
+
+        let mut plain = HeaderMap::new();
+        plain.insert(header::ACCEPT, HeaderValue::from_static("*/*"));
+        strip_hop_by_hop(&mut plain);
+        assert_eq!(plain.len(), 1);
     }
 }
