@@ -46,7 +46,9 @@ pub(crate) struct Inner {
     /// Every task serving the run (its listener, tunnels, onward
     /// connections, fetches), aborted together when the run ends, so that
     /// none outlives it.
-    tasks: Mutex<Vec<AbortHandle>>,
+    /// `None` once the run has ended: a task started after that (by a
+    /// connection accepted as the run ended) is aborted at once.
+    tasks: Mutex<Option<Vec<AbortHandle>>>,
     /// Onward connections kept alive between the run's requests.
     pub pool: Arc<crate::pool::Pool>,
 }
@@ -84,6 +86,7 @@ impl Inner {
     /// Ends `task` with the run.
     fn track(&self, task: AbortHandle) {
         let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        let Some(tasks) = tasks.as_mut() else { return task.abort() };
         tasks.retain(|task| !task.is_finished());
         tasks.push(task);
     }
@@ -180,7 +183,7 @@ impl Engine {
             authority,
             client: Mutex::new(client),
             upstream_ca: policy.upstream_ca.clone(),
-            tasks: Mutex::new(Vec::new()),
+            tasks: Mutex::new(Some(Vec::new())),
             pool: Arc::default(),
         };
         Ok(Engine { inner: Arc::new(inner) })
@@ -203,22 +206,18 @@ impl Engine {
             .map_err(|source| SandboxError::Network { step: "serve its proxy", source })?;
         let inner = self.inner.clone();
         let task = runtime.spawn(async move {
-            // The connections die with this task (a JoinSet aborts its
-            // tasks when it is dropped), and what they start is tracked.
-            let mut connections = tokio::task::JoinSet::new();
             loop {
-                tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            connections.spawn(crate::proxy::serve(inner.clone(), stream));
-                            // The new connection's request is waiting: let
-                            // it be served before this task asks the
-                            // listener again (and hears "not yet").
-                            tokio::task::yield_now().await;
-                        }
-                        Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
-                    },
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                match listener.accept().await {
+                    Ok((stream, _)) => {
+                        // Each connection is one of the run's tasks, ended
+                        // with the run like the rest.
+                        inner.spawn(crate::proxy::serve(inner.clone(), stream));
+                        // The new connection's request is waiting: let it
+                        // be served before this task asks the listener
+                        // again (and hears "not yet").
+                        tokio::task::yield_now().await;
+                    }
+                    Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
                 }
             }
         });
@@ -271,7 +270,8 @@ impl Engine {
 
     /// Stops serving and closes every connection; returns what was used.
     pub fn finish(&self) -> NetworkUsage {
-        for task in self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        let tasks = self.inner.tasks.lock().unwrap_or_else(|p| p.into_inner()).take();
+        for task in tasks.into_iter().flatten() {
             task.abort();
         }
         self.inner.pool.clear();
@@ -302,5 +302,35 @@ impl stockade_core::Egress for Engine {
 
     fn authority_pem(&self) -> Option<String> {
         Engine::authority_pem(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// A task that starts as the run ends (a connection accepted in that
+    /// moment) is aborted at once instead of outliving the run.
+    #[test]
+    fn a_task_started_after_the_run_ended_is_aborted_at_once() {
+        let engine = Engine::new(&NetworkPolicy::default(), Default::default(), None).expect("engine");
+        engine.finish();
+        let (inner, ran) = (engine.inner(), Arc::new(AtomicBool::new(false)));
+        let noted = ran.clone();
+        let started = runtime().expect("runtime").block_on(async move {
+            let (done, wait) = tokio::sync::oneshot::channel();
+            inner.spawn(async move {
+                // Not the first poll: a worker may poll a new task before
+                // the abort lands, and this one must still not get here.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                noted.store(true, Ordering::SeqCst);
+                let _ = done.send(());
+            });
+            // The sender is dropped unsent when the task is aborted.
+            wait.await.is_ok()
+        });
+        assert!(!started, "the task ran after the run ended");
+        assert!(!ran.load(Ordering::SeqCst));
     }
 }

@@ -449,3 +449,21 @@ fn an_open_tunnel_ends_with_the_run() {
     assert!(read.is_ok(), "the tunnel stayed open after the run ended: {read:?}");
     held.join().expect("upstream saw the tunnel close");
 }
+
+#[test]
+fn a_kept_alive_proxy_connection_ends_with_the_run() {
+    let (origin, dns, allow) = allowed_origin();
+    let proxy = Proxy::start(&policy(&allow, &[], &dns));
+    let port = origin.port;
+    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let request = format!("GET http://allowed.test:{port}/1 HTTP/1.1\r\nHost: allowed.test:{port}\r\n\r\n");
+    stream.write_all(request.as_bytes()).expect("send");
+    assert_eq!(status(&read_answer(&mut stream)), 200);
+    proxy.engine.finish();
+    // The engine closes its side (not the read timeout).
+    let mut rest = Vec::new();
+    let read = stream.read_to_end(&mut rest);
+    assert!(read.is_ok(), "the connection stayed open after the run ended: {read:?}");
+    assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest));
+}
