@@ -39,17 +39,23 @@ impl Destination {
 
 /// `host:port`, with an IPv6 address in brackets.
 pub(crate) fn authority(host: &Host, port: u16) -> String {
-    match host {
-        Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]:{port}"),
-        host => format!("{host}:{port}"),
-    }
+    format!("{}:{port}", UriHost(host))
 }
 
 /// The host as a URI or a `Host` header writes it: an IPv6 address in brackets.
 pub(crate) fn host_text(host: &Host) -> String {
-    match host {
-        Host::Ip(IpAddr::V6(ip)) => format!("[{ip}]"),
-        host => host.to_string(),
+    UriHost(host).to_string()
+}
+
+/// Writes a host as a URI does, straight into the text being made.
+struct UriHost<'a>(&'a Host);
+
+impl std::fmt::Display for UriHost<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.0 {
+            Host::Ip(IpAddr::V6(ip)) => write!(f, "[{ip}]"),
+            host => write!(f, "{host}"),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 mod support;
 
 use std::io::{Read, Write};
-use std::net::{IpAddr, TcpStream};
+use std::net::IpAddr;
 use stockade_net::testing::{Origin, TestDns};
 use stockade_net::{Engine, Refusal, Secrets};
 use stockade_policy::NetworkRule;
@@ -212,8 +212,7 @@ fn every_request_on_a_kept_alive_connection_is_vetted_again() {
     let (origin, dns, allow) = allowed_origin();
     let proxy = Proxy::start(&policy(&allow, &[], &dns));
     let port = origin.port;
-    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut stream = proxy.connect();
     let first = format!("GET http://allowed.test:{port}/1 HTTP/1.1\r\nHost: allowed.test:{port}\r\n\r\n");
     stream.write_all(first.as_bytes()).expect("send");
     assert_eq!(status(&read_answer(&mut stream)), 200);
@@ -260,8 +259,7 @@ fn an_onward_connection_is_reused_only_within_the_run_and_to_an_address_vetted_a
 /// Opens a CONNECT tunnel to `target` and sends `first` through it;
 /// returns the CONNECT answer's status and what came back.
 fn tunnel(proxy: &Proxy, target: &str, first: &[u8]) -> (u16, String) {
-    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut stream = proxy.connect();
     stream
         .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
         .expect("send");
@@ -431,8 +429,7 @@ fn an_open_tunnel_ends_with_the_run() {
         TestDns::start(|name, _| if name == "allowed.test" { vec![LOOPBACK] } else { vec![] }).expect("dns");
     let allow = vec![format!("allowed.test:{port}"), format!("127.0.0.1/32:{port}")];
     let proxy = Proxy::start(&policy(&allow, &[], &dns));
-    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut stream = proxy.connect();
     let target = format!("allowed.test:{port}");
     stream
         .write_all(format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n").as_bytes())
@@ -455,8 +452,7 @@ fn a_kept_alive_proxy_connection_ends_with_the_run() {
     let (origin, dns, allow) = allowed_origin();
     let proxy = Proxy::start(&policy(&allow, &[], &dns));
     let port = origin.port;
-    let mut stream = TcpStream::connect(("127.0.0.1", proxy.port)).expect("connect");
-    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+    let mut stream = proxy.connect();
     let request = format!("GET http://allowed.test:{port}/1 HTTP/1.1\r\nHost: allowed.test:{port}\r\n\r\n");
     stream.write_all(request.as_bytes()).expect("send");
     assert_eq!(status(&read_answer(&mut stream)), 200);

@@ -47,10 +47,17 @@ impl Proxy {
     /// Sends `request` raw and reads the whole answer (the proxy or the
     /// origin closes, or the answer's Content-Length is reached).
     pub fn send(&self, request: &str) -> String {
-        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the proxy");
-        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+        let mut stream = self.connect();
         stream.write_all(request.as_bytes()).expect("send");
         read_answer(&mut stream)
+    }
+
+    /// A connection to the proxy whose reads give up after 10 s, so that a
+    /// connection left open fails its test instead of hanging it.
+    pub fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to the proxy");
+        stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).expect("timeout");
+        stream
     }
 
     pub fn get(&self, url: &str, host: &str) -> String {
